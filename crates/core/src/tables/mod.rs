@@ -1,0 +1,5 @@
+//! The tables ledgerflow writes. Column names and order follow the BigQuery public
+//! datasets (`crypto_ethereum` enriched stage, see `../shared/schemas`); columns that
+//! BigQuery does not have are appended after them, starting with `chain_id`.
+
+pub mod evm;

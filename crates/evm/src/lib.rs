@@ -1,1 +1,18 @@
+//! # ledgerflow-evm
+//!
+//! The EVM source: a JSON-RPC client ([`rpc`]), the shapes of node answers ([`json`]),
+//! pure transforms from answers to table rows ([`transform`]) and the extraction that
+//! fetches a block range ([`extract`]). Fetching (I/O) is kept apart from transforming
+//! (pure, tested from recorded answers), as in cryo.
 
+pub mod error;
+pub mod extract;
+pub mod hex;
+pub mod json;
+pub mod rpc;
+pub mod transform;
+
+pub use error::{EvmError, RpcError};
+pub use extract::{EvmSource, SourceConfig, TokenBlock, TraceMode};
+pub use rpc::{RpcClient, RpcConfig};
+pub use transform::{EvmRows, Want};

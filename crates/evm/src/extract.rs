@@ -1,0 +1,431 @@
+//! Extraction: fetch a block range from a node and transform it into rows.
+//!
+//! Per range: one batch of `eth_getBlockByNumber(n, true)`, and at the same time one batch of
+//! `eth_getBlockReceipts(n)` (falling back to `eth_getTransactionReceipt` per transaction
+//! when the node lacks it) and one batch of `trace_block(n)` or
+//! `debug_traceBlockByNumber(n, callTracer)`. Token metadata then needs `eth_call`s for the
+//! token contracts created in the range.
+
+use std::sync::atomic::{AtomicU8, Ordering};
+use std::time::Duration;
+
+use ledgerflow_core::tables::evm::TokenRow;
+use ledgerflow_core::BlockRange;
+use serde::de::DeserializeOwned;
+use serde_json::json;
+use serde_json::value::RawValue;
+
+use crate::error::{EvmError, RpcError};
+use crate::json::{GethTxTrace, ParityTrace, RpcBlock, RpcReceipt};
+use crate::rpc::{Request, RpcClient};
+use crate::transform::{self, tokens, BlockData, BlockTraces, EvmRows, Want};
+
+/// Which trace API to use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum TraceMode {
+    /// Try `trace_block`; use `debug_traceBlockByNumber` if the node lacks it.
+    #[default]
+    Auto,
+    /// `trace_block` (Parity, OpenEthereum, Erigon, Reth, Nethermind, anvil).
+    Parity,
+    /// `debug_traceBlockByNumber` with `callTracer` (Geth and most others).
+    Geth,
+}
+
+impl std::str::FromStr for TraceMode {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.to_ascii_lowercase().as_str() {
+            "auto" => Ok(TraceMode::Auto),
+            "parity" | "trace_block" | "trace" | "erigon" | "reth" => Ok(TraceMode::Parity),
+            "geth" | "debug" | "calltracer" | "debug_traceblockbynumber" => Ok(TraceMode::Geth),
+            other => Err(format!("unknown trace mode {other:?} (auto, parity, geth)")),
+        }
+    }
+}
+
+/// At which block token metadata (`eth_call`) is read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum TokenBlock {
+    /// The last block of the chunk that holds the token's creation (deterministic).
+    #[default]
+    ChunkEnd,
+    /// The block that created the token.
+    Creation,
+    /// The node's `latest` (what ethereum-etl does; not reproducible).
+    Latest,
+}
+
+impl std::str::FromStr for TokenBlock {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.to_ascii_lowercase().as_str() {
+            "chunk-end" | "chunk_end" | "end" => Ok(TokenBlock::ChunkEnd),
+            "creation" | "created" => Ok(TokenBlock::Creation),
+            "latest" => Ok(TokenBlock::Latest),
+            other => Err(format!("unknown token block {other:?} (chunk-end, creation, latest)")),
+        }
+    }
+}
+
+/// Source settings.
+#[derive(Debug, Clone, Default)]
+pub struct SourceConfig {
+    /// Chain id; asked from the node (`eth_chainId`) when `None`.
+    pub chain_id: Option<u64>,
+    /// Trace API.
+    pub trace_mode: TraceMode,
+    /// Block of token metadata calls.
+    pub token_block: TokenBlock,
+    /// Never use `eth_getBlockReceipts` (fetch each receipt).
+    pub per_tx_receipts: bool,
+}
+
+const UNKNOWN: u8 = 0;
+const YES: u8 = 1;
+const NO: u8 = 2;
+
+/// An EVM node as a source of table rows.
+#[derive(Debug)]
+pub struct EvmSource {
+    client: RpcClient,
+    chain_id: u64,
+    cfg: SourceConfig,
+    block_receipts: AtomicU8,
+    parity_traces: AtomicU8,
+}
+
+fn hexq(n: u64) -> String {
+    format!("{n:#x}")
+}
+
+fn parse<T: DeserializeOwned>(raw: &RawValue, block: u64, method: &str) -> Result<T, EvmError> {
+    let mut de = serde_json::Deserializer::from_str(raw.get());
+    serde_path_to_error::deserialize(&mut de).map_err(|e| EvmError::Decode {
+        block,
+        method: method.to_string(),
+        field: e.path().to_string(),
+        reason: e.inner().to_string(),
+    })
+}
+
+impl EvmSource {
+    /// Connects: asks the chain id unless configured.
+    pub async fn connect(client: RpcClient, cfg: SourceConfig) -> Result<Self, EvmError> {
+        let chain_id = match cfg.chain_id {
+            Some(id) => id,
+            None => {
+                let raw = client.call("eth_chainId", json!([])).await.map_err(|e| EvmError::Call { what: "eth_chainId".into(), source: e })?;
+                let s: String = serde_json::from_str(raw.get()).map_err(|e| EvmError::Decode {
+                    block: 0,
+                    method: "eth_chainId".into(),
+                    field: "result".into(),
+                    reason: e.to_string(),
+                })?;
+                crate::hex::u64_of(&s).map_err(|r| EvmError::Decode { block: 0, method: "eth_chainId".into(), field: "result".into(), reason: r })?
+            }
+        };
+        let parity = match cfg.trace_mode {
+            TraceMode::Auto => UNKNOWN,
+            TraceMode::Parity => YES,
+            TraceMode::Geth => NO,
+        };
+        let block_receipts = if cfg.per_tx_receipts { NO } else { UNKNOWN };
+        Ok(EvmSource { client, chain_id, cfg, block_receipts: AtomicU8::new(block_receipts), parity_traces: AtomicU8::new(parity) })
+    }
+
+    /// The chain id.
+    pub fn chain_id(&self) -> u64 {
+        self.chain_id
+    }
+
+    /// The RPC client.
+    pub fn client(&self) -> &RpcClient {
+        &self.client
+    }
+
+    /// The trace API in use (`None` until the first traces are fetched in auto mode).
+    pub fn trace_api(&self) -> Option<&'static str> {
+        match self.parity_traces.load(Ordering::Relaxed) {
+            YES => Some("trace_block"),
+            NO => Some("debug_traceBlockByNumber"),
+            _ => None,
+        }
+    }
+
+    /// The receipts API in use (`None` until known).
+    pub fn receipts_api(&self) -> Option<&'static str> {
+        match self.block_receipts.load(Ordering::Relaxed) {
+            YES => Some("eth_getBlockReceipts"),
+            NO => Some("eth_getTransactionReceipt"),
+            _ => None,
+        }
+    }
+
+    /// The head block number.
+    pub async fn head(&self) -> Result<u64, EvmError> {
+        let raw = self.client.call("eth_blockNumber", json!([])).await.map_err(|e| EvmError::Call { what: "eth_blockNumber".into(), source: e })?;
+        let s: String = parse(&raw, 0, "eth_blockNumber")?;
+        crate::hex::u64_of(&s).map_err(|r| EvmError::Decode { block: 0, method: "eth_blockNumber".into(), field: "result".into(), reason: r })
+    }
+
+    /// Fetches one JSON-RPC method for every block of `numbers`, retrying `null` answers
+    /// (a node behind a load balancer may not have the block yet).
+    async fn per_block<T: DeserializeOwned>(&self, method: &'static str, numbers: &[u64], extra: Option<serde_json::Value>) -> Result<Vec<T>, EvmError> {
+        let mut out: Vec<Option<T>> = numbers.iter().map(|_| None).collect();
+        let mut pending: Vec<usize> = (0..numbers.len()).collect();
+        let mut attempt = 0;
+        loop {
+            let reqs = pending
+                .iter()
+                .map(|&i| {
+                    let mut p = vec![json!(hexq(numbers[i]))];
+                    if let Some(e) = &extra {
+                        p.push(e.clone());
+                    }
+                    Request::new(method, serde_json::Value::Array(p))
+                })
+                .collect();
+            let answers = self.client.batch(reqs).await;
+            let mut missing = Vec::new();
+            for (&i, a) in pending.iter().zip(answers) {
+                let raw = a.map_err(|e| EvmError::Fetch { block: numbers[i], method: method.into(), source: e })?;
+                if raw.get() == "null" {
+                    missing.push(i);
+                    continue;
+                }
+                out[i] = Some(parse(&raw, numbers[i], method)?);
+            }
+            if missing.is_empty() {
+                break;
+            }
+            attempt += 1;
+            if attempt > self.client.config().max_retries {
+                return Err(EvmError::Missing { block: numbers[missing[0]], method: method.into() });
+            }
+            tokio::time::sleep(Duration::from_millis(200 * attempt as u64)).await;
+            pending = missing;
+        }
+        Ok(out.into_iter().map(|o| o.expect("every pending index is filled or the loop returned")).collect())
+    }
+
+    async fn receipts(&self, numbers: &[u64], blocks: &[RpcBlock]) -> Result<Vec<Vec<RpcReceipt>>, EvmError> {
+        if self.block_receipts.load(Ordering::Relaxed) != NO {
+            match self.per_block::<Vec<RpcReceipt>>("eth_getBlockReceipts", numbers, None).await {
+                Ok(r) => {
+                    self.block_receipts.store(YES, Ordering::Relaxed);
+                    return Ok(r);
+                }
+                Err(EvmError::Fetch { source, .. }) if source.is_unsupported_method() => {
+                    tracing::info!(target: "ledgerflow::evm", "node lacks eth_getBlockReceipts; fetching receipts per transaction");
+                    self.block_receipts.store(NO, Ordering::Relaxed);
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        // fallback: one eth_getTransactionReceipt per transaction
+        let mut reqs = Vec::new();
+        let mut owner = Vec::new();
+        for (b, block) in numbers.iter().zip(blocks) {
+            for tx in &block.transactions {
+                let h = tx.hash.clone().unwrap_or_default();
+                reqs.push(Request::new("eth_getTransactionReceipt", json!([h])));
+                owner.push(*b);
+            }
+        }
+        let answers = self.client.batch(reqs).await;
+        let mut out: Vec<Vec<RpcReceipt>> = blocks.iter().map(|b| Vec::with_capacity(b.transactions.len())).collect();
+        let mut k = 0;
+        for (bi, block) in blocks.iter().enumerate() {
+            for _ in &block.transactions {
+                let n = owner[k];
+                let raw = answers
+                    .get(k)
+                    .ok_or_else(|| EvmError::Missing { block: n, method: "eth_getTransactionReceipt".into() })?
+                    .as_ref()
+                    .map_err(|e| EvmError::Fetch { block: n, method: "eth_getTransactionReceipt".into(), source: clone_rpc(e) })?;
+                if raw.get() == "null" {
+                    return Err(EvmError::Missing { block: n, method: "eth_getTransactionReceipt".into() });
+                }
+                out[bi].push(parse(raw, n, "eth_getTransactionReceipt")?);
+                k += 1;
+            }
+        }
+        Ok(out)
+    }
+
+    async fn traces(&self, numbers: &[u64]) -> Result<Vec<BlockTraces>, EvmError> {
+        if self.parity_traces.load(Ordering::Relaxed) != NO {
+            match self.per_block::<Vec<ParityTrace>>("trace_block", numbers, None).await {
+                Ok(t) => {
+                    self.parity_traces.store(YES, Ordering::Relaxed);
+                    return Ok(t.into_iter().map(BlockTraces::Parity).collect());
+                }
+                Err(EvmError::Fetch { source, .. })
+                    if source.is_unsupported_method() && self.cfg.trace_mode == TraceMode::Auto =>
+                {
+                    tracing::info!(target: "ledgerflow::evm", "node lacks trace_block; using debug_traceBlockByNumber with callTracer");
+                    self.parity_traces.store(NO, Ordering::Relaxed);
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        let t = self.per_block::<Vec<GethTxTrace>>("debug_traceBlockByNumber", numbers, Some(json!({"tracer": "callTracer"}))).await?;
+        Ok(t.into_iter().map(BlockTraces::Geth).collect())
+    }
+
+    /// Fetches the answers for a range (the I/O half of [`fetch_range`](Self::fetch_range)).
+    pub async fn fetch_data(&self, range: BlockRange, want: &Want) -> Result<Vec<BlockData>, EvmError> {
+        let numbers: Vec<u64> = range.iter().collect();
+        let blocks_f = self.per_block::<RpcBlock>("eth_getBlockByNumber", &numbers, Some(json!(true)));
+        let traces_f = async {
+            if want.needs_traces() {
+                self.traces(&numbers).await.map(Some)
+            } else {
+                Ok(None)
+            }
+        };
+        let block_receipts_f = async {
+            if want.needs_receipts() && self.block_receipts.load(Ordering::Relaxed) == YES {
+                self.per_block::<Vec<RpcReceipt>>("eth_getBlockReceipts", &numbers, None).await.map(Some)
+            } else {
+                Ok(None)
+            }
+        };
+        let (blocks, traces, receipts) = tokio::join!(blocks_f, traces_f, block_receipts_f);
+        let blocks = blocks?;
+        let traces = traces?;
+        let receipts = match receipts? {
+            Some(r) => Some(r),
+            None if want.needs_receipts() => Some(self.receipts(&numbers, &blocks).await?),
+            None => None,
+        };
+        let mut receipts = receipts.map(|r| r.into_iter());
+        let mut traces = traces.map(|t| t.into_iter());
+        Ok(blocks
+            .into_iter()
+            .map(|block| BlockData {
+                block,
+                receipts: receipts.as_mut().and_then(|r| r.next()),
+                traces: traces.as_mut().and_then(|t| t.next()),
+            })
+            .collect())
+    }
+
+    /// Fetches and transforms a block range into rows of the wanted tables.
+    pub async fn fetch_range(&self, range: BlockRange, want: &Want) -> Result<EvmRows, EvmError> {
+        let data = self.fetch_data(range, want).await?;
+        let mut rows = EvmRows::default();
+        for (n, d) in range.iter().zip(&data) {
+            transform::transform_block(self.chain_id as i64, n, d, want, &mut rows)?;
+        }
+        drop(data);
+        if want.tokens {
+            rows.tokens = self.tokens(&rows, range).await?;
+        }
+        if !want.contracts {
+            rows.contracts.clear();
+        }
+        Ok(rows)
+    }
+
+    /// Token metadata for the token contracts in `rows.contracts`.
+    pub async fn tokens(&self, rows: &EvmRows, range: BlockRange) -> Result<Vec<TokenRow>, EvmError> {
+        let candidates: Vec<_> = rows
+            .contracts
+            .iter()
+            .filter(|c| c.is_erc20 == Some(true) || c.is_erc721 == Some(true) || c.is_erc1155 == Some(true))
+            .collect();
+        let mut out = Vec::with_capacity(candidates.len());
+        for c in candidates {
+            let tag = match self.cfg.token_block {
+                TokenBlock::ChunkEnd => json!(hexq(range.end)),
+                TokenBlock::Creation => json!(hexq(c.block_number as u64)),
+                TokenBlock::Latest => json!("latest"),
+            };
+            let addresses = vec![c.address.clone()];
+            let meta = self.call_token_functions(&addresses, &tag, c.block_number as u64).await?;
+            let m = &meta[0];
+            let standard = if c.is_erc20 == Some(true) {
+                "erc20"
+            } else if c.is_erc721 == Some(true) {
+                "erc721"
+            } else {
+                "erc1155"
+            };
+            out.push(TokenRow {
+                address: c.address.clone(),
+                symbol: m[0].clone(),
+                name: m[1].clone(),
+                decimals: m[2].clone(),
+                total_supply: m[3].clone(),
+                block_timestamp: c.block_timestamp,
+                block_number: c.block_number,
+                block_hash: c.block_hash.clone(),
+                chain_id: c.chain_id,
+                token_standard: Some(standard.to_string()),
+            });
+        }
+        Ok(out)
+    }
+
+    /// Calls symbol/name/decimals/totalSupply (with the upper-case fallbacks) on each address
+    /// at block `tag`; returns `[symbol, name, decimals, total_supply]` per address.
+    pub async fn call_token_functions(&self, addresses: &[String], tag: &serde_json::Value, block: u64) -> Result<Vec<[Option<String>; 4]>, EvmError> {
+        let call = |addr: &str, sig: &str| {
+            Request::new("eth_call", json!([{"to": addr, "data": transform::bytecode::selector(sig)}, tag]))
+        };
+        let decode = |field: usize, bytes: &[u8]| -> Option<String> {
+            match field {
+                0 | 1 => tokens::decode_text(bytes),
+                2 => tokens::decode_uint8(bytes),
+                _ => tokens::decode_uint256(bytes).map(|v| v.to_string()),
+            }
+        };
+        let answer = |r: &Result<Box<RawValue>, RpcError>| -> Result<Option<Vec<u8>>, EvmError> {
+            match r {
+                Ok(raw) => {
+                    let s: Option<String> = serde_json::from_str(raw.get()).ok();
+                    Ok(s.and_then(|s| crate::hex::bytes_of(&s).ok()))
+                }
+                // a revert or any non-transient node error: the function is not there
+                Err(e) if !e.class().is_retryable() => Ok(None),
+                Err(e) => Err(EvmError::Fetch { block, method: "eth_call".into(), source: clone_rpc(e) }),
+            }
+        };
+        let mut out: Vec<[Option<String>; 4]> = vec![Default::default(); addresses.len()];
+        let reqs: Vec<Request> = addresses.iter().flat_map(|a| tokens::CALLS.iter().map(move |(_, sig, _)| call(a, sig))).collect();
+        let answers = self.client.batch(reqs).await;
+        let mut fallbacks = Vec::new();
+        for (ai, a) in addresses.iter().enumerate() {
+            for (fi, (_, _, fb)) in tokens::CALLS.iter().enumerate() {
+                let v = answer(&answers[ai * tokens::CALLS.len() + fi])?.and_then(|b| decode(fi, &b));
+                if v.is_none() {
+                    if let Some(fb) = fb {
+                        fallbacks.push((ai, fi, call(a, fb)));
+                    }
+                }
+                out[ai][fi] = v;
+            }
+        }
+        if !fallbacks.is_empty() {
+            let reqs = fallbacks.iter().map(|(_, _, r)| r.clone()).collect();
+            let answers = self.client.batch(reqs).await;
+            for ((ai, fi, _), a) in fallbacks.iter().zip(&answers) {
+                out[*ai][*fi] = answer(a)?.and_then(|b| decode(*fi, &b));
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// `RpcError` holds a `reqwest::Error` that cannot be cloned; keep its message.
+fn clone_rpc(e: &RpcError) -> RpcError {
+    match e {
+        RpcError::Timeout { method, url, timeout_ms } => RpcError::Timeout { method: method.clone(), url: url.clone(), timeout_ms: *timeout_ms },
+        RpcError::Http { method, url, status, body } => RpcError::Http { method: method.clone(), url: url.clone(), status: *status, body: body.clone() },
+        RpcError::Malformed { method, reason } => RpcError::Malformed { method: method.clone(), reason: reason.clone() },
+        RpcError::Node { method, code, message } => RpcError::Node { method: method.clone(), code: *code, message: message.clone() },
+        RpcError::Connection { method, url, source } => RpcError::Malformed { method: method.clone(), reason: format!("connection to {url} failed: {source}") },
+    }
+}

@@ -1,0 +1,56 @@
+//! Lake errors, naming the file involved.
+
+use std::path::PathBuf;
+
+/// A lake operation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum LakeError {
+    /// A filesystem operation failed.
+    #[error("{op} {path}")]
+    Io {
+        /// What was being done (`create`, `rename`, …).
+        op: &'static str,
+        /// The file.
+        path: PathBuf,
+        /// Cause.
+        #[source]
+        source: std::io::Error,
+    },
+    /// Parquet encoding failed.
+    #[error("writing Parquet file {path}")]
+    Parquet {
+        /// The file.
+        path: PathBuf,
+        /// Cause.
+        #[source]
+        source: parquet::errors::ParquetError,
+    },
+    /// Arrow-level failure (schema mismatch: a ledgerflow bug).
+    #[error("arrow error for {path}")]
+    Arrow {
+        /// The file.
+        path: PathBuf,
+        /// Cause.
+        #[source]
+        source: arrow_schema::ArrowError,
+    },
+    /// A column the ethereum-etl profile needs is missing.
+    #[error("table {table} has no column {column} (needed for ethereum-etl output)")]
+    MissingColumn {
+        /// Table.
+        table: String,
+        /// Column.
+        column: String,
+    },
+    /// A file name in the lake does not follow the layout.
+    #[error("{path} is not a chunk file name (<table>__<start>_<end>.<ext>)")]
+    BadName {
+        /// The file.
+        path: PathBuf,
+    },
+}
+
+pub(crate) fn io(op: &'static str, path: impl Into<PathBuf>) -> impl FnOnce(std::io::Error) -> LakeError {
+    let path = path.into();
+    move |source| LakeError::Io { op, path, source }
+}

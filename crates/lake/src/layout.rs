@@ -1,0 +1,105 @@
+//! The lake's folder layout and chunk discovery.
+
+use std::path::{Path, PathBuf};
+
+use ledgerflow_core::BlockRange;
+
+use crate::error::{io, LakeError};
+
+/// A lake rooted at a folder.
+#[derive(Debug, Clone)]
+pub struct Lake {
+    root: PathBuf,
+}
+
+/// A chunk file found in the lake.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChunkFile {
+    /// Path.
+    pub path: PathBuf,
+    /// Table.
+    pub table: String,
+    /// Blocks it holds.
+    pub range: BlockRange,
+    /// Extension (`parquet`, `csv`, `json`).
+    pub ext: String,
+}
+
+impl Lake {
+    /// A lake at `root` (created on first write).
+    pub fn new(root: impl Into<PathBuf>) -> Self {
+        Lake { root: root.into() }
+    }
+
+    /// The root folder.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// The folder of one table of one chain.
+    pub fn table_dir(&self, chain: &str, table: &str) -> PathBuf {
+        self.root.join(chain).join(table)
+    }
+
+    /// The path of a chunk file.
+    pub fn chunk_path(&self, chain: &str, table: &str, range: BlockRange, ext: &str) -> PathBuf {
+        self.table_dir(chain, table).join(chunk_name(table, range, ext))
+    }
+
+    /// The folder of run reports of a chain.
+    pub fn runs_dir(&self, chain: &str) -> PathBuf {
+        self.root.join(chain).join("_runs")
+    }
+
+    /// Chunk files of a table, sorted by range. Temporary files are ignored.
+    pub fn chunks(&self, chain: &str, table: &str) -> Result<Vec<ChunkFile>, LakeError> {
+        let dir = self.table_dir(chain, table);
+        let mut out = Vec::new();
+        let entries = match std::fs::read_dir(&dir) {
+            Ok(e) => e,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(out),
+            Err(e) => return Err(io("list", &dir)(e)),
+        };
+        for entry in entries {
+            let entry = entry.map_err(io("list", &dir))?;
+            let path = entry.path();
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if name.starts_with('.') || name.contains(".tmp") {
+                continue;
+            }
+            if let Some(c) = parse_chunk_name(&name) {
+                out.push(ChunkFile { path, table: c.0, range: c.1, ext: c.2 });
+            }
+        }
+        out.sort_by_key(|c| (c.range, c.ext.clone()));
+        Ok(out)
+    }
+}
+
+/// `<table>__<start>_<end>.<ext>` with 10-digit zero-padded inclusive bounds.
+pub fn chunk_name(table: &str, range: BlockRange, ext: &str) -> String {
+    format!("{table}__{:010}_{:010}.{ext}", range.start, range.end)
+}
+
+/// Parses a chunk file name into (table, range, extension).
+pub fn parse_chunk_name(name: &str) -> Option<(String, BlockRange, String)> {
+    let (stem, ext) = name.rsplit_once('.')?;
+    let (table, bounds) = stem.rsplit_once("__")?;
+    let (s, e) = bounds.split_once('_')?;
+    let (s, e) = (s.parse::<u64>().ok()?, e.parse::<u64>().ok()?);
+    (s <= e).then(|| (table.to_string(), BlockRange::new(s, e), ext.to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_round_trip() {
+        let n = chunk_name("token_transfers", BlockRange::new(1000, 1999), "parquet");
+        assert_eq!(n, "token_transfers__0000001000_0000001999.parquet");
+        assert_eq!(parse_chunk_name(&n), Some(("token_transfers".into(), BlockRange::new(1000, 1999), "parquet".into())));
+        assert_eq!(parse_chunk_name("blocks.parquet"), None);
+        assert_eq!(parse_chunk_name("blocks__0000000009_0000000001.parquet"), None);
+    }
+}

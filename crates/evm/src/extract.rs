@@ -228,7 +228,7 @@ impl EvmSource {
         let mut owner = Vec::new();
         for (b, block) in numbers.iter().zip(blocks) {
             for tx in &block.transactions {
-                let h = tx.hash.clone().unwrap_or_default();
+                let h = tx.hash().unwrap_or_default().to_string();
                 reqs.push(Request::new("eth_getTransactionReceipt", json!([h])));
                 owner.push(*b);
             }
@@ -277,7 +277,7 @@ impl EvmSource {
     /// Fetches the answers for a range (the I/O half of [`fetch_range`](Self::fetch_range)).
     pub async fn fetch_data(&self, range: BlockRange, want: &Want) -> Result<Vec<BlockData>, EvmError> {
         let numbers: Vec<u64> = range.iter().collect();
-        let blocks_f = self.per_block::<RpcBlock>("eth_getBlockByNumber", &numbers, Some(json!(true)));
+        let blocks_f = self.per_block::<RpcBlock>("eth_getBlockByNumber", &numbers, Some(json!(want.transactions)));
         let traces_f = async {
             if want.needs_traces() {
                 self.traces(&numbers).await.map(Some)
@@ -310,6 +310,13 @@ impl EvmSource {
                 traces: traces.as_mut().and_then(|t| t.next()),
             })
             .collect())
+    }
+
+    /// Fetches only the traces of a range (no block), as ethereum-etl's `export_traces`
+    /// does; used to check trace decoding against recorded answers.
+    pub async fn fetch_traces_only(&self, range: BlockRange) -> Result<Vec<BlockTraces>, EvmError> {
+        let numbers: Vec<u64> = range.iter().collect();
+        self.traces(&numbers).await
     }
 
     /// Fetches and transforms a block range into rows of the wanted tables.

@@ -36,8 +36,47 @@ pub struct RpcBlock {
     pub parent_beacon_block_root: Option<String>,
     #[serde(default)]
     pub uncles: Vec<String>,
+    /// Full transactions (`eth_getBlockByNumber(n, true)`) or only their hashes (`false`).
     #[serde(default)]
-    pub transactions: Vec<RpcTransaction>,
+    pub transactions: Vec<TxEntry>,
+}
+
+/// A block's transaction: the full object, or only its hash.
+#[derive(Debug, Clone)]
+pub enum TxEntry {
+    /// Only the hash.
+    Hash(String),
+    /// The full transaction.
+    Full(Box<RpcTransaction>),
+}
+
+impl TxEntry {
+    /// The transaction hash.
+    pub fn hash(&self) -> Option<&str> {
+        match self {
+            TxEntry::Hash(h) => Some(h),
+            TxEntry::Full(t) => t.hash.as_deref(),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for TxEntry {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = TxEntry;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a transaction object or a transaction hash")
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<TxEntry, E> {
+                Ok(TxEntry::Hash(v.to_string()))
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, map: A) -> Result<TxEntry, A::Error> {
+                RpcTransaction::deserialize(serde::de::value::MapAccessDeserializer::new(map)).map(|t| TxEntry::Full(Box::new(t)))
+            }
+        }
+        d.deserialize_any(V)
+    }
 }
 
 /// An EIP-4895 withdrawal.

@@ -170,16 +170,18 @@ pub struct Want {
     pub traces: bool,
     pub contracts: bool,
     pub tokens: bool,
+    /// Fill the `receipt_*` columns of `transactions` (needs receipts).
+    pub transaction_receipts: bool,
 }
 
 impl Want {
     /// Every table.
     pub fn all() -> Self {
-        Want { blocks: true, transactions: true, receipts: true, logs: true, token_transfers: true, traces: true, contracts: true, tokens: true }
+        Want { blocks: true, transactions: true, receipts: true, logs: true, token_transfers: true, traces: true, contracts: true, tokens: true, transaction_receipts: true }
     }
     /// Whether receipts must be fetched.
     pub fn needs_receipts(&self) -> bool {
-        self.transactions || self.receipts || self.logs || self.token_transfers
+        (self.transactions && self.transaction_receipts) || self.receipts || self.logs || self.token_transfers
     }
     /// Whether traces must be fetched.
     pub fn needs_traces(&self) -> bool {
@@ -207,8 +209,11 @@ pub fn transform_block(chain_id: i64, number: u64, data: &BlockData, want: &Want
 
     if want.transactions {
         out.transactions.reserve(txs.len());
-        for (i, tx) in txs.iter().enumerate() {
+        for (i, entry) in txs.iter().enumerate() {
             let f = |name: &str| format!("transactions[{i}].{name}");
+            let crate::json::TxEntry::Full(tx) = entry else {
+                return Err(ctx.err(f("hash"), "the block was fetched without full transactions".into()));
+            };
             let rc = receipts.map(|r| &r[i]);
             let rctx = Ctx { block: number, method: "receipts" };
             let hash = ctx.req_hash(&tx.hash, || f("hash"))?;
@@ -274,7 +279,7 @@ pub fn transform_block(chain_id: i64, number: u64, data: &BlockData, want: &Want
             match t {
                 BlockTraces::Parity(ts) => traces::parity_rows(chain_id, &info, ts, &mut out.traces)?,
                 BlockTraces::Geth(ts) => {
-                    let hashes: Vec<Option<String>> = txs.iter().map(|t| t.hash.as_ref().map(|h| h.to_ascii_lowercase())).collect();
+                    let hashes: Vec<Option<String>> = txs.iter().map(|t| t.hash().map(|h| h.to_ascii_lowercase())).collect();
                     traces::geth_rows(chain_id, &info, ts, &hashes, &mut out.traces)?
                 }
             }

@@ -1,0 +1,218 @@
+//! Command-line arguments (clap derive). Raw flags are turned into validated settings
+//! before any I/O happens.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// ledgerflow turns public blockchains into analysis-ready data: a Parquet lake laid out by
+/// chain/table/block range whose tables follow the BigQuery `crypto_*` schemas, or CSV/JSON
+/// files identical to ethereum-etl's.
+///
+/// Quick start (starts a local anvil chain, fills it, exports it):
+///
+///     ledgerflow demo
+///
+/// Export an EVM chain:
+///
+///     ledgerflow export evm --rpc http://127.0.0.1:8545 --blocks 0:latest --tables all -o lake/
+#[derive(Debug, Parser)]
+#[command(name = "ledgerflow", version, propagate_version = true, max_term_width = 100)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Args)]
+pub struct GlobalArgs {
+    /// More logging (-v: debug, -vv: trace). RUST_LOG overrides.
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+    /// Only errors; no progress bar.
+    #[arg(short, long, global = true)]
+    pub quiet: bool,
+    /// Log format on stderr.
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Export blocks and everything in them into the lake (or CSV/JSON files).
+    #[command(subcommand)]
+    Export(ExportCommand),
+    /// Run the whole pipeline on a local chain: start anvil, generate a seeded workload,
+    /// export every table into a lake and print a summary.
+    Demo(DemoArgs),
+    /// Local development chains.
+    #[command(subcommand)]
+    Devnet(DevnetCommand),
+    /// Print the schema of every table (the table contract).
+    Schema(SchemaArgs),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ExportCommand {
+    /// Export an EVM chain over JSON-RPC.
+    ///
+    /// Tables: blocks, transactions (with receipt columns), receipts, logs, token_transfers
+    /// (ERC-20, ERC-721 and ERC-1155), traces, contracts, tokens. Files land in
+    /// <OUTPUT>/<chain>/<table>/<table>__<start>_<end>.<ext>, one per chunk of blocks; a rerun
+    /// skips chunks already written (use --overwrite to redo them).
+    ///
+    /// Exit codes: 0 done, 1 some chunks written before a failure, 2 nothing written.
+    Evm(ExportEvmArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ExportEvmArgs {
+    /// JSON-RPC endpoint (HTTP or HTTPS).
+    #[arg(long, env = "LEDGERFLOW_RPC", default_value = "http://127.0.0.1:8545", help_heading = "Source")]
+    pub rpc: String,
+
+    /// Blocks to export: `a:b` (inclusive), `a:`, `:b`, `-N:` (last N), `a:+N`, `latest`.
+    #[arg(short, long, default_value = "0:latest", allow_hyphen_values = true, help_heading = "Source")]
+    pub blocks: String,
+
+    /// Tables, comma-separated, or `all`.
+    #[arg(short, long, default_value = "all", value_delimiter = ',', help_heading = "Source")]
+    pub tables: Vec<String>,
+
+    /// Trace API: `auto` (trace_block, else debug_traceBlockByNumber), `parity` or `geth`.
+    #[arg(long, default_value = "auto", help_heading = "Source")]
+    pub traces: String,
+
+    /// Block at which token metadata is read with eth_call: `chunk-end`, `creation`, `latest`.
+    #[arg(long, default_value = "chunk-end", help_heading = "Source")]
+    pub token_block: String,
+
+    /// Chain id to record (asked from the node with eth_chainId by default).
+    #[arg(long, help_heading = "Source")]
+    pub chain_id: Option<u64>,
+
+    /// Fetch receipts one transaction at a time (never eth_getBlockReceipts).
+    #[arg(long, help_heading = "Source")]
+    pub per_tx_receipts: bool,
+
+    /// Output folder (the lake root).
+    #[arg(short, long, default_value = "lake", help_heading = "Output")]
+    pub output: PathBuf,
+
+    /// File format: parquet (BigQuery schema + extras), csv or json (ethereum-etl's files).
+    #[arg(short, long, default_value = "parquet", help_heading = "Output")]
+    pub format: String,
+
+    /// ethereum-etl version whose CSV/JSON columns are written (2.4 or 2.3).
+    #[arg(long, default_value = "2.4", help_heading = "Output")]
+    pub etl_version: String,
+
+    /// Name of the chain folder in the lake (default: from the chain id, e.g. `ethereum`).
+    #[arg(long, help_heading = "Output")]
+    pub chain_name: Option<String>,
+
+    /// Blocks per chunk file (chunks are aligned to multiples of this).
+    #[arg(long, default_value_t = 1000, help_heading = "Output")]
+    pub chunk_size: u64,
+
+    /// Rewrite chunks that already exist.
+    #[arg(long, help_heading = "Output")]
+    pub overwrite: bool,
+
+    /// zstd compression level of Parquet files.
+    #[arg(long, default_value_t = 3, help_heading = "Output")]
+    pub zstd_level: i32,
+
+    /// Where to write the JSON run report (default: <OUTPUT>/<chain>/_runs/).
+    #[arg(long, help_heading = "Output")]
+    pub report: Option<PathBuf>,
+
+    /// Print the plan and the schemas, fetch nothing.
+    #[arg(long, help_heading = "Output")]
+    pub dry_run: bool,
+
+    /// HTTP requests in flight at once.
+    #[arg(long, default_value_t = 8, help_heading = "RPC")]
+    pub concurrency: usize,
+
+    /// Chunks processed at once.
+    #[arg(long, default_value_t = 2, help_heading = "RPC")]
+    pub chunk_concurrency: usize,
+
+    /// JSON-RPC calls per HTTP batch (1 disables batching).
+    #[arg(long, default_value_t = 50, help_heading = "RPC")]
+    pub batch_size: usize,
+
+    /// Limit of JSON-RPC calls per second (each call of a batch counts).
+    #[arg(long, help_heading = "RPC")]
+    pub rps: Option<f64>,
+
+    /// Timeout of one HTTP request, in seconds.
+    #[arg(long, default_value_t = 30.0, help_heading = "RPC")]
+    pub timeout: f64,
+
+    /// Retries of a transient failure (timeouts, dropped connections, HTTP 429/5xx).
+    #[arg(long, default_value_t = 5, help_heading = "RPC")]
+    pub retries: u32,
+}
+
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// Lake folder to write.
+    #[arg(short, long, default_value = "demo-lake")]
+    pub output: PathBuf,
+    /// Blocks of workload to generate.
+    #[arg(long, default_value_t = 200)]
+    pub blocks: u64,
+    /// Transactions per block.
+    #[arg(long, default_value_t = 20)]
+    pub txs_per_block: usize,
+    /// Seed of the workload.
+    #[arg(long, env = "SEED", default_value_t = 42)]
+    pub seed: u64,
+    /// anvil binary (default: LEDGERFLOW_ANVIL, .tools/node_modules, then PATH).
+    #[arg(long)]
+    pub anvil: Option<PathBuf>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DevnetCommand {
+    /// Start anvil, generate a seeded workload and keep the node running until Ctrl-C.
+    Run(DevnetRunArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct DevnetRunArgs {
+    /// Port for anvil.
+    #[arg(long, default_value_t = 8545)]
+    pub port: u16,
+    /// Blocks of workload to generate.
+    #[arg(long, default_value_t = 200)]
+    pub blocks: u64,
+    /// Transactions per block.
+    #[arg(long, default_value_t = 20)]
+    pub txs_per_block: usize,
+    /// Seed of the workload.
+    #[arg(long, env = "SEED", default_value_t = 42)]
+    pub seed: u64,
+    /// anvil binary.
+    #[arg(long)]
+    pub anvil: Option<PathBuf>,
+    /// Stop after generating instead of serving until Ctrl-C.
+    #[arg(long)]
+    pub exit: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct SchemaArgs {
+    /// Tables to show (default: all).
+    #[arg(value_delimiter = ',')]
+    pub tables: Vec<String>,
+}

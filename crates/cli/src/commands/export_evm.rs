@@ -1,0 +1,275 @@
+//! `ledgerflow export evm`.
+
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use arrow::record_batch::RecordBatch;
+use eyre::{bail, eyre, WrapErr};
+use ledgerflow_core::compat::{etl_columns, EtlVersion};
+use ledgerflow_core::tables::evm::*;
+use ledgerflow_core::{BlockRange, BlockSpec, ChainId};
+use ledgerflow_evm::{EvmRows, EvmSource, RpcClient, RpcConfig, SourceConfig, TokenBlock, TraceMode, Want};
+use ledgerflow_lake::writer::{write_etl, write_parquet};
+use ledgerflow_lake::{Format, Lake, WriteOptions};
+use serde::Serialize;
+
+use crate::args::ExportEvmArgs;
+use crate::runner::{self, RunSpec, RunTotals, Writer};
+
+/// Parses `--tables` (names or `all`).
+pub fn parse_tables(names: &[String]) -> eyre::Result<Vec<EvmTable>> {
+    let mut out = Vec::new();
+    for n in names.iter().map(|s| s.trim()).filter(|s| !s.is_empty()) {
+        if n.eq_ignore_ascii_case("all") {
+            out.extend(EvmTable::ALL);
+            continue;
+        }
+        match EvmTable::from_name(n) {
+            Some(t) => out.push(t),
+            None => bail!(
+                "unknown table {n:?} (known: {})",
+                EvmTable::ALL.iter().map(|t| t.name()).collect::<Vec<_>>().join(", ")
+            ),
+        }
+    }
+    if out.is_empty() {
+        out.extend(EvmTable::ALL);
+    }
+    out.sort();
+    out.dedup();
+    Ok(out)
+}
+
+pub fn want_of(tables: &[EvmTable]) -> Want {
+    let has = |t| tables.contains(&t);
+    Want {
+        blocks: has(EvmTable::Blocks),
+        transactions: has(EvmTable::Transactions),
+        receipts: has(EvmTable::Receipts),
+        logs: has(EvmTable::Logs),
+        token_transfers: has(EvmTable::TokenTransfers),
+        traces: has(EvmTable::Traces),
+        contracts: has(EvmTable::Contracts),
+        tokens: has(EvmTable::Tokens),
+        transaction_receipts: true,
+    }
+}
+
+/// Turns rows into one batch per wanted table.
+pub fn batches(rows: &EvmRows, tables: &[EvmTable]) -> eyre::Result<Vec<(&'static str, RecordBatch)>> {
+    tables
+        .iter()
+        .map(|t| {
+            let b = match t {
+                EvmTable::Blocks => BlockRow::to_batch(&rows.blocks),
+                EvmTable::Transactions => TransactionRow::to_batch(&rows.transactions),
+                EvmTable::Receipts => ReceiptRow::to_batch(&rows.receipts),
+                EvmTable::Logs => LogRow::to_batch(&rows.logs),
+                EvmTable::TokenTransfers => TokenTransferRow::to_batch(&rows.token_transfers),
+                EvmTable::Traces => TraceRow::to_batch(&rows.traces),
+                EvmTable::Contracts => ContractRow::to_batch(&rows.contracts),
+                EvmTable::Tokens => TokenRow::to_batch(&rows.tokens),
+            };
+            b.map(|b| (t.name(), b)).map_err(|e| eyre!("internal error building table {t}: {e} (please report)"))
+        })
+        .collect()
+}
+
+/// Validated settings of an export.
+pub struct ExportConfig {
+    pub spec: BlockSpec,
+    pub tables: Vec<EvmTable>,
+    pub format: Format,
+    pub etl_version: EtlVersion,
+    pub rpc: RpcConfig,
+    pub source: SourceConfig,
+}
+
+pub fn validate(a: &ExportEvmArgs) -> eyre::Result<ExportConfig> {
+    let spec: BlockSpec = a.blocks.parse()?;
+    let tables = parse_tables(&a.tables)?;
+    let format: Format = a.format.parse().map_err(|e: String| eyre!(e))?;
+    let etl_version: EtlVersion = a.etl_version.parse().map_err(|e: String| eyre!(e))?;
+    let trace_mode: TraceMode = a.traces.parse().map_err(|e: String| eyre!(e))?;
+    let token_block: TokenBlock = a.token_block.parse().map_err(|e: String| eyre!(e))?;
+    if a.chunk_size == 0 {
+        bail!("--chunk-size must be at least 1");
+    }
+    if a.concurrency == 0 || a.chunk_concurrency == 0 || a.batch_size == 0 {
+        bail!("--concurrency, --chunk-concurrency and --batch-size must be at least 1");
+    }
+    if !(a.timeout > 0.0 && a.timeout.is_finite()) {
+        bail!("--timeout must be a positive number of seconds");
+    }
+    if let Some(r) = a.rps {
+        if !(r > 0.0 && r.is_finite()) {
+            bail!("--rps must be a positive number");
+        }
+    }
+    if !(1..=22).contains(&a.zstd_level) {
+        bail!("--zstd-level must be between 1 and 22");
+    }
+    let url = reqwest_url_check(&a.rpc)?;
+    let mut rpc = RpcConfig::new(url);
+    rpc.timeout = Duration::from_secs_f64(a.timeout);
+    rpc.max_retries = a.retries;
+    rpc.max_concurrent_requests = a.concurrency;
+    rpc.batch_size = a.batch_size;
+    rpc.requests_per_second = a.rps;
+    Ok(ExportConfig {
+        spec,
+        tables,
+        format,
+        etl_version,
+        rpc,
+        source: SourceConfig { chain_id: a.chain_id, trace_mode, token_block, per_tx_receipts: a.per_tx_receipts },
+    })
+}
+
+fn reqwest_url_check(url: &str) -> eyre::Result<String> {
+    if !(url.starts_with("http://") || url.starts_with("https://")) {
+        bail!("--rpc {url:?} is not an http(s) URL (WebSocket and IPC are not supported yet)");
+    }
+    Ok(url.to_string())
+}
+
+#[derive(Serialize)]
+struct Report<'a> {
+    ledgerflow_version: &'static str,
+    command: &'static str,
+    rpc: &'a str,
+    chain_id: u64,
+    chain: &'a str,
+    blocks: BlockRange,
+    tables: Vec<&'static str>,
+    format: &'static str,
+    chunk_size: u64,
+    trace_api: Option<&'static str>,
+    receipts_api: Option<&'static str>,
+    rpc_http_requests: u64,
+    rpc_calls: u64,
+    rpc_retries: u64,
+    rpc_bytes_received: u64,
+    started_unix: u64,
+    #[serde(flatten)]
+    totals: &'a RunTotals,
+}
+
+pub async fn run(a: ExportEvmArgs, quiet: bool) -> eyre::Result<ExitCode> {
+    let cfg = validate(&a)?;
+    let started_unix = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
+    let client = RpcClient::new(cfg.rpc.clone())?;
+    let source = EvmSource::connect(client, cfg.source.clone()).await.wrap_err_with(|| format!("cannot use the node at {}", a.rpc))?;
+    let head = if cfg.spec.needs_head() || !a.dry_run { Some(source.head().await?) } else { None };
+    let range = cfg.spec.resolve(head)?;
+    let chain = a.chain_name.clone().unwrap_or_else(|| ChainId(source.chain_id()).lake_name());
+    let lake = Lake::new(&a.output);
+    let spec = RunSpec {
+        lake: lake.clone(),
+        chain: chain.clone(),
+        tables: cfg.tables.iter().map(|t| t.name()).collect(),
+        format: cfg.format,
+        chunk_size: a.chunk_size,
+        overwrite: a.overwrite,
+    };
+    let chunks = runner::plan(&spec, range)?;
+    let todo = chunks.iter().filter(|c| !c.done).count();
+
+    if a.dry_run {
+        println!("plan: export blocks {range} ({} blocks) of chain {} (id {}) from {}", range.len(), chain, source.chain_id(), a.rpc);
+        println!("      {} chunks of up to {} blocks: {} to write, {} already in {}", chunks.len(), a.chunk_size, todo, chunks.len() - todo, a.output.display());
+        println!("      format {}, tables: {}", cfg.format.ext(), spec.tables.join(", "));
+        for c in chunks.iter().take(20) {
+            println!("      {} {}", c.range, if c.done { "(done, skipped)" } else { "" });
+        }
+        if chunks.len() > 20 {
+            println!("      … {} more", chunks.len() - 20);
+        }
+        println!();
+        for t in &cfg.tables {
+            print!("{}", crate::commands::schema::describe(*t));
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+
+    let chain_id = source.chain_id();
+    let want = want_of(&cfg.tables);
+    let tables = cfg.tables.clone();
+    let format = cfg.format;
+    let etl_version = cfg.etl_version;
+    let zstd = a.zstd_level;
+    let writer: Writer = Arc::new(move |path, table, batch| {
+        let t = EvmTable::from_name(table).expect("runner only passes names of EvmTable");
+        match format {
+            Format::Parquet => {
+                let opts = WriteOptions {
+                    zstd_level: zstd,
+                    metadata: vec![
+                        ("ledgerflow.table".into(), table.to_string()),
+                        ("ledgerflow.chain_id".into(), chain_id.to_string()),
+                        ("ledgerflow.version".into(), env!("CARGO_PKG_VERSION").to_string()),
+                    ],
+                    ..Default::default()
+                };
+                write_parquet(path, batch, &opts)
+            }
+            Format::Csv | Format::Json => write_etl(path, batch, table, etl_columns(t, etl_version), format),
+        }
+    });
+    tracing::info!(target: "ledgerflow::export", %range, chain = %chain, chunks = chunks.len(), todo, "export starting");
+    let source_ref = &source;
+    let totals = runner::run(&spec, &chunks, a.chunk_concurrency, quiet, writer, |r| {
+        let tables = tables.clone();
+        async move {
+            let rows = source_ref.fetch_range(r, &want).await?;
+            batches(&rows, &tables)
+        }
+    })
+    .await;
+
+    let stats = source.client().stats();
+    use std::sync::atomic::Ordering::Relaxed;
+    let report = Report {
+        ledgerflow_version: env!("CARGO_PKG_VERSION"),
+        command: "export evm",
+        rpc: &a.rpc,
+        chain_id,
+        chain: &chain,
+        blocks: range,
+        tables: spec.tables.clone(),
+        format: cfg.format.ext(),
+        chunk_size: a.chunk_size,
+        trace_api: source.trace_api(),
+        receipts_api: source.receipts_api(),
+        rpc_http_requests: stats.http_requests.load(Relaxed),
+        rpc_calls: stats.calls.load(Relaxed),
+        rpc_retries: stats.retries.load(Relaxed),
+        rpc_bytes_received: stats.bytes_received.load(Relaxed),
+        started_unix,
+        totals: &totals,
+    };
+    let report_path = a.report.clone().unwrap_or_else(|| lake.runs_dir(&chain).join(format!("export-evm-{started_unix}-{}-{}.json", range.start, range.end)));
+    runner::write_report(&report_path, &report)?;
+
+    if !quiet {
+        eprintln!(
+            "{} blocks {range} of {chain}: {} chunks written, {} already there, {:.2} s",
+            if totals.error.is_some() { "FAILED" } else { "exported" },
+            totals.chunks_written,
+            totals.chunks_skipped,
+            totals.seconds
+        );
+        for (t, n) in &totals.rows {
+            eprintln!("  {t:<16} {n:>10} rows");
+        }
+        eprintln!("  report: {}", report_path.display());
+    }
+    match &totals.error {
+        None => Ok(ExitCode::SUCCESS),
+        Some(e) => {
+            eprintln!("error: {e}");
+            Ok(ExitCode::from(if totals.chunks_written > 0 { 1 } else { 2 }))
+        }
+    }
+}

@@ -1,0 +1,20 @@
+//! One module per command.
+
+pub mod demo;
+pub mod devnet;
+pub mod export_evm;
+pub mod schema;
+
+use std::process::ExitCode;
+
+use crate::args::{Cli, Command, DevnetCommand, ExportCommand};
+
+pub async fn run(cli: Cli) -> eyre::Result<ExitCode> {
+    let quiet = cli.global.quiet;
+    match cli.command {
+        Command::Export(ExportCommand::Evm(a)) => export_evm::run(a, quiet).await,
+        Command::Demo(a) => demo::run(a, quiet).await,
+        Command::Devnet(DevnetCommand::Run(a)) => devnet::run(a).await,
+        Command::Schema(a) => schema::run(a),
+    }
+}

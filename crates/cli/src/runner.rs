@@ -1,0 +1,171 @@
+//! The chunk runner shared by every export: plan aligned chunks, skip the ones the lake
+//! already holds, fetch and write the rest with bounded concurrency, show progress, and
+//! produce a run report. Sources plug in as a `fetch(range) -> [(table, batch)]` closure.
+
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Instant;
+
+use arrow::record_batch::RecordBatch;
+use futures::StreamExt;
+use indicatif::{ProgressBar, ProgressStyle};
+use ledgerflow_core::BlockRange;
+use ledgerflow_lake::{Format, Lake, LakeError};
+use serde::Serialize;
+
+/// Writes one table's batch of one chunk to a path.
+pub type Writer = Arc<dyn Fn(&Path, &str, &RecordBatch) -> Result<(), LakeError> + Send + Sync>;
+
+/// What a run writes and where.
+pub struct RunSpec {
+    pub lake: Lake,
+    pub chain: String,
+    pub tables: Vec<&'static str>,
+    pub format: Format,
+    pub chunk_size: u64,
+    pub overwrite: bool,
+}
+
+/// One chunk of the plan.
+#[derive(Debug, Clone, Serialize)]
+pub struct ChunkPlan {
+    pub range: BlockRange,
+    /// Already in the lake for every table.
+    pub done: bool,
+}
+
+/// Plans the chunks of `range`.
+pub fn plan(spec: &RunSpec, range: BlockRange) -> Result<Vec<ChunkPlan>, LakeError> {
+    let mut existing: BTreeMap<&str, Vec<BlockRange>> = BTreeMap::new();
+    for t in &spec.tables {
+        let files = spec.lake.chunks(&spec.chain, t)?;
+        existing.insert(t, files.into_iter().filter(|c| c.ext == spec.format.ext()).map(|c| c.range).collect());
+    }
+    Ok(range
+        .aligned_chunks(spec.chunk_size)
+        .into_iter()
+        .map(|r| {
+            let done = !spec.overwrite
+                && spec.tables.iter().all(|t| existing[t].iter().any(|e| e.start <= r.start && e.end >= r.end));
+            ChunkPlan { range: r, done }
+        })
+        .collect())
+}
+
+/// Totals of a run.
+#[derive(Debug, Default, Serialize)]
+pub struct RunTotals {
+    pub chunks_planned: usize,
+    pub chunks_skipped: usize,
+    pub chunks_written: usize,
+    pub chunks_failed: usize,
+    pub blocks_written: u64,
+    pub rows: BTreeMap<String, u64>,
+    pub bytes_written: u64,
+    pub files: Vec<PathBuf>,
+    pub error: Option<String>,
+    pub seconds: f64,
+}
+
+fn bar(quiet: bool, total: u64) -> ProgressBar {
+    if quiet {
+        return ProgressBar::hidden();
+    }
+    let pb = ProgressBar::new(total);
+    pb.set_style(
+        ProgressStyle::with_template("{spinner} [{elapsed_precise}] {wide_bar} {pos}/{len} blocks ({per_sec}, eta {eta}) {msg}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    pb
+}
+
+/// Writes a chunk's tables, then removes smaller files of the same aligned slot that the
+/// new chunk supersedes (e.g. a head chunk `2000_2500` once `2000_2999` is written).
+fn write_chunk(spec: &RunSpec, writer: &Writer, range: BlockRange, batches: &[(&'static str, RecordBatch)], totals: &mut RunTotals) -> Result<(), LakeError> {
+    let ext = spec.format.ext();
+    for (table, batch) in batches {
+        let path = spec.lake.chunk_path(&spec.chain, table, range, ext);
+        writer(&path, table, batch)?;
+        totals.bytes_written += std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
+        *totals.rows.entry(table.to_string()).or_default() += batch.num_rows() as u64;
+        let slot = range.start - range.start % spec.chunk_size.max(1);
+        for old in spec.lake.chunks(&spec.chain, table)? {
+            let inside = old.range.start >= slot && old.range.end < slot + spec.chunk_size && old.ext == ext;
+            let covered = old.range.start >= range.start && old.range.end <= range.end;
+            if inside && covered && old.range != range {
+                std::fs::remove_file(&old.path).map_err(|e| LakeError::Io { op: "remove superseded chunk", path: old.path.clone(), source: e })?;
+            }
+        }
+        totals.files.push(path);
+    }
+    Ok(())
+}
+
+/// Runs the plan: fetches chunks (up to `concurrency` at once) and writes each as it comes.
+/// Stops scheduling new chunks at the first failure.
+pub async fn run<F, Fut>(spec: &RunSpec, chunks: &[ChunkPlan], concurrency: usize, quiet: bool, writer: Writer, fetch: F) -> RunTotals
+where
+    F: Fn(BlockRange) -> Fut,
+    Fut: Future<Output = eyre::Result<Vec<(&'static str, RecordBatch)>>>,
+{
+    let started = Instant::now();
+    let mut totals = RunTotals { chunks_planned: chunks.len(), ..Default::default() };
+    let todo: Vec<BlockRange> = chunks.iter().filter(|c| !c.done).map(|c| c.range).collect();
+    totals.chunks_skipped = chunks.len() - todo.len();
+    let pb = bar(quiet, todo.iter().map(|r| r.len()).sum());
+    let failed = std::cell::Cell::new(false);
+    let mut stream = futures::stream::iter(todo.into_iter().map(|r| {
+        let fut = fetch(r);
+        let failed = &failed;
+        async move {
+            if failed.get() {
+                return (r, None);
+            }
+            (r, Some(fut.await))
+        }
+    }))
+    .buffered(concurrency.max(1));
+    while let Some((range, result)) = stream.next().await {
+        match result {
+            None => {}
+            Some(Ok(batches)) => match write_chunk(spec, &writer, range, &batches, &mut totals) {
+                Ok(()) => {
+                    totals.chunks_written += 1;
+                    totals.blocks_written += range.len();
+                    pb.inc(range.len());
+                    tracing::debug!(target: "ledgerflow::export", %range, "chunk written");
+                }
+                Err(e) => {
+                    failed.set(true);
+                    totals.chunks_failed += 1;
+                    totals.error.get_or_insert_with(|| format!("chunk {range}: {}", chain(&eyre::Report::new(e))));
+                }
+            },
+            Some(Err(e)) => {
+                failed.set(true);
+                totals.chunks_failed += 1;
+                totals.error.get_or_insert_with(|| format!("chunk {range}: {}", chain(&e)));
+            }
+        }
+    }
+    pb.finish_and_clear();
+    totals.seconds = started.elapsed().as_secs_f64();
+    totals
+}
+
+/// An error and its causes on one line.
+pub fn chain(e: &eyre::Report) -> String {
+    e.chain().map(|c| c.to_string()).collect::<Vec<_>>().join(": ")
+}
+
+/// Writes a JSON report atomically.
+pub fn write_report(path: &Path, report: &impl Serialize) -> eyre::Result<()> {
+    let text = serde_json::to_string_pretty(report)?;
+    ledgerflow_lake::writer::write_atomic(path, |mut f, tmp| {
+        use std::io::Write;
+        f.write_all(text.as_bytes()).map_err(|e| LakeError::Io { op: "write", path: tmp.to_path_buf(), source: e })
+    })?;
+    Ok(())
+}

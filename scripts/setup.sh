@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Installs the pinned development tools into .tools/ (idempotent; nothing is downloaded
+# at test time). Safe to run again: it only installs what is missing or at another version.
+#
+#   scripts/setup.sh            anvil (needed by the demo and the anvil tests)
+#   scripts/setup.sh --solc     also solc-js (only to recompile the workload contracts)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+ANVIL_PKG="@foundry-rs/anvil-linux-amd64"
+ANVIL_VERSION="1.7.1"
+SOLC_VERSION="0.8.28"
+
+mkdir -p .tools
+if [ ! -f .tools/package.json ]; then
+  echo '{"name":"ledgerflow-tools","private":true}' > .tools/package.json
+fi
+
+installed_version() {
+  node -e "try{console.log(require('./.tools/node_modules/$1/package.json').version)}catch(e){}" 2>/dev/null || true
+}
+
+need=()
+if [ "$(installed_version "$ANVIL_PKG")" != "$ANVIL_VERSION" ]; then
+  need+=("$ANVIL_PKG@$ANVIL_VERSION")
+fi
+if [ "${1:-}" = "--solc" ] && [ "$(installed_version solc)" != "$SOLC_VERSION" ]; then
+  need+=("solc@$SOLC_VERSION")
+fi
+if [ ${#need[@]} -gt 0 ]; then
+  echo "setup: installing ${need[*]} into .tools/" >&2
+  (cd .tools && npm install --no-audit --no-fund --loglevel=error --save-exact "${need[@]}" >&2)
+fi
+
+ANVIL=".tools/node_modules/$ANVIL_PKG/bin/anvil"
+chmod +x "$ANVIL" 2>/dev/null || true
+"$ANVIL" --version >/dev/null
+echo "setup: $("$ANVIL" --version | head -1) at $ANVIL" >&2

@@ -4,9 +4,11 @@
 //! solc put its whole dispatcher; modern solc (0.5+, and via-IR) jumps away before it and
 //! also splits the dispatcher into a binary search, so ethereum-etl finds nothing there.
 //! ledgerflow takes the union of (a) the `PUSH4`s of the first basic block (so old
-//! contracts get exactly ethereum-etl's list) and (b) every `PUSH4` that a selector
-//! comparison consumes anywhere in the code: `PUSH4 x EQ`, `PUSH4 x DUPn EQ`, `PUSH4 x GT`
-//! and `PUSH4 x LT` (the dispatcher's equality tests and binary-search pivots).
+//! contracts get exactly ethereum-etl's list) and (b) the selector comparisons of the
+//! dispatcher anywhere in the code that is *reachable* from the entry point through static
+//! jumps: `DUP1 PUSH4|PUSH3 x EQ|GT|LT` (a selector with a leading zero byte is pushed with
+//! `PUSH3`) and the older `PUSH4 x DUPn EQ`. Reachability matters: a factory carries the
+//! creation code of the contracts it deploys as data, whose dispatchers must not count.
 
 use std::sync::OnceLock;
 
@@ -23,49 +25,85 @@ const LT: u8 = 0x10;
 const DUP1: u8 = 0x80;
 const DUP16: u8 = 0x8f;
 
+const JUMP: u8 = 0x56;
+const JUMPI: u8 = 0x57;
+const PUSH3: u8 = 0x62;
+const TERMINATORS: [u8; 5] = [0x00, 0xf3, 0xfd, 0xfe, 0xff]; // STOP RETURN REVERT INVALID SELFDESTRUCT
+
 /// The sorted, de-duplicated function selectors found in runtime bytecode (`0x`-hex).
 pub fn function_sighashes(code: &[u8]) -> Vec<String> {
-    // decode into (opcode, operand) pairs
-    let mut ops: Vec<(u8, &[u8])> = Vec::with_capacity(code.len() / 2);
+    // decode into (pc, opcode, operand)
+    let mut ops: Vec<(usize, u8, &[u8])> = Vec::with_capacity(code.len() / 2);
     let mut pc = 0usize;
     while pc < code.len() {
         let op = code[pc];
         if (PUSH1..=PUSH32).contains(&op) {
             let n = (op - PUSH1 + 1) as usize;
             let end = (pc + 1 + n).min(code.len());
-            ops.push((op, &code[pc + 1..end]));
+            // a PUSH cut off by the end of the code is not an instruction
+            ops.push(if end - (pc + 1) == n { (pc, op, &code[pc + 1..end]) } else { (pc, 0xfe, &[]) });
             pc = pc + 1 + n;
         } else {
-            ops.push((op, &[]));
+            ops.push((pc, op, &[]));
             pc += 1;
         }
     }
     let mut out: Vec<[u8; 4]> = Vec::new();
-    let sel = |operand: &[u8]| -> Option<[u8; 4]> { operand.try_into().ok() };
+    let sel = |operand: &[u8]| -> Option<[u8; 4]> {
+        (operand.len() <= 4 && !operand.is_empty()).then(|| {
+            let mut s = [0u8; 4];
+            s[4 - operand.len()..].copy_from_slice(operand);
+            s
+        })
+    };
     // (a) first basic block
-    for (op, operand) in &ops {
+    for (_, op, operand) in &ops {
         if *op == JUMPDEST {
             break;
         }
         if *op == PUSH4 {
-            if let Some(s) = sel(operand) {
-                out.push(s);
-            }
+            out.extend(sel(operand));
         }
     }
-    // (b) selector comparisons anywhere
-    for (k, (op, operand)) in ops.iter().enumerate() {
-        if *op != PUSH4 {
+    // (b) reachability through static jumps
+    let index: std::collections::HashMap<usize, usize> = ops.iter().enumerate().map(|(i, o)| (o.0, i)).collect();
+    let mut reachable = vec![false; ops.len()];
+    let mut work = vec![0usize];
+    while let Some(mut i) = work.pop() {
+        while i < ops.len() && !reachable[i] {
+            reachable[i] = true;
+            let op = ops[i].1;
+            if op == JUMP || op == JUMPI {
+                if let Some(prev) = i.checked_sub(1).map(|p| ops[p]) {
+                    if (PUSH1..=PUSH32).contains(&prev.1) && prev.2.len() <= 8 {
+                        let target = prev.2.iter().fold(0usize, |acc, b| (acc << 8) | *b as usize);
+                        if let Some(&t) = index.get(&target) {
+                            if ops[t].1 == JUMPDEST {
+                                work.push(t);
+                            }
+                        }
+                    }
+                }
+                if op == JUMP {
+                    break;
+                }
+            } else if TERMINATORS.contains(&op) {
+                break;
+            }
+            i += 1;
+        }
+    }
+    for (k, (_, op, operand)) in ops.iter().enumerate() {
+        if !reachable[k] || !(*op == PUSH4 || *op == PUSH3) {
             continue;
         }
-        let next = ops.get(k + 1).map(|o| o.0);
-        let after = ops.get(k + 2).map(|o| o.0);
-        let is_cmp = matches!(next, Some(EQ) | Some(GT) | Some(LT))
-            || (matches!(next, Some(d) if (DUP1..=DUP16).contains(&d)) && after == Some(EQ));
-        if is_cmp {
-            if let Some(s) = sel(operand) {
-                out.push(s);
-            }
+        let prev = k.checked_sub(1).map(|p| ops[p].1);
+        let next = ops.get(k + 1).map(|o| o.1);
+        let after = ops.get(k + 2).map(|o| o.1);
+        let dispatcher = prev == Some(DUP1) && matches!(next, Some(EQ) | Some(GT) | Some(LT));
+        let old_style = *op == PUSH4 && matches!(next, Some(d) if (DUP1..=DUP16).contains(&d)) && after == Some(EQ);
+        if dispatcher || old_style {
+            out.extend(sel(operand));
         }
     }
     out.sort_unstable();
@@ -167,12 +205,19 @@ mod tests {
     fn modern_dispatcher() {
         // PUSH1 80 PUSH1 40 MSTORE CALLVALUE DUP1 ISZERO PUSH2 000f JUMPI ... JUMPDEST
         // then: DUP1 PUSH4 a9059cbb GT PUSH2 .. JUMPI DUP1 PUSH4 70a08231 EQ PUSH2 .. JUMPI
-        let mut code = vec![0x60, 0x80, 0x60, 0x40, 0x52, 0x34, 0x80, 0x15, 0x61, 0x00, 0x0f, 0x57, 0x5b];
-        code.extend([0x80, 0x63, 0xa9, 0x05, 0x9c, 0xbb, 0x11, 0x61, 0x00, 0x20, 0x57]);
-        code.extend([0x80, 0x63, 0x70, 0xa0, 0x82, 0x31, 0x14, 0x61, 0x00, 0x30, 0x57]);
-        // a PUSH4 used as an error selector (followed by SHL-ish stuff) is not a function
-        code.extend([0x63, 0x4e, 0x48, 0x7b, 0x71, 0x60, 0xe0, 0x1b]);
-        assert_eq!(function_sighashes(&code), vec!["0x70a08231", "0xa9059cbb"]);
+        // PUSH1 80 PUSH1 40 MSTORE CALLVALUE DUP1 ISZERO PUSH2 000d JUMPI INVALID | JUMPDEST(13)
+        let mut code = vec![0x60, 0x80, 0x60, 0x40, 0x52, 0x34, 0x80, 0x15, 0x61, 0x00, 0x0d, 0x57, 0xfe, 0x5b];
+        // DUP1 PUSH4 a9059cbb GT PUSH1 0 JUMPI
+        code.extend([0x80, 0x63, 0xa9, 0x05, 0x9c, 0xbb, 0x11, 0x60, 0x00, 0x57]);
+        // DUP1 PUSH4 70a08231 EQ PUSH1 0 JUMPI
+        code.extend([0x80, 0x63, 0x70, 0xa0, 0x82, 0x31, 0x14, 0x60, 0x00, 0x57]);
+        // DUP1 PUSH3 fdd58e EQ  (selector 0x00fdd58e)
+        code.extend([0x80, 0x62, 0xfd, 0xd5, 0x8e, 0x14, 0x60, 0x00, 0x57]);
+        // a PUSH4 used as an error selector is not a function
+        code.extend([0x63, 0x4e, 0x48, 0x7b, 0x71, 0x60, 0xe0, 0x1b, 0x00]);
+        // unreachable data after STOP: an embedded contract's dispatcher
+        code.extend([0x80, 0x63, 0x18, 0x16, 0x0d, 0xdd, 0x14]);
+        assert_eq!(function_sighashes(&code), vec!["0x00fdd58e", "0x70a08231", "0xa9059cbb"]);
     }
 
     #[test]

@@ -1,0 +1,129 @@
+//! Helpers shared by the CLI integration tests.
+#![allow(dead_code)]
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Output;
+
+use arrow::array::{Array, AsArray, RecordBatch};
+use arrow::datatypes::Int64Type;
+use ledgerflow_devnet::{find_anvil, Anvil, AnvilOptions, WorkloadConfig, WorkloadSummary};
+
+/// Starts anvil and generates a workload, or returns None (with a visible skip line) when
+/// anvil is not installed. With `LEDGERFLOW_REQUIRE_ANVIL=1` (CI) a missing anvil fails.
+pub async fn chain(test: &str, cfg: WorkloadConfig) -> Option<(Anvil, WorkloadSummary)> {
+    let bin = match find_anvil(None) {
+        Ok(b) => b,
+        Err(e) => {
+            if std::env::var("LEDGERFLOW_REQUIRE_ANVIL").is_ok_and(|v| v == "1") {
+                panic!("{test}: {e}");
+            }
+            println!("skipped: {test}: {e}");
+            return None;
+        }
+    };
+    let anvil = Anvil::start(&bin, &AnvilOptions::default()).await.expect("anvil starts");
+    let summary = ledgerflow_devnet::generate(&anvil.url(), cfg).await.expect("workload");
+    Some((anvil, summary))
+}
+
+pub fn bin() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_ledgerflow"))
+}
+
+/// Runs the ledgerflow binary (off the async runtime's threads).
+pub async fn run(args: &[&str]) -> Output {
+    let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
+    tokio::task::spawn_blocking(move || std::process::Command::new(bin()).args(&args).output().expect("binary runs"))
+        .await
+        .expect("join")
+}
+
+pub fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// Reads every Parquet chunk of a table into one batch list.
+pub fn read_table(lake: &Path, chain: &str, table: &str) -> Vec<RecordBatch> {
+    let dir = lake.join(chain).join(table);
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().path()).filter(|p| p.extension().is_some_and(|e| e == "parquet")).collect();
+    files.sort();
+    let mut out = Vec::new();
+    for f in files {
+        let file = std::fs::File::open(&f).unwrap();
+        let reader = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(file).unwrap().build().unwrap();
+        for b in reader {
+            out.push(b.unwrap());
+        }
+    }
+    out
+}
+
+pub fn rows(batches: &[RecordBatch]) -> usize {
+    batches.iter().map(|b| b.num_rows()).sum()
+}
+
+/// Values of a string column (None for nulls).
+pub fn strings(batches: &[RecordBatch], col: &str) -> Vec<Option<String>> {
+    let mut out = Vec::new();
+    for b in batches {
+        let a = b.column_by_name(col).unwrap_or_else(|| panic!("no column {col}"));
+        let s = a.as_string::<i32>();
+        for i in 0..s.len() {
+            out.push((!s.is_null(i)).then(|| s.value(i).to_string()));
+        }
+    }
+    out
+}
+
+/// Values of an Int64 column.
+pub fn ints(batches: &[RecordBatch], col: &str) -> Vec<Option<i64>> {
+    let mut out = Vec::new();
+    for b in batches {
+        let a = b.column_by_name(col).unwrap_or_else(|| panic!("no column {col}"));
+        let s = a.as_primitive::<Int64Type>();
+        for i in 0..s.len() {
+            out.push((!s.is_null(i)).then(|| s.value(i)));
+        }
+    }
+    out
+}
+
+/// Values of a Boolean column.
+pub fn bools(batches: &[RecordBatch], col: &str) -> Vec<Option<bool>> {
+    let mut out = Vec::new();
+    for b in batches {
+        let a = b.column_by_name(col).unwrap().as_boolean();
+        for i in 0..a.len() {
+            out.push((!a.is_null(i)).then(|| a.value(i)));
+        }
+    }
+    out
+}
+
+pub fn count<T: Ord + Clone>(xs: &[T]) -> BTreeMap<T, usize> {
+    let mut m = BTreeMap::new();
+    for x in xs {
+        *m.entry(x.clone()).or_default() += 1;
+    }
+    m
+}
+
+/// All files under a folder (recursively), sorted, with their bytes.
+pub fn files(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
+    let mut out = BTreeMap::new();
+    fn walk(d: &Path, base: &Path, out: &mut BTreeMap<PathBuf, Vec<u8>>) {
+        for e in std::fs::read_dir(d).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                walk(&p, base, out);
+            } else {
+                out.insert(p.strip_prefix(base).unwrap().to_path_buf(), std::fs::read(&p).unwrap());
+            }
+        }
+    }
+    if dir.exists() {
+        walk(dir, dir, &mut out);
+    }
+    out
+}

@@ -17,7 +17,12 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 ///
 ///     ledgerflow export evm --rpc http://127.0.0.1:8545 --blocks 0:latest --tables all -o lake/
 #[derive(Debug, Parser)]
-#[command(name = "ledgerflow", version, propagate_version = true, max_term_width = 100)]
+#[command(
+    name = "ledgerflow",
+    version,
+    propagate_version = true,
+    max_term_width = 100
+)]
 pub struct Cli {
     #[command(flatten)]
     pub global: GlobalArgs,
@@ -45,6 +50,7 @@ pub enum LogFormat {
 }
 
 #[derive(Debug, Subcommand)]
+#[allow(clippy::large_enum_variant)] // parsed once; boxing would only obscure clap's derive
 pub enum Command {
     /// Export blocks and everything in them into the lake (or CSV/JSON files).
     #[command(subcommand)]
@@ -60,6 +66,7 @@ pub enum Command {
 }
 
 #[derive(Debug, Subcommand)]
+#[allow(clippy::large_enum_variant)]
 pub enum ExportCommand {
     /// Export an EVM chain over JSON-RPC.
     ///
@@ -75,15 +82,32 @@ pub enum ExportCommand {
 #[derive(Debug, Args)]
 pub struct ExportEvmArgs {
     /// JSON-RPC endpoint (HTTP or HTTPS).
-    #[arg(long, env = "LEDGERFLOW_RPC", default_value = "http://127.0.0.1:8545", help_heading = "Source")]
+    #[arg(
+        long,
+        env = "LEDGERFLOW_RPC",
+        default_value = "http://127.0.0.1:8545",
+        help_heading = "Source"
+    )]
     pub rpc: String,
 
     /// Blocks to export: `a:b` (inclusive), `a:`, `:b`, `-N:` (last N), `a:+N`, `latest`.
-    #[arg(short, long, default_value = "0:latest", allow_hyphen_values = true, help_heading = "Source")]
+    #[arg(
+        short,
+        long,
+        default_value = "0:latest",
+        allow_hyphen_values = true,
+        help_heading = "Source"
+    )]
     pub blocks: String,
 
     /// Tables, comma-separated, or `all`.
-    #[arg(short, long, default_value = "all", value_delimiter = ',', help_heading = "Source")]
+    #[arg(
+        short,
+        long,
+        default_value = "all",
+        value_delimiter = ',',
+        help_heading = "Source"
+    )]
     pub tables: Vec<String>,
 
     /// Trace API: `auto` (trace_block, else debug_traceBlockByNumber), `parity` or `geth`.

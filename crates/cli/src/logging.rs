@@ -12,7 +12,10 @@ pub fn init(g: &GlobalArgs) {
         _ => "debug,ledgerflow=trace",
     };
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_target(true);
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(true);
     let _ = match g.log_format {
         LogFormat::Json => builder.json().try_init(),
         LogFormat::Text => builder.compact().try_init(),

@@ -41,14 +41,25 @@ pub fn plan(spec: &RunSpec, range: BlockRange) -> Result<Vec<ChunkPlan>, LakeErr
     let mut existing: BTreeMap<&str, Vec<BlockRange>> = BTreeMap::new();
     for t in &spec.tables {
         let files = spec.lake.chunks(&spec.chain, t)?;
-        existing.insert(t, files.into_iter().filter(|c| c.ext == spec.format.ext()).map(|c| c.range).collect());
+        existing.insert(
+            t,
+            files
+                .into_iter()
+                .filter(|c| c.ext == spec.format.ext())
+                .map(|c| c.range)
+                .collect(),
+        );
     }
     Ok(range
         .aligned_chunks(spec.chunk_size)
         .into_iter()
         .map(|r| {
             let done = !spec.overwrite
-                && spec.tables.iter().all(|t| existing[t].iter().any(|e| e.start <= r.start && e.end >= r.end));
+                && spec.tables.iter().all(|t| {
+                    existing[t]
+                        .iter()
+                        .any(|e| e.start <= r.start && e.end >= r.end)
+                });
             ChunkPlan { range: r, done }
         })
         .collect())
@@ -83,7 +94,13 @@ fn bar(quiet: bool, total: u64) -> ProgressBar {
 
 /// Writes a chunk's tables, then removes smaller files of the same aligned slot that the
 /// new chunk supersedes (e.g. a head chunk `2000_2500` once `2000_2999` is written).
-fn write_chunk(spec: &RunSpec, writer: &Writer, range: BlockRange, batches: &[(&'static str, RecordBatch)], totals: &mut RunTotals) -> Result<(), LakeError> {
+fn write_chunk(
+    spec: &RunSpec,
+    writer: &Writer,
+    range: BlockRange,
+    batches: &[(&'static str, RecordBatch)],
+    totals: &mut RunTotals,
+) -> Result<(), LakeError> {
     let ext = spec.format.ext();
     for (table, batch) in batches {
         let path = spec.lake.chunk_path(&spec.chain, table, range, ext);
@@ -92,10 +109,15 @@ fn write_chunk(spec: &RunSpec, writer: &Writer, range: BlockRange, batches: &[(&
         *totals.rows.entry(table.to_string()).or_default() += batch.num_rows() as u64;
         let slot = range.start - range.start % spec.chunk_size.max(1);
         for old in spec.lake.chunks(&spec.chain, table)? {
-            let inside = old.range.start >= slot && old.range.end < slot + spec.chunk_size && old.ext == ext;
+            let inside =
+                old.range.start >= slot && old.range.end < slot + spec.chunk_size && old.ext == ext;
             let covered = old.range.start >= range.start && old.range.end <= range.end;
             if inside && covered && old.range != range {
-                std::fs::remove_file(&old.path).map_err(|e| LakeError::Io { op: "remove superseded chunk", path: old.path.clone(), source: e })?;
+                std::fs::remove_file(&old.path).map_err(|e| LakeError::Io {
+                    op: "remove superseded chunk",
+                    path: old.path.clone(),
+                    source: e,
+                })?;
             }
         }
         totals.files.push(path);
@@ -105,13 +127,23 @@ fn write_chunk(spec: &RunSpec, writer: &Writer, range: BlockRange, batches: &[(&
 
 /// Runs the plan: fetches chunks (up to `concurrency` at once) and writes each as it comes.
 /// Stops scheduling new chunks at the first failure.
-pub async fn run<F, Fut>(spec: &RunSpec, chunks: &[ChunkPlan], concurrency: usize, quiet: bool, writer: Writer, fetch: F) -> RunTotals
+pub async fn run<F, Fut>(
+    spec: &RunSpec,
+    chunks: &[ChunkPlan],
+    concurrency: usize,
+    quiet: bool,
+    writer: Writer,
+    fetch: F,
+) -> RunTotals
 where
     F: Fn(BlockRange) -> Fut,
     Fut: Future<Output = eyre::Result<Vec<(&'static str, RecordBatch)>>>,
 {
     let started = Instant::now();
-    let mut totals = RunTotals { chunks_planned: chunks.len(), ..Default::default() };
+    let mut totals = RunTotals {
+        chunks_planned: chunks.len(),
+        ..Default::default()
+    };
     let todo: Vec<BlockRange> = chunks.iter().filter(|c| !c.done).map(|c| c.range).collect();
     totals.chunks_skipped = chunks.len() - todo.len();
     let pb = bar(quiet, todo.iter().map(|r| r.len()).sum());
@@ -140,13 +172,17 @@ where
                 Err(e) => {
                     failed.set(true);
                     totals.chunks_failed += 1;
-                    totals.error.get_or_insert_with(|| format!("chunk {range}: {}", chain(&eyre::Report::new(e))));
+                    totals.error.get_or_insert_with(|| {
+                        format!("chunk {range}: {}", chain(&eyre::Report::new(e)))
+                    });
                 }
             },
             Some(Err(e)) => {
                 failed.set(true);
                 totals.chunks_failed += 1;
-                totals.error.get_or_insert_with(|| format!("chunk {range}: {}", chain(&e)));
+                totals
+                    .error
+                    .get_or_insert_with(|| format!("chunk {range}: {}", chain(&e)));
             }
         }
     }
@@ -157,7 +193,10 @@ where
 
 /// An error and its causes on one line.
 pub fn chain(e: &eyre::Report) -> String {
-    e.chain().map(|c| c.to_string()).collect::<Vec<_>>().join(": ")
+    e.chain()
+        .map(|c| c.to_string())
+        .collect::<Vec<_>>()
+        .join(": ")
 }
 
 /// Writes a JSON report atomically.
@@ -165,7 +204,11 @@ pub fn write_report(path: &Path, report: &impl Serialize) -> eyre::Result<()> {
     let text = serde_json::to_string_pretty(report)?;
     ledgerflow_lake::writer::write_atomic(path, |mut f, tmp| {
         use std::io::Write;
-        f.write_all(text.as_bytes()).map_err(|e| LakeError::Io { op: "write", path: tmp.to_path_buf(), source: e })
+        f.write_all(text.as_bytes()).map_err(|e| LakeError::Io {
+            op: "write",
+            path: tmp.to_path_buf(),
+            source: e,
+        })
     })?;
     Ok(())
 }

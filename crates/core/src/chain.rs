@@ -3,7 +3,9 @@
 use std::fmt;
 
 /// An EIP-155 chain id (EVM chains) or a ledgerflow-assigned id for UTXO chains.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 pub struct ChainId(pub u64);
 
 impl ChainId {

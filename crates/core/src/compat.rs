@@ -49,19 +49,33 @@ impl std::str::FromStr for EtlVersion {
         match s.trim() {
             "2.3" | "2.3.1" => Ok(EtlVersion::V2_3),
             "2.4" | "2.4.2" => Ok(EtlVersion::V2_4),
-            other => Err(format!("unknown ethereum-etl version {other:?} (known: 2.3, 2.4)")),
+            other => Err(format!(
+                "unknown ethereum-etl version {other:?} (known: 2.3, 2.4)"
+            )),
         }
     }
 }
 
 const fn c(name: &'static str) -> EtlColumn {
-    EtlColumn { name, source: name, render: Render::Auto }
+    EtlColumn {
+        name,
+        source: name,
+        render: Render::Auto,
+    }
 }
 const fn n(name: &'static str) -> EtlColumn {
-    EtlColumn { name, source: name, render: Render::Numeric }
+    EtlColumn {
+        name,
+        source: name,
+        render: Render::Numeric,
+    }
 }
 const fn from(name: &'static str, source: &'static str, render: Render) -> EtlColumn {
-    EtlColumn { name, source, render }
+    EtlColumn {
+        name,
+        source,
+        render,
+    }
 }
 
 const BLOCKS: &[EtlColumn] = &[
@@ -174,11 +188,23 @@ const TRACES: &[EtlColumn] = &[
     c("trace_id"),
 ];
 
-const CONTRACTS: &[EtlColumn] =
-    &[c("address"), c("bytecode"), c("function_sighashes"), c("is_erc20"), c("is_erc721"), c("block_number")];
+const CONTRACTS: &[EtlColumn] = &[
+    c("address"),
+    c("bytecode"),
+    c("function_sighashes"),
+    c("is_erc20"),
+    c("is_erc721"),
+    c("block_number"),
+];
 
-const TOKENS: &[EtlColumn] =
-    &[c("address"), c("symbol"), c("name"), n("decimals"), n("total_supply"), c("block_number")];
+const TOKENS: &[EtlColumn] = &[
+    c("address"),
+    c("symbol"),
+    c("name"),
+    n("decimals"),
+    n("total_supply"),
+    c("block_number"),
+];
 
 /// The columns ethereum-etl writes for a table, in order.
 pub fn etl_columns(table: EvmTable, version: EtlVersion) -> &'static [EtlColumn] {
@@ -210,15 +236,37 @@ mod tests {
         for t in EvmTable::ALL {
             let schema = t.schema();
             for col in etl_columns(t, EtlVersion::V2_4) {
-                assert!(schema.field_with_name(col.source).is_ok(), "{t}: {} missing", col.source);
+                assert!(
+                    schema.field_with_name(col.source).is_ok(),
+                    "{t}: {} missing",
+                    col.source
+                );
             }
         }
     }
 
     #[test]
     fn versions_differ_only_by_blob_columns() {
-        assert_eq!(etl_columns(EvmTable::Blocks, EtlVersion::V2_3).last().unwrap().name, "withdrawals");
-        assert_eq!(etl_columns(EvmTable::Transactions, EtlVersion::V2_3).last().unwrap().name, "transaction_type");
-        assert_eq!(etl_columns(EvmTable::Receipts, EtlVersion::V2_4).last().unwrap().name, "blob_gas_used");
+        assert_eq!(
+            etl_columns(EvmTable::Blocks, EtlVersion::V2_3)
+                .last()
+                .unwrap()
+                .name,
+            "withdrawals"
+        );
+        assert_eq!(
+            etl_columns(EvmTable::Transactions, EtlVersion::V2_3)
+                .last()
+                .unwrap()
+                .name,
+            "transaction_type"
+        );
+        assert_eq!(
+            etl_columns(EvmTable::Receipts, EtlVersion::V2_4)
+                .last()
+                .unwrap()
+                .name,
+            "blob_gas_used"
+        );
     }
 }

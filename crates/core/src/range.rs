@@ -112,18 +112,28 @@ impl BlockSpec {
                         reason: "a count of 0 blocks selects nothing".into(),
                     });
                 }
-                start.checked_add(n - 1).ok_or_else(|| RangeError::Invalid {
-                    spec: self.text.clone(),
-                    reason: "the end overflows".into(),
-                })?
+                start
+                    .checked_add(n - 1)
+                    .ok_or_else(|| RangeError::Invalid {
+                        spec: self.text.clone(),
+                        reason: "the end overflows".into(),
+                    })?
             }
         };
         if end < start {
-            return Err(RangeError::Empty { spec: self.text.clone(), start, end });
+            return Err(RangeError::Empty {
+                spec: self.text.clone(),
+                start,
+                end,
+            });
         }
         if let Some(h) = head {
             if end > h {
-                return Err(RangeError::BeyondHead { spec: self.text.clone(), end, head: h });
+                return Err(RangeError::BeyondHead {
+                    spec: self.text.clone(),
+                    end,
+                    head: h,
+                });
             }
         }
         Ok(BlockRange { start, end })
@@ -131,11 +141,17 @@ impl BlockSpec {
 }
 
 fn unreachable_bound(spec: &str) -> Result<u64, RangeError> {
-    Err(RangeError::Invalid { spec: spec.to_string(), reason: "a count (+n) can only be the end".into() })
+    Err(RangeError::Invalid {
+        spec: spec.to_string(),
+        reason: "a count (+n) can only be the end".into(),
+    })
 }
 
 fn parse_bound(text: &str, spec: &str, is_end: bool) -> Result<Bound, RangeError> {
-    let invalid = |reason: &str| RangeError::Invalid { spec: spec.to_string(), reason: reason.to_string() };
+    let invalid = |reason: &str| RangeError::Invalid {
+        spec: spec.to_string(),
+        reason: reason.to_string(),
+    };
     let t = text.trim();
     if t.eq_ignore_ascii_case("latest") {
         return Ok(Bound::Latest);
@@ -144,19 +160,24 @@ fn parse_bound(text: &str, spec: &str, is_end: bool) -> Result<Bound, RangeError
         if !is_end {
             return Err(invalid("a count (+n) can only be the end"));
         }
-        return parse_number(rest).map(Bound::Count).ok_or_else(|| invalid("the count is not a number"));
+        return parse_number(rest)
+            .map(Bound::Count)
+            .ok_or_else(|| invalid("the count is not a number"));
     }
     if let Some(rest) = t.strip_prefix('-') {
         if is_end {
             return Err(invalid("the end cannot be negative"));
         }
-        let n = parse_number(rest).ok_or_else(|| invalid("the number after '-' is not a number"))?;
+        let n =
+            parse_number(rest).ok_or_else(|| invalid("the number after '-' is not a number"))?;
         if n == 0 {
             return Err(invalid("-0 selects nothing"));
         }
         return Ok(Bound::FromHead(n));
     }
-    parse_number(t).map(Bound::Number).ok_or_else(|| invalid(&format!("{t:?} is not a block number")))
+    parse_number(t)
+        .map(Bound::Number)
+        .ok_or_else(|| invalid(&format!("{t:?} is not a block number")))
 }
 
 /// Parses `12345`, `12_345`, `1e6`-free decimal, `0x1f` hex, and `12k`/`1m` suffixes like cryo.
@@ -182,7 +203,10 @@ impl FromStr for BlockSpec {
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         let text = s.trim().to_string();
         if text.is_empty() {
-            return Err(RangeError::Invalid { spec: text, reason: "it is empty".into() });
+            return Err(RangeError::Invalid {
+                spec: text,
+                reason: "it is empty".into(),
+            });
         }
         let (start, end) = match text.split_once(':') {
             None => {
@@ -194,10 +218,21 @@ impl FromStr for BlockSpec {
             }
             Some((a, b)) => {
                 if b.contains(':') {
-                    return Err(RangeError::Invalid { spec: text.clone(), reason: "more than one ':'".into() });
+                    return Err(RangeError::Invalid {
+                        spec: text.clone(),
+                        reason: "more than one ':'".into(),
+                    });
                 }
-                let start = if a.trim().is_empty() { Bound::Number(0) } else { parse_bound(a, &text, false)? };
-                let end = if b.trim().is_empty() { Bound::Latest } else { parse_bound(b, &text, true)? };
+                let start = if a.trim().is_empty() {
+                    Bound::Number(0)
+                } else {
+                    parse_bound(a, &text, false)?
+                };
+                let end = if b.trim().is_empty() {
+                    Bound::Latest
+                } else {
+                    parse_bound(b, &text, true)?
+                };
                 (start, end)
             }
         };
@@ -206,7 +241,9 @@ impl FromStr for BlockSpec {
 }
 
 /// An inclusive range of block numbers.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 pub struct BlockRange {
     /// First block, inclusive.
     pub start: u64,
@@ -257,7 +294,7 @@ impl BlockRange {
 
     /// Whether this chunk covers its whole aligned slot of `size` blocks.
     pub fn is_full_chunk(&self, size: u64) -> bool {
-        self.start % size == 0 && self.len() == size
+        self.start.is_multiple_of(size) && self.len() == size
     }
 }
 
@@ -298,19 +335,42 @@ mod tests {
             let e = r(bad, Some(100)).unwrap_err();
             assert!(matches!(e, RangeError::Invalid { .. }), "{bad}: {e}");
         }
-        assert!(matches!(r("9:3", None).unwrap_err(), RangeError::Empty { .. }));
-        assert!(matches!(r("0:200", Some(100)).unwrap_err(), RangeError::BeyondHead { .. }));
-        assert!(r("latest", None).unwrap_err().to_string().contains("chain head"));
+        assert!(matches!(
+            r("9:3", None).unwrap_err(),
+            RangeError::Empty { .. }
+        ));
+        assert!(matches!(
+            r("0:200", Some(100)).unwrap_err(),
+            RangeError::BeyondHead { .. }
+        ));
+        assert!(r("latest", None)
+            .unwrap_err()
+            .to_string()
+            .contains("chain head"));
     }
 
     #[test]
     fn aligned_chunks_are_stable() {
         let c = BlockRange::new(5, 2500).aligned_chunks(1000);
-        assert_eq!(c, vec![BlockRange::new(5, 999), BlockRange::new(1000, 1999), BlockRange::new(2000, 2500)]);
-        assert_eq!(BlockRange::new(0, 0).aligned_chunks(1000), vec![BlockRange::new(0, 0)]);
+        assert_eq!(
+            c,
+            vec![
+                BlockRange::new(5, 999),
+                BlockRange::new(1000, 1999),
+                BlockRange::new(2000, 2500)
+            ]
+        );
+        assert_eq!(
+            BlockRange::new(0, 0).aligned_chunks(1000),
+            vec![BlockRange::new(0, 0)]
+        );
         assert!(BlockRange::new(1000, 1999).is_full_chunk(1000));
         assert!(!BlockRange::new(2000, 2500).is_full_chunk(1000));
-        let total: u64 = BlockRange::new(3, 10_007).aligned_chunks(7).iter().map(|c| c.len()).sum();
+        let total: u64 = BlockRange::new(3, 10_007)
+            .aligned_chunks(7)
+            .iter()
+            .map(|c| c.len())
+            .sum();
         assert_eq!(total, 10_005);
     }
 }

@@ -16,7 +16,8 @@
 use std::sync::Arc;
 
 use arrow_array::builder::{
-    BooleanBuilder, Int64Builder, ListBuilder, StringBuilder, StructBuilder, TimestampMicrosecondBuilder,
+    BooleanBuilder, Int64Builder, ListBuilder, StringBuilder, StructBuilder,
+    TimestampMicrosecondBuilder,
 };
 use arrow_array::ArrayRef;
 use arrow_schema::{DataType, Field, Fields, TimeUnit};
@@ -193,15 +194,22 @@ impl ArrowCol for Vec<String> {
 
 impl ArrowCol for Vec<Withdrawal> {
     fn data_type() -> DataType {
-        DataType::List(Arc::new(Field::new("item", DataType::Struct(withdrawal_fields()), true)))
+        DataType::List(Arc::new(Field::new(
+            "item",
+            DataType::Struct(withdrawal_fields()),
+            true,
+        )))
     }
     fn nullable() -> bool {
         false
     }
     fn build<'a>(values: impl ExactSizeIterator<Item = &'a Self>) -> ArrayRef {
         let sb = StructBuilder::from_fields(withdrawal_fields(), 0);
-        let mut b = ListBuilder::with_capacity(sb, values.len())
-            .with_field(Arc::new(Field::new("item", DataType::Struct(withdrawal_fields()), true)));
+        let mut b = ListBuilder::with_capacity(sb, values.len()).with_field(Arc::new(Field::new(
+            "item",
+            DataType::Struct(withdrawal_fields()),
+            true,
+        )));
         for list in values {
             for w in list {
                 let s = b.values();
@@ -218,7 +226,9 @@ impl ArrowCol for Vec<Withdrawal> {
 }
 
 fn append_field<T: arrow_array::builder::ArrayBuilder>(s: &mut StructBuilder, i: usize) -> &mut T {
-    s.field_builder::<T>(i).expect("withdrawal struct fields are declared in withdrawal_fields() with these builder types")
+    s.field_builder::<T>(i).expect(
+        "withdrawal struct fields are declared in withdrawal_fields() with these builder types",
+    )
 }
 
 /// Declares a table: a row struct, its Arrow schema and `to_batch`.
@@ -251,6 +261,7 @@ macro_rules! table {
             $( $(#[$fm])* pub $f: $t, )*
         }
 
+        #[allow(dead_code)]
         impl $name {
             /// The table's name in the lake.
             pub const TABLE: &'static str = $table;
@@ -282,6 +293,7 @@ mod tests {
     use arrow_array::Array;
 
     crate::table! {
+        #[allow(dead_code)]
         struct T = "t" {
             a: i64,
             b: Option<String>,
@@ -295,13 +307,25 @@ mod tests {
     #[test]
     fn batch_round_trip() {
         let rows = vec![
-            T { a: 1, b: None, c: Timestamp(10), d: vec!["x".into(), "y".into()], w: vec![], e: Some(true) },
+            T {
+                a: 1,
+                b: None,
+                c: Timestamp(10),
+                d: vec!["x".into(), "y".into()],
+                w: vec![],
+                e: Some(true),
+            },
             T {
                 a: 2,
                 b: Some("z".into()),
                 c: Timestamp(11),
                 d: vec![],
-                w: vec![Withdrawal { index: 1, validator_index: 2, address: "0xab".into(), amount: "3".into() }],
+                w: vec![Withdrawal {
+                    index: 1,
+                    validator_index: 2,
+                    address: "0xab".into(),
+                    amount: "3".into(),
+                }],
                 e: None,
             },
         ];
@@ -309,7 +333,9 @@ mod tests {
         assert_eq!(batch.num_rows(), 2);
         assert_eq!(T::COLUMNS, &["a", "b", "c", "d", "w", "e"]);
         assert!(batch.column(1).is_null(0));
-        let ts = batch.column(2).as_primitive::<arrow_array::types::TimestampMicrosecondType>();
+        let ts = batch
+            .column(2)
+            .as_primitive::<arrow_array::types::TimestampMicrosecondType>();
         assert_eq!(ts.value(1), 11_000_000);
         let d = batch.column(3).as_list::<i32>();
         assert_eq!(d.value_length(0), 2);

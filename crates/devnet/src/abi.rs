@@ -23,7 +23,10 @@ pub enum Arg {
 
 impl Arg {
     fn is_dynamic(&self) -> bool {
-        matches!(self, Arg::Str(_) | Arg::Bytes(_) | Arg::UintArray(_) | Arg::AddrArray(_))
+        matches!(
+            self,
+            Arg::Str(_) | Arg::Bytes(_) | Arg::UintArray(_) | Arg::AddrArray(_)
+        )
     }
 }
 
@@ -95,8 +98,13 @@ mod tests {
 
     #[test]
     fn transfer_calldata() {
-        let to: Address = "0x00000000000000000000000000000000000000aa".parse().unwrap();
-        let d = call("transfer(address,uint256)", &[Arg::Addr(to), Arg::Uint(U256::from(5))]);
+        let to: Address = "0x00000000000000000000000000000000000000aa"
+            .parse()
+            .unwrap();
+        let d = call(
+            "transfer(address,uint256)",
+            &[Arg::Addr(to), Arg::Uint(U256::from(5))],
+        );
         assert_eq!(hex(&d[..4]), "0xa9059cbb");
         assert_eq!(d.len(), 4 + 64);
         assert_eq!(d[4 + 31], 0xaa);
@@ -113,7 +121,10 @@ mod tests {
         assert_eq!(e[95], 2);
         assert_eq!(&e[96..98], b"ab");
         // two arrays: offsets 64 and 64 + 32*(1+2)
-        let e = encode(&[Arg::UintArray(vec![U256::from(1), U256::from(2)]), Arg::UintArray(vec![U256::from(3), U256::from(4)])]);
+        let e = encode(&[
+            Arg::UintArray(vec![U256::from(1), U256::from(2)]),
+            Arg::UintArray(vec![U256::from(3), U256::from(4)]),
+        ]);
         assert_eq!(e[31], 64);
         assert_eq!(e[63], 160);
     }

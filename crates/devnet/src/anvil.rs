@@ -14,7 +14,13 @@ pub const TOOLS_ANVIL: &str = ".tools/node_modules/@foundry-rs/anvil-linux-amd64
 /// or any parent (the repository), then `anvil` on `PATH`.
 pub fn find_anvil(explicit: Option<&Path>) -> Result<PathBuf, DevnetError> {
     if let Some(p) = explicit {
-        return if p.is_file() { Ok(p.to_path_buf()) } else { Err(DevnetError::AnvilNotFound { looked: vec![p.to_path_buf()] }) };
+        return if p.is_file() {
+            Ok(p.to_path_buf())
+        } else {
+            Err(DevnetError::AnvilNotFound {
+                looked: vec![p.to_path_buf()],
+            })
+        };
     }
     let mut looked = Vec::new();
     if let Some(p) = std::env::var_os("LEDGERFLOW_ANVIL").map(PathBuf::from) {
@@ -27,7 +33,11 @@ pub fn find_anvil(explicit: Option<&Path>) -> Result<PathBuf, DevnetError> {
     if let Ok(cwd) = std::env::current_dir() {
         roots.extend(cwd.ancestors().map(Path::to_path_buf));
     }
-    roots.extend(Path::new(env!("CARGO_MANIFEST_DIR")).ancestors().map(Path::to_path_buf));
+    roots.extend(
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .ancestors()
+            .map(Path::to_path_buf),
+    );
     for r in roots {
         let p = r.join(TOOLS_ANVIL);
         if p.is_file() {
@@ -68,23 +78,51 @@ pub struct AnvilOptions {
 
 impl Default for AnvilOptions {
     fn default() -> Self {
-        AnvilOptions { port: 0, timestamp: 1_700_000_000, gas_limit: 60_000_000, no_mining: true }
+        AnvilOptions {
+            port: 0,
+            timestamp: 1_700_000_000,
+            gas_limit: 60_000_000,
+            no_mining: true,
+        }
     }
 }
 
 fn free_port() -> Result<u16, DevnetError> {
-    let l = std::net::TcpListener::bind("127.0.0.1:0").map_err(|e| DevnetError::Io { what: "pick a free port".into(), source: e })?;
-    l.local_addr().map(|a| a.port()).map_err(|e| DevnetError::Io { what: "pick a free port".into(), source: e })
+    let l = std::net::TcpListener::bind("127.0.0.1:0").map_err(|e| DevnetError::Io {
+        what: "pick a free port".into(),
+        source: e,
+    })?;
+    l.local_addr()
+        .map(|a| a.port())
+        .map_err(|e| DevnetError::Io {
+            what: "pick a free port".into(),
+            source: e,
+        })
 }
 
 impl Anvil {
     /// Starts anvil and waits (up to 30 s) until it answers `eth_chainId`.
     pub async fn start(bin: &Path, opts: &AnvilOptions) -> Result<Anvil, DevnetError> {
-        let port = if opts.port == 0 { free_port()? } else { opts.port };
+        let port = if opts.port == 0 {
+            free_port()?
+        } else {
+            opts.port
+        };
         let mut cmd = tokio::process::Command::new(bin);
         cmd.args(["--host", "127.0.0.1", "--port", &port.to_string()])
-            .args(["--auto-impersonate", "--order", "fifo", "--balance", "10000000"])
-            .args(["--gas-limit", &opts.gas_limit.to_string(), "--timestamp", &opts.timestamp.to_string()])
+            .args([
+                "--auto-impersonate",
+                "--order",
+                "fifo",
+                "--balance",
+                "10000000",
+            ])
+            .args([
+                "--gas-limit",
+                &opts.gas_limit.to_string(),
+                "--timestamp",
+                &opts.timestamp.to_string(),
+            ])
             .args(["--chain-id", "31337"])
             .stdin(Stdio::null())
             .stdout(Stdio::null())
@@ -93,7 +131,10 @@ impl Anvil {
         if opts.no_mining {
             cmd.arg("--no-mining");
         }
-        let child = cmd.spawn().map_err(|e| DevnetError::Io { what: format!("start {}", bin.display()), source: e })?;
+        let child = cmd.spawn().map_err(|e| DevnetError::Io {
+            what: format!("start {}", bin.display()),
+            source: e,
+        })?;
         let mut anvil = Anvil { child, port };
         let deadline = Instant::now() + Duration::from_secs(30);
         let client = reqwest::Client::new();
@@ -104,7 +145,10 @@ impl Anvil {
                     use tokio::io::AsyncReadExt;
                     let _ = e.read_to_string(&mut err).await;
                 }
-                return Err(DevnetError::AnvilExited { status: status.to_string(), stderr: err });
+                return Err(DevnetError::AnvilExited {
+                    status: status.to_string(),
+                    stderr: err,
+                });
             }
             let ok = client
                 .post(anvil.url())

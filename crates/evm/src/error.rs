@@ -76,7 +76,11 @@ impl RpcError {
             RpcError::Node { code, message, .. } => {
                 if is_unsupported(*code, message) {
                     ErrorClass::External
-                } else if *code == -32603 || *code == -32005 || (-32099..=-32000).contains(code) || *code == 429 {
+                } else if *code == -32603
+                    || *code == -32005
+                    || (-32099..=-32000).contains(code)
+                    || *code == 429
+                {
                     ErrorClass::Transient
                 } else {
                     ErrorClass::External

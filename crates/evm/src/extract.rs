@@ -63,7 +63,9 @@ impl std::str::FromStr for TokenBlock {
             "chunk-end" | "chunk_end" | "end" => Ok(TokenBlock::ChunkEnd),
             "creation" | "created" => Ok(TokenBlock::Creation),
             "latest" => Ok(TokenBlock::Latest),
-            other => Err(format!("unknown token block {other:?} (chunk-end, creation, latest)")),
+            other => Err(format!(
+                "unknown token block {other:?} (chunk-end, creation, latest)"
+            )),
         }
     }
 }
@@ -115,14 +117,26 @@ impl EvmSource {
         let chain_id = match cfg.chain_id {
             Some(id) => id,
             None => {
-                let raw = client.call("eth_chainId", json!([])).await.map_err(|e| EvmError::Call { what: "eth_chainId".into(), source: e })?;
+                let raw =
+                    client
+                        .call("eth_chainId", json!([]))
+                        .await
+                        .map_err(|e| EvmError::Call {
+                            what: "eth_chainId".into(),
+                            source: e,
+                        })?;
                 let s: String = serde_json::from_str(raw.get()).map_err(|e| EvmError::Decode {
                     block: 0,
                     method: "eth_chainId".into(),
                     field: "result".into(),
                     reason: e.to_string(),
                 })?;
-                crate::hex::u64_of(&s).map_err(|r| EvmError::Decode { block: 0, method: "eth_chainId".into(), field: "result".into(), reason: r })?
+                crate::hex::u64_of(&s).map_err(|r| EvmError::Decode {
+                    block: 0,
+                    method: "eth_chainId".into(),
+                    field: "result".into(),
+                    reason: r,
+                })?
             }
         };
         let parity = match cfg.trace_mode {
@@ -131,7 +145,13 @@ impl EvmSource {
             TraceMode::Geth => NO,
         };
         let block_receipts = if cfg.per_tx_receipts { NO } else { UNKNOWN };
-        Ok(EvmSource { client, chain_id, cfg, block_receipts: AtomicU8::new(block_receipts), parity_traces: AtomicU8::new(parity) })
+        Ok(EvmSource {
+            client,
+            chain_id,
+            cfg,
+            block_receipts: AtomicU8::new(block_receipts),
+            parity_traces: AtomicU8::new(parity),
+        })
     }
 
     /// The chain id.
@@ -164,14 +184,31 @@ impl EvmSource {
 
     /// The head block number.
     pub async fn head(&self) -> Result<u64, EvmError> {
-        let raw = self.client.call("eth_blockNumber", json!([])).await.map_err(|e| EvmError::Call { what: "eth_blockNumber".into(), source: e })?;
+        let raw = self
+            .client
+            .call("eth_blockNumber", json!([]))
+            .await
+            .map_err(|e| EvmError::Call {
+                what: "eth_blockNumber".into(),
+                source: e,
+            })?;
         let s: String = parse(&raw, 0, "eth_blockNumber")?;
-        crate::hex::u64_of(&s).map_err(|r| EvmError::Decode { block: 0, method: "eth_blockNumber".into(), field: "result".into(), reason: r })
+        crate::hex::u64_of(&s).map_err(|r| EvmError::Decode {
+            block: 0,
+            method: "eth_blockNumber".into(),
+            field: "result".into(),
+            reason: r,
+        })
     }
 
     /// Fetches one JSON-RPC method for every block of `numbers`, retrying `null` answers
     /// (a node behind a load balancer may not have the block yet).
-    async fn per_block<T: DeserializeOwned>(&self, method: &'static str, numbers: &[u64], extra: Option<serde_json::Value>) -> Result<Vec<T>, EvmError> {
+    async fn per_block<T: DeserializeOwned>(
+        &self,
+        method: &'static str,
+        numbers: &[u64],
+        extra: Option<serde_json::Value>,
+    ) -> Result<Vec<T>, EvmError> {
         let mut out: Vec<Option<T>> = numbers.iter().map(|_| None).collect();
         let mut pending: Vec<usize> = (0..numbers.len()).collect();
         let mut attempt = 0;
@@ -189,7 +226,11 @@ impl EvmSource {
             let answers = self.client.batch(reqs).await;
             let mut missing = Vec::new();
             for (&i, a) in pending.iter().zip(answers) {
-                let raw = a.map_err(|e| EvmError::Fetch { block: numbers[i], method: method.into(), source: e })?;
+                let raw = a.map_err(|e| EvmError::Fetch {
+                    block: numbers[i],
+                    method: method.into(),
+                    source: e,
+                })?;
                 if raw.get() == "null" {
                     missing.push(i);
                     continue;
@@ -201,17 +242,30 @@ impl EvmSource {
             }
             attempt += 1;
             if attempt > self.client.config().max_retries {
-                return Err(EvmError::Missing { block: numbers[missing[0]], method: method.into() });
+                return Err(EvmError::Missing {
+                    block: numbers[missing[0]],
+                    method: method.into(),
+                });
             }
             tokio::time::sleep(Duration::from_millis(200 * attempt as u64)).await;
             pending = missing;
         }
-        Ok(out.into_iter().map(|o| o.expect("every pending index is filled or the loop returned")).collect())
+        Ok(out
+            .into_iter()
+            .map(|o| o.expect("every pending index is filled or the loop returned"))
+            .collect())
     }
 
-    async fn receipts(&self, numbers: &[u64], blocks: &[RpcBlock]) -> Result<Vec<Vec<RpcReceipt>>, EvmError> {
+    async fn receipts(
+        &self,
+        numbers: &[u64],
+        blocks: &[RpcBlock],
+    ) -> Result<Vec<Vec<RpcReceipt>>, EvmError> {
         if self.block_receipts.load(Ordering::Relaxed) != NO {
-            match self.per_block::<Vec<RpcReceipt>>("eth_getBlockReceipts", numbers, None).await {
+            match self
+                .per_block::<Vec<RpcReceipt>>("eth_getBlockReceipts", numbers, None)
+                .await
+            {
                 Ok(r) => {
                     self.block_receipts.store(YES, Ordering::Relaxed);
                     return Ok(r);
@@ -234,18 +288,31 @@ impl EvmSource {
             }
         }
         let answers = self.client.batch(reqs).await;
-        let mut out: Vec<Vec<RpcReceipt>> = blocks.iter().map(|b| Vec::with_capacity(b.transactions.len())).collect();
+        let mut out: Vec<Vec<RpcReceipt>> = blocks
+            .iter()
+            .map(|b| Vec::with_capacity(b.transactions.len()))
+            .collect();
         let mut k = 0;
         for (bi, block) in blocks.iter().enumerate() {
             for _ in &block.transactions {
                 let n = owner[k];
                 let raw = answers
                     .get(k)
-                    .ok_or_else(|| EvmError::Missing { block: n, method: "eth_getTransactionReceipt".into() })?
+                    .ok_or_else(|| EvmError::Missing {
+                        block: n,
+                        method: "eth_getTransactionReceipt".into(),
+                    })?
                     .as_ref()
-                    .map_err(|e| EvmError::Fetch { block: n, method: "eth_getTransactionReceipt".into(), source: clone_rpc(e) })?;
+                    .map_err(|e| EvmError::Fetch {
+                        block: n,
+                        method: "eth_getTransactionReceipt".into(),
+                        source: clone_rpc(e),
+                    })?;
                 if raw.get() == "null" {
-                    return Err(EvmError::Missing { block: n, method: "eth_getTransactionReceipt".into() });
+                    return Err(EvmError::Missing {
+                        block: n,
+                        method: "eth_getTransactionReceipt".into(),
+                    });
                 }
                 out[bi].push(parse(raw, n, "eth_getTransactionReceipt")?);
                 k += 1;
@@ -256,7 +323,10 @@ impl EvmSource {
 
     async fn traces(&self, numbers: &[u64]) -> Result<Vec<BlockTraces>, EvmError> {
         if self.parity_traces.load(Ordering::Relaxed) != NO {
-            match self.per_block::<Vec<ParityTrace>>("trace_block", numbers, None).await {
+            match self
+                .per_block::<Vec<ParityTrace>>("trace_block", numbers, None)
+                .await
+            {
                 Ok(t) => {
                     self.parity_traces.store(YES, Ordering::Relaxed);
                     return Ok(t.into_iter().map(BlockTraces::Parity).collect());
@@ -270,14 +340,28 @@ impl EvmSource {
                 Err(e) => return Err(e),
             }
         }
-        let t = self.per_block::<Vec<GethTxTrace>>("debug_traceBlockByNumber", numbers, Some(json!({"tracer": "callTracer"}))).await?;
+        let t = self
+            .per_block::<Vec<GethTxTrace>>(
+                "debug_traceBlockByNumber",
+                numbers,
+                Some(json!({"tracer": "callTracer"})),
+            )
+            .await?;
         Ok(t.into_iter().map(BlockTraces::Geth).collect())
     }
 
     /// Fetches the answers for a range (the I/O half of [`fetch_range`](Self::fetch_range)).
-    pub async fn fetch_data(&self, range: BlockRange, want: &Want) -> Result<Vec<BlockData>, EvmError> {
+    pub async fn fetch_data(
+        &self,
+        range: BlockRange,
+        want: &Want,
+    ) -> Result<Vec<BlockData>, EvmError> {
         let numbers: Vec<u64> = range.iter().collect();
-        let blocks_f = self.per_block::<RpcBlock>("eth_getBlockByNumber", &numbers, Some(json!(want.transactions)));
+        let blocks_f = self.per_block::<RpcBlock>(
+            "eth_getBlockByNumber",
+            &numbers,
+            Some(json!(want.transactions)),
+        );
         let traces_f = async {
             if want.needs_traces() {
                 self.traces(&numbers).await.map(Some)
@@ -287,7 +371,9 @@ impl EvmSource {
         };
         let block_receipts_f = async {
             if want.needs_receipts() && self.block_receipts.load(Ordering::Relaxed) == YES {
-                self.per_block::<Vec<RpcReceipt>>("eth_getBlockReceipts", &numbers, None).await.map(Some)
+                self.per_block::<Vec<RpcReceipt>>("eth_getBlockReceipts", &numbers, None)
+                    .await
+                    .map(Some)
             } else {
                 Ok(None)
             }
@@ -337,11 +423,17 @@ impl EvmSource {
     }
 
     /// Token metadata for the token contracts in `rows.contracts`.
-    pub async fn tokens(&self, rows: &EvmRows, range: BlockRange) -> Result<Vec<TokenRow>, EvmError> {
+    pub async fn tokens(
+        &self,
+        rows: &EvmRows,
+        range: BlockRange,
+    ) -> Result<Vec<TokenRow>, EvmError> {
         let candidates: Vec<_> = rows
             .contracts
             .iter()
-            .filter(|c| c.is_erc20 == Some(true) || c.is_erc721 == Some(true) || c.is_erc1155 == Some(true))
+            .filter(|c| {
+                c.is_erc20 == Some(true) || c.is_erc721 == Some(true) || c.is_erc1155 == Some(true)
+            })
             .collect();
         let mut out = Vec::with_capacity(candidates.len());
         for c in candidates {
@@ -351,7 +443,9 @@ impl EvmSource {
                 TokenBlock::Latest => json!("latest"),
             };
             let addresses = vec![c.address.clone()];
-            let meta = self.call_token_functions(&addresses, &tag, c.block_number as u64).await?;
+            let meta = self
+                .call_token_functions(&addresses, &tag, c.block_number as u64)
+                .await?;
             let m = &meta[0];
             let standard = if c.is_erc20 == Some(true) {
                 "erc20"
@@ -378,9 +472,17 @@ impl EvmSource {
 
     /// Calls symbol/name/decimals/totalSupply (with the upper-case fallbacks) on each address
     /// at block `tag`; returns `[symbol, name, decimals, total_supply]` per address.
-    pub async fn call_token_functions(&self, addresses: &[String], tag: &serde_json::Value, block: u64) -> Result<Vec<[Option<String>; 4]>, EvmError> {
+    pub async fn call_token_functions(
+        &self,
+        addresses: &[String],
+        tag: &serde_json::Value,
+        block: u64,
+    ) -> Result<Vec<[Option<String>; 4]>, EvmError> {
         let call = |addr: &str, sig: &str| {
-            Request::new("eth_call", json!([{"to": addr, "data": transform::bytecode::selector(sig)}, tag]))
+            Request::new(
+                "eth_call",
+                json!([{"to": addr, "data": transform::bytecode::selector(sig)}, tag]),
+            )
         };
         let decode = |field: usize, bytes: &[u8]| -> Option<String> {
             match field {
@@ -397,16 +499,24 @@ impl EvmSource {
                 }
                 // a revert or any non-transient node error: the function is not there
                 Err(e) if !e.class().is_retryable() => Ok(None),
-                Err(e) => Err(EvmError::Fetch { block, method: "eth_call".into(), source: clone_rpc(e) }),
+                Err(e) => Err(EvmError::Fetch {
+                    block,
+                    method: "eth_call".into(),
+                    source: clone_rpc(e),
+                }),
             }
         };
         let mut out: Vec<[Option<String>; 4]> = vec![Default::default(); addresses.len()];
-        let reqs: Vec<Request> = addresses.iter().flat_map(|a| tokens::CALLS.iter().map(move |(_, sig, _)| call(a, sig))).collect();
+        let reqs: Vec<Request> = addresses
+            .iter()
+            .flat_map(|a| tokens::CALLS.iter().map(move |(_, sig, _)| call(a, sig)))
+            .collect();
         let answers = self.client.batch(reqs).await;
         let mut fallbacks = Vec::new();
         for (ai, a) in addresses.iter().enumerate() {
             for (fi, (_, _, fb)) in tokens::CALLS.iter().enumerate() {
-                let v = answer(&answers[ai * tokens::CALLS.len() + fi])?.and_then(|b| decode(fi, &b));
+                let v =
+                    answer(&answers[ai * tokens::CALLS.len() + fi])?.and_then(|b| decode(fi, &b));
                 if v.is_none() {
                     if let Some(fb) = fb {
                         fallbacks.push((ai, fi, call(a, fb)));
@@ -429,10 +539,46 @@ impl EvmSource {
 /// `RpcError` holds a `reqwest::Error` that cannot be cloned; keep its message.
 fn clone_rpc(e: &RpcError) -> RpcError {
     match e {
-        RpcError::Timeout { method, url, timeout_ms } => RpcError::Timeout { method: method.clone(), url: url.clone(), timeout_ms: *timeout_ms },
-        RpcError::Http { method, url, status, body } => RpcError::Http { method: method.clone(), url: url.clone(), status: *status, body: body.clone() },
-        RpcError::Malformed { method, reason } => RpcError::Malformed { method: method.clone(), reason: reason.clone() },
-        RpcError::Node { method, code, message } => RpcError::Node { method: method.clone(), code: *code, message: message.clone() },
-        RpcError::Connection { method, url, source } => RpcError::Malformed { method: method.clone(), reason: format!("connection to {url} failed: {source}") },
+        RpcError::Timeout {
+            method,
+            url,
+            timeout_ms,
+        } => RpcError::Timeout {
+            method: method.clone(),
+            url: url.clone(),
+            timeout_ms: *timeout_ms,
+        },
+        RpcError::Http {
+            method,
+            url,
+            status,
+            body,
+        } => RpcError::Http {
+            method: method.clone(),
+            url: url.clone(),
+            status: *status,
+            body: body.clone(),
+        },
+        RpcError::Malformed { method, reason } => RpcError::Malformed {
+            method: method.clone(),
+            reason: reason.clone(),
+        },
+        RpcError::Node {
+            method,
+            code,
+            message,
+        } => RpcError::Node {
+            method: method.clone(),
+            code: *code,
+            message: message.clone(),
+        },
+        RpcError::Connection {
+            method,
+            url,
+            source,
+        } => RpcError::Malformed {
+            method: method.clone(),
+            reason: format!("connection to {url} failed: {source}"),
+        },
     }
 }

@@ -70,7 +70,8 @@ pub fn i64_of(s: &str) -> HexResult<i64> {
 /// Parses a 256-bit quantity.
 pub fn u256_of(s: &str) -> HexResult<U256> {
     let (d, radix) = digits(s)?;
-    U256::from_str_radix(d, radix as u64).map_err(|e| format!("{s:?} is not a 256-bit quantity ({e})"))
+    U256::from_str_radix(d, radix as u64)
+        .map_err(|e| format!("{s:?} is not a 256-bit quantity ({e})"))
 }
 
 /// Parses a 256-bit quantity into its exact decimal string.
@@ -80,16 +81,24 @@ pub fn dec_of(s: &str) -> HexResult<String> {
         return u256_of(s).map(|v| v.to_string());
     }
     if d.len() <= 16 {
-        return u64::from_str_radix(d, 16).map(|v| v.to_string()).map_err(|e| format!("{s:?}: {e}"));
+        return u64::from_str_radix(d, 16)
+            .map(|v| v.to_string())
+            .map_err(|e| format!("{s:?}: {e}"));
     }
     u256_of(s).map(|v| v.to_string())
 }
 
 /// Checks that `s` is `0x`-prefixed hex data and returns it lower-cased.
 pub fn data_of(s: &str) -> HexResult<String> {
-    let h = s.strip_prefix("0x").ok_or_else(|| format!("{:?} does not start with 0x", abbreviate(s)))?;
+    let h = s
+        .strip_prefix("0x")
+        .ok_or_else(|| format!("{:?} does not start with 0x", abbreviate(s)))?;
     if let Some(bad) = h.bytes().find(|b| !b.is_ascii_hexdigit()) {
-        return Err(format!("{:?} has a non-hex character {:?}", abbreviate(s), bad as char));
+        return Err(format!(
+            "{:?} has a non-hex character {:?}",
+            abbreviate(s),
+            bad as char
+        ));
     }
     if h.bytes().any(|b| b.is_ascii_uppercase()) {
         Ok(s.to_ascii_lowercase())
@@ -119,18 +128,27 @@ pub fn hash_of(s: &str) -> HexResult<String> {
 /// Decodes hex data into bytes.
 pub fn bytes_of(s: &str) -> HexResult<Vec<u8>> {
     let h = s.strip_prefix("0x").unwrap_or(s);
-    if h.len() % 2 != 0 {
-        return Err(format!("{:?} has an odd number of hex digits", abbreviate(s)));
+    if !h.len().is_multiple_of(2) {
+        return Err(format!(
+            "{:?} has an odd number of hex digits",
+            abbreviate(s)
+        ));
     }
     (0..h.len())
         .step_by(2)
-        .map(|i| u8::from_str_radix(&h[i..i + 2], 16).map_err(|_| format!("{:?} is not hex", abbreviate(s))))
+        .map(|i| {
+            u8::from_str_radix(&h[i..i + 2], 16)
+                .map_err(|_| format!("{:?} is not hex", abbreviate(s)))
+        })
         .collect()
 }
 
 fn abbreviate(s: &str) -> String {
     if s.len() > 80 {
-        format!("{}…", &s[..s.char_indices().nth(77).map(|(i, _)| i).unwrap_or(s.len())])
+        format!(
+            "{}…",
+            &s[..s.char_indices().nth(77).map(|(i, _)| i).unwrap_or(s.len())]
+        )
     } else {
         s.to_string()
     }
@@ -154,12 +172,17 @@ mod tests {
             "115792089237316195423570985008687907853269984665640564039457584007913129639935"
         );
         assert_eq!(dec_of("0xde0b6b3a7640000").unwrap(), "1000000000000000000");
-        assert!(dec_of("0x1ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff").is_err());
+        assert!(
+            dec_of("0x1ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff").is_err()
+        );
     }
 
     #[test]
     fn data_and_addresses() {
-        assert_eq!(address_of("0xAbCdEf0000000000000000000000000000000001").unwrap(), "0xabcdef0000000000000000000000000000000001");
+        assert_eq!(
+            address_of("0xAbCdEf0000000000000000000000000000000001").unwrap(),
+            "0xabcdef0000000000000000000000000000000001"
+        );
         assert!(address_of("0x1234").is_err());
         assert!(data_of("1234").is_err());
         assert!(data_of("0x12g4").is_err());

@@ -72,7 +72,8 @@ impl<'de> Deserialize<'de> for TxEntry {
                 Ok(TxEntry::Hash(v.to_string()))
             }
             fn visit_map<A: serde::de::MapAccess<'de>>(self, map: A) -> Result<TxEntry, A::Error> {
-                RpcTransaction::deserialize(serde::de::value::MapAccessDeserializer::new(map)).map(|t| TxEntry::Full(Box::new(t)))
+                RpcTransaction::deserialize(serde::de::value::MapAccessDeserializer::new(map))
+                    .map(|t| TxEntry::Full(Box::new(t)))
             }
         }
         d.deserialize_any(V)

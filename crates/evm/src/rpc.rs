@@ -144,9 +144,16 @@ impl RpcClient {
             .pool_max_idle_per_host(cfg.max_concurrent_requests.max(1))
             .tcp_nodelay(true)
             .build()
-            .map_err(|e| RpcError::Connection { method: "(client setup)".into(), url: cfg.url.clone(), source: e })?;
+            .map_err(|e| RpcError::Connection {
+                method: "(client setup)".into(),
+                url: cfg.url.clone(),
+                source: e,
+            })?;
         let limiter = cfg.requests_per_second.filter(|r| *r > 0.0).map(|rps| {
-            Arc::new(RateLimiter { interval: Duration::from_secs_f64(1.0 / rps), next: Mutex::new(Instant::now()) })
+            Arc::new(RateLimiter {
+                interval: Duration::from_secs_f64(1.0 / rps),
+                next: Mutex::new(Instant::now()),
+            })
         });
         Ok(RpcClient {
             http,
@@ -169,9 +176,18 @@ impl RpcClient {
     }
 
     /// One call, with retries.
-    pub async fn call(&self, method: &'static str, params: serde_json::Value) -> Result<Box<RawValue>, RpcError> {
+    pub async fn call(
+        &self,
+        method: &'static str,
+        params: serde_json::Value,
+    ) -> Result<Box<RawValue>, RpcError> {
         let mut out = self.batch(vec![Request::new(method, params)]).await;
-        out.pop().unwrap_or_else(|| Err(RpcError::Malformed { method: method.into(), reason: "no answer".into() }))
+        out.pop().unwrap_or_else(|| {
+            Err(RpcError::Malformed {
+                method: method.into(),
+                reason: "no answer".into(),
+            })
+        })
     }
 
     /// Many calls: split into HTTP batches of at most `batch_size`, sent concurrently (within
@@ -183,12 +199,20 @@ impl RpcClient {
         let size = self.cfg.batch_size.max(1);
         let groups: Vec<Vec<Request>> = requests.chunks(size).map(|c| c.to_vec()).collect();
         let futs = groups.into_iter().map(|g| self.batch_with_retry(g));
-        futures::future::join_all(futs).await.into_iter().flatten().collect()
+        futures::future::join_all(futs)
+            .await
+            .into_iter()
+            .flatten()
+            .collect()
     }
 
-    async fn batch_with_retry(&self, requests: Vec<Request>) -> Vec<Result<Box<RawValue>, RpcError>> {
+    async fn batch_with_retry(
+        &self,
+        requests: Vec<Request>,
+    ) -> Vec<Result<Box<RawValue>, RpcError>> {
         let n = requests.len();
-        let mut results: Vec<Option<Result<Box<RawValue>, RpcError>>> = (0..n).map(|_| None).collect();
+        let mut results: Vec<Option<Result<Box<RawValue>, RpcError>>> =
+            (0..n).map(|_| None).collect();
         let mut pending: Vec<usize> = (0..n).collect();
         let mut attempt = 0u32;
         let mut backoff = self.cfg.initial_backoff;
@@ -200,7 +224,11 @@ impl RpcClient {
                 Ok(answers) => {
                     for (&i, answer) in pending.iter().zip(answers) {
                         match answer {
-                            Err(e) if e.class().is_retryable() && attempt < self.cfg.max_retries => retry.push(i),
+                            Err(e)
+                                if e.class().is_retryable() && attempt < self.cfg.max_retries =>
+                            {
+                                retry.push(i)
+                            }
                             other => results[i] = Some(other),
                         }
                     }
@@ -213,7 +241,9 @@ impl RpcClient {
                         let msg = e.to_string();
                         let mut first = Some(e);
                         for &i in &pending {
-                            let err = first.take().unwrap_or_else(|| clone_error(&msg, &requests[i], &self.cfg.url));
+                            let err = first
+                                .take()
+                                .unwrap_or_else(|| clone_error(&msg, &requests[i], &self.cfg.url));
                             results[i] = Some(Err(err));
                         }
                     }
@@ -233,26 +263,43 @@ impl RpcClient {
             .enumerate()
             .map(|(i, r)| {
                 r.unwrap_or_else(|| {
-                    Err(RpcError::Malformed { method: requests[i].method.into(), reason: "no answer".into() })
+                    Err(RpcError::Malformed {
+                        method: requests[i].method.into(),
+                        reason: "no answer".into(),
+                    })
                 })
             })
             .collect()
     }
 
-    async fn send_once(&self, requests: &[&Request]) -> Result<Vec<Result<Box<RawValue>, RpcError>>, RpcError> {
-        let method = requests.first().map(|r| r.method).unwrap_or("(empty batch)");
+    async fn send_once(
+        &self,
+        requests: &[&Request],
+    ) -> Result<Vec<Result<Box<RawValue>, RpcError>>, RpcError> {
+        let method = requests
+            .first()
+            .map(|r| r.method)
+            .unwrap_or("(empty batch)");
         if let Some(l) = &self.limiter {
             l.acquire(requests.len()).await;
         }
-        let first_id = self.next_id.fetch_add(requests.len() as u64, Ordering::Relaxed);
+        let first_id = self
+            .next_id
+            .fetch_add(requests.len() as u64, Ordering::Relaxed);
         let single = requests.len() == 1;
         let body = encode(requests, first_id, single);
-        let _permit = self.permits.acquire().await.map_err(|_| RpcError::Malformed {
-            method: method.into(),
-            reason: "client is shutting down".into(),
-        })?;
+        let _permit = self
+            .permits
+            .acquire()
+            .await
+            .map_err(|_| RpcError::Malformed {
+                method: method.into(),
+                reason: "client is shutting down".into(),
+            })?;
         self.stats.http_requests.fetch_add(1, Ordering::Relaxed);
-        self.stats.calls.fetch_add(requests.len() as u64, Ordering::Relaxed);
+        self.stats
+            .calls
+            .fetch_add(requests.len() as u64, Ordering::Relaxed);
         let resp = self
             .http
             .post(&self.cfg.url)
@@ -262,12 +309,22 @@ impl RpcClient {
             .await
             .map_err(|e| self.transport_error(method, e))?;
         let status = resp.status();
-        let bytes = resp.bytes().await.map_err(|e| self.transport_error(method, e))?;
+        let bytes = resp
+            .bytes()
+            .await
+            .map_err(|e| self.transport_error(method, e))?;
         drop(_permit);
-        self.stats.bytes_received.fetch_add(bytes.len() as u64, Ordering::Relaxed);
+        self.stats
+            .bytes_received
+            .fetch_add(bytes.len() as u64, Ordering::Relaxed);
         if !status.is_success() {
             let text = String::from_utf8_lossy(&bytes[..bytes.len().min(300)]).into_owned();
-            return Err(RpcError::Http { method: method.into(), url: self.cfg.url.clone(), status: status.as_u16(), body: text });
+            return Err(RpcError::Http {
+                method: method.into(),
+                url: self.cfg.url.clone(),
+                status: status.as_u16(),
+                body: text,
+            });
         }
         decode(&bytes, requests, first_id)
     }
@@ -280,13 +337,20 @@ impl RpcClient {
                 timeout_ms: self.cfg.timeout.as_millis() as u64,
             }
         } else {
-            RpcError::Connection { method: method.into(), url: self.cfg.url.clone(), source: e }
+            RpcError::Connection {
+                method: method.into(),
+                url: self.cfg.url.clone(),
+                source: e,
+            }
         }
     }
 }
 
 fn clone_error(msg: &str, req: &Request, _url: &str) -> RpcError {
-    RpcError::Malformed { method: req.method.into(), reason: format!("batch failed: {msg}") }
+    RpcError::Malformed {
+        method: req.method.into(),
+        reason: format!("batch failed: {msg}"),
+    }
 }
 
 fn encode(requests: &[&Request], first_id: u64, single: bool) -> Vec<u8> {
@@ -318,22 +382,40 @@ fn decode(
     first_id: u64,
 ) -> Result<Vec<Result<Box<RawValue>, RpcError>>, RpcError> {
     let method = requests.first().map(|r| r.method).unwrap_or("");
-    let malformed = |reason: String| RpcError::Malformed { method: method.into(), reason };
-    let trimmed = bytes.iter().position(|b| !b.is_ascii_whitespace()).map(|p| bytes[p]);
+    let malformed = |reason: String| RpcError::Malformed {
+        method: method.into(),
+        reason,
+    };
+    let trimmed = bytes
+        .iter()
+        .position(|b| !b.is_ascii_whitespace())
+        .map(|p| bytes[p]);
     let responses: Vec<Response> = match trimmed {
-        Some(b'[') => serde_json::from_slice(bytes).map_err(|e| malformed(format!("invalid JSON: {e}")))?,
+        Some(b'[') => {
+            serde_json::from_slice(bytes).map_err(|e| malformed(format!("invalid JSON: {e}")))?
+        }
         Some(b'{') => {
-            let r: Response = serde_json::from_slice(bytes).map_err(|e| malformed(format!("invalid JSON: {e}")))?;
+            let r: Response = serde_json::from_slice(bytes)
+                .map_err(|e| malformed(format!("invalid JSON: {e}")))?;
             if requests.len() > 1 {
                 // A single answer to a batch: the server rejected the batch as a whole.
                 if let Some(err) = r.error {
-                    return Err(RpcError::Node { method: method.into(), code: err.code, message: err.message });
+                    return Err(RpcError::Node {
+                        method: method.into(),
+                        code: err.code,
+                        message: err.message,
+                    });
                 }
                 return Err(malformed("a single answer to a batch request".into()));
             }
             vec![r]
         }
-        _ => return Err(malformed(format!("not JSON: {:?}", String::from_utf8_lossy(&bytes[..bytes.len().min(80)])))),
+        _ => {
+            return Err(malformed(format!(
+                "not JSON: {:?}",
+                String::from_utf8_lossy(&bytes[..bytes.len().min(80)])
+            )))
+        }
     };
     let mut by_id: HashMap<u64, Response> = HashMap::with_capacity(responses.len());
     for r in responses {
@@ -356,11 +438,22 @@ fn decode(
     for (k, req) in requests.iter().enumerate() {
         let id = first_id + k as u64;
         let item = match by_id.remove(&id) {
-            None => return Err(malformed(format!("no answer for request id {id} ({})", req.method))),
-            Some(Response { error: Some(err), .. }) => {
-                Err(RpcError::Node { method: req.method.into(), code: err.code, message: err.message })
+            None => {
+                return Err(malformed(format!(
+                    "no answer for request id {id} ({})",
+                    req.method
+                )))
             }
-            Some(Response { result: Some(v), .. }) => Ok(v),
+            Some(Response {
+                error: Some(err), ..
+            }) => Err(RpcError::Node {
+                method: req.method.into(),
+                code: err.code,
+                message: err.message,
+            }),
+            Some(Response {
+                result: Some(v), ..
+            }) => Ok(v),
             Some(Response { result: None, .. }) => Ok(null()),
         };
         out.push(item);
@@ -373,7 +466,9 @@ mod tests {
     use super::*;
 
     fn reqs(n: usize) -> Vec<Request> {
-        (0..n).map(|i| Request::new("eth_test", serde_json::json!([i]))).collect()
+        (0..n)
+            .map(|i| Request::new("eth_test", serde_json::json!([i])))
+            .collect()
     }
 
     #[test]
@@ -401,9 +496,19 @@ mod tests {
     fn rejects_garbage_and_missing_answers() {
         let r = reqs(2);
         let refs: Vec<&Request> = r.iter().collect();
-        assert!(matches!(decode(b"<html>", &refs, 1), Err(RpcError::Malformed { .. })));
-        assert!(matches!(decode(br#"[{"id":1,"result":1}]"#, &refs, 1), Err(RpcError::Malformed { .. })));
-        let whole = decode(br#"{"id":null,"error":{"code":-32600,"message":"batch too large"}}"#, &refs, 1);
+        assert!(matches!(
+            decode(b"<html>", &refs, 1),
+            Err(RpcError::Malformed { .. })
+        ));
+        assert!(matches!(
+            decode(br#"[{"id":1,"result":1}]"#, &refs, 1),
+            Err(RpcError::Malformed { .. })
+        ));
+        let whole = decode(
+            br#"{"id":null,"error":{"code":-32600,"message":"batch too large"}}"#,
+            &refs,
+            1,
+        );
         assert!(matches!(whole, Err(RpcError::Node { code: -32600, .. })));
     }
 
@@ -412,18 +517,29 @@ mod tests {
         let r = reqs(2);
         let refs: Vec<&Request> = r.iter().collect();
         let b = String::from_utf8(encode(&refs, 5, false)).unwrap();
-        assert_eq!(b, r#"[{"jsonrpc":"2.0","id":5,"method":"eth_test","params":[0]},{"jsonrpc":"2.0","id":6,"method":"eth_test","params":[1]}]"#);
+        assert_eq!(
+            b,
+            r#"[{"jsonrpc":"2.0","id":5,"method":"eth_test","params":[0]},{"jsonrpc":"2.0","id":6,"method":"eth_test","params":[1]}]"#
+        );
         let s = String::from_utf8(encode(&refs[..1], 7, true)).unwrap();
         assert!(s.starts_with('{'));
     }
 
     #[test]
     fn classifies_errors() {
-        let node = |code, m: &str| RpcError::Node { method: "m".into(), code, message: m.into() };
+        let node = |code, m: &str| RpcError::Node {
+            method: "m".into(),
+            code,
+            message: m.into(),
+        };
         assert!(node(-32000, "header not found").class().is_retryable());
         assert!(node(-32603, "internal").class().is_retryable());
         assert!(!node(-32602, "invalid params").class().is_retryable());
         assert!(!node(-32601, "Method not found").class().is_retryable());
-        assert!(node(-32000, "the method trace_block does not exist/is not available").is_unsupported_method());
+        assert!(node(
+            -32000,
+            "the method trace_block does not exist/is not available"
+        )
+        .is_unsupported_method());
     }
 }

@@ -50,7 +50,10 @@ pub enum LakeError {
     },
 }
 
-pub(crate) fn io(op: &'static str, path: impl Into<PathBuf>) -> impl FnOnce(std::io::Error) -> LakeError {
+pub(crate) fn io(
+    op: &'static str,
+    path: impl Into<PathBuf>,
+) -> impl FnOnce(std::io::Error) -> LakeError {
     let path = path.into();
     move |source| LakeError::Io { op, path, source }
 }

@@ -62,7 +62,10 @@ fn column<'a>(batch: &'a RecordBatch, table: &str, name: &str) -> Result<&'a Arr
         .schema()
         .index_of(name)
         .map(|i| batch.column(i))
-        .map_err(|_| LakeError::MissingColumn { table: table.into(), column: name.into() })
+        .map_err(|_| LakeError::MissingColumn {
+            table: table.into(),
+            column: name.into(),
+        })
 }
 
 /// A value as ethereum-etl's Python item holds it.
@@ -82,7 +85,9 @@ fn py_value<'a>(arr: &'a ArrayRef, row: usize, render: Render) -> Py<'a> {
     }
     match arr.data_type() {
         DataType::Int64 => Py::Int(arr.as_primitive::<Int64Type>().value(row)),
-        DataType::Timestamp(_, _) => Py::Int(arr.as_primitive::<TimestampMicrosecondType>().value(row) / 1_000_000),
+        DataType::Timestamp(_, _) => {
+            Py::Int(arr.as_primitive::<TimestampMicrosecondType>().value(row) / 1_000_000)
+        }
         DataType::Boolean => Py::Bool(arr.as_boolean().value(row)),
         DataType::Utf8 => {
             let s = arr.as_string::<i32>().value(row);
@@ -103,7 +108,10 @@ fn py_value<'a>(arr: &'a ArrayRef, row: usize, render: Render) -> Py<'a> {
             let offsets = list.value_offsets();
             let (start, end) = (offsets[row] as usize, offsets[row + 1] as usize);
             let values = list.values();
-            (start..end).map(|i| py_value(values, i, Render::Auto)).collect::<Vec<_>>().into()
+            (start..end)
+                .map(|i| py_value(values, i, Render::Auto))
+                .collect::<Vec<_>>()
+                .into()
         }
         DataType::Struct(fields) => {
             let s = arr.as_struct();
@@ -113,7 +121,11 @@ fn py_value<'a>(arr: &'a ArrayRef, row: usize, render: Render) -> Py<'a> {
                     .zip(s.columns())
                     .map(|(f, c)| {
                         // withdrawal amounts are Python ints in ethereum-etl
-                        let r = if f.name() == "amount" { Render::Numeric } else { Render::Auto };
+                        let r = if f.name() == "amount" {
+                            Render::Numeric
+                        } else {
+                            Render::Auto
+                        };
                         (f.name().as_str(), py_value(c, row, r))
                     })
                     .collect(),
@@ -205,8 +217,17 @@ pub fn csv_header(columns: &[EtlColumn]) -> String {
 }
 
 /// Renders every row of `batch` in ethereum-etl's format, appending to `out`.
-pub fn render_rows(batch: &RecordBatch, table: &str, columns: &[EtlColumn], flavour: Flavour, out: &mut String) -> Result<(), LakeError> {
-    let arrays = columns.iter().map(|c| column(batch, table, c.source)).collect::<Result<Vec<_>, _>>()?;
+pub fn render_rows(
+    batch: &RecordBatch,
+    table: &str,
+    columns: &[EtlColumn],
+    flavour: Flavour,
+    out: &mut String,
+) -> Result<(), LakeError> {
+    let arrays = columns
+        .iter()
+        .map(|c| column(batch, table, c.source))
+        .collect::<Result<Vec<_>, _>>()?;
     for row in 0..batch.num_rows() {
         match flavour {
             Flavour::Csv => {

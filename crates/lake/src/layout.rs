@@ -43,7 +43,8 @@ impl Lake {
 
     /// The path of a chunk file.
     pub fn chunk_path(&self, chain: &str, table: &str, range: BlockRange, ext: &str) -> PathBuf {
-        self.table_dir(chain, table).join(chunk_name(table, range, ext))
+        self.table_dir(chain, table)
+            .join(chunk_name(table, range, ext))
     }
 
     /// The folder of run reports of a chain.
@@ -68,7 +69,12 @@ impl Lake {
                 continue;
             }
             if let Some(c) = parse_chunk_name(&name) {
-                out.push(ChunkFile { path, table: c.0, range: c.1, ext: c.2 });
+                out.push(ChunkFile {
+                    path,
+                    table: c.0,
+                    range: c.1,
+                    ext: c.2,
+                });
             }
         }
         out.sort_by_key(|c| (c.range, c.ext.clone()));
@@ -98,8 +104,18 @@ mod tests {
     fn names_round_trip() {
         let n = chunk_name("token_transfers", BlockRange::new(1000, 1999), "parquet");
         assert_eq!(n, "token_transfers__0000001000_0000001999.parquet");
-        assert_eq!(parse_chunk_name(&n), Some(("token_transfers".into(), BlockRange::new(1000, 1999), "parquet".into())));
+        assert_eq!(
+            parse_chunk_name(&n),
+            Some((
+                "token_transfers".into(),
+                BlockRange::new(1000, 1999),
+                "parquet".into()
+            ))
+        );
         assert_eq!(parse_chunk_name("blocks.parquet"), None);
-        assert_eq!(parse_chunk_name("blocks__0000000009_0000000001.parquet"), None);
+        assert_eq!(
+            parse_chunk_name("blocks__0000000009_0000000001.parquet"),
+            None
+        );
     }
 }

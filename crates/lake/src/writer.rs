@@ -9,8 +9,8 @@ use arrow::record_batch::RecordBatch;
 use ledgerflow_core::compat::EtlColumn;
 use parquet::arrow::ArrowWriter;
 use parquet::basic::{Compression, ZstdLevel};
-use parquet::file::properties::{EnabledStatistics, WriterProperties};
 use parquet::file::metadata::KeyValue;
+use parquet::file::properties::{EnabledStatistics, WriterProperties};
 
 use crate::error::{io, LakeError};
 use crate::etl::{self, Flavour};
@@ -63,25 +63,37 @@ pub struct WriteOptions {
 
 impl Default for WriteOptions {
     fn default() -> Self {
-        WriteOptions { zstd_level: 3, row_group_size: 64 * 1024, metadata: Vec::new() }
+        WriteOptions {
+            zstd_level: 3,
+            row_group_size: 64 * 1024,
+            metadata: Vec::new(),
+        }
     }
 }
 
 fn temp_path(path: &Path) -> PathBuf {
-    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
     path.with_file_name(format!(".{name}.tmp-{}", std::process::id()))
 }
 
 /// Writes `path` atomically: `fill` writes into a temporary file next to it, which is then
 /// synced and renamed. On any error the temporary file is removed.
-pub fn write_atomic(path: &Path, fill: impl FnOnce(File, &Path) -> Result<(), LakeError>) -> Result<(), LakeError> {
+pub fn write_atomic(
+    path: &Path,
+    fill: impl FnOnce(File, &Path) -> Result<(), LakeError>,
+) -> Result<(), LakeError> {
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir).map_err(io("create folder", dir))?;
     }
     let tmp = temp_path(path);
     let file = File::create(&tmp).map_err(io("create", &tmp))?;
     let result = fill(file, &tmp).and_then(|()| {
-        File::open(&tmp).and_then(|f| f.sync_all()).map_err(io("sync", &tmp))?;
+        File::open(&tmp)
+            .and_then(|f| f.sync_all())
+            .map_err(io("sync", &tmp))?;
         std::fs::rename(&tmp, path).map_err(io("rename into place", path))
     });
     if result.is_err() {
@@ -91,9 +103,17 @@ pub fn write_atomic(path: &Path, fill: impl FnOnce(File, &Path) -> Result<(), La
 }
 
 /// Writes one record batch as a Parquet file, atomically.
-pub fn write_parquet(path: &Path, batch: &RecordBatch, opts: &WriteOptions) -> Result<(), LakeError> {
+pub fn write_parquet(
+    path: &Path,
+    batch: &RecordBatch,
+    opts: &WriteOptions,
+) -> Result<(), LakeError> {
     let level = ZstdLevel::try_new(opts.zstd_level).unwrap_or_default();
-    let kv: Vec<KeyValue> = opts.metadata.iter().map(|(k, v)| KeyValue::new(k.clone(), v.clone())).collect();
+    let kv: Vec<KeyValue> = opts
+        .metadata
+        .iter()
+        .map(|(k, v)| KeyValue::new(k.clone(), v.clone()))
+        .collect();
     let props = WriterProperties::builder()
         .set_compression(Compression::ZSTD(level))
         .set_max_row_group_row_count(Some(opts.row_group_size.max(1)))
@@ -102,16 +122,35 @@ pub fn write_parquet(path: &Path, batch: &RecordBatch, opts: &WriteOptions) -> R
         .build();
     write_atomic(path, |file, tmp| {
         let mut w = ArrowWriter::try_new(BufWriter::new(file), batch.schema(), Some(props))
-            .map_err(|e| LakeError::Parquet { path: tmp.to_path_buf(), source: e })?;
-        w.write(batch).map_err(|e| LakeError::Parquet { path: tmp.to_path_buf(), source: e })?;
-        w.close().map_err(|e| LakeError::Parquet { path: tmp.to_path_buf(), source: e })?;
+            .map_err(|e| LakeError::Parquet {
+                path: tmp.to_path_buf(),
+                source: e,
+            })?;
+        w.write(batch).map_err(|e| LakeError::Parquet {
+            path: tmp.to_path_buf(),
+            source: e,
+        })?;
+        w.close().map_err(|e| LakeError::Parquet {
+            path: tmp.to_path_buf(),
+            source: e,
+        })?;
         Ok(())
     })
 }
 
 /// Writes one record batch as an ethereum-etl CSV or JSON-lines file, atomically.
-pub fn write_etl(path: &Path, batch: &RecordBatch, table: &str, columns: &[EtlColumn], format: Format) -> Result<(), LakeError> {
-    let flavour = if format == Format::Csv { Flavour::Csv } else { Flavour::Json };
+pub fn write_etl(
+    path: &Path,
+    batch: &RecordBatch,
+    table: &str,
+    columns: &[EtlColumn],
+    format: Format,
+) -> Result<(), LakeError> {
+    let flavour = if format == Format::Csv {
+        Flavour::Csv
+    } else {
+        Flavour::Json
+    };
     let mut text = String::new();
     if flavour == Flavour::Csv {
         text.push_str(&etl::csv_header(columns));
@@ -133,7 +172,11 @@ mod tests {
     fn atomic_write_leaves_no_temp_on_error() {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("x.parquet");
-        let r = write_atomic(&p, |_f, tmp| Err(LakeError::BadName { path: tmp.to_path_buf() }));
+        let r = write_atomic(&p, |_f, tmp| {
+            Err(LakeError::BadName {
+                path: tmp.to_path_buf(),
+            })
+        });
         assert!(r.is_err());
         assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
     }
@@ -141,7 +184,11 @@ mod tests {
     #[test]
     fn parquet_is_deterministic() {
         let dir = tempfile::tempdir().unwrap();
-        let rows = vec![BlockRow { number: 1, hash: "0x01".into(), ..Default::default() }];
+        let rows = vec![BlockRow {
+            number: 1,
+            hash: "0x01".into(),
+            ..Default::default()
+        }];
         let batch = BlockRow::to_batch(&rows).unwrap();
         let (a, b) = (dir.path().join("a.parquet"), dir.path().join("b.parquet"));
         write_parquet(&a, &batch, &WriteOptions::default()).unwrap();

@@ -25,13 +25,16 @@ use serde_json::{json, Value};
 
 /// The shared fixtures folder, or `None` (after printing a skip line) when absent.
 pub fn shared_dir(test: &str) -> Option<PathBuf> {
-    let dir = std::env::var_os("LEDGERFLOW_SHARED").map(PathBuf::from).unwrap_or_else(|| {
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared")
-    });
+    let dir = std::env::var_os("LEDGERFLOW_SHARED")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared"));
     if dir.join("fixtures").is_dir() {
         Some(dir)
     } else {
-        println!("skipped: {test}: fixtures not found at {} (set LEDGERFLOW_SHARED)", dir.display());
+        println!(
+            "skipped: {test}: fixtures not found at {} (set LEDGERFLOW_SHARED)",
+            dir.display()
+        );
         None
     }
 }
@@ -81,22 +84,37 @@ impl ReplayServer {
         for dir in dirs {
             for entry in std::fs::read_dir(dir)? {
                 let path = entry?.path();
-                let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-                if let Some(key) = name.strip_prefix("web3_response.").and_then(|n| n.strip_suffix(".json")) {
+                let name = path
+                    .file_name()
+                    .map(|n| n.to_string_lossy().into_owned())
+                    .unwrap_or_default();
+                if let Some(key) = name
+                    .strip_prefix("web3_response.")
+                    .and_then(|n| n.strip_suffix(".json"))
+                {
                     let v: Value = serde_json::from_str(&std::fs::read_to_string(&path)?)
                         .map_err(|e| std::io::Error::other(format!("{}: {e}", path.display())))?;
                     answers.insert(key.to_lowercase(), v);
                 }
             }
         }
-        let state = Arc::new(Replay { answers, log: Mutex::new(Vec::new()) });
-        let app = Router::new().route("/", post(replay_handler)).with_state(state.clone());
+        let state = Arc::new(Replay {
+            answers,
+            log: Mutex::new(Vec::new()),
+        });
+        let app = Router::new()
+            .route("/", post(replay_handler))
+            .with_state(state.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
         let addr = listener.local_addr()?;
         let task = tokio::spawn(async move {
             let _ = axum::serve(listener, app).await;
         });
-        Ok(ReplayServer { url: format!("http://{addr}"), state, task })
+        Ok(ReplayServer {
+            url: format!("http://{addr}"),
+            state,
+            task,
+        })
     }
 
     /// Keys of the calls received so far.
@@ -113,7 +131,10 @@ impl Drop for ReplayServer {
 
 fn answer_one(state: &Replay, req: &Value) -> Value {
     let id = req.get("id").cloned().unwrap_or(Value::Null);
-    let method = req.get("method").and_then(|m| m.as_str()).unwrap_or_default();
+    let method = req
+        .get("method")
+        .and_then(|m| m.as_str())
+        .unwrap_or_default();
     let params = req.get("params").cloned().unwrap_or(json!([]));
     let key = fixture_key(method, &params);
     if let Ok(mut l) = state.log.lock() {
@@ -127,10 +148,16 @@ fn answer_one(state: &Replay, req: &Value) -> Value {
             }
             v
         }
-        None if !state.answers.keys().any(|k| k.starts_with(&format!("{}_", method.to_lowercase()))) => {
+        None if !state
+            .answers
+            .keys()
+            .any(|k| k.starts_with(&format!("{}_", method.to_lowercase()))) =>
+        {
             json!({"jsonrpc": "2.0", "id": id, "error": {"code": -32601, "message": format!("the method {method} does not exist/is not available")}})
         }
-        None => json!({"jsonrpc": "2.0", "id": id, "error": {"code": -32602, "message": format!("no recorded response for {key}")}}),
+        None => {
+            json!({"jsonrpc": "2.0", "id": id, "error": {"code": -32602, "message": format!("no recorded response for {key}")}})
+        }
     }
 }
 
@@ -164,7 +191,14 @@ pub struct Faults {
 
 impl Default for Faults {
     fn default() -> Self {
-        Faults { seed: 1, drop: 0.0, http_error: 0.0, corrupt: 0.0, delay_p: 0.0, delay: Duration::from_millis(0) }
+        Faults {
+            seed: 1,
+            drop: 0.0,
+            http_error: 0.0,
+            corrupt: 0.0,
+            delay_p: 0.0,
+            delay: Duration::from_millis(0),
+        }
     }
 }
 
@@ -196,13 +230,19 @@ impl FaultProxy {
             injected: AtomicU64::new(0),
             forwarded: AtomicU64::new(0),
         });
-        let app = Router::new().route("/", post(proxy_handler)).with_state(state.clone());
+        let app = Router::new()
+            .route("/", post(proxy_handler))
+            .with_state(state.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
         let addr: SocketAddr = listener.local_addr()?;
         let task = tokio::spawn(async move {
             let _ = axum::serve(listener, app).await;
         });
-        Ok(FaultProxy { url: format!("http://{addr}"), state, task })
+        Ok(FaultProxy {
+            url: format!("http://{addr}"),
+            state,
+            task,
+        })
     }
 
     /// Number of faults injected so far.
@@ -291,14 +331,23 @@ mod tests {
 
     #[test]
     fn keys_follow_ethereum_etl() {
-        assert_eq!(fixture_key("eth_getBlockByNumber", &json!(["0x76250", true])), "eth_getblockbynumber_0x76250_true");
+        assert_eq!(
+            fixture_key("eth_getBlockByNumber", &json!(["0x76250", true])),
+            "eth_getblockbynumber_0x76250_true"
+        );
         assert_eq!(fixture_key("eth_chainId", &json!([])), "eth_chainid_");
         assert_eq!(
-            fixture_key("eth_call", &json!([{"to": "0xAB", "data": "0x06fdde03"}, "latest"])),
+            fixture_key(
+                "eth_call",
+                &json!([{"to": "0xAB", "data": "0x06fdde03"}, "latest"])
+            ),
             "eth_call_data_0x06fdde03_to_0xab_latest"
         );
         assert_eq!(
-            fixture_key("debug_traceBlockByNumber", &json!(["0xf44f2", {"tracer": "callTracer"}])),
+            fixture_key(
+                "debug_traceBlockByNumber",
+                &json!(["0xf44f2", {"tracer": "callTracer"}])
+            ),
             "debug_traceblockbynumber_0xf44f2_tracer_calltracer"
         );
     }

@@ -11,9 +11,16 @@ pub async fn run(a: DemoArgs, quiet: bool) -> eyre::Result<ExitCode> {
     let bin = find_anvil(a.anvil.as_deref())?;
     let anvil = Anvil::start(&bin, &AnvilOptions::default()).await?;
     eprintln!("1/3 started anvil ({}) on {}", bin.display(), anvil.url());
-    let cfg = WorkloadConfig { seed: a.seed, blocks: a.blocks, txs_per_block: a.txs_per_block, ..Default::default() };
+    let cfg = WorkloadConfig {
+        seed: a.seed,
+        blocks: a.blocks,
+        txs_per_block: a.txs_per_block,
+        ..Default::default()
+    };
     let started = std::time::Instant::now();
-    let summary = generate(&anvil.url(), cfg).await.wrap_err("generating the workload")?;
+    let summary = generate(&anvil.url(), cfg)
+        .await
+        .wrap_err("generating the workload")?;
     eprintln!(
         "2/3 generated {} blocks with {} transactions ({} meant to fail) in {:.1} s (seed {})",
         summary.head,

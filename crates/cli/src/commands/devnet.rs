@@ -9,11 +9,25 @@ use crate::args::DevnetRunArgs;
 
 pub async fn run(a: DevnetRunArgs) -> eyre::Result<ExitCode> {
     let bin = find_anvil(a.anvil.as_deref())?;
-    let anvil = Anvil::start(&bin, &AnvilOptions { port: a.port, ..Default::default() }).await?;
+    let anvil = Anvil::start(
+        &bin,
+        &AnvilOptions {
+            port: a.port,
+            ..Default::default()
+        },
+    )
+    .await?;
     eprintln!("anvil listening on {}", anvil.url());
-    let cfg = WorkloadConfig { seed: a.seed, blocks: a.blocks, txs_per_block: a.txs_per_block, ..Default::default() };
+    let cfg = WorkloadConfig {
+        seed: a.seed,
+        blocks: a.blocks,
+        txs_per_block: a.txs_per_block,
+        ..Default::default()
+    };
     let started = std::time::Instant::now();
-    let summary = generate(&anvil.url(), cfg).await.wrap_err("generating the workload")?;
+    let summary = generate(&anvil.url(), cfg)
+        .await
+        .wrap_err("generating the workload")?;
     eprintln!(
         "generated {} blocks, {} transactions ({} meant to fail) in {:.1} s",
         summary.head,

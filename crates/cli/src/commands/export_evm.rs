@@ -9,7 +9,9 @@ use eyre::{bail, eyre, WrapErr};
 use ledgerflow_core::compat::{etl_columns, EtlVersion};
 use ledgerflow_core::tables::evm::*;
 use ledgerflow_core::{BlockRange, BlockSpec, ChainId};
-use ledgerflow_evm::{EvmRows, EvmSource, RpcClient, RpcConfig, SourceConfig, TokenBlock, TraceMode, Want};
+use ledgerflow_evm::{
+    EvmRows, EvmSource, RpcClient, RpcConfig, SourceConfig, TokenBlock, TraceMode, Want,
+};
 use ledgerflow_lake::writer::{write_etl, write_parquet};
 use ledgerflow_lake::{Format, Lake, WriteOptions};
 use serde::Serialize;
@@ -29,7 +31,11 @@ pub fn parse_tables(names: &[String]) -> eyre::Result<Vec<EvmTable>> {
             Some(t) => out.push(t),
             None => bail!(
                 "unknown table {n:?} (known: {})",
-                EvmTable::ALL.iter().map(|t| t.name()).collect::<Vec<_>>().join(", ")
+                EvmTable::ALL
+                    .iter()
+                    .map(|t| t.name())
+                    .collect::<Vec<_>>()
+                    .join(", ")
             ),
         }
     }
@@ -57,7 +63,10 @@ pub fn want_of(tables: &[EvmTable]) -> Want {
 }
 
 /// Turns rows into one batch per wanted table.
-pub fn batches(rows: &EvmRows, tables: &[EvmTable]) -> eyre::Result<Vec<(&'static str, RecordBatch)>> {
+pub fn batches(
+    rows: &EvmRows,
+    tables: &[EvmTable],
+) -> eyre::Result<Vec<(&'static str, RecordBatch)>> {
     tables
         .iter()
         .map(|t| {
@@ -71,7 +80,8 @@ pub fn batches(rows: &EvmRows, tables: &[EvmTable]) -> eyre::Result<Vec<(&'stati
                 EvmTable::Contracts => ContractRow::to_batch(&rows.contracts),
                 EvmTable::Tokens => TokenRow::to_batch(&rows.tokens),
             };
-            b.map(|b| (t.name(), b)).map_err(|e| eyre!("internal error building table {t}: {e} (please report)"))
+            b.map(|b| (t.name(), b))
+                .map_err(|e| eyre!("internal error building table {t}: {e} (please report)"))
         })
         .collect()
 }
@@ -123,7 +133,12 @@ pub fn validate(a: &ExportEvmArgs) -> eyre::Result<ExportConfig> {
         format,
         etl_version,
         rpc,
-        source: SourceConfig { chain_id: a.chain_id, trace_mode, token_block, per_tx_receipts: a.per_tx_receipts },
+        source: SourceConfig {
+            chain_id: a.chain_id,
+            trace_mode,
+            token_block,
+            per_tx_receipts: a.per_tx_receipts,
+        },
     })
 }
 
@@ -158,12 +173,24 @@ struct Report<'a> {
 
 pub async fn run(a: ExportEvmArgs, quiet: bool) -> eyre::Result<ExitCode> {
     let cfg = validate(&a)?;
-    let started_unix = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
+    let started_unix = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
     let client = RpcClient::new(cfg.rpc.clone())?;
-    let source = EvmSource::connect(client, cfg.source.clone()).await.wrap_err_with(|| format!("cannot use the node at {}", a.rpc))?;
-    let head = if cfg.spec.needs_head() || !a.dry_run { Some(source.head().await?) } else { None };
+    let source = EvmSource::connect(client, cfg.source.clone())
+        .await
+        .wrap_err_with(|| format!("cannot use the node at {}", a.rpc))?;
+    let head = if cfg.spec.needs_head() || !a.dry_run {
+        Some(source.head().await?)
+    } else {
+        None
+    };
     let range = cfg.spec.resolve(head)?;
-    let chain = a.chain_name.clone().unwrap_or_else(|| ChainId(source.chain_id()).lake_name());
+    let chain = a
+        .chain_name
+        .clone()
+        .unwrap_or_else(|| ChainId(source.chain_id()).lake_name());
     let lake = Lake::new(&a.output);
     let spec = RunSpec {
         lake: lake.clone(),
@@ -177,11 +204,32 @@ pub async fn run(a: ExportEvmArgs, quiet: bool) -> eyre::Result<ExitCode> {
     let todo = chunks.iter().filter(|c| !c.done).count();
 
     if a.dry_run {
-        println!("plan: export blocks {range} ({} blocks) of chain {} (id {}) from {}", range.len(), chain, source.chain_id(), a.rpc);
-        println!("      {} chunks of up to {} blocks: {} to write, {} already in {}", chunks.len(), a.chunk_size, todo, chunks.len() - todo, a.output.display());
-        println!("      format {}, tables: {}", cfg.format.ext(), spec.tables.join(", "));
+        println!(
+            "plan: export blocks {range} ({} blocks) of chain {} (id {}) from {}",
+            range.len(),
+            chain,
+            source.chain_id(),
+            a.rpc
+        );
+        println!(
+            "      {} chunks of up to {} blocks: {} to write, {} already in {}",
+            chunks.len(),
+            a.chunk_size,
+            todo,
+            chunks.len() - todo,
+            a.output.display()
+        );
+        println!(
+            "      format {}, tables: {}",
+            cfg.format.ext(),
+            spec.tables.join(", ")
+        );
         for c in chunks.iter().take(20) {
-            println!("      {} {}", c.range, if c.done { "(done, skipped)" } else { "" });
+            println!(
+                "      {} {}",
+                c.range,
+                if c.done { "(done, skipped)" } else { "" }
+            );
         }
         if chunks.len() > 20 {
             println!("      … {} more", chunks.len() - 20);
@@ -208,13 +256,18 @@ pub async fn run(a: ExportEvmArgs, quiet: bool) -> eyre::Result<ExitCode> {
                     metadata: vec![
                         ("ledgerflow.table".into(), table.to_string()),
                         ("ledgerflow.chain_id".into(), chain_id.to_string()),
-                        ("ledgerflow.version".into(), env!("CARGO_PKG_VERSION").to_string()),
+                        (
+                            "ledgerflow.version".into(),
+                            env!("CARGO_PKG_VERSION").to_string(),
+                        ),
                     ],
                     ..Default::default()
                 };
                 write_parquet(path, batch, &opts)
             }
-            Format::Csv | Format::Json => write_etl(path, batch, table, etl_columns(t, etl_version), format),
+            Format::Csv | Format::Json => {
+                write_etl(path, batch, table, etl_columns(t, etl_version), format)
+            }
         }
     });
     tracing::info!(target: "ledgerflow::export", %range, chain = %chain, chunks = chunks.len(), todo, "export starting");
@@ -249,13 +302,22 @@ pub async fn run(a: ExportEvmArgs, quiet: bool) -> eyre::Result<ExitCode> {
         started_unix,
         totals: &totals,
     };
-    let report_path = a.report.clone().unwrap_or_else(|| lake.runs_dir(&chain).join(format!("export-evm-{started_unix}-{}-{}.json", range.start, range.end)));
+    let report_path = a.report.clone().unwrap_or_else(|| {
+        lake.runs_dir(&chain).join(format!(
+            "export-evm-{started_unix}-{}-{}.json",
+            range.start, range.end
+        ))
+    });
     runner::write_report(&report_path, &report)?;
 
     if !quiet {
         eprintln!(
             "{} blocks {range} of {chain}: {} chunks written, {} already there, {:.2} s",
-            if totals.error.is_some() { "FAILED" } else { "exported" },
+            if totals.error.is_some() {
+                "FAILED"
+            } else {
+                "exported"
+            },
             totals.chunks_written,
             totals.chunks_skipped,
             totals.seconds
@@ -269,7 +331,11 @@ pub async fn run(a: ExportEvmArgs, quiet: bool) -> eyre::Result<ExitCode> {
         None => Ok(ExitCode::SUCCESS),
         Some(e) => {
             eprintln!("error: {e}");
-            Ok(ExitCode::from(if totals.chunks_written > 0 { 1 } else { 2 }))
+            Ok(ExitCode::from(if totals.chunks_written > 0 {
+                1
+            } else {
+                2
+            }))
         }
     }
 }

@@ -17,7 +17,12 @@ pub fn run(a: SchemaArgs) -> eyre::Result<ExitCode> {
 pub fn describe(t: EvmTable) -> String {
     let mut s = format!("crypto_<chain>.{}\n", t.name());
     for f in t.schema().fields() {
-        s.push_str(&format!("  {:<32} {}{}\n", f.name(), f.data_type(), if f.is_nullable() { "" } else { " NOT NULL" }));
+        s.push_str(&format!(
+            "  {:<32} {}{}\n",
+            f.name(),
+            f.data_type(),
+            if f.is_nullable() { "" } else { " NOT NULL" }
+        ));
     }
     s
 }

@@ -1,3 +1,4 @@
+#![allow(clippy::unwrap_used)]
 //! Helpers shared by the CLI integration tests.
 #![allow(dead_code)]
 
@@ -22,8 +23,12 @@ pub async fn chain(test: &str, cfg: WorkloadConfig) -> Option<(Anvil, WorkloadSu
             return None;
         }
     };
-    let anvil = Anvil::start(&bin, &AnvilOptions::default()).await.expect("anvil starts");
-    let summary = ledgerflow_devnet::generate(&anvil.url(), cfg).await.expect("workload");
+    let anvil = Anvil::start(&bin, &AnvilOptions::default())
+        .await
+        .expect("anvil starts");
+    let summary = ledgerflow_devnet::generate(&anvil.url(), cfg)
+        .await
+        .expect("workload");
     Some((anvil, summary))
 }
 
@@ -34,9 +39,14 @@ pub fn bin() -> PathBuf {
 /// Runs the ledgerflow binary (off the async runtime's threads).
 pub async fn run(args: &[&str]) -> Output {
     let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
-    tokio::task::spawn_blocking(move || std::process::Command::new(bin()).args(&args).output().expect("binary runs"))
-        .await
-        .expect("join")
+    tokio::task::spawn_blocking(move || {
+        std::process::Command::new(bin())
+            .args(&args)
+            .output()
+            .expect("binary runs")
+    })
+    .await
+    .expect("join")
 }
 
 pub fn stderr(o: &Output) -> String {
@@ -46,12 +56,19 @@ pub fn stderr(o: &Output) -> String {
 /// Reads every Parquet chunk of a table into one batch list.
 pub fn read_table(lake: &Path, chain: &str, table: &str) -> Vec<RecordBatch> {
     let dir = lake.join(chain).join(table);
-    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().path()).filter(|p| p.extension().is_some_and(|e| e == "parquet")).collect();
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "parquet"))
+        .collect();
     files.sort();
     let mut out = Vec::new();
     for f in files {
         let file = std::fs::File::open(&f).unwrap();
-        let reader = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(file).unwrap().build().unwrap();
+        let reader = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(file)
+            .unwrap()
+            .build()
+            .unwrap();
         for b in reader {
             out.push(b.unwrap());
         }
@@ -67,7 +84,9 @@ pub fn rows(batches: &[RecordBatch]) -> usize {
 pub fn strings(batches: &[RecordBatch], col: &str) -> Vec<Option<String>> {
     let mut out = Vec::new();
     for b in batches {
-        let a = b.column_by_name(col).unwrap_or_else(|| panic!("no column {col}"));
+        let a = b
+            .column_by_name(col)
+            .unwrap_or_else(|| panic!("no column {col}"));
         let s = a.as_string::<i32>();
         for i in 0..s.len() {
             out.push((!s.is_null(i)).then(|| s.value(i).to_string()));
@@ -80,7 +99,9 @@ pub fn strings(batches: &[RecordBatch], col: &str) -> Vec<Option<String>> {
 pub fn ints(batches: &[RecordBatch], col: &str) -> Vec<Option<i64>> {
     let mut out = Vec::new();
     for b in batches {
-        let a = b.column_by_name(col).unwrap_or_else(|| panic!("no column {col}"));
+        let a = b
+            .column_by_name(col)
+            .unwrap_or_else(|| panic!("no column {col}"));
         let s = a.as_primitive::<Int64Type>();
         for i in 0..s.len() {
             out.push((!s.is_null(i)).then(|| s.value(i)));
@@ -118,7 +139,10 @@ pub fn files(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
             if p.is_dir() {
                 walk(&p, base, out);
             } else {
-                out.insert(p.strip_prefix(base).unwrap().to_path_buf(), std::fs::read(&p).unwrap());
+                out.insert(
+                    p.strip_prefix(base).unwrap().to_path_buf(),
+                    std::fs::read(&p).unwrap(),
+                );
             }
         }
     }

@@ -41,7 +41,11 @@ pub fn function_sighashes(code: &[u8]) -> Vec<String> {
             let n = (op - PUSH1 + 1) as usize;
             let end = (pc + 1 + n).min(code.len());
             // a PUSH cut off by the end of the code is not an instruction
-            ops.push(if end - (pc + 1) == n { (pc, op, &code[pc + 1..end]) } else { (pc, 0xfe, &[]) });
+            ops.push(if end - (pc + 1) == n {
+                (pc, op, &code[pc + 1..end])
+            } else {
+                (pc, 0xfe, &[])
+            });
             pc = pc + 1 + n;
         } else {
             ops.push((pc, op, &[]));
@@ -66,7 +70,8 @@ pub fn function_sighashes(code: &[u8]) -> Vec<String> {
         }
     }
     // (b) reachability through static jumps
-    let index: std::collections::HashMap<usize, usize> = ops.iter().enumerate().map(|(i, o)| (o.0, i)).collect();
+    let index: std::collections::HashMap<usize, usize> =
+        ops.iter().enumerate().map(|(i, o)| (o.0, i)).collect();
     let mut reachable = vec![false; ops.len()];
     let mut work = vec![0usize];
     while let Some(mut i) = work.pop() {
@@ -76,7 +81,10 @@ pub fn function_sighashes(code: &[u8]) -> Vec<String> {
             if op == JUMP || op == JUMPI {
                 if let Some(prev) = i.checked_sub(1).map(|p| ops[p]) {
                     if (PUSH1..=PUSH32).contains(&prev.1) && prev.2.len() <= 8 {
-                        let target = prev.2.iter().fold(0usize, |acc, b| (acc << 8) | *b as usize);
+                        let target = prev
+                            .2
+                            .iter()
+                            .fold(0usize, |acc, b| (acc << 8) | *b as usize);
                         if let Some(&t) = index.get(&target) {
                             if ops[t].1 == JUMPDEST {
                                 work.push(t);
@@ -101,14 +109,18 @@ pub fn function_sighashes(code: &[u8]) -> Vec<String> {
         let next = ops.get(k + 1).map(|o| o.1);
         let after = ops.get(k + 2).map(|o| o.1);
         let dispatcher = prev == Some(DUP1) && matches!(next, Some(EQ) | Some(GT) | Some(LT));
-        let old_style = *op == PUSH4 && matches!(next, Some(d) if (DUP1..=DUP16).contains(&d)) && after == Some(EQ);
+        let old_style = *op == PUSH4
+            && matches!(next, Some(d) if (DUP1..=DUP16).contains(&d))
+            && after == Some(EQ);
         if dispatcher || old_style {
             out.extend(sel(operand));
         }
     }
     out.sort_unstable();
     out.dedup();
-    out.iter().map(|s| format!("0x{}", alloy_primitives::hex::encode(s))).collect()
+    out.iter()
+        .map(|s| format!("0x{}", alloy_primitives::hex::encode(s)))
+        .collect()
 }
 
 /// The 4-byte selector of a function signature, `0x`-hex.
@@ -137,8 +149,15 @@ fn standards() -> &'static Standards {
                 "approve(address,uint256)",
                 "allowance(address,address)",
             ]),
-            erc721: v(&["balanceOf(address)", "ownerOf(uint256)", "approve(address,uint256)"]),
-            erc721_any: v(&["transfer(address,uint256)", "transferFrom(address,address,uint256)"]),
+            erc721: v(&[
+                "balanceOf(address)",
+                "ownerOf(uint256)",
+                "approve(address,uint256)",
+            ]),
+            erc721_any: v(&[
+                "transfer(address,uint256)",
+                "transferFrom(address,address,uint256)",
+            ]),
             erc1155: v(&[
                 "safeTransferFrom(address,address,uint256,uint256,bytes)",
                 "safeBatchTransferFrom(address,address,uint256[],uint256[],bytes)",
@@ -159,7 +178,8 @@ pub fn is_erc20(sighashes: &[String]) -> bool {
 /// ethereum-etl's ERC-721 rule (loose enough for CryptoKitties).
 pub fn is_erc721(sighashes: &[String]) -> bool {
     let s = standards();
-    s.erc721.iter().all(|x| sighashes.contains(x)) && s.erc721_any.iter().any(|x| sighashes.contains(x))
+    s.erc721.iter().all(|x| sighashes.contains(x))
+        && s.erc721_any.iter().any(|x| sighashes.contains(x))
 }
 
 /// All six ERC-1155 functions are present.
@@ -173,8 +193,16 @@ pub fn contract_row(t: &TraceRow) -> Option<ContractRow> {
         return None;
     }
     let address = t.to_address.clone().filter(|a| !a.is_empty())?;
-    let code = t.output.as_deref().and_then(|c| crate::hex::bytes_of(c).ok()).unwrap_or_default();
-    let sighashes = if code.is_empty() { Vec::new() } else { function_sighashes(&code) };
+    let code = t
+        .output
+        .as_deref()
+        .and_then(|c| crate::hex::bytes_of(c).ok())
+        .unwrap_or_default();
+    let sighashes = if code.is_empty() {
+        Vec::new()
+    } else {
+        function_sighashes(&code)
+    };
     Some(ContractRow {
         address,
         bytecode: t.output.clone(),
@@ -206,7 +234,9 @@ mod tests {
         // PUSH1 80 PUSH1 40 MSTORE CALLVALUE DUP1 ISZERO PUSH2 000f JUMPI ... JUMPDEST
         // then: DUP1 PUSH4 a9059cbb GT PUSH2 .. JUMPI DUP1 PUSH4 70a08231 EQ PUSH2 .. JUMPI
         // PUSH1 80 PUSH1 40 MSTORE CALLVALUE DUP1 ISZERO PUSH2 000d JUMPI INVALID | JUMPDEST(13)
-        let mut code = vec![0x60, 0x80, 0x60, 0x40, 0x52, 0x34, 0x80, 0x15, 0x61, 0x00, 0x0d, 0x57, 0xfe, 0x5b];
+        let mut code = vec![
+            0x60, 0x80, 0x60, 0x40, 0x52, 0x34, 0x80, 0x15, 0x61, 0x00, 0x0d, 0x57, 0xfe, 0x5b,
+        ];
         // DUP1 PUSH4 a9059cbb GT PUSH1 0 JUMPI
         code.extend([0x80, 0x63, 0xa9, 0x05, 0x9c, 0xbb, 0x11, 0x60, 0x00, 0x57]);
         // DUP1 PUSH4 70a08231 EQ PUSH1 0 JUMPI
@@ -217,7 +247,10 @@ mod tests {
         code.extend([0x63, 0x4e, 0x48, 0x7b, 0x71, 0x60, 0xe0, 0x1b, 0x00]);
         // unreachable data after STOP: an embedded contract's dispatcher
         code.extend([0x80, 0x63, 0x18, 0x16, 0x0d, 0xdd, 0x14]);
-        assert_eq!(function_sighashes(&code), vec!["0x00fdd58e", "0x70a08231", "0xa9059cbb"]);
+        assert_eq!(
+            function_sighashes(&code),
+            vec!["0x00fdd58e", "0x70a08231", "0xa9059cbb"]
+        );
     }
 
     #[test]

@@ -60,35 +60,76 @@ pub struct Ctx<'a> {
 
 impl Ctx<'_> {
     fn err(&self, field: impl Into<String>, reason: String) -> EvmError {
-        EvmError::Decode { block: self.block, method: self.method.to_string(), field: field.into(), reason }
+        EvmError::Decode {
+            block: self.block,
+            method: self.method.to_string(),
+            field: field.into(),
+            reason,
+        }
     }
     /// An optional INT64 quantity.
-    pub fn i64(&self, v: &Option<Q>, field: impl FnOnce() -> String) -> Result<Option<i64>, EvmError> {
-        v.as_ref().map(|q| hex::i64_of(&q.0).map_err(|r| self.err(field(), r))).transpose()
+    pub fn i64(
+        &self,
+        v: &Option<Q>,
+        field: impl FnOnce() -> String,
+    ) -> Result<Option<i64>, EvmError> {
+        v.as_ref()
+            .map(|q| hex::i64_of(&q.0).map_err(|r| self.err(field(), r)))
+            .transpose()
     }
     /// A required INT64 quantity.
     pub fn req_i64(&self, v: &Option<Q>, field: impl Fn() -> String) -> Result<i64, EvmError> {
-        self.i64(v, &field)?.ok_or_else(|| self.err(field(), "missing".into()))
+        self.i64(v, &field)?
+            .ok_or_else(|| self.err(field(), "missing".into()))
     }
     /// An optional 256-bit quantity as a decimal string.
-    pub fn dec(&self, v: &Option<Q>, field: impl FnOnce() -> String) -> Result<Option<String>, EvmError> {
-        v.as_ref().map(|q| hex::dec_of(&q.0).map_err(|r| self.err(field(), r))).transpose()
+    pub fn dec(
+        &self,
+        v: &Option<Q>,
+        field: impl FnOnce() -> String,
+    ) -> Result<Option<String>, EvmError> {
+        v.as_ref()
+            .map(|q| hex::dec_of(&q.0).map_err(|r| self.err(field(), r)))
+            .transpose()
     }
     /// An optional address, lower-cased.
-    pub fn addr(&self, v: &Option<String>, field: impl FnOnce() -> String) -> Result<Option<String>, EvmError> {
-        v.as_deref().map(|s| hex::address_of(s).map_err(|r| self.err(field(), r))).transpose()
+    pub fn addr(
+        &self,
+        v: &Option<String>,
+        field: impl FnOnce() -> String,
+    ) -> Result<Option<String>, EvmError> {
+        v.as_deref()
+            .map(|s| hex::address_of(s).map_err(|r| self.err(field(), r)))
+            .transpose()
     }
     /// An optional 32-byte hash, lower-cased.
-    pub fn hash(&self, v: &Option<String>, field: impl FnOnce() -> String) -> Result<Option<String>, EvmError> {
-        v.as_deref().map(|s| hex::hash_of(s).map_err(|r| self.err(field(), r))).transpose()
+    pub fn hash(
+        &self,
+        v: &Option<String>,
+        field: impl FnOnce() -> String,
+    ) -> Result<Option<String>, EvmError> {
+        v.as_deref()
+            .map(|s| hex::hash_of(s).map_err(|r| self.err(field(), r)))
+            .transpose()
     }
     /// A required 32-byte hash.
-    pub fn req_hash(&self, v: &Option<String>, field: impl Fn() -> String) -> Result<String, EvmError> {
-        self.hash(v, &field)?.ok_or_else(|| self.err(field(), "missing".into()))
+    pub fn req_hash(
+        &self,
+        v: &Option<String>,
+        field: impl Fn() -> String,
+    ) -> Result<String, EvmError> {
+        self.hash(v, &field)?
+            .ok_or_else(|| self.err(field(), "missing".into()))
     }
     /// Optional hex data, lower-cased.
-    pub fn data(&self, v: &Option<String>, field: impl FnOnce() -> String) -> Result<Option<String>, EvmError> {
-        v.as_deref().map(|s| hex::data_of(s).map_err(|r| self.err(field(), r))).transpose()
+    pub fn data(
+        &self,
+        v: &Option<String>,
+        field: impl FnOnce() -> String,
+    ) -> Result<Option<String>, EvmError> {
+        v.as_deref()
+            .map(|s| hex::data_of(s).map_err(|r| self.err(field(), r)))
+            .transpose()
     }
 }
 
@@ -104,11 +145,21 @@ pub struct BlockInfo {
 }
 
 /// Builds the `blocks` row and returns the facts the other tables need.
-pub fn block_row(chain_id: i64, b: &RpcBlock, expected: u64) -> Result<(BlockRow, BlockInfo), EvmError> {
-    let ctx = Ctx { block: expected, method: "eth_getBlockByNumber" };
+pub fn block_row(
+    chain_id: i64,
+    b: &RpcBlock,
+    expected: u64,
+) -> Result<(BlockRow, BlockInfo), EvmError> {
+    let ctx = Ctx {
+        block: expected,
+        method: "eth_getBlockByNumber",
+    };
     let number = ctx.req_i64(&b.number, || "number".into())?;
     if number as u64 != expected {
-        return Err(EvmError::Inconsistent { block: expected, reason: format!("asked for block {expected}, got {number}") });
+        return Err(EvmError::Inconsistent {
+            block: expected,
+            reason: format!("asked for block {expected}, got {number}"),
+        });
     }
     let hash = ctx.req_hash(&b.hash, || "hash".into())?;
     let timestamp = Timestamp(ctx.req_i64(&b.timestamp, || "timestamp".into())?);
@@ -119,10 +170,21 @@ pub fn block_row(chain_id: i64, b: &RpcBlock, expected: u64) -> Result<(BlockRow
             .enumerate()
             .map(|(i, w)| {
                 Ok(Withdrawal {
-                    index: ctx.req_i64(&Some(w.index.clone()), || format!("withdrawals[{i}].index"))?,
-                    validator_index: ctx.req_i64(&Some(w.validator_index.clone()), || format!("withdrawals[{i}].validatorIndex"))?,
-                    address: ctx.addr(&Some(w.address.clone()), || format!("withdrawals[{i}].address"))?.unwrap_or_default(),
-                    amount: ctx.dec(&Some(w.amount.clone()), || format!("withdrawals[{i}].amount"))?.unwrap_or_default(),
+                    index: ctx
+                        .req_i64(&Some(w.index.clone()), || format!("withdrawals[{i}].index"))?,
+                    validator_index: ctx.req_i64(&Some(w.validator_index.clone()), || {
+                        format!("withdrawals[{i}].validatorIndex")
+                    })?,
+                    address: ctx
+                        .addr(&Some(w.address.clone()), || {
+                            format!("withdrawals[{i}].address")
+                        })?
+                        .unwrap_or_default(),
+                    amount: ctx
+                        .dec(&Some(w.amount.clone()), || {
+                            format!("withdrawals[{i}].amount")
+                        })?
+                        .unwrap_or_default(),
                 })
             })
             .collect::<Result<_, EvmError>>()?,
@@ -152,10 +214,19 @@ pub fn block_row(chain_id: i64, b: &RpcBlock, expected: u64) -> Result<(BlockRow
         blob_gas_used: ctx.i64(&b.blob_gas_used, || "blobGasUsed".into())?,
         excess_blob_gas: ctx.i64(&b.excess_blob_gas, || "excessBlobGas".into())?,
         chain_id,
-        parent_beacon_block_root: ctx.data(&b.parent_beacon_block_root, || "parentBeaconBlockRoot".into())?,
+        parent_beacon_block_root: ctx.data(&b.parent_beacon_block_root, || {
+            "parentBeaconBlockRoot".into()
+        })?,
         uncle_count: b.uncles.len() as i64,
     };
-    Ok((row, BlockInfo { number: expected, hash, timestamp }))
+    Ok((
+        row,
+        BlockInfo {
+            number: expected,
+            hash,
+            timestamp,
+        },
+    ))
 }
 
 /// Which tables a transform should produce.
@@ -177,11 +248,24 @@ pub struct Want {
 impl Want {
     /// Every table.
     pub fn all() -> Self {
-        Want { blocks: true, transactions: true, receipts: true, logs: true, token_transfers: true, traces: true, contracts: true, tokens: true, transaction_receipts: true }
+        Want {
+            blocks: true,
+            transactions: true,
+            receipts: true,
+            logs: true,
+            token_transfers: true,
+            traces: true,
+            contracts: true,
+            tokens: true,
+            transaction_receipts: true,
+        }
     }
     /// Whether receipts must be fetched.
     pub fn needs_receipts(&self) -> bool {
-        (self.transactions && self.transaction_receipts) || self.receipts || self.logs || self.token_transfers
+        (self.transactions && self.transaction_receipts)
+            || self.receipts
+            || self.logs
+            || self.token_transfers
     }
     /// Whether traces must be fetched.
     pub fn needs_traces(&self) -> bool {
@@ -191,9 +275,18 @@ impl Want {
 
 /// Transforms one block's answers into rows of the wanted tables (tokens excepted: they need
 /// `eth_call`, see [`tokens`]).
-pub fn transform_block(chain_id: i64, number: u64, data: &BlockData, want: &Want, out: &mut EvmRows) -> Result<(), EvmError> {
+pub fn transform_block(
+    chain_id: i64,
+    number: u64,
+    data: &BlockData,
+    want: &Want,
+    out: &mut EvmRows,
+) -> Result<(), EvmError> {
     let (brow, info) = block_row(chain_id, &data.block, number)?;
-    let ctx = Ctx { block: number, method: "eth_getBlockByNumber" };
+    let ctx = Ctx {
+        block: number,
+        method: "eth_getBlockByNumber",
+    };
     let txs = &data.block.transactions;
 
     // Receipts, matched to transactions by position and checked by hash.
@@ -212,13 +305,21 @@ pub fn transform_block(chain_id: i64, number: u64, data: &BlockData, want: &Want
         for (i, entry) in txs.iter().enumerate() {
             let f = |name: &str| format!("transactions[{i}].{name}");
             let crate::json::TxEntry::Full(tx) = entry else {
-                return Err(ctx.err(f("hash"), "the block was fetched without full transactions".into()));
+                return Err(ctx.err(
+                    f("hash"),
+                    "the block was fetched without full transactions".into(),
+                ));
             };
             let rc = receipts.map(|r| &r[i]);
-            let rctx = Ctx { block: number, method: "receipts" };
+            let rctx = Ctx {
+                block: number,
+                method: "receipts",
+            };
             let hash = ctx.req_hash(&tx.hash, || f("hash"))?;
             if let Some(r) = rc {
-                let rh = rctx.req_hash(&r.transaction_hash, || format!("receipts[{i}].transactionHash"))?;
+                let rh = rctx.req_hash(&r.transaction_hash, || {
+                    format!("receipts[{i}].transactionHash")
+                })?;
                 if rh != hash {
                     return Err(EvmError::Inconsistent {
                         block: number,
@@ -229,33 +330,84 @@ pub fn transform_block(chain_id: i64, number: u64, data: &BlockData, want: &Want
             let row = TransactionRow {
                 hash,
                 nonce: ctx.req_i64(&tx.nonce, || f("nonce"))?,
-                transaction_index: ctx.i64(&tx.transaction_index, || f("transactionIndex"))?.unwrap_or(i as i64),
-                from_address: ctx.addr(&tx.from, || f("from"))?.ok_or_else(|| ctx.err(f("from"), "missing".into()))?,
+                transaction_index: ctx
+                    .i64(&tx.transaction_index, || f("transactionIndex"))?
+                    .unwrap_or(i as i64),
+                from_address: ctx
+                    .addr(&tx.from, || f("from"))?
+                    .ok_or_else(|| ctx.err(f("from"), "missing".into()))?,
                 to_address: ctx.addr(&tx.to, || f("to"))?,
                 value: ctx.dec(&tx.value, || f("value"))?,
                 gas: ctx.i64(&tx.gas, || f("gas"))?,
                 gas_price: ctx.i64(&tx.gas_price, || f("gasPrice"))?,
                 input: ctx.data(&tx.input, || f("input"))?,
-                receipt_cumulative_gas_used: rc.map(|r| rctx.i64(&r.cumulative_gas_used, || format!("receipts[{i}].cumulativeGasUsed"))).transpose()?.flatten(),
-                receipt_gas_used: rc.map(|r| rctx.i64(&r.gas_used, || format!("receipts[{i}].gasUsed"))).transpose()?.flatten(),
-                receipt_contract_address: rc.map(|r| rctx.addr(&r.contract_address, || format!("receipts[{i}].contractAddress"))).transpose()?.flatten(),
-                receipt_root: rc.map(|r| rctx.data(&r.root, || format!("receipts[{i}].root"))).transpose()?.flatten(),
-                receipt_status: rc.map(|r| rctx.i64(&r.status, || format!("receipts[{i}].status"))).transpose()?.flatten(),
+                receipt_cumulative_gas_used: rc
+                    .map(|r| {
+                        rctx.i64(&r.cumulative_gas_used, || {
+                            format!("receipts[{i}].cumulativeGasUsed")
+                        })
+                    })
+                    .transpose()?
+                    .flatten(),
+                receipt_gas_used: rc
+                    .map(|r| rctx.i64(&r.gas_used, || format!("receipts[{i}].gasUsed")))
+                    .transpose()?
+                    .flatten(),
+                receipt_contract_address: rc
+                    .map(|r| {
+                        rctx.addr(&r.contract_address, || {
+                            format!("receipts[{i}].contractAddress")
+                        })
+                    })
+                    .transpose()?
+                    .flatten(),
+                receipt_root: rc
+                    .map(|r| rctx.data(&r.root, || format!("receipts[{i}].root")))
+                    .transpose()?
+                    .flatten(),
+                receipt_status: rc
+                    .map(|r| rctx.i64(&r.status, || format!("receipts[{i}].status")))
+                    .transpose()?
+                    .flatten(),
                 block_timestamp: info.timestamp,
                 block_number: number as i64,
                 block_hash: info.hash.clone(),
                 max_fee_per_gas: ctx.i64(&tx.max_fee_per_gas, || f("maxFeePerGas"))?,
-                max_priority_fee_per_gas: ctx.i64(&tx.max_priority_fee_per_gas, || f("maxPriorityFeePerGas"))?,
+                max_priority_fee_per_gas: ctx
+                    .i64(&tx.max_priority_fee_per_gas, || f("maxPriorityFeePerGas"))?,
                 transaction_type: ctx.i64(&tx.tx_type, || f("type"))?,
-                receipt_effective_gas_price: rc.map(|r| rctx.i64(&r.effective_gas_price, || format!("receipts[{i}].effectiveGasPrice"))).transpose()?.flatten(),
-                max_fee_per_blob_gas: ctx.i64(&tx.max_fee_per_blob_gas, || f("maxFeePerBlobGas"))?,
+                receipt_effective_gas_price: rc
+                    .map(|r| {
+                        rctx.i64(&r.effective_gas_price, || {
+                            format!("receipts[{i}].effectiveGasPrice")
+                        })
+                    })
+                    .transpose()?
+                    .flatten(),
+                max_fee_per_blob_gas: ctx
+                    .i64(&tx.max_fee_per_blob_gas, || f("maxFeePerBlobGas"))?,
                 blob_versioned_hashes: tx.blob_versioned_hashes.clone().unwrap_or_default(),
-                receipt_blob_gas_price: rc.map(|r| rctx.i64(&r.blob_gas_price, || format!("receipts[{i}].blobGasPrice"))).transpose()?.flatten(),
-                receipt_blob_gas_used: rc.map(|r| rctx.i64(&r.blob_gas_used, || format!("receipts[{i}].blobGasUsed"))).transpose()?.flatten(),
+                receipt_blob_gas_price: rc
+                    .map(|r| rctx.i64(&r.blob_gas_price, || format!("receipts[{i}].blobGasPrice")))
+                    .transpose()?
+                    .flatten(),
+                receipt_blob_gas_used: rc
+                    .map(|r| rctx.i64(&r.blob_gas_used, || format!("receipts[{i}].blobGasUsed")))
+                    .transpose()?
+                    .flatten(),
                 chain_id,
-                receipt_l1_fee: rc.map(|r| rctx.dec(&r.l1_fee, || format!("receipts[{i}].l1Fee"))).transpose()?.flatten(),
-                receipt_l1_gas_used: rc.map(|r| rctx.i64(&r.l1_gas_used, || format!("receipts[{i}].l1GasUsed"))).transpose()?.flatten(),
-                receipt_l1_gas_price: rc.map(|r| rctx.i64(&r.l1_gas_price, || format!("receipts[{i}].l1GasPrice"))).transpose()?.flatten(),
+                receipt_l1_fee: rc
+                    .map(|r| rctx.dec(&r.l1_fee, || format!("receipts[{i}].l1Fee")))
+                    .transpose()?
+                    .flatten(),
+                receipt_l1_gas_used: rc
+                    .map(|r| rctx.i64(&r.l1_gas_used, || format!("receipts[{i}].l1GasUsed")))
+                    .transpose()?
+                    .flatten(),
+                receipt_l1_gas_price: rc
+                    .map(|r| rctx.i64(&r.l1_gas_price, || format!("receipts[{i}].l1GasPrice")))
+                    .transpose()?
+                    .flatten(),
                 receipt_l1_fee_scalar: rc.and_then(|r| scalar_text(&r.l1_fee_scalar)),
             };
             out.transactions.push(row);
@@ -277,14 +429,22 @@ pub fn transform_block(chain_id: i64, number: u64, data: &BlockData, want: &Want
         if let Some(t) = &data.traces {
             let start = out.traces.len();
             match t {
-                BlockTraces::Parity(ts) => traces::parity_rows(chain_id, &info, ts, &mut out.traces)?,
+                BlockTraces::Parity(ts) => {
+                    traces::parity_rows(chain_id, &info, ts, &mut out.traces)?
+                }
                 BlockTraces::Geth(ts) => {
-                    let hashes: Vec<Option<String>> = txs.iter().map(|t| t.hash().map(|h| h.to_ascii_lowercase())).collect();
+                    let hashes: Vec<Option<String>> = txs
+                        .iter()
+                        .map(|t| t.hash().map(|h| h.to_ascii_lowercase()))
+                        .collect();
                     traces::geth_rows(chain_id, &info, ts, &hashes, &mut out.traces)?
                 }
             }
             if want.contracts || want.tokens {
-                let new: Vec<ContractRow> = out.traces[start..].iter().filter_map(|t| bytecode::contract_row(t)).collect();
+                let new: Vec<ContractRow> = out.traces[start..]
+                    .iter()
+                    .filter_map(bytecode::contract_row)
+                    .collect();
                 out.contracts.extend(new);
             }
             if !want.traces {
@@ -307,12 +467,22 @@ fn scalar_text(v: &Option<serde_json::Value>) -> Option<String> {
     }
 }
 
-fn receipt_row(chain_id: i64, info: &BlockInfo, r: &RpcReceipt, i: usize) -> Result<ReceiptRow, EvmError> {
-    let ctx = Ctx { block: info.number, method: "receipts" };
+fn receipt_row(
+    chain_id: i64,
+    info: &BlockInfo,
+    r: &RpcReceipt,
+    i: usize,
+) -> Result<ReceiptRow, EvmError> {
+    let ctx = Ctx {
+        block: info.number,
+        method: "receipts",
+    };
     let f = |name: &str| format!("receipts[{i}].{name}");
     Ok(ReceiptRow {
         transaction_hash: ctx.req_hash(&r.transaction_hash, || f("transactionHash"))?,
-        transaction_index: ctx.i64(&r.transaction_index, || f("transactionIndex"))?.unwrap_or(i as i64),
+        transaction_index: ctx
+            .i64(&r.transaction_index, || f("transactionIndex"))?
+            .unwrap_or(i as i64),
         block_hash: ctx.hash(&r.block_hash, || f("blockHash"))?,
         block_number: ctx.i64(&r.block_number, || f("blockNumber"))?,
         cumulative_gas_used: ctx.i64(&r.cumulative_gas_used, || f("cumulativeGasUsed"))?,

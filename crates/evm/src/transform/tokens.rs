@@ -17,17 +17,24 @@ pub fn decode_text(bytes: &[u8]) -> Option<String> {
     if bytes.is_empty() {
         return None;
     }
-    let raw = decode_abi_string(bytes).or_else(|| (bytes.len() >= 32).then(|| bytes[..32].to_vec()))?;
+    let raw =
+        decode_abi_string(bytes).or_else(|| (bytes.len() >= 32).then(|| bytes[..32].to_vec()))?;
     let s = String::from_utf8(raw).ok()?;
     Some(s.replace('\0', ""))
 }
 
 fn decode_abi_string(bytes: &[u8]) -> Option<Vec<u8>> {
-    let word = |off: usize| -> Option<U256> { bytes.get(off..off.checked_add(32)?).map(U256::from_be_slice) };
+    let word = |off: usize| -> Option<U256> {
+        bytes
+            .get(off..off.checked_add(32)?)
+            .map(U256::from_be_slice)
+    };
     let offset = usize::try_from(word(0)?).ok()?;
     let len = usize::try_from(word(offset)?).ok()?;
     let start = offset.checked_add(32)?;
-    bytes.get(start..start.checked_add(len)?).map(|b| b.to_vec())
+    bytes
+        .get(start..start.checked_add(len)?)
+        .map(|b| b.to_vec())
 }
 
 /// Decodes a `uint8` answer (`decimals`).
@@ -70,11 +77,26 @@ mod tests {
 
     #[test]
     fn numbers() {
-        assert_eq!(decode_uint8(&hex("0x0000000000000000000000000000000000000000000000000000000000000012")).as_deref(), Some("18"));
-        assert_eq!(decode_uint8(&hex("0x0000000000000000000000000000000000000000000000000000000000000100")), None);
+        assert_eq!(
+            decode_uint8(&hex(
+                "0x0000000000000000000000000000000000000000000000000000000000000012"
+            ))
+            .as_deref(),
+            Some("18")
+        );
+        assert_eq!(
+            decode_uint8(&hex(
+                "0x0000000000000000000000000000000000000000000000000000000000000100"
+            )),
+            None
+        );
         assert_eq!(decode_uint256(&[1, 2]), None);
         assert_eq!(
-            decode_uint256(&hex("0x0000000000000000000000000000000000000000033b2e3c9fd0803ce8000000")).unwrap().to_string(),
+            decode_uint256(&hex(
+                "0x0000000000000000000000000000000000000000033b2e3c9fd0803ce8000000"
+            ))
+            .unwrap()
+            .to_string(),
             "1000000000000000000000000000"
         );
     }

@@ -20,12 +20,23 @@ use crate::error::EvmError;
 use crate::json::{GethFrame, GethTxTrace, ParityTrace};
 
 fn addr_str(a: &[i64]) -> String {
-    a.iter().map(|x| x.to_string()).collect::<Vec<_>>().join(",")
+    a.iter()
+        .map(|x| x.to_string())
+        .collect::<Vec<_>>()
+        .join(",")
 }
 
 /// Parity-style traces of one block → rows (appended to `out`).
-pub fn parity_rows(chain_id: i64, info: &BlockInfo, traces: &[ParityTrace], out: &mut Vec<TraceRow>) -> Result<(), EvmError> {
-    let ctx = Ctx { block: info.number, method: "trace_block" };
+pub fn parity_rows(
+    chain_id: i64,
+    info: &BlockInfo,
+    traces: &[ParityTrace],
+    out: &mut Vec<TraceRow>,
+) -> Result<(), EvmError> {
+    let ctx = Ctx {
+        block: info.number,
+        method: "trace_block",
+    };
     let mut rows = Vec::with_capacity(traces.len());
     let mut addrs = Vec::with_capacity(traces.len());
     for (i, t) in traces.iter().enumerate() {
@@ -35,7 +46,11 @@ pub fn parity_rows(chain_id: i64, info: &BlockInfo, traces: &[ParityTrace], out:
         let mut row = TraceRow {
             transaction_hash: ctx.hash(&t.transaction_hash, || f("transactionHash"))?,
             transaction_index: t.transaction_position,
-            trace_type: if t.trace_type == "selfdestruct" { "suicide".into() } else { t.trace_type.clone() },
+            trace_type: if t.trace_type == "selfdestruct" {
+                "suicide".into()
+            } else {
+                t.trace_type.clone()
+            },
             subtraces: t.subtraces,
             trace_address: Some(addr_str(&t.trace_address)),
             error: t.error.clone().filter(|e| !e.is_empty()),
@@ -52,19 +67,34 @@ pub fn parity_rows(chain_id: i64, info: &BlockInfo, traces: &[ParityTrace], out:
                 row.to_address = ctx.addr(&a.to, || f("action.to"))?;
                 row.value = ctx.dec(&a.value, || f("action.value"))?;
                 row.gas = ctx.i64(&a.gas, || f("action.gas"))?;
-                row.gas_used = res.map(|r| ctx.i64(&r.gas_used, || f("result.gasUsed"))).transpose()?.flatten();
+                row.gas_used = res
+                    .map(|r| ctx.i64(&r.gas_used, || f("result.gasUsed")))
+                    .transpose()?
+                    .flatten();
                 row.call_type = a.call_type.clone();
                 row.input = ctx.data(&a.input, || f("action.input"))?;
-                row.output = res.map(|r| ctx.data(&r.output, || f("result.output"))).transpose()?.flatten();
+                row.output = res
+                    .map(|r| ctx.data(&r.output, || f("result.output")))
+                    .transpose()?
+                    .flatten();
             }
             "create" => {
                 row.from_address = ctx.addr(&a.from, || f("action.from"))?;
                 row.value = ctx.dec(&a.value, || f("action.value"))?;
                 row.gas = ctx.i64(&a.gas, || f("action.gas"))?;
-                row.gas_used = res.map(|r| ctx.i64(&r.gas_used, || f("result.gasUsed"))).transpose()?.flatten();
-                row.to_address = res.map(|r| ctx.addr(&r.address, || f("result.address"))).transpose()?.flatten();
+                row.gas_used = res
+                    .map(|r| ctx.i64(&r.gas_used, || f("result.gasUsed")))
+                    .transpose()?
+                    .flatten();
+                row.to_address = res
+                    .map(|r| ctx.addr(&r.address, || f("result.address")))
+                    .transpose()?
+                    .flatten();
                 row.input = ctx.data(&a.init, || f("action.init"))?;
-                row.output = res.map(|r| ctx.data(&r.code, || f("result.code"))).transpose()?.flatten();
+                row.output = res
+                    .map(|r| ctx.data(&r.code, || f("result.code")))
+                    .transpose()?
+                    .flatten();
             }
             "suicide" => {
                 row.from_address = ctx.addr(&a.address, || f("action.address"))?;
@@ -95,28 +125,47 @@ pub fn geth_rows(
     tx_hashes: &[Option<String>],
     out: &mut Vec<TraceRow>,
 ) -> Result<(), EvmError> {
-    let ctx = Ctx { block: info.number, method: "debug_traceBlockByNumber" };
+    let ctx = Ctx {
+        block: info.number,
+        method: "debug_traceBlockByNumber",
+    };
     if traces.len() != tx_hashes.len() && !tx_hashes.is_empty() {
         return Err(EvmError::Inconsistent {
             block: info.number,
-            reason: format!("{} transactions but {} transaction traces", tx_hashes.len(), traces.len()),
+            reason: format!(
+                "{} transactions but {} transaction traces",
+                tx_hashes.len(),
+                traces.len()
+            ),
         });
     }
     let mut rows = Vec::new();
     let mut addrs = Vec::new();
     for (i, t) in traces.iter().enumerate() {
         if let Some(e) = &t.error {
-            return Err(EvmError::Decode { block: info.number, method: ctx.method.into(), field: format!("[{i}]"), reason: format!("the tracer failed: {e}") });
+            return Err(EvmError::Decode {
+                block: info.number,
+                method: ctx.method.into(),
+                field: format!("[{i}]"),
+                reason: format!("the tracer failed: {e}"),
+            });
         }
         let Some(frame) = &t.result else {
-            return Err(EvmError::Decode { block: info.number, method: ctx.method.into(), field: format!("[{i}].result"), reason: "missing".into() });
+            return Err(EvmError::Decode {
+                block: info.number,
+                method: ctx.method.into(),
+                field: format!("[{i}].result"),
+                reason: "missing".into(),
+            });
         };
         let tx_hash = match &t.tx_hash {
             Some(h) => ctx.hash(&Some(h.clone()), || format!("[{i}].txHash"))?,
             None => tx_hashes.get(i).cloned().flatten(),
         };
         let mut path = Vec::new();
-        walk(&ctx, chain_id, info, i, &tx_hash, frame, &mut path, &mut rows, &mut addrs)?;
+        walk(
+            &ctx, chain_id, info, i, &tx_hash, frame, &mut path, &mut rows, &mut addrs,
+        )?;
     }
     for (k, r) in rows.iter_mut().enumerate() {
         r.trace_index = k as i64;
@@ -138,10 +187,19 @@ fn walk(
     rows: &mut Vec<TraceRow>,
     addrs: &mut Vec<Vec<i64>>,
 ) -> Result<(), EvmError> {
-    let f = |name: &str| format!("[{tx_index}]{}.{name}", path.iter().map(|p| format!(".calls[{p}]")).collect::<String>());
+    let f = |name: &str| {
+        format!(
+            "[{tx_index}]{}.{name}",
+            path.iter()
+                .map(|p| format!(".calls[{p}]"))
+                .collect::<String>()
+        )
+    };
     let kind = frame.frame_type.to_ascii_lowercase();
     let (trace_type, call_type) = match kind.as_str() {
-        "call" | "callcode" | "delegatecall" | "staticcall" => ("call".to_string(), Some(kind.clone())),
+        "call" | "callcode" | "delegatecall" | "staticcall" => {
+            ("call".to_string(), Some(kind.clone()))
+        }
         "create" | "create2" | "create3" => ("create".to_string(), None),
         "selfdestruct" | "suicide" => ("suicide".to_string(), None),
         other => (other.to_string(), None),
@@ -159,13 +217,26 @@ fn walk(
             (None, "call") => Some("0".into()),
             (v, _) => ctx.dec(v, || f("value"))?,
         },
-        input: if trace_type == "suicide" { None } else { ctx.data(&frame.input, || f("input"))?.or(Some("0x".into())) },
-        output: if failed || trace_type == "suicide" { None } else { ctx.data(&frame.output, || f("output"))?.or(Some("0x".into())) },
+        input: if trace_type == "suicide" {
+            None
+        } else {
+            ctx.data(&frame.input, || f("input"))?.or(Some("0x".into()))
+        },
+        output: if failed || trace_type == "suicide" {
+            None
+        } else {
+            ctx.data(&frame.output, || f("output"))?
+                .or(Some("0x".into()))
+        },
         trace_type,
         call_type,
         reward_type: None,
         gas: ctx.i64(&frame.gas, || f("gas"))?,
-        gas_used: if failed { None } else { ctx.i64(&frame.gas_used, || f("gasUsed"))? },
+        gas_used: if failed {
+            None
+        } else {
+            ctx.i64(&frame.gas_used, || f("gasUsed"))?
+        },
         subtraces: Some(frame.calls.len() as i64),
         trace_address: Some(addr_str(path)),
         error,
@@ -177,7 +248,11 @@ fn walk(
         chain_id,
         trace_index: 0,
     };
-    let row = if row.trace_type == "suicide" { TraceRow { gas: None, ..row } } else { row };
+    let row = if row.trace_type == "suicide" {
+        TraceRow { gas: None, ..row }
+    } else {
+        row
+    };
     rows.push(row);
     addrs.push(path.clone());
     for (k, c) in frame.calls.iter().enumerate() {
@@ -204,7 +279,10 @@ fn finish(block: u64, rows: &mut [TraceRow], addrs: &[Vec<i64>]) -> Result<(), E
                     None => {
                         return Err(EvmError::Inconsistent {
                             block,
-                            reason: format!("trace {:?} of transaction {h} has no parent trace", addrs[i]),
+                            reason: format!(
+                                "trace {:?} of transaction {h} has no parent trace",
+                                addrs[i]
+                            ),
                         })
                     }
                 }
@@ -221,10 +299,17 @@ fn finish(block: u64, rows: &mut [TraceRow], addrs: &[Vec<i64>]) -> Result<(), E
     for (i, r) in rows.iter_mut().enumerate() {
         match &r.transaction_hash {
             Some(h) => {
-                let a = addrs[i].iter().map(|x| x.to_string()).collect::<Vec<_>>().join("_");
+                let a = addrs[i]
+                    .iter()
+                    .map(|x| x.to_string())
+                    .collect::<Vec<_>>()
+                    .join("_");
                 r.trace_id = Some(format!("{}_{}_{}", r.trace_type, h, a));
             }
-            None => block_scoped.entry(r.trace_type.clone()).or_default().push(i),
+            None => block_scoped
+                .entry(r.trace_type.clone())
+                .or_default()
+                .push(i),
         }
     }
     for (ty, mut idx) in block_scoped {
@@ -234,7 +319,9 @@ fn finish(block: u64, rows: &mut [TraceRow], addrs: &[Vec<i64>]) -> Result<(), E
                     r.reward_type.clone(),
                     r.from_address.clone(),
                     r.to_address.clone(),
-                    r.value.as_deref().and_then(|v| U256::from_str_radix(v, 10).ok()),
+                    r.value
+                        .as_deref()
+                        .and_then(|v| U256::from_str_radix(v, 10).ok()),
                 )
             };
             key(&rows[a]).cmp(&key(&rows[b]))

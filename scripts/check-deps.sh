@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Checks that workspace dependencies point down (docs/architecture.md):
+# core <- {evm, lake} <- devnet(evm) <- cli; testkit is test-only and depends on no crate of ours.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+declare -A allowed=(
+  [ledgerflow-core]=""
+  [ledgerflow-evm]="ledgerflow-core"
+  [ledgerflow-lake]="ledgerflow-core"
+  [ledgerflow-devnet]="ledgerflow-core ledgerflow-evm"
+  [ledgerflow-testkit]=""
+  [ledgerflow]="ledgerflow-core ledgerflow-evm ledgerflow-lake ledgerflow-devnet"
+)
+status=0
+for crate in "${!allowed[@]}"; do
+  deps=$(cargo tree --locked -p "$crate" -e normal --prefix none --format '{p}' 2>/dev/null \
+    | awk '{print $1}' | grep '^ledgerflow' | grep -vx "$crate" | sort -u || true)
+  for d in $deps; do
+    if ! [[ " ${allowed[$crate]} " == *" $d "* ]]; then
+      echo "dependency direction: $crate must not depend on $d" >&2
+      status=1
+    fi
+  done
+done
+[ $status -eq 0 ] && echo "dependency direction: ok" >&2
+exit $status

@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# The test command (README, CI): installs pinned dev tools, checks format, lints,
+# dependency direction, then runs every test against real anvil nodes and the shared
+# fixtures (../shared, or LEDGERFLOW_SHARED).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
+scripts/setup.sh
+export LEDGERFLOW_REQUIRE_ANVIL=1
+cargo fmt --all -- --check
+cargo clippy --workspace --all-targets --locked -- -D warnings
+scripts/check-deps.sh
+cargo test --workspace --locked "$@"

@@ -98,6 +98,9 @@ pub struct ExportConfig {
 
 pub fn validate(a: &ExportEvmArgs) -> eyre::Result<ExportConfig> {
     let spec: BlockSpec = a.blocks.parse()?;
+    if !spec.needs_head() {
+        spec.resolve(None)?;
+    }
     let tables = parse_tables(&a.tables)?;
     let format: Format = a.format.parse().map_err(|e: String| eyre!(e))?;
     let etl_version: EtlVersion = a.etl_version.parse().map_err(|e: String| eyre!(e))?;

@@ -33,7 +33,10 @@ async fn bad_arguments_are_rejected_before_any_io() {
         (vec!["-f", "xml"], "unknown format"),
         (vec!["--traces", "magic"], "unknown trace mode"),
     ] {
-        let mut a = vec!["export", "evm", "-o", o, "--rpc", "http://127.0.0.1:1"];
+        let mut a = vec!["export", "evm", "-o", o];
+        if !args.contains(&"--rpc") {
+            a.extend(["--rpc", "http://127.0.0.1:1"]);
+        }
         a.extend(args.iter().copied());
         let r = run(&a).await;
         assert_eq!(r.status.code(), Some(2), "{args:?}");

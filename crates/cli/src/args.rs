@@ -138,6 +138,11 @@ pub struct ExportEvmArgs {
     #[arg(long, default_value = "2.4", help_heading = "Output")]
     pub etl_version: String,
 
+    /// CSV/JSON: also write ERC-1155 token transfers (ethereum-etl has none, so by default
+    /// the files hold exactly ethereum-etl's rows; Parquet always has them).
+    #[arg(long, help_heading = "Output")]
+    pub all_token_standards: bool,
+
     /// Name of the chain folder in the lake (default: from the chain id, e.g. `ethereum`).
     #[arg(long, help_heading = "Output")]
     pub chain_name: Option<String>,

@@ -42,6 +42,7 @@ pub async fn run(a: DemoArgs, quiet: bool) -> eyre::Result<ExitCode> {
         format: "parquet".into(),
         etl_version: "2.4".into(),
         chain_name: None,
+        all_token_standards: false,
         chunk_size: 1000,
         overwrite: true,
         zstd_level: 3,

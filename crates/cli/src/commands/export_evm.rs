@@ -86,6 +86,22 @@ pub fn batches(
         .collect()
 }
 
+/// The token transfers ethereum-etl itself would write (ERC-20 and ERC-721).
+fn etl_token_transfers(batch: &RecordBatch) -> Result<RecordBatch, arrow::error::ArrowError> {
+    use arrow::array::{AsArray, BooleanArray};
+    let standard = batch
+        .column_by_name("token_standard")
+        .ok_or_else(|| {
+            arrow::error::ArrowError::SchemaError("token_transfers has no token_standard".into())
+        })?
+        .as_string::<i32>();
+    let keep: BooleanArray = standard
+        .iter()
+        .map(|s| Some(s != Some("erc1155")))
+        .collect();
+    arrow::compute::filter_record_batch(batch, &keep)
+}
+
 /// Validated settings of an export.
 pub struct ExportConfig {
     pub spec: BlockSpec,
@@ -250,6 +266,7 @@ pub async fn run(a: ExportEvmArgs, quiet: bool) -> eyre::Result<ExitCode> {
     let format = cfg.format;
     let etl_version = cfg.etl_version;
     let zstd = a.zstd_level;
+    let all_standards = a.all_token_standards;
     let writer: Writer = Arc::new(move |path, table, batch| {
         let t = EvmTable::from_name(table).expect("runner only passes names of EvmTable");
         match format {
@@ -269,7 +286,17 @@ pub async fn run(a: ExportEvmArgs, quiet: bool) -> eyre::Result<ExitCode> {
                 write_parquet(path, batch, &opts)
             }
             Format::Csv | Format::Json => {
-                write_etl(path, batch, table, etl_columns(t, etl_version), format)
+                if t == EvmTable::TokenTransfers && !all_standards {
+                    let etl_rows = etl_token_transfers(batch).map_err(|source| {
+                        ledgerflow_lake::LakeError::Arrow {
+                            path: path.to_path_buf(),
+                            source,
+                        }
+                    })?;
+                    write_etl(path, &etl_rows, table, etl_columns(t, etl_version), format)
+                } else {
+                    write_etl(path, batch, table, etl_columns(t, etl_version), format)
+                }
             }
         }
     });

@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# Installs pinned peer tools into virtual environments under .tools/ (idempotent).
+#
+#   scripts/setup-peers.sh etl     ethereum-etl 2.4.2 (Python 3.10) -> .tools/venv-etl
+#   scripts/setup-peers.sh cryo    cryo 0.3.2                       -> .tools/venv-cryo
+#
+# Pins (every transitive package) are in bench/requirements-*.txt.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+find_python() {
+  local want="$1"
+  for p in "python$want" "$HOME/.pyenv/versions/$want"*/bin/python"$want" "/usr/bin/python$want"; do
+    if command -v "$p" >/dev/null 2>&1 && "$p" -c 'import sys' >/dev/null 2>&1; then
+      command -v "$p"
+      return 0
+    fi
+  done
+  return 1
+}
+
+install() {
+  local name="$1" python_version="$2" req="bench/requirements-$1.txt" venv=".tools/venv-$1"
+  local stamp="$venv/.installed-$(sha256sum "$req" | cut -c1-16)"
+  if [ -f "$stamp" ]; then
+    return 0
+  fi
+  local py
+  py=$(find_python "$python_version") || { echo "setup-peers: Python $python_version not found" >&2; exit 1; }
+  echo "setup-peers: installing $name into $venv with $py" >&2
+  rm -rf "$venv"
+  "$py" -m venv "$venv"
+  "$venv/bin/pip" install --quiet --disable-pip-version-check --no-deps -r "$req" >&2
+  touch "$stamp"
+}
+
+for what in "$@"; do
+  case "$what" in
+    etl) install etl 3.10 ;;
+    cryo) install cryo 3.11 ;;
+    *) echo "setup-peers: unknown peer $what (etl, cryo)" >&2; exit 2 ;;
+  esac
+done

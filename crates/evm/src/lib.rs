@@ -7,6 +7,7 @@
 
 pub mod error;
 pub mod extract;
+pub mod fuzz;
 pub mod hex;
 pub mod json;
 pub mod rpc;

@@ -63,6 +63,34 @@ pub enum Command {
     Devnet(DevnetCommand),
     /// Print the schema of every table (the table contract).
     Schema(SchemaArgs),
+    /// Measurement helpers used by the scripts in bench/.
+    #[command(subcommand)]
+    Bench(BenchCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum BenchCommand {
+    /// Fetch the raw answers an export needs, decoding nothing (the "RPC floor").
+    RpcFloor(RpcFloorArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct RpcFloorArgs {
+    /// JSON-RPC endpoint.
+    #[arg(long, default_value = "http://127.0.0.1:8545")]
+    pub rpc: String,
+    /// Blocks to fetch.
+    #[arg(short, long, default_value = "0:latest", allow_hyphen_values = true)]
+    pub blocks: String,
+    /// Method groups: blocks, receipts, traces.
+    #[arg(long, value_delimiter = ',', default_value = "blocks,receipts,traces")]
+    pub methods: Vec<String>,
+    /// HTTP requests in flight.
+    #[arg(long, default_value_t = 8)]
+    pub concurrency: usize,
+    /// Calls per HTTP batch.
+    #[arg(long, default_value_t = 50)]
+    pub batch_size: usize,
 }
 
 #[derive(Debug, Subcommand)]

@@ -40,6 +40,10 @@ pub struct ChunkPlan {
 pub fn plan(spec: &RunSpec, range: BlockRange) -> Result<Vec<ChunkPlan>, LakeError> {
     let mut existing: BTreeMap<&str, Vec<BlockRange>> = BTreeMap::new();
     for t in &spec.tables {
+        let stale = spec.lake.remove_temp_files(&spec.chain, t)?;
+        if stale > 0 {
+            tracing::info!(target: "ledgerflow::export", table = t, stale, "removed temporary files of an interrupted run");
+        }
         let files = spec.lake.chunks(&spec.chain, t)?;
         existing.insert(
             t,
@@ -162,7 +166,9 @@ where
     while let Some((range, result)) = stream.next().await {
         match result {
             None => {}
-            Some(Ok(batches)) => match write_chunk(spec, &writer, range, &batches, &mut totals) {
+            Some(Ok(batches)) => match tokio::task::block_in_place(|| {
+                write_chunk(spec, &writer, range, &batches, &mut totals)
+            }) {
                 Ok(()) => {
                     totals.chunks_written += 1;
                     totals.blocks_written += range.len();

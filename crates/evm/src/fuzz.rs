@@ -12,16 +12,28 @@ use crate::transform::{self, BlockData, BlockTraces, EvmRows, Want};
 pub fn block_answers(data: &[u8]) {
     let text = String::from_utf8_lossy(data);
     let mut parts = text.splitn(3, '\n');
-    let Some(Ok(block)) = parts.next().map(serde_json::from_str::<RpcBlock>) else { return };
-    let receipts = parts.next().and_then(|r| serde_json::from_str::<Vec<RpcReceipt>>(r).ok());
+    let Some(Ok(block)) = parts.next().map(serde_json::from_str::<RpcBlock>) else {
+        return;
+    };
+    let receipts = parts
+        .next()
+        .and_then(|r| serde_json::from_str::<Vec<RpcReceipt>>(r).ok());
     let traces = parts.next().and_then(|t| {
         serde_json::from_str::<Vec<ParityTrace>>(t)
             .map(BlockTraces::Parity)
             .or_else(|_| serde_json::from_str::<Vec<GethTxTrace>>(t).map(BlockTraces::Geth))
             .ok()
     });
-    let number = block.number.as_ref().and_then(|q| crate::hex::u64_of(&q.0).ok()).unwrap_or(0);
-    let d = BlockData { block, receipts, traces };
+    let number = block
+        .number
+        .as_ref()
+        .and_then(|q| crate::hex::u64_of(&q.0).ok())
+        .unwrap_or(0);
+    let d = BlockData {
+        block,
+        receipts,
+        traces,
+    };
     let mut out = EvmRows::default();
     let _ = transform::transform_block(1, number, &d, &Want::all(), &mut out);
 }
@@ -29,7 +41,11 @@ pub fn block_answers(data: &[u8]) {
 /// Runtime bytecode through selector detection.
 pub fn bytecode(data: &[u8]) {
     let s = transform::bytecode::function_sighashes(data);
-    let _ = (transform::bytecode::is_erc20(&s), transform::bytecode::is_erc721(&s), transform::bytecode::is_erc1155(&s));
+    let _ = (
+        transform::bytecode::is_erc20(&s),
+        transform::bytecode::is_erc721(&s),
+        transform::bytecode::is_erc1155(&s),
+    );
 }
 
 /// An `eth_call` answer through the token metadata decoders.
@@ -43,7 +59,11 @@ pub fn token_answer(data: &[u8]) {
 pub fn transfer_log(data: &[u8]) {
     let k = (data.first().copied().unwrap_or(0) % 5) as usize;
     let body = data.get(1..).unwrap_or(&[]);
-    let topics: Vec<String> = body.chunks(32).take(k).map(|c| format!("0x{}", alloy_primitives::hex::encode(c))).collect();
+    let topics: Vec<String> = body
+        .chunks(32)
+        .take(k)
+        .map(|c| format!("0x{}", alloy_primitives::hex::encode(c)))
+        .collect();
     let rest = body.get(32 * k..).unwrap_or(&[]);
     let mut topics = topics;
     if let (Some(first), Some(sel)) = (topics.first_mut(), data.get(1)) {
@@ -55,7 +75,12 @@ pub fn transfer_log(data: &[u8]) {
             _ => first.clone(),
         };
     }
-    let log = LogRow { topics, data: Some(format!("0x{}", alloy_primitives::hex::encode(rest))), address: Some("0x00".into()), ..Default::default() };
+    let log = LogRow {
+        topics,
+        data: Some(format!("0x{}", alloy_primitives::hex::encode(rest))),
+        address: Some("0x00".into()),
+        ..Default::default()
+    };
     let mut out = Vec::new();
     transform::logs::token_transfers(&log, &mut out);
 }
@@ -76,17 +101,32 @@ mod tests {
         let block: RpcBlock = serde_json::from_str(parts.next().unwrap()).unwrap();
         let receipts: Vec<RpcReceipt> = serde_json::from_str(parts.next().unwrap()).unwrap();
         let traces: Vec<ParityTrace> = serde_json::from_str(parts.next().unwrap()).unwrap();
-        let d = BlockData { block, receipts: Some(receipts), traces: Some(BlockTraces::Parity(traces)) };
+        let d = BlockData {
+            block,
+            receipts: Some(receipts),
+            traces: Some(BlockTraces::Parity(traces)),
+        };
         let mut out = EvmRows::default();
         transform::transform_block(1, 1, &d, &Want::all(), &mut out).unwrap();
-        assert_eq!((out.transactions.len(), out.logs.len(), out.token_transfers.len(), out.traces.len()), (1, 1, 1, 1));
+        assert_eq!(
+            (
+                out.transactions.len(),
+                out.logs.len(),
+                out.token_transfers.len(),
+                out.traces.len()
+            ),
+            (1, 1, 1, 1)
+        );
     }
 
     /// Seeded mutation smoke test: byte flips, truncations and splices of a valid answer,
     /// and random bytes for the binary decoders. Reproduce a failure with SEED=<n>.
     #[test]
     fn decoders_never_panic() {
-        let seed = std::env::var("SEED").ok().and_then(|s| s.parse().ok()).unwrap_or(0x1ed6e2u64);
+        let seed = std::env::var("SEED")
+            .ok()
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(0x1ed6e2u64);
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
         let alphabet = b"0123456789abcdefxz\"[]{},:-. nul";
         for _ in 0..10_000 {

@@ -52,6 +52,28 @@ impl Lake {
         self.root.join(chain).join("_runs")
     }
 
+    /// Removes temporary files left in a table folder by an interrupted run (a killed
+    /// process cannot rename or delete its `.<name>.tmp-<pid>` files). Returns how many.
+    pub fn remove_temp_files(&self, chain: &str, table: &str) -> Result<usize, LakeError> {
+        let dir = self.table_dir(chain, table);
+        let entries = match std::fs::read_dir(&dir) {
+            Ok(e) => e,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(0),
+            Err(e) => return Err(io("list", &dir)(e)),
+        };
+        let mut n = 0;
+        for entry in entries {
+            let entry = entry.map_err(io("list", &dir))?;
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if name.starts_with('.') && name.contains(".tmp-") {
+                std::fs::remove_file(entry.path())
+                    .map_err(io("remove temporary file", entry.path()))?;
+                n += 1;
+            }
+        }
+        Ok(n)
+    }
+
     /// Chunk files of a table, sorted by range. Temporary files are ignored.
     pub fn chunks(&self, chain: &str, table: &str) -> Result<Vec<ChunkFile>, LakeError> {
         let dir = self.table_dir(chain, table);

@@ -301,12 +301,18 @@ pub async fn run(a: ExportEvmArgs, quiet: bool) -> eyre::Result<ExitCode> {
         }
     });
     tracing::info!(target: "ledgerflow::export", %range, chain = %chain, chunks = chunks.len(), todo, "export starting");
-    let source_ref = &source;
+    let source = Arc::new(source);
     let totals = runner::run(&spec, &chunks, a.chunk_concurrency, quiet, writer, |r| {
         let tables = tables.clone();
-        async move {
-            let rows = source_ref.fetch_range(r, &want).await?;
+        let source = source.clone();
+        // a task per chunk: fetching and decoding proceed while the runner writes files
+        let task = tokio::spawn(async move {
+            let rows = source.fetch_range(r, &want).await?;
             batches(&rows, &tables)
+        });
+        async move {
+            task.await
+                .map_err(|e| eyre!("internal error: chunk task failed: {e} (please report)"))?
         }
     })
     .await;

@@ -1,5 +1,6 @@
 //! One module per command.
 
+pub mod bench;
 pub mod demo;
 pub mod devnet;
 pub mod export_evm;
@@ -7,7 +8,7 @@ pub mod schema;
 
 use std::process::ExitCode;
 
-use crate::args::{Cli, Command, DevnetCommand, ExportCommand};
+use crate::args::{BenchCommand, Cli, Command, DevnetCommand, ExportCommand};
 
 pub async fn run(cli: Cli) -> eyre::Result<ExitCode> {
     let quiet = cli.global.quiet;
@@ -16,5 +17,6 @@ pub async fn run(cli: Cli) -> eyre::Result<ExitCode> {
         Command::Demo(a) => demo::run(a, quiet).await,
         Command::Devnet(DevnetCommand::Run(a)) => devnet::run(a).await,
         Command::Schema(a) => schema::run(a),
+        Command::Bench(BenchCommand::RpcFloor(a)) => bench::run(a).await,
     }
 }

@@ -1,0 +1,93 @@
+#!/usr/bin/env bash
+# Side-by-side EVM export benchmark on one generated anvil chain, in one run:
+#   ledgerflow (all tables, and cryo's table set) vs cryo 0.3.2 (Python API) vs
+#   ethereum-etl 2.4.2, plus the "RPC floor" (a bare client fetching blocks, block
+#   receipts and traces at the same concurrency, decoding nothing).
+# Prints median wall time of RUNS runs, peak RSS, and the ratios.
+#
+#   bench/evm_export.sh [BLOCKS] [TXS_PER_BLOCK]       (default 3000 17 → ~51k txs)
+#   RUNS=3 CONC=8 PORT=18745 bench/evm_export.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+BLOCKS=${1:-3000}
+TPB=${2:-17}
+RUNS=${RUNS:-3}
+CONC=${CONC:-8}
+PORT=${PORT:-18745}
+OUT=bench/out/evm
+RPC="http://127.0.0.1:$PORT"
+
+scripts/setup.sh
+scripts/setup-peers.sh etl cryo
+cargo build --release --locked -p ledgerflow >&2
+LF=target/release/ledgerflow
+ETL=.tools/venv-etl/bin/ethereumetl
+CRYO_PY=.tools/venv-cryo/bin/python
+
+rm -rf "$OUT" && mkdir -p "$OUT"
+echo "generating $BLOCKS blocks x ~$TPB txs on anvil (seed 1)..." >&2
+gen_start=$(date +%s)
+$LF devnet run --port "$PORT" --blocks "$BLOCKS" --txs-per-block "$TPB" --seed 1 > "$OUT/workload.json" 2> "$OUT/devnet.log" &
+DEVNET=$!
+trap 'kill $DEVNET 2>/dev/null || true' EXIT
+until python3 -c "import json,sys; json.load(open('$OUT/workload.json'))" 2>/dev/null; do
+  kill -0 $DEVNET 2>/dev/null || { cat "$OUT/devnet.log" >&2; exit 1; }
+  sleep 2
+done
+HEAD=$(python3 -c "import json; print(json.load(open('$OUT/workload.json'))['head'])")
+TXS=$(python3 -c "import json; print(json.load(open('$OUT/workload.json'))['transactions'])")
+echo "chain: blocks 0..$HEAD, $TXS transactions, generated in $(( $(date +%s) - gen_start )) s" >&2
+
+# measure NAME CMD...: RUNS runs; records "seconds maxrss_kb" per run
+measure() {
+  local name=$1; shift
+  : > "$OUT/$name.times"
+  for i in $(seq 1 "$RUNS"); do
+    rm -rf "$OUT/work" && mkdir -p "$OUT/work"
+    /usr/bin/time -f "%e %M" -o "$OUT/time.txt" "$@" > "$OUT/$name.stdout" 2> "$OUT/$name.stderr" \
+      || { echo "$name failed:" >&2; tail -5 "$OUT/$name.stderr" >&2; exit 1; }
+    cat "$OUT/time.txt" >> "$OUT/$name.times"
+  done
+  echo "$name: $(tr '\n' ' ' < "$OUT/$name.times")" >&2
+}
+
+etl_pipeline() {
+  local w=$OUT/work
+  $ETL export_blocks_and_transactions -s 0 -e "$HEAD" -p "$RPC" -w "$CONC" --blocks-output "$w/blocks.csv" --transactions-output "$w/transactions.csv" &&
+  $ETL extract_csv_column -i "$w/transactions.csv" -c hash -o "$w/hashes.txt" &&
+  $ETL export_receipts_and_logs --transaction-hashes "$w/hashes.txt" -p "$RPC" -w "$CONC" --receipts-output "$w/receipts.csv" --logs-output "$w/logs.csv" &&
+  $ETL extract_token_transfers --logs "$w/logs.csv" -w "$CONC" -o "$w/token_transfers.csv" &&
+  $ETL export_traces -s 0 -e "$HEAD" -p "$RPC" -w "$CONC" -o "$w/traces.csv"
+}
+export -f etl_pipeline
+export ETL OUT HEAD RPC CONC
+
+measure floor $LF bench rpc-floor --rpc "$RPC" --blocks "0:$HEAD" --concurrency "$CONC" --batch-size 50
+measure ledgerflow_all $LF export evm --rpc "$RPC" --blocks "0:$HEAD" -o "$OUT/work/lake" -q --concurrency "$CONC"
+measure ledgerflow_cryo_tables $LF export evm --rpc "$RPC" --blocks "0:$HEAD" -t blocks,transactions,logs,traces -o "$OUT/work/lake" -q --concurrency "$CONC"
+measure ledgerflow_etl_tables $LF export evm --rpc "$RPC" --blocks "0:$HEAD" -t blocks,transactions,receipts,logs,token_transfers,traces -f csv -o "$OUT/work/lake" -q --concurrency "$CONC"
+measure cryo "$CRYO_PY" -c "import cryo; cryo.freeze(['blocks','transactions','logs','traces'], blocks=['0:$((HEAD + 1))'], rpc='$RPC', output_dir='$OUT/work/cryo', verbose=False, max_concurrent_requests=$CONC)"
+measure ethereum_etl bash -c etl_pipeline
+
+python3 - "$OUT" "$HEAD" "$TXS" "$CONC" <<'PY'
+import json, statistics, sys
+out, head, txs, conc = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
+def load(n):
+    rows = [l.split() for l in open(f"{out}/{n}.times") if l.strip()]
+    return statistics.median(float(r[0]) for r in rows), max(int(r[1]) for r in rows) / 1024
+names = ["floor", "ledgerflow_all", "ledgerflow_cryo_tables", "ledgerflow_etl_tables", "cryo", "ethereum_etl"]
+res = {n: load(n) for n in names}
+print(f"\nchain: {head + 1} blocks, {txs} transactions; concurrency {conc}; median of runs\n")
+print(f"{'tool':<28}{'seconds':>10}{'peak MB':>10}")
+for n in names:
+    print(f"{n:<28}{res[n][0]:>10.2f}{res[n][1]:>10.1f}")
+f = res["floor"][0]
+print()
+print(f"ledgerflow (all 8 tables) / RPC floor:           {res['ledgerflow_all'][0] / f:.2f}x  (target <= 1.2)")
+print(f"cryo / ledgerflow (blocks,txs,logs,traces):      {res['cryo'][0] / res['ledgerflow_cryo_tables'][0]:.2f}x  (target >= 2.5)")
+print(f"ethereum-etl / ledgerflow (etl's 6 tables, CSV): {res['ethereum_etl'][0] / res['ledgerflow_etl_tables'][0]:.2f}x  (target >= 12)")
+print(f"ledgerflow peak memory (all tables):             {res['ledgerflow_all'][1]:.1f} MB  (target <= 150)")
+json.dump({"blocks": head + 1, "transactions": txs, "concurrency": conc,
+           "results": {n: {"seconds": res[n][0], "peak_mb": res[n][1]} for n in names}},
+          open(f"{out}/results.json", "w"), indent=1)
+PY

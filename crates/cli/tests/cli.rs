@@ -1,0 +1,170 @@
+//! The command line: dry runs, schemas, help, and an export killed mid-way that a rerun
+//! completes.
+
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use std::time::Duration;
+
+use common::*;
+use ledgerflow_devnet::WorkloadConfig;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn schema_and_help_teach() {
+    let out = run(&["schema", "token_transfers"]).await;
+    assert!(out.status.success());
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("token_standard") && text.contains("crypto_<chain>.token_transfers"),
+        "{text}"
+    );
+    let out = run(&["export", "evm", "--help"]).await;
+    let text = String::from_utf8_lossy(&out.stdout);
+    for needle in [
+        "--blocks",
+        "-N:",
+        "--traces",
+        "--format",
+        "--dry-run",
+        "Exit codes",
+    ] {
+        assert!(text.contains(needle), "help lacks {needle}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dry_run_prints_plan_and_writes_nothing() {
+    let Some((anvil, w)) = chain(
+        "dry_run",
+        WorkloadConfig {
+            seed: 2,
+            blocks: 5,
+            txs_per_block: 3,
+            ..Default::default()
+        },
+    )
+    .await
+    else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let lake = dir.path().join("lake");
+    let out = run(&[
+        "export",
+        "evm",
+        "--rpc",
+        &anvil.url(),
+        "--blocks",
+        "-4:",
+        "--chunk-size",
+        "2",
+        "--dry-run",
+        "-o",
+        lake.to_str().unwrap(),
+    ])
+    .await;
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains(&format!("export blocks {}:{}", w.head - 3, w.head)),
+        "{text}"
+    );
+    assert!(
+        text.contains("crypto_<chain>.traces") && text.contains("receipt_status"),
+        "{text}"
+    );
+    assert!(!lake.exists());
+    anvil.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn killed_export_leaves_only_whole_chunks_and_rerun_completes() {
+    let Some((anvil, w)) = chain(
+        "killed_export",
+        WorkloadConfig {
+            seed: 8,
+            blocks: 80,
+            txs_per_block: 20,
+            ..Default::default()
+        },
+    )
+    .await
+    else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let (lake, reference) = (dir.path().join("lake"), dir.path().join("reference"));
+    let out = run(&[
+        "export",
+        "evm",
+        "--rpc",
+        &anvil.url(),
+        "-o",
+        reference.to_str().unwrap(),
+        "--chunk-size",
+        "4",
+        "-q",
+    ])
+    .await;
+    assert!(out.status.success());
+    for delay_ms in [150u64, 400] {
+        let mut child = std::process::Command::new(bin())
+            .args([
+                "export",
+                "evm",
+                "--rpc",
+                &anvil.url(),
+                "-o",
+                lake.to_str().unwrap(),
+                "--chunk-size",
+                "4",
+                "-q",
+                "--chunk-concurrency",
+                "1",
+            ])
+            .spawn()
+            .unwrap();
+        tokio::time::sleep(Duration::from_millis(delay_ms)).await;
+        child.kill().unwrap(); // SIGKILL
+        child.wait().unwrap();
+        // every visible chunk file is complete and readable
+        for (path, _) in files(&lake) {
+            if path.extension().is_some_and(|e| e == "parquet")
+                && !path.to_string_lossy().contains(".tmp")
+            {
+                let f = std::fs::File::open(lake.join(&path)).unwrap();
+                parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(f)
+                    .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+            }
+        }
+    }
+    let out = run(&[
+        "export",
+        "evm",
+        "--rpc",
+        &anvil.url(),
+        "-o",
+        lake.to_str().unwrap(),
+        "--chunk-size",
+        "4",
+        "-q",
+    ])
+    .await;
+    assert!(out.status.success(), "{}", stderr(&out));
+    let strip = |m: std::collections::BTreeMap<std::path::PathBuf, Vec<u8>>| {
+        m.into_iter()
+            .filter(|(p, _)| !p.starts_with("anvil/_runs"))
+            .collect::<std::collections::BTreeMap<_, _>>()
+    };
+    assert_eq!(
+        strip(files(&lake)),
+        strip(files(&reference)),
+        "the rerun completes the lake, no temp files left"
+    );
+    assert_eq!(
+        rows(&read_table(&lake, "anvil", "blocks")) as u64,
+        w.head + 1
+    );
+    anvil.stop().await;
+}

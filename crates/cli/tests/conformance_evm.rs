@@ -638,3 +638,105 @@ async fn stream_traces_contracts_tokens() {
         );
     }
 }
+
+/// `blocks_with_transactions_and_withdrawals` has expected rows only (no recorded answers):
+/// rows built from its JSON file must render to exactly its CSV and JSON files, which
+/// checks the rendering of withdrawals, base fees and EIP-1559 transactions on real data.
+#[test]
+fn withdrawals_and_eip1559_rows_render_like_ethereum_etl() {
+    use ledgerflow_core::table::{Timestamp, Withdrawal};
+    use ledgerflow_core::tables::evm::{BlockRow, TransactionRow};
+    let Some(shared) = shared_dir("withdrawals_rendering") else {
+        return;
+    };
+    let d = case(
+        &shared,
+        "test_export_blocks_job/blocks_with_transactions_and_withdrawals",
+    );
+    let raw = |v: &Box<RawValue>| -> Option<String> {
+        (v.get() != "null").then(|| v.get().trim_matches('"').to_string())
+    };
+    let int = |v: &Box<RawValue>| -> Option<i64> { raw(v).map(|s| s.parse().unwrap()) };
+    let objects = |name: &str| -> Vec<BTreeMap<String, Box<RawValue>>> {
+        std::fs::read_to_string(d.join(name))
+            .unwrap()
+            .lines()
+            .filter(|l| !l.is_empty())
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect()
+    };
+    let blocks: Vec<BlockRow> = objects("expected_blocks.json")
+        .iter()
+        .map(|o| BlockRow {
+            number: int(&o["number"]).unwrap(),
+            hash: raw(&o["hash"]).unwrap(),
+            parent_hash: raw(&o["parent_hash"]),
+            nonce: raw(&o["nonce"]),
+            sha3_uncles: raw(&o["sha3_uncles"]),
+            logs_bloom: raw(&o["logs_bloom"]),
+            transactions_root: raw(&o["transactions_root"]),
+            state_root: raw(&o["state_root"]),
+            receipts_root: raw(&o["receipts_root"]),
+            miner: raw(&o["miner"]),
+            difficulty: raw(&o["difficulty"]),
+            total_difficulty: raw(&o["total_difficulty"]),
+            size: int(&o["size"]),
+            extra_data: raw(&o["extra_data"]),
+            gas_limit: int(&o["gas_limit"]),
+            gas_used: int(&o["gas_used"]),
+            timestamp: Timestamp(int(&o["timestamp"]).unwrap()),
+            transaction_count: int(&o["transaction_count"]).unwrap(),
+            base_fee_per_gas: int(&o["base_fee_per_gas"]),
+            withdrawals_root: raw(&o["withdrawals_root"]),
+            withdrawals: serde_json::from_str::<Vec<BTreeMap<String, Box<RawValue>>>>(
+                o["withdrawals"].get(),
+            )
+            .unwrap()
+            .iter()
+            .map(|w| Withdrawal {
+                index: int(&w["index"]).unwrap(),
+                validator_index: int(&w["validator_index"]).unwrap(),
+                address: raw(&w["address"]).unwrap(),
+                amount: raw(&w["amount"]).unwrap(),
+            })
+            .collect(),
+            ..Default::default()
+        })
+        .collect();
+    assert!(blocks.iter().all(|b| !b.withdrawals.is_empty()));
+    let b = BlockRow::to_batch(&blocks).unwrap();
+    assert_etl(&b, EvmTable::Blocks, &d.join("expected_blocks.csv"));
+    assert_etl(&b, EvmTable::Blocks, &d.join("expected_blocks.json"));
+    let txs: Vec<TransactionRow> = objects("expected_transactions.json")
+        .iter()
+        .map(|o| TransactionRow {
+            hash: raw(&o["hash"]).unwrap(),
+            nonce: int(&o["nonce"]).unwrap(),
+            block_hash: raw(&o["block_hash"]).unwrap(),
+            block_number: int(&o["block_number"]).unwrap(),
+            transaction_index: int(&o["transaction_index"]).unwrap(),
+            from_address: raw(&o["from_address"]).unwrap(),
+            to_address: raw(&o["to_address"]),
+            value: raw(&o["value"]),
+            gas: int(&o["gas"]),
+            gas_price: int(&o["gas_price"]),
+            input: raw(&o["input"]),
+            block_timestamp: Timestamp(int(&o["block_timestamp"]).unwrap()),
+            max_fee_per_gas: int(&o["max_fee_per_gas"]),
+            max_priority_fee_per_gas: int(&o["max_priority_fee_per_gas"]),
+            transaction_type: int(&o["transaction_type"]),
+            ..Default::default()
+        })
+        .collect();
+    let t = TransactionRow::to_batch(&txs).unwrap();
+    assert_etl(
+        &t,
+        EvmTable::Transactions,
+        &d.join("expected_transactions.csv"),
+    );
+    assert_etl(
+        &t,
+        EvmTable::Transactions,
+        &d.join("expected_transactions.json"),
+    );
+}

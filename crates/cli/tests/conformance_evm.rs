@@ -4,7 +4,7 @@
 //! files (ignoring row order). CSV and JSON are compared as text: same columns, same value
 //! formatting.
 
-#![allow(clippy::unwrap_used)]
+#![allow(clippy::unwrap_used, clippy::borrowed_box)]
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

@@ -81,6 +81,11 @@ pub struct SourceConfig {
     pub token_block: TokenBlock,
     /// Never use `eth_getBlockReceipts` (fetch each receipt).
     pub per_tx_receipts: bool,
+    /// Blocks fetched together (one group of batches per method); 0 means 100. Answers of
+    /// a group are decoded and dropped before more groups are fetched, which bounds memory.
+    pub group_blocks: u64,
+    /// Groups fetched at once; 0 means 3.
+    pub groups_in_flight: usize,
 }
 
 const UNKNOWN: u8 = 0;
@@ -407,12 +412,18 @@ impl EvmSource {
 
     /// Fetches and transforms a block range into rows of the wanted tables.
     pub async fn fetch_range(&self, range: BlockRange, want: &Want) -> Result<EvmRows, EvmError> {
-        let data = self.fetch_data(range, want).await?;
+        use futures::StreamExt;
+        let group = if self.cfg.group_blocks == 0 { 100 } else { self.cfg.group_blocks };
+        let in_flight = if self.cfg.groups_in_flight == 0 { 3 } else { self.cfg.groups_in_flight };
         let mut rows = EvmRows::default();
-        for (n, d) in range.iter().zip(&data) {
-            transform::transform_block(self.chain_id as i64, n, d, want, &mut rows)?;
+        let mut groups = futures::stream::iter(range.aligned_chunks(group).into_iter().map(|g| async move { (g, self.fetch_data(g, want).await) }))
+            .buffered(in_flight);
+        while let Some((g, data)) = groups.next().await {
+            let data = data?;
+            for (n, d) in g.iter().zip(&data) {
+                transform::transform_block(self.chain_id as i64, n, d, want, &mut rows)?;
+            }
         }
-        drop(data);
         if want.tokens {
             rows.tokens = self.tokens(&rows, range).await?;
         }

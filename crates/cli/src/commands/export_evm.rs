@@ -157,6 +157,7 @@ pub fn validate(a: &ExportEvmArgs) -> eyre::Result<ExportConfig> {
             trace_mode,
             token_block,
             per_tx_receipts: a.per_tx_receipts,
+            ..Default::default()
         },
     })
 }

@@ -5,12 +5,12 @@
 #   receipts and traces at the same concurrency, decoding nothing).
 # Prints median wall time of RUNS runs, peak RSS, and the ratios.
 #
-#   bench/evm_export.sh [BLOCKS] [TXS_PER_BLOCK]       (default 3000 17 → ~51k txs)
+#   bench/evm_export.sh [BLOCKS] [TXS_PER_BLOCK]       (default 3000 19 → ~52k txs)
 #   RUNS=3 CONC=8 PORT=18745 bench/evm_export.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BLOCKS=${1:-3000}
-TPB=${2:-17}
+TPB=${2:-19}
 RUNS=${RUNS:-3}
 CONC=${CONC:-8}
 PORT=${PORT:-18745}

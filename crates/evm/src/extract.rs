@@ -413,11 +413,24 @@ impl EvmSource {
     /// Fetches and transforms a block range into rows of the wanted tables.
     pub async fn fetch_range(&self, range: BlockRange, want: &Want) -> Result<EvmRows, EvmError> {
         use futures::StreamExt;
-        let group = if self.cfg.group_blocks == 0 { 100 } else { self.cfg.group_blocks };
-        let in_flight = if self.cfg.groups_in_flight == 0 { 3 } else { self.cfg.groups_in_flight };
+        let group = if self.cfg.group_blocks == 0 {
+            100
+        } else {
+            self.cfg.group_blocks
+        };
+        let in_flight = if self.cfg.groups_in_flight == 0 {
+            3
+        } else {
+            self.cfg.groups_in_flight
+        };
         let mut rows = EvmRows::default();
-        let mut groups = futures::stream::iter(range.aligned_chunks(group).into_iter().map(|g| async move { (g, self.fetch_data(g, want).await) }))
-            .buffered(in_flight);
+        let mut groups = futures::stream::iter(
+            range
+                .aligned_chunks(group)
+                .into_iter()
+                .map(|g| async move { (g, self.fetch_data(g, want).await) }),
+        )
+        .buffered(in_flight);
         while let Some((g, data)) = groups.next().await {
             let data = data?;
             for (n, d) in g.iter().zip(&data) {

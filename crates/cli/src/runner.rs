@@ -16,7 +16,7 @@ use ledgerflow_lake::{Format, Lake, LakeError};
 use serde::Serialize;
 
 /// Writes one table's batch of one chunk to a path.
-pub type Writer = Arc<dyn Fn(&Path, &str, &RecordBatch) -> Result<(), LakeError> + Send + Sync>;
+pub type Writer = Arc<dyn Fn(&Path, &str, &[RecordBatch]) -> Result<(), LakeError> + Send + Sync>;
 
 /// What a run writes and where.
 pub struct RunSpec {
@@ -102,7 +102,7 @@ fn write_chunk(
     spec: &RunSpec,
     writer: &Writer,
     range: BlockRange,
-    batches: &[(&'static str, RecordBatch)],
+    batches: &[(&'static str, Vec<RecordBatch>)],
     totals: &mut RunTotals,
 ) -> Result<(), LakeError> {
     let ext = spec.format.ext();
@@ -110,7 +110,8 @@ fn write_chunk(
         let path = spec.lake.chunk_path(&spec.chain, table, range, ext);
         writer(&path, table, batch)?;
         totals.bytes_written += std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
-        *totals.rows.entry(table.to_string()).or_default() += batch.num_rows() as u64;
+        *totals.rows.entry(table.to_string()).or_default() +=
+            batch.iter().map(|b| b.num_rows() as u64).sum::<u64>();
         let slot = range.start - range.start % spec.chunk_size.max(1);
         for old in spec.lake.chunks(&spec.chain, table)? {
             let inside =
@@ -141,7 +142,7 @@ pub async fn run<F, Fut>(
 ) -> RunTotals
 where
     F: Fn(BlockRange) -> Fut,
-    Fut: Future<Output = eyre::Result<Vec<(&'static str, RecordBatch)>>>,
+    Fut: Future<Output = eyre::Result<Vec<(&'static str, Vec<RecordBatch>)>>>,
 {
     let started = Instant::now();
     let mut totals = RunTotals {

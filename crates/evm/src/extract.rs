@@ -9,7 +9,8 @@
 use std::sync::atomic::{AtomicU8, Ordering};
 use std::time::Duration;
 
-use ledgerflow_core::tables::evm::TokenRow;
+use arrow_array::RecordBatch;
+use ledgerflow_core::tables::evm::{EvmTable, TokenRow};
 use ledgerflow_core::BlockRange;
 use serde::de::DeserializeOwned;
 use serde_json::json;
@@ -412,6 +413,47 @@ impl EvmSource {
 
     /// Fetches and transforms a block range into rows of the wanted tables.
     pub async fn fetch_range(&self, range: BlockRange, want: &Want) -> Result<EvmRows, EvmError> {
+        let mut all = EvmRows::default();
+        self.for_each_group(range, want, |rows| {
+            all.append(rows);
+            Ok(())
+        })
+        .await?;
+        Ok(all)
+    }
+
+    /// Fetches a block range into Arrow batches of `tables` (one or more batches per table,
+    /// at least one even when empty). Rows are converted group by group, so memory holds
+    /// compact Arrow arrays rather than row structs.
+    pub async fn fetch_batches(
+        &self,
+        range: BlockRange,
+        want: &Want,
+        tables: &[EvmTable],
+    ) -> Result<Vec<(EvmTable, Vec<RecordBatch>)>, EvmError> {
+        let mut out: Vec<(EvmTable, Vec<RecordBatch>)> =
+            tables.iter().map(|t| (*t, Vec::new())).collect();
+        self.for_each_group(range, want, |rows| {
+            for (t, batches) in out.iter_mut() {
+                let b = rows.to_batch(*t)?;
+                if b.num_rows() > 0 || batches.is_empty() {
+                    batches.push(b);
+                }
+            }
+            Ok(())
+        })
+        .await?;
+        Ok(out)
+    }
+
+    /// Fetches `range` in pipelined groups of blocks and hands each group's rows (tokens
+    /// included) to `sink`, in block order.
+    async fn for_each_group(
+        &self,
+        range: BlockRange,
+        want: &Want,
+        mut sink: impl FnMut(&mut EvmRows) -> Result<(), EvmError>,
+    ) -> Result<(), EvmError> {
         use futures::StreamExt;
         let group = if self.cfg.group_blocks == 0 {
             100
@@ -423,7 +465,6 @@ impl EvmSource {
         } else {
             self.cfg.groups_in_flight
         };
-        let mut rows = EvmRows::default();
         let mut groups = futures::stream::iter(
             range
                 .aligned_chunks(group)
@@ -433,17 +474,20 @@ impl EvmSource {
         .buffered(in_flight);
         while let Some((g, data)) = groups.next().await {
             let data = data?;
+            let mut rows = EvmRows::default();
             for (n, d) in g.iter().zip(&data) {
                 transform::transform_block(self.chain_id as i64, n, d, want, &mut rows)?;
             }
+            drop(data);
+            if want.tokens {
+                rows.tokens = self.tokens(&rows, range).await?;
+            }
+            if !want.contracts {
+                rows.contracts.clear();
+            }
+            sink(&mut rows)?;
         }
-        if want.tokens {
-            rows.tokens = self.tokens(&rows, range).await?;
-        }
-        if !want.contracts {
-            rows.contracts.clear();
-        }
-        Ok(rows)
+        Ok(())
     }
 
     /// Token metadata for the token contracts in `rows.contracts`.
@@ -459,39 +503,56 @@ impl EvmSource {
                 c.is_erc20 == Some(true) || c.is_erc721 == Some(true) || c.is_erc1155 == Some(true)
             })
             .collect();
-        let mut out = Vec::with_capacity(candidates.len());
-        for c in candidates {
-            let tag = match self.cfg.token_block {
-                TokenBlock::ChunkEnd => json!(hexq(range.end)),
-                TokenBlock::Creation => json!(hexq(c.block_number as u64)),
-                TokenBlock::Latest => json!("latest"),
-            };
-            let addresses = vec![c.address.clone()];
-            let meta = self
-                .call_token_functions(&addresses, &tag, c.block_number as u64)
-                .await?;
-            let m = &meta[0];
-            let standard = if c.is_erc20 == Some(true) {
-                "erc20"
-            } else if c.is_erc721 == Some(true) {
-                "erc721"
-            } else {
-                "erc1155"
-            };
-            out.push(TokenRow {
-                address: c.address.clone(),
-                symbol: m[0].clone(),
-                name: m[1].clone(),
-                decimals: m[2].clone(),
-                total_supply: m[3].clone(),
-                block_timestamp: c.block_timestamp,
-                block_number: c.block_number,
-                block_hash: c.block_hash.clone(),
-                chain_id: c.chain_id,
-                token_standard: Some(standard.to_string()),
-            });
+        // one batch of calls per block tag (a single one unless reading at creation blocks)
+        let tag_of = |c: &ledgerflow_core::tables::evm::ContractRow| match self.cfg.token_block {
+            TokenBlock::ChunkEnd => json!(hexq(range.end)),
+            TokenBlock::Creation => json!(hexq(c.block_number as u64)),
+            TokenBlock::Latest => json!("latest"),
+        };
+        let mut by_tag: Vec<(serde_json::Value, Vec<usize>)> = Vec::new();
+        for (i, c) in candidates.iter().enumerate() {
+            let tag = tag_of(c);
+            match by_tag.iter_mut().find(|(t, _)| *t == tag) {
+                Some((_, v)) => v.push(i),
+                None => by_tag.push((tag, vec![i])),
+            }
         }
-        Ok(out)
+        let mut meta: Vec<[Option<String>; 4]> = vec![Default::default(); candidates.len()];
+        for (tag, idx) in by_tag {
+            let addresses: Vec<String> =
+                idx.iter().map(|&i| candidates[i].address.clone()).collect();
+            let block = candidates[idx[0]].block_number as u64;
+            let m = self.call_token_functions(&addresses, &tag, block).await?;
+            for (k, i) in idx.into_iter().enumerate() {
+                meta[i] = m[k].clone();
+            }
+        }
+        Ok(candidates
+            .iter()
+            .zip(meta)
+            .map(|(c, m)| {
+                let standard = if c.is_erc20 == Some(true) {
+                    "erc20"
+                } else if c.is_erc721 == Some(true) {
+                    "erc721"
+                } else {
+                    "erc1155"
+                };
+                let [symbol, name, decimals, total_supply] = m;
+                TokenRow {
+                    address: c.address.clone(),
+                    symbol,
+                    name,
+                    decimals,
+                    total_supply,
+                    block_timestamp: c.block_timestamp,
+                    block_number: c.block_number,
+                    block_hash: c.block_hash.clone(),
+                    chain_id: c.chain_id,
+                    token_standard: Some(standard.to_string()),
+                }
+            })
+            .collect())
     }
 
     /// Calls symbol/name/decimals/totalSupply (with the upper-case fallbacks) on each address

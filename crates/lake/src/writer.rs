@@ -102,12 +102,18 @@ pub fn write_atomic(
     result
 }
 
-/// Writes one record batch as a Parquet file, atomically.
+/// Writes record batches (one schema) as one Parquet file, atomically.
 pub fn write_parquet(
     path: &Path,
-    batch: &RecordBatch,
+    batches: &[RecordBatch],
     opts: &WriteOptions,
 ) -> Result<(), LakeError> {
+    let Some(first) = batches.first() else {
+        return Err(LakeError::Arrow {
+            path: path.to_path_buf(),
+            source: arrow_schema::ArrowError::SchemaError("no batch to write".into()),
+        });
+    };
     let level = ZstdLevel::try_new(opts.zstd_level).unwrap_or_default();
     let kv: Vec<KeyValue> = opts
         .metadata
@@ -121,15 +127,17 @@ pub fn write_parquet(
         .set_key_value_metadata(if kv.is_empty() { None } else { Some(kv) })
         .build();
     write_atomic(path, |file, tmp| {
-        let mut w = ArrowWriter::try_new(BufWriter::new(file), batch.schema(), Some(props))
+        let mut w = ArrowWriter::try_new(BufWriter::new(file), first.schema(), Some(props))
             .map_err(|e| LakeError::Parquet {
                 path: tmp.to_path_buf(),
                 source: e,
             })?;
-        w.write(batch).map_err(|e| LakeError::Parquet {
-            path: tmp.to_path_buf(),
-            source: e,
-        })?;
+        for batch in batches {
+            w.write(batch).map_err(|e| LakeError::Parquet {
+                path: tmp.to_path_buf(),
+                source: e,
+            })?;
+        }
         w.close().map_err(|e| LakeError::Parquet {
             path: tmp.to_path_buf(),
             source: e,
@@ -138,10 +146,10 @@ pub fn write_parquet(
     })
 }
 
-/// Writes one record batch as an ethereum-etl CSV or JSON-lines file, atomically.
+/// Writes record batches as one ethereum-etl CSV or JSON-lines file, atomically.
 pub fn write_etl(
     path: &Path,
-    batch: &RecordBatch,
+    batches: &[RecordBatch],
     table: &str,
     columns: &[EtlColumn],
     format: Format,
@@ -155,7 +163,9 @@ pub fn write_etl(
     if flavour == Flavour::Csv {
         text.push_str(&etl::csv_header(columns));
     }
-    etl::render_rows(batch, table, columns, flavour, &mut text)?;
+    for batch in batches {
+        etl::render_rows(batch, table, columns, flavour, &mut text)?;
+    }
     write_atomic(path, |file, tmp| {
         let mut w = BufWriter::new(file);
         w.write_all(text.as_bytes()).map_err(io("write", tmp))?;
@@ -191,8 +201,8 @@ mod tests {
         }];
         let batch = BlockRow::to_batch(&rows).unwrap();
         let (a, b) = (dir.path().join("a.parquet"), dir.path().join("b.parquet"));
-        write_parquet(&a, &batch, &WriteOptions::default()).unwrap();
-        write_parquet(&b, &batch, &WriteOptions::default()).unwrap();
+        write_parquet(&a, std::slice::from_ref(&batch), &WriteOptions::default()).unwrap();
+        write_parquet(&b, std::slice::from_ref(&batch), &WriteOptions::default()).unwrap();
         assert_eq!(std::fs::read(a).unwrap(), std::fs::read(b).unwrap());
     }
 }

@@ -9,9 +9,7 @@ use eyre::{bail, eyre, WrapErr};
 use ledgerflow_core::compat::{etl_columns, EtlVersion};
 use ledgerflow_core::tables::evm::*;
 use ledgerflow_core::{BlockRange, BlockSpec, ChainId};
-use ledgerflow_evm::{
-    EvmRows, EvmSource, RpcClient, RpcConfig, SourceConfig, TokenBlock, TraceMode, Want,
-};
+use ledgerflow_evm::{EvmSource, RpcClient, RpcConfig, SourceConfig, TokenBlock, TraceMode, Want};
 use ledgerflow_lake::writer::{write_etl, write_parquet};
 use ledgerflow_lake::{Format, Lake, WriteOptions};
 use serde::Serialize;
@@ -60,30 +58,6 @@ pub fn want_of(tables: &[EvmTable]) -> Want {
         tokens: has(EvmTable::Tokens),
         transaction_receipts: true,
     }
-}
-
-/// Turns rows into one batch per wanted table.
-pub fn batches(
-    rows: &EvmRows,
-    tables: &[EvmTable],
-) -> eyre::Result<Vec<(&'static str, RecordBatch)>> {
-    tables
-        .iter()
-        .map(|t| {
-            let b = match t {
-                EvmTable::Blocks => BlockRow::to_batch(&rows.blocks),
-                EvmTable::Transactions => TransactionRow::to_batch(&rows.transactions),
-                EvmTable::Receipts => ReceiptRow::to_batch(&rows.receipts),
-                EvmTable::Logs => LogRow::to_batch(&rows.logs),
-                EvmTable::TokenTransfers => TokenTransferRow::to_batch(&rows.token_transfers),
-                EvmTable::Traces => TraceRow::to_batch(&rows.traces),
-                EvmTable::Contracts => ContractRow::to_batch(&rows.contracts),
-                EvmTable::Tokens => TokenRow::to_batch(&rows.tokens),
-            };
-            b.map(|b| (t.name(), b))
-                .map_err(|e| eyre!("internal error building table {t}: {e} (please report)"))
-        })
-        .collect()
 }
 
 /// The token transfers ethereum-etl itself would write (ERC-20 and ERC-721).
@@ -288,12 +262,14 @@ pub async fn run(a: ExportEvmArgs, quiet: bool) -> eyre::Result<ExitCode> {
             }
             Format::Csv | Format::Json => {
                 if t == EvmTable::TokenTransfers && !all_standards {
-                    let etl_rows = etl_token_transfers(batch).map_err(|source| {
-                        ledgerflow_lake::LakeError::Arrow {
+                    let etl_rows = batch
+                        .iter()
+                        .map(etl_token_transfers)
+                        .collect::<Result<Vec<_>, _>>()
+                        .map_err(|source| ledgerflow_lake::LakeError::Arrow {
                             path: path.to_path_buf(),
                             source,
-                        }
-                    })?;
+                        })?;
                     write_etl(path, &etl_rows, table, etl_columns(t, etl_version), format)
                 } else {
                     write_etl(path, batch, table, etl_columns(t, etl_version), format)
@@ -308,8 +284,12 @@ pub async fn run(a: ExportEvmArgs, quiet: bool) -> eyre::Result<ExitCode> {
         let source = source.clone();
         // a task per chunk: fetching and decoding proceed while the runner writes files
         let task = tokio::spawn(async move {
-            let rows = source.fetch_range(r, &want).await?;
-            batches(&rows, &tables)
+            let out = source.fetch_batches(r, &want, &tables).await?;
+            eyre::Ok(
+                out.into_iter()
+                    .map(|(t, b)| (t.name(), b))
+                    .collect::<Vec<_>>(),
+            )
         });
         async move {
             task.await

@@ -49,6 +49,42 @@ pub struct EvmRows {
     pub tokens: Vec<TokenRow>,
 }
 
+impl EvmRows {
+    /// Moves every row of `other` to the end of `self`.
+    pub fn append(&mut self, other: &mut EvmRows) {
+        self.blocks.append(&mut other.blocks);
+        self.transactions.append(&mut other.transactions);
+        self.receipts.append(&mut other.receipts);
+        self.logs.append(&mut other.logs);
+        self.token_transfers.append(&mut other.token_transfers);
+        self.traces.append(&mut other.traces);
+        self.contracts.append(&mut other.contracts);
+        self.tokens.append(&mut other.tokens);
+    }
+
+    /// The rows of one table as an Arrow batch.
+    pub fn to_batch(
+        &self,
+        t: ledgerflow_core::tables::evm::EvmTable,
+    ) -> Result<arrow_array::RecordBatch, EvmError> {
+        use ledgerflow_core::tables::evm::EvmTable as T;
+        let b = match t {
+            T::Blocks => BlockRow::to_batch(&self.blocks),
+            T::Transactions => TransactionRow::to_batch(&self.transactions),
+            T::Receipts => ReceiptRow::to_batch(&self.receipts),
+            T::Logs => LogRow::to_batch(&self.logs),
+            T::TokenTransfers => TokenTransferRow::to_batch(&self.token_transfers),
+            T::Traces => TraceRow::to_batch(&self.traces),
+            T::Contracts => ContractRow::to_batch(&self.contracts),
+            T::Tokens => TokenRow::to_batch(&self.tokens),
+        };
+        b.map_err(|source| EvmError::Arrow {
+            table: t.name(),
+            source,
+        })
+    }
+}
+
 /// Field-level parsing with the block and method in every error.
 #[derive(Debug, Clone, Copy)]
 pub struct Ctx<'a> {

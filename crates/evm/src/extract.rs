@@ -108,6 +108,10 @@ fn hexq(n: u64) -> String {
 }
 
 fn parse<T: DeserializeOwned>(raw: &RawValue, block: u64, method: &str) -> Result<T, EvmError> {
+    // fast path; on failure parse again, tracking the path for the error message
+    if let Ok(v) = serde_json::from_str(raw.get()) {
+        return Ok(v);
+    }
     let mut de = serde_json::Deserializer::from_str(raw.get());
     serde_path_to_error::deserialize(&mut de).map_err(|e| EvmError::Decode {
         block,
@@ -472,6 +476,9 @@ impl EvmSource {
                 .map(|g| async move { (g, self.fetch_data(g, want).await) }),
         )
         .buffered(in_flight);
+        // No await in this loop but `next()`: the groups in flight hold connection permits
+        // while they are not polled, so awaiting anything else here could deadlock.
+        let mut token_candidates = EvmRows::default();
         while let Some((g, data)) = groups.next().await {
             let data = data?;
             let mut rows = EvmRows::default();
@@ -480,11 +487,16 @@ impl EvmSource {
             }
             drop(data);
             if want.tokens {
-                rows.tokens = self.tokens(&rows, range).await?;
+                token_candidates.contracts.extend(rows.contracts.iter().filter(|c| c.is_erc20 == Some(true) || c.is_erc721 == Some(true) || c.is_erc1155 == Some(true)).cloned());
             }
             if !want.contracts {
                 rows.contracts.clear();
             }
+            sink(&mut rows)?;
+        }
+        drop(groups);
+        if want.tokens {
+            let mut rows = EvmRows { tokens: self.tokens(&token_candidates, range).await?, ..Default::default() };
             sink(&mut rows)?;
         }
         Ok(())

@@ -45,7 +45,7 @@ pub async fn run(a: DemoArgs, quiet: bool) -> eyre::Result<ExitCode> {
         all_token_standards: false,
         chunk_size: 1000,
         overwrite: true,
-        zstd_level: 3,
+        zstd_level: 1,
         report: None,
         dry_run: false,
         concurrency: 8,

@@ -245,13 +245,14 @@ const TRACE_CASES: &[(&str, u64)] = &[
 ];
 
 fn trace_rows(t: &BlockTraces, n: u64, hashes: &[Option<String>]) -> Vec<TraceRow> {
+    let mut t = t.clone();
     let info = BlockInfo {
         number: n,
         hash: String::new(),
         timestamp: Default::default(),
     };
     let mut out = Vec::new();
-    match t {
+    match &mut t {
         BlockTraces::Parity(p) => transform::traces::parity_rows(1, &info, p, &mut out).unwrap(),
         BlockTraces::Geth(g) => {
             transform::traces::geth_rows(1, &info, g, hashes, &mut out).unwrap()

@@ -480,14 +480,23 @@ impl EvmSource {
         // while they are not polled, so awaiting anything else here could deadlock.
         let mut token_candidates = EvmRows::default();
         while let Some((g, data)) = groups.next().await {
-            let data = data?;
+            let mut data = data?;
             let mut rows = EvmRows::default();
-            for (n, d) in g.iter().zip(&data) {
+            for (n, d) in g.iter().zip(data.iter_mut()) {
                 transform::transform_block(self.chain_id as i64, n, d, want, &mut rows)?;
             }
             drop(data);
             if want.tokens {
-                token_candidates.contracts.extend(rows.contracts.iter().filter(|c| c.is_erc20 == Some(true) || c.is_erc721 == Some(true) || c.is_erc1155 == Some(true)).cloned());
+                token_candidates.contracts.extend(
+                    rows.contracts
+                        .iter()
+                        .filter(|c| {
+                            c.is_erc20 == Some(true)
+                                || c.is_erc721 == Some(true)
+                                || c.is_erc1155 == Some(true)
+                        })
+                        .cloned(),
+                );
             }
             if !want.contracts {
                 rows.contracts.clear();
@@ -496,7 +505,10 @@ impl EvmSource {
         }
         drop(groups);
         if want.tokens {
-            let mut rows = EvmRows { tokens: self.tokens(&token_candidates, range).await?, ..Default::default() };
+            let mut rows = EvmRows {
+                tokens: self.tokens(&token_candidates, range).await?,
+                ..Default::default()
+            };
             sink(&mut rows)?;
         }
         Ok(())

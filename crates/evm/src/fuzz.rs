@@ -29,13 +29,13 @@ pub fn block_answers(data: &[u8]) {
         .as_ref()
         .and_then(|q| crate::hex::u64_of(&q.0).ok())
         .unwrap_or(0);
-    let d = BlockData {
+    let mut d = BlockData {
         block,
         receipts,
         traces,
     };
     let mut out = EvmRows::default();
-    let _ = transform::transform_block(1, number, &d, &Want::all(), &mut out);
+    let _ = transform::transform_block(1, number, &mut d, &Want::all(), &mut out);
 }
 
 /// Runtime bytecode through selector detection.
@@ -101,13 +101,13 @@ mod tests {
         let block: RpcBlock = serde_json::from_str(parts.next().unwrap()).unwrap();
         let receipts: Vec<RpcReceipt> = serde_json::from_str(parts.next().unwrap()).unwrap();
         let traces: Vec<ParityTrace> = serde_json::from_str(parts.next().unwrap()).unwrap();
-        let d = BlockData {
+        let mut d = BlockData {
             block,
             receipts: Some(receipts),
             traces: Some(BlockTraces::Parity(traces)),
         };
         let mut out = EvmRows::default();
-        transform::transform_block(1, 1, &d, &Want::all(), &mut out).unwrap();
+        transform::transform_block(1, 1, &mut d, &Want::all(), &mut out).unwrap();
         assert_eq!(
             (
                 out.transactions.len(),

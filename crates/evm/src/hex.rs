@@ -107,6 +107,32 @@ pub fn data_of(s: &str) -> HexResult<String> {
     }
 }
 
+/// Like [`data_of`], but validates and lower-cases `s` in place (no copy).
+pub fn data_owned(mut s: String) -> HexResult<String> {
+    let bytes = s.as_bytes();
+    if bytes.len() < 2 || &bytes[..2] != b"0x" {
+        return Err(format!("{:?} does not start with 0x", abbreviate(&s)));
+    }
+    let mut upper = false;
+    for &b in &bytes[2..] {
+        match b {
+            b'0'..=b'9' | b'a'..=b'f' => {}
+            b'A'..=b'F' => upper = true,
+            _ => {
+                return Err(format!(
+                    "{:?} has a non-hex character {:?}",
+                    abbreviate(&s),
+                    b as char
+                ))
+            }
+        }
+    }
+    if upper {
+        s.make_ascii_lowercase();
+    }
+    Ok(s)
+}
+
 /// Checks that `s` is a 20-byte address and returns it lower-cased.
 pub fn address_of(s: &str) -> HexResult<String> {
     let out = data_of(s)?;

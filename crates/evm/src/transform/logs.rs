@@ -26,7 +26,7 @@ pub const TRANSFER_BATCH_TOPIC: &str =
 pub(super) fn log_rows(
     chain_id: i64,
     info: &BlockInfo,
-    r: &RpcReceipt,
+    r: &mut RpcReceipt,
     i: usize,
     want: &Want,
     out: &mut EvmRows,
@@ -35,15 +35,18 @@ pub(super) fn log_rows(
         block: info.number,
         method: "receipts",
     };
-    for (j, l) in r.logs.iter().enumerate() {
+    for (j, l) in r.logs.iter_mut().enumerate() {
         let f = |name: &str| format!("receipts[{i}].logs[{j}].{name}");
-        let topics = l
-            .topics
-            .iter()
+        let topics = std::mem::take(&mut l.topics)
+            .into_iter()
             .enumerate()
             .map(|(k, t)| {
-                ctx.data(&Some(t.clone()), || f(&format!("topics[{k}]")))
-                    .map(|o| o.unwrap_or_default())
+                crate::hex::data_owned(t).map_err(|reason| EvmError::Decode {
+                    block: info.number,
+                    method: "receipts".into(),
+                    field: f(&format!("topics[{k}]")),
+                    reason,
+                })
             })
             .collect::<Result<Vec<String>, _>>()?;
         let row = LogRow {
@@ -63,7 +66,7 @@ pub(super) fn log_rows(
                 )?
                 .unwrap_or(i as i64),
             address: ctx.addr(&l.address, || f("address"))?,
-            data: ctx.data(&l.data, || f("data"))?,
+            data: ctx.take_data(&mut l.data, || f("data"))?,
             topics,
             block_timestamp: info.timestamp,
             block_number: info.number as i64,

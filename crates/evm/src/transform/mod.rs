@@ -157,6 +157,16 @@ impl Ctx<'_> {
         self.hash(v, &field)?
             .ok_or_else(|| self.err(field(), "missing".into()))
     }
+    /// Optional hex data, lower-cased, moved out of the answer (no copy).
+    pub fn take_data(
+        &self,
+        v: &mut Option<String>,
+        field: impl FnOnce() -> String,
+    ) -> Result<Option<String>, EvmError> {
+        v.take()
+            .map(|s| hex::data_owned(s).map_err(|r| self.err(field(), r)))
+            .transpose()
+    }
     /// Optional hex data, lower-cased.
     pub fn data(
         &self,
@@ -314,20 +324,25 @@ impl Want {
 pub fn transform_block(
     chain_id: i64,
     number: u64,
-    data: &BlockData,
+    data: &mut BlockData,
     want: &Want,
     out: &mut EvmRows,
 ) -> Result<(), EvmError> {
-    let (brow, info) = block_row(chain_id, &data.block, number)?;
+    let BlockData {
+        block,
+        receipts,
+        traces: block_traces,
+    } = data;
+    let (brow, info) = block_row(chain_id, block, number)?;
     let ctx = Ctx {
         block: number,
         method: "eth_getBlockByNumber",
     };
-    let txs = &data.block.transactions;
+    let txs = &mut block.transactions;
 
     // Receipts, matched to transactions by position and checked by hash.
-    let receipts: Option<&Vec<RpcReceipt>> = data.receipts.as_ref();
-    if let Some(rs) = receipts {
+    let mut receipts: Option<&mut Vec<RpcReceipt>> = receipts.as_mut();
+    if let Some(rs) = receipts.as_deref() {
         if rs.len() != txs.len() {
             return Err(EvmError::Inconsistent {
                 block: number,
@@ -338,7 +353,7 @@ pub fn transform_block(
 
     if want.transactions {
         out.transactions.reserve(txs.len());
-        for (i, entry) in txs.iter().enumerate() {
+        for (i, entry) in txs.iter_mut().enumerate() {
             let f = |name: &str| format!("transactions[{i}].{name}");
             let crate::json::TxEntry::Full(tx) = entry else {
                 return Err(ctx.err(
@@ -346,7 +361,7 @@ pub fn transform_block(
                     "the block was fetched without full transactions".into(),
                 ));
             };
-            let rc = receipts.map(|r| &r[i]);
+            let rc = receipts.as_deref().map(|r| &r[i]);
             let rctx = Ctx {
                 block: number,
                 method: "receipts",
@@ -376,7 +391,7 @@ pub fn transform_block(
                 value: ctx.dec(&tx.value, || f("value"))?,
                 gas: ctx.i64(&tx.gas, || f("gas"))?,
                 gas_price: ctx.i64(&tx.gas_price, || f("gasPrice"))?,
-                input: ctx.data(&tx.input, || f("input"))?,
+                input: ctx.take_data(&mut tx.input, || f("input"))?,
                 receipt_cumulative_gas_used: rc
                     .map(|r| {
                         rctx.i64(&r.cumulative_gas_used, || {
@@ -450,8 +465,8 @@ pub fn transform_block(
         }
     }
 
-    if let Some(rs) = receipts {
-        for (i, r) in rs.iter().enumerate() {
+    if let Some(rs) = receipts.as_deref_mut() {
+        for (i, r) in rs.iter_mut().enumerate() {
             if want.receipts {
                 out.receipts.push(receipt_row(chain_id, &info, r, i)?);
             }
@@ -462,7 +477,7 @@ pub fn transform_block(
     }
 
     if want.traces || want.contracts || want.tokens {
-        if let Some(t) = &data.traces {
+        if let Some(t) = block_traces.as_mut() {
             let start = out.traces.len();
             match t {
                 BlockTraces::Parity(ts) => {

@@ -30,7 +30,7 @@ fn addr_str(a: &[i64]) -> String {
 pub fn parity_rows(
     chain_id: i64,
     info: &BlockInfo,
-    traces: &[ParityTrace],
+    traces: &mut [ParityTrace],
     out: &mut Vec<TraceRow>,
 ) -> Result<(), EvmError> {
     let ctx = Ctx {
@@ -39,10 +39,10 @@ pub fn parity_rows(
     };
     let mut rows = Vec::with_capacity(traces.len());
     let mut addrs = Vec::with_capacity(traces.len());
-    for (i, t) in traces.iter().enumerate() {
+    for (i, t) in traces.iter_mut().enumerate() {
         let f = |name: &str| format!("[{i}].{name}");
-        let a = &t.action;
-        let res = t.result.as_ref();
+        let a = &mut t.action;
+        let mut res = t.result.as_mut();
         let mut row = TraceRow {
             transaction_hash: ctx.hash(&t.transaction_hash, || f("transactionHash"))?,
             transaction_index: t.transaction_position,
@@ -68,13 +68,15 @@ pub fn parity_rows(
                 row.value = ctx.dec(&a.value, || f("action.value"))?;
                 row.gas = ctx.i64(&a.gas, || f("action.gas"))?;
                 row.gas_used = res
+                    .as_deref_mut()
                     .map(|r| ctx.i64(&r.gas_used, || f("result.gasUsed")))
                     .transpose()?
                     .flatten();
                 row.call_type = a.call_type.clone();
-                row.input = ctx.data(&a.input, || f("action.input"))?;
+                row.input = ctx.take_data(&mut a.input, || f("action.input"))?;
                 row.output = res
-                    .map(|r| ctx.data(&r.output, || f("result.output")))
+                    .as_deref_mut()
+                    .map(|r| ctx.take_data(&mut r.output, || f("result.output")))
                     .transpose()?
                     .flatten();
             }
@@ -83,16 +85,19 @@ pub fn parity_rows(
                 row.value = ctx.dec(&a.value, || f("action.value"))?;
                 row.gas = ctx.i64(&a.gas, || f("action.gas"))?;
                 row.gas_used = res
+                    .as_deref_mut()
                     .map(|r| ctx.i64(&r.gas_used, || f("result.gasUsed")))
                     .transpose()?
                     .flatten();
                 row.to_address = res
+                    .as_deref_mut()
                     .map(|r| ctx.addr(&r.address, || f("result.address")))
                     .transpose()?
                     .flatten();
-                row.input = ctx.data(&a.init, || f("action.init"))?;
+                row.input = ctx.take_data(&mut a.init, || f("action.init"))?;
                 row.output = res
-                    .map(|r| ctx.data(&r.code, || f("result.code")))
+                    .as_deref_mut()
+                    .map(|r| ctx.take_data(&mut r.code, || f("result.code")))
                     .transpose()?
                     .flatten();
             }
@@ -121,7 +126,7 @@ pub fn parity_rows(
 pub fn geth_rows(
     chain_id: i64,
     info: &BlockInfo,
-    traces: &[GethTxTrace],
+    traces: &mut [GethTxTrace],
     tx_hashes: &[Option<String>],
     out: &mut Vec<TraceRow>,
 ) -> Result<(), EvmError> {
@@ -141,7 +146,7 @@ pub fn geth_rows(
     }
     let mut rows = Vec::new();
     let mut addrs = Vec::new();
-    for (i, t) in traces.iter().enumerate() {
+    for (i, t) in traces.iter_mut().enumerate() {
         if let Some(e) = &t.error {
             return Err(EvmError::Decode {
                 block: info.number,
@@ -150,7 +155,7 @@ pub fn geth_rows(
                 reason: format!("the tracer failed: {e}"),
             });
         }
-        let Some(frame) = &t.result else {
+        let Some(frame) = &mut t.result else {
             return Err(EvmError::Decode {
                 block: info.number,
                 method: ctx.method.into(),
@@ -182,7 +187,7 @@ fn walk(
     info: &BlockInfo,
     tx_index: usize,
     tx_hash: &Option<String>,
-    frame: &GethFrame,
+    frame: &mut GethFrame,
     path: &mut Vec<i64>,
     rows: &mut Vec<TraceRow>,
     addrs: &mut Vec<Vec<i64>>,
@@ -220,12 +225,13 @@ fn walk(
         input: if trace_type == "suicide" {
             None
         } else {
-            ctx.data(&frame.input, || f("input"))?.or(Some("0x".into()))
+            ctx.take_data(&mut frame.input, || f("input"))?
+                .or(Some("0x".into()))
         },
         output: if failed || trace_type == "suicide" {
             None
         } else {
-            ctx.data(&frame.output, || f("output"))?
+            ctx.take_data(&mut frame.output, || f("output"))?
                 .or(Some("0x".into()))
         },
         trace_type,
@@ -255,7 +261,7 @@ fn walk(
     };
     rows.push(row);
     addrs.push(path.clone());
-    for (k, c) in frame.calls.iter().enumerate() {
+    for (k, c) in frame.calls.iter_mut().enumerate() {
         path.push(k as i64);
         walk(ctx, chain_id, info, tx_index, tx_hash, c, path, rows, addrs)?;
         path.pop();

@@ -341,7 +341,7 @@ pub fn transform_block(
     let txs = &mut block.transactions;
 
     // Receipts, matched to transactions by position and checked by hash.
-    let mut receipts: Option<&mut Vec<RpcReceipt>> = receipts.as_mut();
+    let receipts: Option<&mut Vec<RpcReceipt>> = receipts.as_mut();
     if let Some(rs) = receipts.as_deref() {
         if rs.len() != txs.len() {
             return Err(EvmError::Inconsistent {
@@ -465,7 +465,7 @@ pub fn transform_block(
         }
     }
 
-    if let Some(rs) = receipts.as_deref_mut() {
+    if let Some(rs) = receipts {
         for (i, r) in rs.iter_mut().enumerate() {
             if want.receipts {
                 out.receipts.push(receipt_row(chain_id, &info, r, i)?);

@@ -96,7 +96,6 @@ pub fn parity_rows(
                     .flatten();
                 row.input = ctx.take_data(&mut a.init, || f("action.init"))?;
                 row.output = res
-                    .as_deref_mut()
                     .map(|r| ctx.take_data(&mut r.code, || f("result.code")))
                     .transpose()?
                     .flatten();

@@ -5,18 +5,14 @@
 use std::collections::BTreeMap;
 use std::future::Future;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use std::time::Instant;
 
-use arrow::record_batch::RecordBatch;
 use futures::StreamExt;
 use indicatif::{ProgressBar, ProgressStyle};
 use ledgerflow_core::BlockRange;
+use ledgerflow_lake::writer::TableFile;
 use ledgerflow_lake::{Format, Lake, LakeError};
 use serde::Serialize;
-
-/// Writes one table's batch of one chunk to a path.
-pub type Writer = Arc<dyn Fn(&Path, &str, &[RecordBatch]) -> Result<(), LakeError> + Send + Sync>;
 
 /// What a run writes and where.
 pub struct RunSpec {
@@ -96,22 +92,21 @@ fn bar(quiet: bool, total: u64) -> ProgressBar {
     pb
 }
 
-/// Writes a chunk's tables, then removes smaller files of the same aligned slot that the
-/// new chunk supersedes (e.g. a head chunk `2000_2500` once `2000_2999` is written).
-fn write_chunk(
+/// Commits a chunk's table files (rename into place), then removes smaller files of the
+/// same aligned slot that the new chunk supersedes (e.g. a head chunk `2000_2500` once
+/// `2000_2999` is written).
+fn commit_chunk(
     spec: &RunSpec,
-    writer: &Writer,
     range: BlockRange,
-    batches: &[(&'static str, Vec<RecordBatch>)],
+    files: Vec<(&'static str, TableFile)>,
     totals: &mut RunTotals,
 ) -> Result<(), LakeError> {
     let ext = spec.format.ext();
-    for (table, batch) in batches {
-        let path = spec.lake.chunk_path(&spec.chain, table, range, ext);
-        writer(&path, table, batch)?;
-        totals.bytes_written += std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
-        *totals.rows.entry(table.to_string()).or_default() +=
-            batch.iter().map(|b| b.num_rows() as u64).sum::<u64>();
+    for (table, file) in files {
+        let rows = file.rows();
+        let path = file.path().to_path_buf();
+        totals.bytes_written += file.commit()?;
+        *totals.rows.entry(table.to_string()).or_default() += rows;
         let slot = range.start - range.start % spec.chunk_size.max(1);
         for old in spec.lake.chunks(&spec.chain, table)? {
             let inside =
@@ -137,12 +132,11 @@ pub async fn run<F, Fut>(
     chunks: &[ChunkPlan],
     concurrency: usize,
     quiet: bool,
-    writer: Writer,
     fetch: F,
 ) -> RunTotals
 where
     F: Fn(BlockRange) -> Fut,
-    Fut: Future<Output = eyre::Result<Vec<(&'static str, Vec<RecordBatch>)>>>,
+    Fut: Future<Output = eyre::Result<Vec<(&'static str, TableFile)>>>,
 {
     let started = Instant::now();
     let mut totals = RunTotals {
@@ -168,7 +162,7 @@ where
         match result {
             None => {}
             Some(Ok(batches)) => match tokio::task::block_in_place(|| {
-                write_chunk(spec, &writer, range, &batches, &mut totals)
+                commit_chunk(spec, range, batches, &mut totals)
             }) {
                 Ok(()) => {
                     totals.chunks_written += 1;

@@ -161,6 +161,15 @@ pub enum EvmError {
         /// What does not agree.
         reason: String,
     },
+    /// The consumer of the rows (a file writer) failed.
+    #[error("writing the rows of block range {range} failed")]
+    Sink {
+        /// The block range being written.
+        range: String,
+        /// Cause.
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
     /// Building the Arrow batch failed (a ledgerflow bug).
     #[error("internal error while building table {table}: {source}")]
     Arrow {
@@ -180,6 +189,7 @@ impl EvmError {
             EvmError::Missing { .. } => ErrorClass::Transient,
             EvmError::Decode { .. } | EvmError::Inconsistent { .. } => ErrorClass::External,
             EvmError::Arrow { .. } => ErrorClass::Internal,
+            EvmError::Sink { .. } => ErrorClass::External,
         }
     }
 }

@@ -450,6 +450,34 @@ impl EvmSource {
         Ok(out)
     }
 
+    /// Fetches a block range and hands each table's rows to `sink` as Arrow batches, group
+    /// by group of blocks (in block order), so a chunk never sits in memory whole. `sink`
+    /// runs synchronously between groups.
+    pub async fn fetch_into<E>(
+        &self,
+        range: BlockRange,
+        want: &Want,
+        tables: &[EvmTable],
+        mut sink: impl FnMut(EvmTable, &RecordBatch) -> Result<(), E>,
+    ) -> Result<(), EvmError>
+    where
+        E: std::error::Error + Send + Sync + 'static,
+    {
+        self.for_each_group(range, want, |rows| {
+            for t in tables {
+                let b = rows.to_batch(*t)?;
+                if b.num_rows() > 0 {
+                    sink(*t, &b).map_err(|e| EvmError::Sink {
+                        range: range.to_string(),
+                        source: Box::new(e),
+                    })?;
+                }
+            }
+            Ok(())
+        })
+        .await
+    }
+
     /// Fetches `range` in pipelined groups of blocks and hands each group's rows (tokens
     /// included) to `sink`, in block order.
     async fn for_each_group(

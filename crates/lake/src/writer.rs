@@ -206,3 +206,211 @@ mod tests {
         assert_eq!(std::fs::read(a).unwrap(), std::fs::read(b).unwrap());
     }
 }
+
+enum Inner {
+    Parquet(Box<ArrowWriter<BufWriter<File>>>),
+    Text {
+        out: BufWriter<File>,
+        table: String,
+        columns: &'static [EtlColumn],
+        flavour: Flavour,
+    },
+    Closed,
+}
+
+/// A chunk file being written batch by batch into a temporary file next to its final path;
+/// [`commit`](TableFile::commit) syncs and renames it into place. Dropped without a commit
+/// (an error, a cancelled task), it removes its temporary file.
+pub struct TableFile {
+    path: PathBuf,
+    tmp: PathBuf,
+    inner: Inner,
+    rows: u64,
+}
+
+impl TableFile {
+    fn create_tmp(path: &Path) -> Result<(PathBuf, File), LakeError> {
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir).map_err(io("create folder", dir))?;
+        }
+        let tmp = temp_path(path);
+        let file = File::create(&tmp).map_err(io("create", &tmp))?;
+        Ok((tmp, file))
+    }
+
+    /// A Parquet chunk file with `schema`.
+    pub fn parquet(
+        path: &Path,
+        schema: arrow_schema::SchemaRef,
+        opts: &WriteOptions,
+    ) -> Result<Self, LakeError> {
+        let (tmp, file) = Self::create_tmp(path)?;
+        let level = ZstdLevel::try_new(opts.zstd_level).unwrap_or_default();
+        let kv: Vec<KeyValue> = opts
+            .metadata
+            .iter()
+            .map(|(k, v)| KeyValue::new(k.clone(), v.clone()))
+            .collect();
+        let props = WriterProperties::builder()
+            .set_compression(Compression::ZSTD(level))
+            .set_max_row_group_row_count(Some(opts.row_group_size.max(1)))
+            .set_statistics_enabled(EnabledStatistics::Page)
+            .set_key_value_metadata(if kv.is_empty() { None } else { Some(kv) })
+            .build();
+        let mut me = TableFile {
+            path: path.to_path_buf(),
+            tmp,
+            inner: Inner::Closed,
+            rows: 0,
+        };
+        let w = ArrowWriter::try_new(BufWriter::new(file), schema, Some(props)).map_err(|e| {
+            LakeError::Parquet {
+                path: me.tmp.clone(),
+                source: e,
+            }
+        })?;
+        me.inner = Inner::Parquet(Box::new(w));
+        Ok(me)
+    }
+
+    /// An ethereum-etl CSV or JSON-lines chunk file.
+    pub fn etl(
+        path: &Path,
+        table: &str,
+        columns: &'static [EtlColumn],
+        format: Format,
+    ) -> Result<Self, LakeError> {
+        let (tmp, file) = Self::create_tmp(path)?;
+        let flavour = if format == Format::Csv {
+            Flavour::Csv
+        } else {
+            Flavour::Json
+        };
+        let mut out = BufWriter::new(file);
+        if flavour == Flavour::Csv {
+            out.write_all(etl::csv_header(columns).as_bytes())
+                .map_err(io("write", &tmp))?;
+        }
+        Ok(TableFile {
+            path: path.to_path_buf(),
+            tmp,
+            inner: Inner::Text {
+                out,
+                table: table.to_string(),
+                columns,
+                flavour,
+            },
+            rows: 0,
+        })
+    }
+
+    /// Appends a batch.
+    pub fn write(&mut self, batch: &RecordBatch) -> Result<(), LakeError> {
+        self.rows += batch.num_rows() as u64;
+        match &mut self.inner {
+            Inner::Parquet(w) => w.write(batch).map_err(|e| LakeError::Parquet {
+                path: self.tmp.clone(),
+                source: e,
+            }),
+            Inner::Text {
+                out,
+                table,
+                columns,
+                flavour,
+            } => {
+                let mut text = String::new();
+                etl::render_rows(batch, table, columns, *flavour, &mut text)?;
+                out.write_all(text.as_bytes())
+                    .map_err(io("write", &self.tmp))
+            }
+            Inner::Closed => Ok(()),
+        }
+    }
+
+    /// Rows written so far.
+    pub fn rows(&self) -> u64 {
+        self.rows
+    }
+
+    /// The final path.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Finishes the file, syncs it and renames it into place; returns its size in bytes.
+    pub fn commit(mut self) -> Result<u64, LakeError> {
+        let inner = std::mem::replace(&mut self.inner, Inner::Closed);
+        let file = match inner {
+            Inner::Parquet(w) => w.into_inner().map_err(|e| LakeError::Parquet {
+                path: self.tmp.clone(),
+                source: e,
+            })?,
+            Inner::Text { out, .. } => out,
+            Inner::Closed => {
+                return Err(LakeError::BadName {
+                    path: self.tmp.clone(),
+                })
+            }
+        };
+        let file = file.into_inner().map_err(|e| LakeError::Io {
+            op: "write",
+            path: self.tmp.clone(),
+            source: e.into_error(),
+        })?;
+        file.sync_all().map_err(io("sync", &self.tmp))?;
+        let size = file.metadata().map(|m| m.len()).unwrap_or(0);
+        drop(file);
+        std::fs::rename(&self.tmp, &self.path).map_err(io("rename into place", &self.path))?;
+        self.tmp = PathBuf::new();
+        Ok(size)
+    }
+}
+
+impl Drop for TableFile {
+    fn drop(&mut self) {
+        if !self.tmp.as_os_str().is_empty() {
+            let _ = std::fs::remove_file(&self.tmp);
+        }
+    }
+}
+
+#[cfg(test)]
+mod table_file_tests {
+    use super::*;
+    use ledgerflow_core::tables::evm::BlockRow;
+
+    #[test]
+    fn streamed_file_equals_one_shot_file_and_drop_cleans_up() {
+        let dir = tempfile::tempdir().unwrap();
+        let rows: Vec<BlockRow> = (0..10)
+            .map(|n| BlockRow {
+                number: n,
+                hash: format!("0x{n:02}"),
+                ..Default::default()
+            })
+            .collect();
+        let (a, b) = (
+            BlockRow::to_batch(&rows[..4]).unwrap(),
+            BlockRow::to_batch(&rows[4..]).unwrap(),
+        );
+        let p = dir.path().join("t.parquet");
+        let mut f = TableFile::parquet(&p, BlockRow::schema(), &WriteOptions::default()).unwrap();
+        f.write(&a).unwrap();
+        f.write(&b).unwrap();
+        assert_eq!(f.rows(), 10);
+        assert!(!p.exists(), "not visible before commit");
+        f.commit().unwrap();
+        let q = dir.path().join("q.parquet");
+        write_parquet(&q, &[a.clone(), b.clone()], &WriteOptions::default()).unwrap();
+        assert_eq!(std::fs::read(&p).unwrap(), std::fs::read(&q).unwrap());
+        let r = dir.path().join("r.parquet");
+        let mut g = TableFile::parquet(&r, BlockRow::schema(), &WriteOptions::default()).unwrap();
+        g.write(&a).unwrap();
+        drop(g);
+        let names: Vec<_> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        assert_eq!(names.len(), 2, "{names:?}");
+    }
+}

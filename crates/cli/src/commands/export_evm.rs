@@ -10,12 +10,12 @@ use ledgerflow_core::compat::{etl_columns, EtlVersion};
 use ledgerflow_core::tables::evm::*;
 use ledgerflow_core::{BlockRange, BlockSpec, ChainId};
 use ledgerflow_evm::{EvmSource, RpcClient, RpcConfig, SourceConfig, TokenBlock, TraceMode, Want};
-use ledgerflow_lake::writer::{write_etl, write_parquet};
+use ledgerflow_lake::writer::TableFile;
 use ledgerflow_lake::{Format, Lake, WriteOptions};
 use serde::Serialize;
 
 use crate::args::ExportEvmArgs;
-use crate::runner::{self, RunSpec, RunTotals, Writer};
+use crate::runner::{self, RunSpec, RunTotals};
 
 /// Parses `--tables` (names or `all`).
 pub fn parse_tables(names: &[String]) -> eyre::Result<Vec<EvmTable>> {
@@ -242,52 +242,70 @@ pub async fn run(a: ExportEvmArgs, quiet: bool) -> eyre::Result<ExitCode> {
     let etl_version = cfg.etl_version;
     let zstd = a.zstd_level;
     let all_standards = a.all_token_standards;
-    let writer: Writer = Arc::new(move |path, table, batch| {
-        let t = EvmTable::from_name(table).expect("runner only passes names of EvmTable");
-        match format {
-            Format::Parquet => {
-                let opts = WriteOptions {
-                    zstd_level: zstd,
-                    metadata: vec![
-                        ("ledgerflow.table".into(), table.to_string()),
-                        ("ledgerflow.chain_id".into(), chain_id.to_string()),
-                        (
-                            "ledgerflow.version".into(),
-                            env!("CARGO_PKG_VERSION").to_string(),
-                        ),
-                    ],
-                    ..Default::default()
-                };
-                write_parquet(path, batch, &opts)
-            }
-            Format::Csv | Format::Json => {
-                if t == EvmTable::TokenTransfers && !all_standards {
-                    let etl_rows = batch
-                        .iter()
-                        .map(etl_token_transfers)
-                        .collect::<Result<Vec<_>, _>>()
-                        .map_err(|source| ledgerflow_lake::LakeError::Arrow {
-                            path: path.to_path_buf(),
-                            source,
-                        })?;
-                    write_etl(path, &etl_rows, table, etl_columns(t, etl_version), format)
-                } else {
-                    write_etl(path, batch, table, etl_columns(t, etl_version), format)
+    // opens the chunk file of one table (temporary name until the runner commits it)
+    let lake_for_files = lake.clone();
+    let chain_for_files = chain.clone();
+    let open = Arc::new(
+        move |t: EvmTable, r: BlockRange| -> Result<TableFile, ledgerflow_lake::LakeError> {
+            let path = lake_for_files.chunk_path(&chain_for_files, t.name(), r, format.ext());
+            match format {
+                Format::Parquet => {
+                    let opts = WriteOptions {
+                        zstd_level: zstd,
+                        metadata: vec![
+                            ("ledgerflow.table".into(), t.name().to_string()),
+                            ("ledgerflow.chain_id".into(), chain_id.to_string()),
+                            (
+                                "ledgerflow.version".into(),
+                                env!("CARGO_PKG_VERSION").to_string(),
+                            ),
+                        ],
+                        ..Default::default()
+                    };
+                    TableFile::parquet(&path, t.schema(), &opts)
+                }
+                Format::Csv | Format::Json => {
+                    TableFile::etl(&path, t.name(), etl_columns(t, etl_version), format)
                 }
             }
-        }
-    });
+        },
+    );
     tracing::info!(target: "ledgerflow::export", %range, chain = %chain, chunks = chunks.len(), todo, "export starting");
     let source = Arc::new(source);
-    let totals = runner::run(&spec, &chunks, a.chunk_concurrency, quiet, writer, |r| {
+    let totals = runner::run(&spec, &chunks, a.chunk_concurrency, quiet, |r| {
         let tables = tables.clone();
         let source = source.clone();
-        // a task per chunk: fetching and decoding proceed while the runner writes files
+        let open = open.clone();
+        // a task per chunk: fetching, decoding and encoding proceed while the runner
+        // commits other chunks
         let task = tokio::spawn(async move {
-            let out = source.fetch_batches(r, &want, &tables).await?;
+            let mut files: Vec<(EvmTable, TableFile)> = tables
+                .iter()
+                .map(|t| open(*t, r).map(|f| (*t, f)))
+                .collect::<Result<_, _>>()?;
+            source
+                .fetch_into(r, &want, &tables, |t, batch| {
+                    let Some((_, file)) = files.iter_mut().find(|(ft, _)| *ft == t) else {
+                        return Ok(());
+                    };
+                    if t == EvmTable::TokenTransfers && format != Format::Parquet && !all_standards
+                    {
+                        let etl_rows = etl_token_transfers(batch).map_err(|source| {
+                            ledgerflow_lake::LakeError::Arrow {
+                                path: file.path().to_path_buf(),
+                                source,
+                            }
+                        })?;
+                        file.write(&etl_rows)
+                    } else {
+                        file.write(batch)
+                    }
+                })
+                .await?;
             eyre::Ok(
-                out.into_iter()
-                    .map(|(t, b)| (t.name(), b))
+                files
+                    .into_iter()
+                    .map(|(t, f)| (t.name(), f))
                     .collect::<Vec<_>>(),
             )
         });

@@ -204,6 +204,14 @@ pub struct ExportEvmArgs {
     #[arg(long, default_value_t = 2, help_heading = "RPC")]
     pub chunk_concurrency: usize,
 
+    /// Blocks fetched and decoded together inside a chunk (bounds memory).
+    #[arg(long, default_value_t = 100, help_heading = "RPC")]
+    pub group_blocks: u64,
+
+    /// Groups of blocks fetched at once per chunk.
+    #[arg(long, default_value_t = 3, help_heading = "RPC")]
+    pub groups_in_flight: usize,
+
     /// JSON-RPC calls per HTTP batch (1 disables batching).
     #[arg(long, default_value_t = 50, help_heading = "RPC")]
     pub batch_size: usize,

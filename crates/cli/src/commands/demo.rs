@@ -51,6 +51,8 @@ pub async fn run(a: DemoArgs, quiet: bool) -> eyre::Result<ExitCode> {
         concurrency: 8,
         chunk_concurrency: 2,
         batch_size: 50,
+        group_blocks: 100,
+        groups_in_flight: 3,
         rps: None,
         timeout: 30.0,
         retries: 5,

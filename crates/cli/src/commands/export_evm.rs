@@ -131,7 +131,8 @@ pub fn validate(a: &ExportEvmArgs) -> eyre::Result<ExportConfig> {
             trace_mode,
             token_block,
             per_tx_receipts: a.per_tx_receipts,
-            ..Default::default()
+            group_blocks: a.group_blocks,
+            groups_in_flight: a.groups_in_flight,
         },
     })
 }

@@ -37,8 +37,12 @@ pub async fn run(a: DevnetRunArgs) -> eyre::Result<ExitCode> {
     );
     println!("{}", serde_json::to_string_pretty(&summary)?);
     if !a.exit {
-        eprintln!("serving on {} until Ctrl-C", anvil.url());
-        let _ = tokio::signal::ctrl_c().await;
+        eprintln!("serving on {} until Ctrl-C or SIGTERM", anvil.url());
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = term.recv() => {}
+        }
     }
     anvil.stop().await;
     Ok(ExitCode::SUCCESS)

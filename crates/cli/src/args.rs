@@ -234,6 +234,13 @@ pub struct DemoArgs {
     /// Lake folder to write.
     #[arg(short, long, default_value = "demo-lake")]
     pub output: PathBuf,
+    #[command(flatten)]
+    pub workload: WorkloadArgs,
+}
+
+/// The local chain: which anvil, and the seeded workload generated on it.
+#[derive(Debug, Args)]
+pub struct WorkloadArgs {
     /// Blocks of workload to generate.
     #[arg(long, default_value_t = 200)]
     pub blocks: u64,
@@ -248,6 +255,18 @@ pub struct DemoArgs {
     pub anvil: Option<PathBuf>,
 }
 
+impl WorkloadArgs {
+    /// The workload generator's settings.
+    pub fn config(&self) -> ledgerflow_devnet::WorkloadConfig {
+        ledgerflow_devnet::WorkloadConfig {
+            seed: self.seed,
+            blocks: self.blocks,
+            txs_per_block: self.txs_per_block,
+            ..Default::default()
+        }
+    }
+}
+
 #[derive(Debug, Subcommand)]
 pub enum DevnetCommand {
     /// Start anvil, generate a seeded workload and keep the node running until Ctrl-C.
@@ -259,18 +278,8 @@ pub struct DevnetRunArgs {
     /// Port for anvil.
     #[arg(long, default_value_t = 8545)]
     pub port: u16,
-    /// Blocks of workload to generate.
-    #[arg(long, default_value_t = 200)]
-    pub blocks: u64,
-    /// Transactions per block.
-    #[arg(long, default_value_t = 20)]
-    pub txs_per_block: usize,
-    /// Seed of the workload.
-    #[arg(long, env = "SEED", default_value_t = 42)]
-    pub seed: u64,
-    /// anvil binary.
-    #[arg(long)]
-    pub anvil: Option<PathBuf>,
+    #[command(flatten)]
+    pub workload: WorkloadArgs,
     /// Stop after generating instead of serving until Ctrl-C.
     #[arg(long)]
     pub exit: bool,

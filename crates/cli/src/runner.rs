@@ -11,7 +11,7 @@ use futures::StreamExt;
 use indicatif::{ProgressBar, ProgressStyle};
 use ledgerflow_core::BlockRange;
 use ledgerflow_lake::writer::TableFile;
-use ledgerflow_lake::{Format, Lake, LakeError};
+use ledgerflow_lake::{ChunkFile, Format, Lake, LakeError};
 use serde::Serialize;
 
 /// What a run writes and where.
@@ -30,11 +30,15 @@ pub struct ChunkPlan {
     pub range: BlockRange,
     /// Already in the lake for every table.
     pub done: bool,
+    /// Smaller files of this chunk's blocks that writing it replaces (e.g. a head chunk
+    /// `2000_2500` once `2000_2999` is written).
+    #[serde(skip)]
+    pub superseded: Vec<PathBuf>,
 }
 
-/// Plans the chunks of `range`.
+/// Plans the chunks of `range` (one listing of each table's folder).
 pub fn plan(spec: &RunSpec, range: BlockRange) -> Result<Vec<ChunkPlan>, LakeError> {
-    let mut existing: BTreeMap<&str, Vec<BlockRange>> = BTreeMap::new();
+    let mut existing: BTreeMap<&str, Vec<ChunkFile>> = BTreeMap::new();
     for t in &spec.tables {
         let stale = spec.lake.remove_temp_files(&spec.chain, t)?;
         if stale > 0 {
@@ -46,7 +50,6 @@ pub fn plan(spec: &RunSpec, range: BlockRange) -> Result<Vec<ChunkPlan>, LakeErr
             files
                 .into_iter()
                 .filter(|c| c.ext == spec.format.ext())
-                .map(|c| c.range)
                 .collect(),
         );
     }
@@ -58,9 +61,19 @@ pub fn plan(spec: &RunSpec, range: BlockRange) -> Result<Vec<ChunkPlan>, LakeErr
                 && spec.tables.iter().all(|t| {
                     existing[t]
                         .iter()
-                        .any(|e| e.start <= r.start && e.end >= r.end)
+                        .any(|e| e.range.start <= r.start && e.range.end >= r.end)
                 });
-            ChunkPlan { range: r, done }
+            let superseded = existing
+                .values()
+                .flatten()
+                .filter(|e| e.range.start >= r.start && e.range.end <= r.end && e.range != r)
+                .map(|e| e.path.clone())
+                .collect();
+            ChunkPlan {
+                range: r,
+                done,
+                superseded,
+            }
         })
         .collect())
 }
@@ -92,35 +105,25 @@ fn bar(quiet: bool, total: u64) -> ProgressBar {
     pb
 }
 
-/// Commits a chunk's table files (rename into place), then removes smaller files of the
-/// same aligned slot that the new chunk supersedes (e.g. a head chunk `2000_2500` once
-/// `2000_2999` is written).
+/// Commits a chunk's table files (rename into place), then removes the files it supersedes.
 fn commit_chunk(
-    spec: &RunSpec,
-    range: BlockRange,
+    plan: &ChunkPlan,
     files: Vec<(&'static str, TableFile)>,
     totals: &mut RunTotals,
 ) -> Result<(), LakeError> {
-    let ext = spec.format.ext();
     for (table, file) in files {
         let rows = file.rows();
         let path = file.path().to_path_buf();
         totals.bytes_written += file.commit()?;
         *totals.rows.entry(table.to_string()).or_default() += rows;
-        let slot = range.start - range.start % spec.chunk_size.max(1);
-        for old in spec.lake.chunks(&spec.chain, table)? {
-            let inside =
-                old.range.start >= slot && old.range.end < slot + spec.chunk_size && old.ext == ext;
-            let covered = old.range.start >= range.start && old.range.end <= range.end;
-            if inside && covered && old.range != range {
-                std::fs::remove_file(&old.path).map_err(|e| LakeError::Io {
-                    op: "remove superseded chunk",
-                    path: old.path.clone(),
-                    source: e,
-                })?;
-            }
-        }
         totals.files.push(path);
+    }
+    for old in &plan.superseded {
+        std::fs::remove_file(old).map_err(|e| LakeError::Io {
+            op: "remove superseded chunk",
+            path: old.clone(),
+            source: e,
+        })?;
     }
     Ok(())
 }
@@ -128,7 +131,6 @@ fn commit_chunk(
 /// Runs the plan: fetches chunks (up to `concurrency` at once) and writes each as it comes.
 /// Stops scheduling new chunks at the first failure.
 pub async fn run<F, Fut>(
-    spec: &RunSpec,
     chunks: &[ChunkPlan],
     concurrency: usize,
     quiet: bool,
@@ -143,41 +145,42 @@ where
         chunks_planned: chunks.len(),
         ..Default::default()
     };
-    let todo: Vec<BlockRange> = chunks.iter().filter(|c| !c.done).map(|c| c.range).collect();
+    let todo: Vec<&ChunkPlan> = chunks.iter().filter(|c| !c.done).collect();
     totals.chunks_skipped = chunks.len() - todo.len();
-    let pb = bar(quiet, todo.iter().map(|r| r.len()).sum());
+    let pb = bar(quiet, todo.iter().map(|c| c.range.len()).sum());
     let failed = std::cell::Cell::new(false);
-    let mut stream = futures::stream::iter(todo.into_iter().map(|r| {
-        let fut = fetch(r);
-        let failed = &failed;
+    // after a failure no new chunk is started (fetch is not even called)
+    let mut stream = futures::stream::iter(todo.into_iter().map(|c| {
+        let fut = (!failed.get()).then(|| fetch(c.range));
         async move {
-            if failed.get() {
-                return (r, None);
+            match fut {
+                Some(f) => (c, Some(f.await)),
+                None => (c, None),
             }
-            (r, Some(fut.await))
         }
     }))
     .buffered(concurrency.max(1));
-    while let Some((range, result)) = stream.next().await {
+    while let Some((plan, result)) = stream.next().await {
+        let range = plan.range;
         match result {
             None => {}
-            Some(Ok(batches)) => match tokio::task::block_in_place(|| {
-                commit_chunk(spec, range, batches, &mut totals)
-            }) {
-                Ok(()) => {
-                    totals.chunks_written += 1;
-                    totals.blocks_written += range.len();
-                    pb.inc(range.len());
-                    tracing::debug!(target: "ledgerflow::export", %range, "chunk written");
+            Some(Ok(files)) => {
+                match tokio::task::block_in_place(|| commit_chunk(plan, files, &mut totals)) {
+                    Ok(()) => {
+                        totals.chunks_written += 1;
+                        totals.blocks_written += range.len();
+                        pb.inc(range.len());
+                        tracing::debug!(target: "ledgerflow::export", %range, "chunk written");
+                    }
+                    Err(e) => {
+                        failed.set(true);
+                        totals.chunks_failed += 1;
+                        totals.error.get_or_insert_with(|| {
+                            format!("chunk {range}: {}", chain(&eyre::Report::new(e)))
+                        });
+                    }
                 }
-                Err(e) => {
-                    failed.set(true);
-                    totals.chunks_failed += 1;
-                    totals.error.get_or_insert_with(|| {
-                        format!("chunk {range}: {}", chain(&eyre::Report::new(e)))
-                    });
-                }
-            },
+            }
             Some(Err(e)) => {
                 failed.set(true);
                 totals.chunks_failed += 1;

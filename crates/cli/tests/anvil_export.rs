@@ -304,14 +304,9 @@ async fn same_chain_gives_byte_identical_files_and_resume_skips_done_chunks() {
             .exists(),
         "superseded by 10_19"
     );
-    let strip = |m: std::collections::BTreeMap<std::path::PathBuf, Vec<u8>>| {
-        m.into_iter()
-            .filter(|(p, _)| !p.starts_with("anvil/_runs"))
-            .collect::<std::collections::BTreeMap<_, _>>()
-    };
     assert_eq!(
-        strip(files(&c)),
-        strip(files(&a)),
+        lake_files(&c),
+        lake_files(&a),
         "resumed lake equals a one-shot export"
     );
     let blocks = read_table(&c, "anvil", "blocks");
@@ -337,7 +332,7 @@ async fn same_chain_gives_byte_identical_files_and_resume_skips_done_chunks() {
     let r: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();
     assert_eq!(r["chunks_skipped"], 0);
-    assert_eq!(strip(files(&c)), strip(files(&a)));
+    assert_eq!(lake_files(&c), lake_files(&a));
     anvil.stop().await;
 }
 

@@ -152,14 +152,9 @@ async fn killed_export_leaves_only_whole_chunks_and_rerun_completes() {
     ])
     .await;
     assert!(out.status.success(), "{}", stderr(&out));
-    let strip = |m: std::collections::BTreeMap<std::path::PathBuf, Vec<u8>>| {
-        m.into_iter()
-            .filter(|(p, _)| !p.starts_with("anvil/_runs"))
-            .collect::<std::collections::BTreeMap<_, _>>()
-    };
     assert_eq!(
-        strip(files(&lake)),
-        strip(files(&reference)),
+        lake_files(&lake),
+        lake_files(&reference),
         "the rerun completes the lake, no temp files left"
     );
     assert_eq!(

@@ -10,19 +10,8 @@ use arrow_schema::{DataType, TimeUnit};
 use ledgerflow_core::tables::evm::EvmTable;
 
 fn schemas_dir() -> Option<PathBuf> {
-    let shared = std::env::var_os("LEDGERFLOW_SHARED")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared")));
-    let d = shared.join("schemas/ethereum-etl-airflow/dags/resources/stages");
-    if d.is_dir() {
-        Some(d)
-    } else {
-        println!(
-            "skipped: bigquery_schemas: fixtures not found at {} (set LEDGERFLOW_SHARED)",
-            d.display()
-        );
-        None
-    }
+    let shared = ledgerflow_testkit::shared_dir("bigquery_schemas")?;
+    Some(shared.join("schemas/ethereum-etl-airflow/dags/resources/stages"))
 }
 
 fn expected_type(bq: &serde_json::Value) -> String {

@@ -426,30 +426,6 @@ impl EvmSource {
         Ok(all)
     }
 
-    /// Fetches a block range into Arrow batches of `tables` (one or more batches per table,
-    /// at least one even when empty). Rows are converted group by group, so memory holds
-    /// compact Arrow arrays rather than row structs.
-    pub async fn fetch_batches(
-        &self,
-        range: BlockRange,
-        want: &Want,
-        tables: &[EvmTable],
-    ) -> Result<Vec<(EvmTable, Vec<RecordBatch>)>, EvmError> {
-        let mut out: Vec<(EvmTable, Vec<RecordBatch>)> =
-            tables.iter().map(|t| (*t, Vec::new())).collect();
-        self.for_each_group(range, want, |rows| {
-            for (t, batches) in out.iter_mut() {
-                let b = rows.to_batch(*t)?;
-                if b.num_rows() > 0 || batches.is_empty() {
-                    batches.push(b);
-                }
-            }
-            Ok(())
-        })
-        .await?;
-        Ok(out)
-    }
-
     /// Fetches a block range and hands each table's rows to `sink` as Arrow batches, group
     /// by group of blocks (in block order), so a chunk never sits in memory whole. `sink`
     /// runs synchronously between groups.

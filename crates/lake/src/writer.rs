@@ -102,7 +102,8 @@ pub fn write_atomic(
     result
 }
 
-/// Writes record batches (one schema) as one Parquet file, atomically.
+/// Writes record batches (one schema) as one Parquet file, atomically (a [`TableFile`]
+/// written in one go).
 pub fn write_parquet(
     path: &Path,
     batches: &[RecordBatch],
@@ -114,63 +115,26 @@ pub fn write_parquet(
             source: arrow_schema::ArrowError::SchemaError("no batch to write".into()),
         });
     };
+    let mut file = TableFile::parquet(path, first.schema(), opts)?;
+    for batch in batches {
+        file.write(batch)?;
+    }
+    file.commit().map(|_| ())
+}
+
+fn properties(opts: &WriteOptions) -> WriterProperties {
     let level = ZstdLevel::try_new(opts.zstd_level).unwrap_or_default();
     let kv: Vec<KeyValue> = opts
         .metadata
         .iter()
         .map(|(k, v)| KeyValue::new(k.clone(), v.clone()))
         .collect();
-    let props = WriterProperties::builder()
+    WriterProperties::builder()
         .set_compression(Compression::ZSTD(level))
         .set_max_row_group_row_count(Some(opts.row_group_size.max(1)))
         .set_statistics_enabled(EnabledStatistics::Page)
         .set_key_value_metadata(if kv.is_empty() { None } else { Some(kv) })
-        .build();
-    write_atomic(path, |file, tmp| {
-        let mut w = ArrowWriter::try_new(BufWriter::new(file), first.schema(), Some(props))
-            .map_err(|e| LakeError::Parquet {
-                path: tmp.to_path_buf(),
-                source: e,
-            })?;
-        for batch in batches {
-            w.write(batch).map_err(|e| LakeError::Parquet {
-                path: tmp.to_path_buf(),
-                source: e,
-            })?;
-        }
-        w.close().map_err(|e| LakeError::Parquet {
-            path: tmp.to_path_buf(),
-            source: e,
-        })?;
-        Ok(())
-    })
-}
-
-/// Writes record batches as one ethereum-etl CSV or JSON-lines file, atomically.
-pub fn write_etl(
-    path: &Path,
-    batches: &[RecordBatch],
-    table: &str,
-    columns: &[EtlColumn],
-    format: Format,
-) -> Result<(), LakeError> {
-    let flavour = if format == Format::Csv {
-        Flavour::Csv
-    } else {
-        Flavour::Json
-    };
-    let mut text = String::new();
-    if flavour == Flavour::Csv {
-        text.push_str(&etl::csv_header(columns));
-    }
-    for batch in batches {
-        etl::render_rows(batch, table, columns, flavour, &mut text)?;
-    }
-    write_atomic(path, |file, tmp| {
-        let mut w = BufWriter::new(file);
-        w.write_all(text.as_bytes()).map_err(io("write", tmp))?;
-        w.flush().map_err(io("write", tmp))
-    })
+        .build()
 }
 
 #[cfg(test)]
@@ -245,18 +209,7 @@ impl TableFile {
         opts: &WriteOptions,
     ) -> Result<Self, LakeError> {
         let (tmp, file) = Self::create_tmp(path)?;
-        let level = ZstdLevel::try_new(opts.zstd_level).unwrap_or_default();
-        let kv: Vec<KeyValue> = opts
-            .metadata
-            .iter()
-            .map(|(k, v)| KeyValue::new(k.clone(), v.clone()))
-            .collect();
-        let props = WriterProperties::builder()
-            .set_compression(Compression::ZSTD(level))
-            .set_max_row_group_row_count(Some(opts.row_group_size.max(1)))
-            .set_statistics_enabled(EnabledStatistics::Page)
-            .set_key_value_metadata(if kv.is_empty() { None } else { Some(kv) })
-            .build();
+        let props = properties(opts);
         let mut me = TableFile {
             path: path.to_path_buf(),
             tmp,

@@ -3,38 +3,47 @@
 use std::process::ExitCode;
 
 use eyre::WrapErr;
-use ledgerflow_devnet::{find_anvil, generate, Anvil, AnvilOptions, WorkloadConfig};
+use ledgerflow_devnet::{
+    find_anvil, generate, Anvil, AnvilOptions, WorkloadConfig, WorkloadSummary,
+};
 
 use crate::args::DevnetRunArgs;
 
-pub async fn run(a: DevnetRunArgs) -> eyre::Result<ExitCode> {
-    let bin = find_anvil(a.anvil.as_deref())?;
+/// Starts anvil (found as `find_anvil` does) on `port` (0: any free port) and generates the
+/// seeded workload on it; prints what was generated.
+pub async fn start_with_workload(
+    anvil_bin: Option<&std::path::Path>,
+    port: u16,
+    cfg: WorkloadConfig,
+) -> eyre::Result<(Anvil, WorkloadSummary)> {
+    let bin = find_anvil(anvil_bin)?;
     let anvil = Anvil::start(
         &bin,
         &AnvilOptions {
-            port: a.port,
+            port,
             ..Default::default()
         },
     )
     .await?;
-    eprintln!("anvil listening on {}", anvil.url());
-    let cfg = WorkloadConfig {
-        seed: a.seed,
-        blocks: a.blocks,
-        txs_per_block: a.txs_per_block,
-        ..Default::default()
-    };
+    eprintln!("started anvil ({}) on {}", bin.display(), anvil.url());
+    let seed = cfg.seed;
     let started = std::time::Instant::now();
     let summary = generate(&anvil.url(), cfg)
         .await
         .wrap_err("generating the workload")?;
     eprintln!(
-        "generated {} blocks, {} transactions ({} meant to fail) in {:.1} s",
+        "generated {} blocks with {} transactions ({} meant to fail) in {:.1} s (seed {seed})",
         summary.head,
         summary.transactions,
         summary.failed_transactions,
         started.elapsed().as_secs_f64()
     );
+    Ok((anvil, summary))
+}
+
+pub async fn run(a: DevnetRunArgs) -> eyre::Result<ExitCode> {
+    let (anvil, summary) =
+        start_with_workload(a.workload.anvil.as_deref(), a.port, a.workload.config()).await?;
     println!("{}", serde_json::to_string_pretty(&summary)?);
     if !a.exit {
         eprintln!("serving on {} until Ctrl-C or SIGTERM", anvil.url());

@@ -273,7 +273,7 @@ pub async fn run(a: ExportEvmArgs, quiet: bool) -> eyre::Result<ExitCode> {
     );
     tracing::info!(target: "ledgerflow::export", %range, chain = %chain, chunks = chunks.len(), todo, "export starting");
     let source = Arc::new(source);
-    let totals = runner::run(&spec, &chunks, a.chunk_concurrency, quiet, |r| {
+    let totals = runner::run(&chunks, a.chunk_concurrency, quiet, |r| {
         let tables = tables.clone();
         let source = source.clone();
         let open = open.clone();

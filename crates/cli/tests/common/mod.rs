@@ -151,3 +151,11 @@ pub fn files(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
     }
     out
 }
+
+/// The lake's data files with their bytes, without the run reports (which differ by time).
+pub fn lake_files(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
+    files(dir)
+        .into_iter()
+        .filter(|(p, _)| !p.starts_with("anvil/_runs"))
+        .collect()
+}

@@ -1,15 +1,18 @@
 #!/usr/bin/env bash
 # Checks that workspace dependencies point down (docs/architecture.md):
-# core <- {evm, lake} <- devnet(evm) <- cli; testkit is test-only and depends on no crate of ours.
+# core <- rpc <- {evm, bitcoin}; core <- lake; devnet(evm); cli on top; testkit is test-only and
+# depends on no crate of ours.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 declare -A allowed=(
   [ledgerflow-core]=""
-  [ledgerflow-evm]="ledgerflow-core"
+  [ledgerflow-rpc]="ledgerflow-core"
+  [ledgerflow-evm]="ledgerflow-core ledgerflow-rpc"
+  [ledgerflow-bitcoin]="ledgerflow-core ledgerflow-rpc"
   [ledgerflow-lake]="ledgerflow-core"
-  [ledgerflow-devnet]="ledgerflow-core ledgerflow-evm"
+  [ledgerflow-devnet]="ledgerflow-core ledgerflow-rpc ledgerflow-evm"
   [ledgerflow-testkit]=""
-  [ledgerflow]="ledgerflow-core ledgerflow-evm ledgerflow-lake ledgerflow-devnet"
+  [ledgerflow]="ledgerflow-core ledgerflow-rpc ledgerflow-evm ledgerflow-bitcoin ledgerflow-lake ledgerflow-devnet"
 )
 status=0
 for crate in "${!allowed[@]}"; do

@@ -12,11 +12,13 @@
 //! | [`Timestamp`] | `Timestamp(µs, "UTC")` | TIMESTAMP |
 //! | `Vec<String>` | `List<Utf8>` | STRING REPEATED |
 //! | `Vec<Withdrawal>` | `List<Struct>` | RECORD REPEATED |
+//! | [`Date`] | `Date32` | DATE |
+//! | [`Sats`] / `Option<Sats>` | `Decimal128(29, 0)` | NUMERIC (an integer amount in the chain's base unit) |
 
 use std::sync::Arc;
 
 use arrow_array::builder::{
-    BooleanBuilder, Int64Builder, ListBuilder, StringBuilder, StructBuilder,
+    BooleanBuilder, Date32Builder, Decimal128Builder, Int64Builder, ListBuilder, StringBuilder, StructBuilder,
     TimestampMicrosecondBuilder,
 };
 use arrow_array::ArrayRef;
@@ -25,6 +27,54 @@ use arrow_schema::{DataType, Field, Fields, TimeUnit};
 /// Seconds since the Unix epoch, stored as a UTC microsecond timestamp (BigQuery TIMESTAMP).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Default, Hash)]
 pub struct Timestamp(pub i64);
+
+/// Days since the Unix epoch (BigQuery DATE), e.g. `timestamp_month`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Default, Hash)]
+pub struct Date(pub i32);
+
+impl Date {
+    /// The first day of the month that `unix_seconds` falls in (UTC).
+    pub fn month_of(unix_seconds: i64) -> Date {
+        let days = unix_seconds.div_euclid(86_400);
+        let (y, m, _) = civil_from_days(days);
+        Date(days_from_civil(y, m, 1) as i32)
+    }
+}
+
+/// (year, month, day) of a day count since 1970-01-01 (Howard Hinnant's algorithm).
+pub fn civil_from_days(z: i64) -> (i64, u32, u32) {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let y = yoe + era * 400;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    (if m <= 2 { y + 1 } else { y }, m, d)
+}
+
+/// Day count since 1970-01-01 of a civil date.
+pub fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let m = m as i64;
+    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + d as i64 - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+/// An amount in a UTXO chain's base unit (satoshi), stored as BigQuery NUMERIC: an exact
+/// `Decimal128(29, 0)` (29 digits, scale 0, which BigQuery loads as NUMERIC).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Default, Hash)]
+pub struct Sats(pub i64);
+
+/// The Arrow type of [`Sats`].
+pub fn sats_type() -> DataType {
+    DataType::Decimal128(29, 0)
+}
 
 /// An EIP-4895 validator withdrawal (one element of `blocks.withdrawals`).
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -225,13 +275,98 @@ impl ArrowCol for Vec<Withdrawal> {
     }
 }
 
+impl ArrowCol for Date {
+    fn data_type() -> DataType {
+        DataType::Date32
+    }
+    fn nullable() -> bool {
+        false
+    }
+    fn build<'a>(values: impl ExactSizeIterator<Item = &'a Self>) -> ArrayRef {
+        let mut b = Date32Builder::with_capacity(values.len());
+        values.for_each(|v| b.append_value(v.0));
+        Arc::new(b.finish())
+    }
+}
+
+impl ArrowCol for Sats {
+    fn data_type() -> DataType {
+        sats_type()
+    }
+    fn nullable() -> bool {
+        false
+    }
+    fn build<'a>(values: impl ExactSizeIterator<Item = &'a Self>) -> ArrayRef {
+        let mut b = Decimal128Builder::with_capacity(values.len());
+        values.for_each(|v| b.append_value(v.0 as i128));
+        Arc::new(b.finish().with_precision_and_scale(29, 0).expect("29,0 is a valid decimal type"))
+    }
+}
+
+impl ArrowCol for Option<Sats> {
+    fn data_type() -> DataType {
+        sats_type()
+    }
+    fn nullable() -> bool {
+        true
+    }
+    fn build<'a>(values: impl ExactSizeIterator<Item = &'a Self>) -> ArrayRef {
+        let mut b = Decimal128Builder::with_capacity(values.len());
+        values.for_each(|v| b.append_option(v.map(|s| s.0 as i128)));
+        Arc::new(b.finish().with_precision_and_scale(29, 0).expect("29,0 is a valid decimal type"))
+    }
+}
+
+/// Appends a list of structs: `fields` describe the struct, `fill` appends one element's
+/// fields to the struct builder (then the struct slot is closed here).
+pub fn build_struct_list<'a, T: 'a, L>(
+    fields: Fields,
+    values: impl ExactSizeIterator<Item = &'a L>,
+    fill: impl Fn(&mut StructBuilder, &T),
+) -> ArrayRef
+where
+    L: AsRef<[T]> + 'a,
+{
+    let sb = StructBuilder::from_fields(fields.clone(), 0);
+    let item = Arc::new(Field::new("item", DataType::Struct(fields), true));
+    let mut b = ListBuilder::with_capacity(sb, values.len()).with_field(item);
+    for list in values {
+        for x in list.as_ref() {
+            let s = b.values();
+            fill(s, x);
+            s.append(true);
+        }
+        b.append(true);
+    }
+    Arc::new(b.finish())
+}
+
+/// The `i`-th field builder of a struct builder, of a type fixed by the struct's fields.
+pub fn struct_field<T: arrow_array::builder::ArrayBuilder>(s: &mut StructBuilder, i: usize) -> &mut T {
+    s.field_builder::<T>(i)
+        .expect("struct fields are declared with matching builder types")
+}
+
 fn append_field<T: arrow_array::builder::ArrayBuilder>(s: &mut StructBuilder, i: usize) -> &mut T {
     s.field_builder::<T>(i).expect(
         "withdrawal struct fields are declared in withdrawal_fields() with these builder types",
     )
 }
 
-/// Declares a table: a row struct, its Arrow schema and `to_batch`.
+/// The column name of a `table!` field: its identifier, or the literal after `=`.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __col_name {
+    ($f:ident) => {
+        stringify!($f)
+    };
+    ($f:ident, $c:literal) => {
+        $c
+    };
+}
+
+/// Declares a table: a row struct, its Arrow schema and `to_batch`. A field whose column
+/// name is a Rust keyword is written `type_ = "type": Option<String>`.
 ///
 /// ```
 /// ledgerflow_core::table! {
@@ -252,7 +387,7 @@ macro_rules! table {
     (
         $(#[$m:meta])*
         $vis:vis struct $name:ident = $table:literal {
-            $( $(#[$fm:meta])* $f:ident : $t:ty ),* $(,)?
+            $( $(#[$fm:meta])* $f:ident $(= $col:literal)? : $t:ty ),* $(,)?
         }
     ) => {
         $(#[$m])*
@@ -266,12 +401,12 @@ macro_rules! table {
             /// The table's name in the lake.
             pub const TABLE: &'static str = $table;
             /// Column names in order.
-            pub const COLUMNS: &'static [&'static str] = &[ $( stringify!($f) ),* ];
+            pub const COLUMNS: &'static [&'static str] = &[ $( $crate::__col_name!($f $(, $col)?) ),* ];
 
             /// The Arrow schema (column order = declaration order).
             pub fn schema() -> ::arrow_schema::SchemaRef {
                 ::std::sync::Arc::new(::arrow_schema::Schema::new(vec![
-                    $( <$t as $crate::table::ArrowCol>::field(stringify!($f)) ),*
+                    $( <$t as $crate::table::ArrowCol>::field($crate::__col_name!($f $(, $col)?)) ),*
                 ]))
             }
 

@@ -3,3 +3,4 @@
 //! BigQuery does not have are appended after them, starting with `chain_id`.
 
 pub mod evm;
+pub mod bitcoin;

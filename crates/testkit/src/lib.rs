@@ -64,8 +64,35 @@ pub fn fixture_key(method: &str, params: &Value) -> String {
 }
 
 struct Replay {
+    flavour: Flavour,
     answers: HashMap<String, Value>,
     log: Mutex<Vec<String>>,
+}
+
+/// Which recorded-response layout a [`ReplayServer`] serves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Flavour {
+    EthereumEtl,
+    BitcoinEtl,
+}
+
+/// bitcoin-etl's fixture key: the method, then each argument as Python's `str()` writes it,
+/// joined with `_`, lower-cased; `getrawtransaction`'s verbosity is not part of the key.
+pub fn btc_fixture_key(method: &str, params: &Value) -> String {
+    let mut key = method.to_lowercase();
+    let args = params.as_array().cloned().unwrap_or_default();
+    let n = if method == "getrawtransaction" { 1 } else { args.len() };
+    for a in args.iter().take(n) {
+        key.push('_');
+        match a {
+            Value::String(s) => key.push_str(&s.to_lowercase()),
+            Value::Bool(true) => key.push_str("true"),
+            Value::Bool(false) => key.push_str("false"),
+            Value::Null => key.push_str("none"),
+            other => key.push_str(&other.to_string()),
+        }
+    }
+    key
 }
 
 /// A JSON-RPC server answering from recorded responses.
@@ -80,6 +107,16 @@ impl ReplayServer {
     /// Serves every `web3_response.*.json` in `dirs`. Unknown methods answer -32601 (so
     /// fallbacks apply), unrecorded calls of known methods -32602.
     pub async fn start(dirs: &[&Path]) -> std::io::Result<ReplayServer> {
+        Self::start_flavour(dirs, Flavour::EthereumEtl).await
+    }
+
+    /// Serves bitcoin-etl's `rpc_response_<method>_<args>.json` files (each holds the
+    /// `result` only), keyed as bitcoin-etl's tests key them (see [`btc_fixture_key`]).
+    pub async fn start_bitcoin_etl(dirs: &[&Path]) -> std::io::Result<ReplayServer> {
+        Self::start_flavour(dirs, Flavour::BitcoinEtl).await
+    }
+
+    async fn start_flavour(dirs: &[&Path], flavour: Flavour) -> std::io::Result<ReplayServer> {
         let mut answers = HashMap::new();
         for dir in dirs {
             for entry in std::fs::read_dir(dir)? {
@@ -88,17 +125,26 @@ impl ReplayServer {
                     .file_name()
                     .map(|n| n.to_string_lossy().into_owned())
                     .unwrap_or_default();
+                let prefix = match flavour {
+                    Flavour::EthereumEtl => "web3_response.",
+                    Flavour::BitcoinEtl => "rpc_response_",
+                };
                 if let Some(key) = name
-                    .strip_prefix("web3_response.")
+                    .strip_prefix(prefix)
                     .and_then(|n| n.strip_suffix(".json"))
                 {
                     let v: Value = serde_json::from_str(&std::fs::read_to_string(&path)?)
                         .map_err(|e| std::io::Error::other(format!("{}: {e}", path.display())))?;
+                    let v = match flavour {
+                        Flavour::EthereumEtl => v,
+                        Flavour::BitcoinEtl => json!({"jsonrpc": "2.0", "result": v}),
+                    };
                     answers.insert(key.to_lowercase(), v);
                 }
             }
         }
         let state = Arc::new(Replay {
+            flavour,
             answers,
             log: Mutex::new(Vec::new()),
         });
@@ -136,7 +182,10 @@ fn answer_one(state: &Replay, req: &Value) -> Value {
         .and_then(|m| m.as_str())
         .unwrap_or_default();
     let params = req.get("params").cloned().unwrap_or(json!([]));
-    let key = fixture_key(method, &params);
+    let key = match state.flavour {
+        Flavour::EthereumEtl => fixture_key(method, &params),
+        Flavour::BitcoinEtl => btc_fixture_key(method, &params),
+    };
     if let Ok(mut l) = state.log.lock() {
         l.push(key.clone());
     }

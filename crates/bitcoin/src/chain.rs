@@ -24,7 +24,8 @@ pub struct ChainParams {
     pub chain: &'static str,
     /// `main`, `test`, `signet` or `regtest`.
     pub network: &'static str,
-    /// Message start bytes of `blk*.dat` records (and P2P messages).
+    /// Message start bytes of `blk*.dat` records (the *disk* magic: Bitcoin Cash nodes keep
+    /// Bitcoin's on disk even though their network magic differs).
     pub magic: [u8; 4],
     /// Address encoding.
     pub addresses: AddressParams,
@@ -161,9 +162,9 @@ pub static CHAINS: &[ChainParams] = &[
         mweb: true,
         ..chain("litecoin", "regtest", [0xfa, 0xbf, 0xb5, 0xda], addr(&[0x6f], &[0x3a], Some("rltc"), None), false, false, true, "530827f38f93b43ed12af0b3ad25a288dc02ed74d6d7857862df51fc56c416f9")
     },
-    chain("bitcoin_cash", "main", [0xe3, 0xe1, 0xf3, 0xe8], addr(&[0x00], &[0x05], None, Some("bitcoincash")), false, true, true, BTC_GENESIS),
-    chain("bitcoin_cash", "test", [0xf4, 0xe5, 0xf3, 0xf4], addr(&[0x6f], &[0xc4], None, Some("bchtest")), false, true, true, "000000000933ea01ad0ee984209779baaec3ced90fa3f408719526f8d77f4943"),
-    chain("bitcoin_cash", "regtest", [0xda, 0xb5, 0xbf, 0xfa], addr(&[0x6f], &[0xc4], None, Some("bchreg")), false, true, true, BTC_REGTEST_GENESIS),
+    chain("bitcoin_cash", "main", [0xf9, 0xbe, 0xb4, 0xd9], addr(&[0x00], &[0x05], None, Some("bitcoincash")), false, true, true, BTC_GENESIS),
+    chain("bitcoin_cash", "test", [0x0b, 0x11, 0x09, 0x07], addr(&[0x6f], &[0xc4], None, Some("bchtest")), false, true, true, "000000000933ea01ad0ee984209779baaec3ced90fa3f408719526f8d77f4943"),
+    chain("bitcoin_cash", "regtest", [0xfa, 0xbf, 0xb5, 0xda], addr(&[0x6f], &[0xc4], None, Some("bchreg")), false, true, true, BTC_REGTEST_GENESIS),
     chain("dogecoin", "main", [0xc0, 0xc0, 0xc0, 0xc0], addr(&[0x1e], &[0x16], None, None), true, true, true, "1a91e3dace36e2be3bf030a65679fe821aa1d6ef92e7c9902eb318182c355691"),
     chain("dogecoin", "test", [0xfc, 0xc1, 0xb7, 0xdc], addr(&[0x71], &[0xc4], None, None), true, true, true, "bb0a78264637406b6360aad926284d544d7049f45189db5664f3c4d07350559e"),
     chain("dogecoin", "regtest", [0xfa, 0xbf, 0xb5, 0xda], addr(&[0x6f], &[0xc4], None, None), true, true, true, "3d2160a3b5dc4a9d62e7e66a295f70313ac808440ef7400d6c0772171ce973a5"),

@@ -143,6 +143,15 @@ pub fn block_rows(
     let month = Date::month_of(block.time);
     let chain = params.chain.to_string();
     let mut coinbase_param = None;
+    // Outputs first: since Bitcoin Cash's canonical transaction order (CTOR) a transaction
+    // may spend an output of a transaction that comes later in the same block.
+    if let Some(ix) = index.as_deref_mut() {
+        for tx in &block.txs {
+            for (oi, o) in tx.outputs.iter().enumerate() {
+                ix.insert(&tx.txid, oi as u32, o.value, block.height as i32, &o.script);
+            }
+        }
+    }
     for (ti, tx) in block.txs.iter().enumerate() {
         let txid = hash_hex(&tx.txid);
         let is_coinbase = tx.is_coinbase();
@@ -219,9 +228,6 @@ pub fn block_rows(
                 value: Some(Sats(o.value)),
             });
             out_classes.push(v.class);
-            if let Some(ix) = index.as_deref_mut() {
-                ix.insert(&tx.txid, oi as u32, o.value, block.height as i32, &o.script);
-            }
         }
         for v in &tx.shielded_outputs {
             outputs.push(TxOutput {

@@ -156,12 +156,22 @@ mod tests {
         // Satoshi's genesis output key
         let h = crate::hash::hash160(&from_hex("04678afdb0fe5548271967f1a67130b7105cd6a828e03909a67962e0ea1f61deb649f6bc3f4cef38c4f35504e51ec112de5c384df7ba0b8d578a4c702b6bf11d5f").unwrap());
         assert_eq!(base58check(&[0], &h), "1A1zP1eP5QGefi2DMPTfTL5SLmv7DivfNa");
-        assert_eq!(cashaddr("bitcoincash", false, &h), "bitcoincash:qp3wjpa3tjlj042z2wv7hahsldgwhwy0rq9sywjpyy");
+        assert_eq!(
+            cashaddr("bitcoincash", false, &h),
+            "bitcoincash:qp3wjpa3tjlj042z2wv7hahsldgwhwy0rq9sywjpyy"
+        );
         // BIP-173 / BIP-350 vectors
         let p = from_hex("751e76e8199196d454941c45d1b3a323f1433bd6").unwrap();
-        assert_eq!(segwit("bc", 0, &p), "bc1qw508d6qejxtdg4y5r3zarvary0c5xw7kv8f3t4");
-        let t = from_hex("79be667ef9dcbbac55a06295ce870b07029bfcdb2dce28d959f2815b16f81798").unwrap();
-        assert_eq!(segwit("bc", 1, &t), "bc1p0xlxvlhemja6c4dqv22uapctqupfhlxm9h8z3k2e72q4k9hcz7vqzk5jj0");
+        assert_eq!(
+            segwit("bc", 0, &p),
+            "bc1qw508d6qejxtdg4y5r3zarvary0c5xw7kv8f3t4"
+        );
+        let t =
+            from_hex("79be667ef9dcbbac55a06295ce870b07029bfcdb2dce28d959f2815b16f81798").unwrap();
+        assert_eq!(
+            segwit("bc", 1, &t),
+            "bc1p0xlxvlhemja6c4dqv22uapctqupfhlxm9h8z3k2e72q4k9hcz7vqzk5jj0"
+        );
         // Zcash two-byte version
         assert!(base58check(&[0x1c, 0xb8], &[0u8; 20]).starts_with("t1"));
     }

@@ -179,7 +179,11 @@ impl DataDir {
             .flatten()
             .filter_map(|e| {
                 let name = e.file_name().to_string_lossy().into_owned();
-                let n = name.strip_prefix("blk")?.strip_suffix(".dat")?.parse().ok()?;
+                let n = name
+                    .strip_prefix("blk")?
+                    .strip_suffix(".dat")?
+                    .parse()
+                    .ok()?;
                 Some((n, e.path()))
             })
             .collect();
@@ -347,7 +351,8 @@ impl DataDir {
             })?;
         let path = &self.files[loc.file];
         let mut f = File::open(path).map_err(io("open", path))?;
-        f.seek(SeekFrom::Start(loc.offset)).map_err(io("seek", path))?;
+        f.seek(SeekFrom::Start(loc.offset))
+            .map_err(io("seek", path))?;
         let mut buf = vec![0u8; loc.len as usize];
         f.read_exact(&mut buf).map_err(io("read", path))?;
         unxor(&mut buf, &self.xor_key, loc.offset);
@@ -375,7 +380,8 @@ impl DataDir {
             let Some((_, f)) = open.as_mut() else {
                 continue;
             };
-            f.seek(SeekFrom::Start(loc.offset)).map_err(io("seek", path))?;
+            f.seek(SeekFrom::Start(loc.offset))
+                .map_err(io("seek", path))?;
             let mut buf = vec![0u8; loc.len as usize];
             f.read_exact(&mut buf).map_err(io("read", path))?;
             unxor(&mut buf, &self.xor_key, loc.offset);

@@ -128,7 +128,10 @@ pub fn block_json(b: &BtcBlockRow, style: EtlStyle) -> String {
 fn input_json(out: &mut String, i: &TxInput) {
     let mut o = Obj::new(out);
     o.int("index", Some(i.index));
-    o.str("spent_transaction_hash", i.spent_transaction_hash.as_deref());
+    o.str(
+        "spent_transaction_hash",
+        i.spent_transaction_hash.as_deref(),
+    );
     o.int("spent_output_index", i.spent_output_index);
     o.str("script_asm", i.script_asm.as_deref());
     o.str("script_hex", i.script_hex.as_deref());
@@ -251,7 +254,11 @@ pub fn block_csv(b: &BtcBlockRow) -> String {
 
 /// Python's `repr` of a string (single quotes unless the string contains one).
 fn py_repr_str(out: &mut String, s: &str) {
-    let q = if s.contains('\'') && !s.contains('"') { '"' } else { '\'' };
+    let q = if s.contains('\'') && !s.contains('"') {
+        '"'
+    } else {
+        '\''
+    };
     out.push(q);
     for c in s.chars() {
         match c {
@@ -361,7 +368,11 @@ pub fn transaction_csv(t: &BtcTransactionRow, style: EtlStyle) -> String {
             Some(false) => "False".into(),
             None => String::new(),
         },
-        if style.null_index { String::new() } else { t.index.to_string() },
+        if style.null_index {
+            String::new()
+        } else {
+            t.index.to_string()
+        },
         inputs,
         outputs,
         opt_i(t.input_count),

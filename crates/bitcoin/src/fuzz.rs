@@ -8,9 +8,21 @@ use crate::raw::{decode_block, decode_tx, Format};
 /// renders every decoded script.
 pub fn decode_bytes(data: &[u8]) {
     for fmt in [
-        Format { segwit: true, mweb: false, auxpow: false },
-        Format { segwit: true, mweb: true, auxpow: false },
-        Format { segwit: false, mweb: false, auxpow: true },
+        Format {
+            segwit: true,
+            mweb: false,
+            auxpow: false,
+        },
+        Format {
+            segwit: true,
+            mweb: true,
+            auxpow: false,
+        },
+        Format {
+            segwit: false,
+            mweb: false,
+            auxpow: true,
+        },
     ] {
         if let Ok(b) = decode_block(data, 0, fmt) {
             render(&b.txs);
@@ -35,7 +47,13 @@ fn render(txs: &[crate::model::Tx]) {
     };
     let mut rows = crate::transform::BtcRows::default();
     let mut ix = crate::utxo::UtxoIndex::new();
-    crate::transform::block_rows(&block, params, crate::transform::Want::ALL, Some(&mut ix), &mut rows);
+    crate::transform::block_rows(
+        &block,
+        params,
+        crate::transform::Want::ALL,
+        Some(&mut ix),
+        &mut rows,
+    );
 }
 
 /// Parses arbitrary text as verbose block and transaction answers.

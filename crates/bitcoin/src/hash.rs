@@ -84,10 +84,17 @@ mod tests {
             to_hex(&sha256d(b"hello")),
             "9595c9df90075148eb06860365df33584b75bff782a510c6cd4883a419833d50"
         );
-        assert_eq!(to_hex(&hash160(b"")), "b472a266d0bd89c13706a4132ccfb16f7c3b9fcb");
-        let h = parse_hash("000000000019d6689c085ae165831e934ff763ae46a2a6c172b3f1b60a8ce26f").unwrap();
+        assert_eq!(
+            to_hex(&hash160(b"")),
+            "b472a266d0bd89c13706a4132ccfb16f7c3b9fcb"
+        );
+        let h =
+            parse_hash("000000000019d6689c085ae165831e934ff763ae46a2a6c172b3f1b60a8ce26f").unwrap();
         assert_eq!(h[31], 0);
-        assert_eq!(hash_hex(&h), "000000000019d6689c085ae165831e934ff763ae46a2a6c172b3f1b60a8ce26f");
+        assert_eq!(
+            hash_hex(&h),
+            "000000000019d6689c085ae165831e934ff763ae46a2a6c172b3f1b60a8ce26f"
+        );
         assert!(from_hex("0g").is_none());
         assert!(from_hex("abc").is_none());
     }

@@ -229,7 +229,10 @@ fn tx(r: &mut Reader<'_>, fmt: Format, label: &str) -> Result<Tx, DecodeError> {
             let n = r.count(&format!("{label} input {i} witness count"))?;
             let mut items = Vec::with_capacity(n);
             for k in 0..n {
-                items.push(r.bytes(&format!("{label} input {i} witness item {k}"))?.to_vec());
+                items.push(
+                    r.bytes(&format!("{label} input {i} witness item {k}"))?
+                        .to_vec(),
+                );
             }
             input.witness = items;
         }
@@ -288,11 +291,22 @@ pub fn decode_tx(bytes: &[u8], fmt: Format) -> Result<Tx, DecodeError> {
 
 fn skip_auxpow(r: &mut Reader<'_>, fmt: Format) -> Result<(), DecodeError> {
     // the parent chain's coinbase transaction
-    let _ = tx(r, Format { segwit: false, mweb: false, auxpow: false }, "auxpow coinbase")?;
+    let _ = tx(
+        r,
+        Format {
+            segwit: false,
+            mweb: false,
+            auxpow: false,
+        },
+        "auxpow coinbase",
+    )?;
     r.take(32, "auxpow parent block hash")?;
     for what in ["auxpow coinbase branch", "auxpow chain branch"] {
         let n = r.count(what)?;
-        r.take(n.checked_mul(32).ok_or_else(|| r.err(what, "too long"))?, what)?;
+        r.take(
+            n.checked_mul(32).ok_or_else(|| r.err(what, "too long"))?,
+            what,
+        )?;
         r.take(4, what)?;
     }
     r.take(80, "auxpow parent header")?;
@@ -305,7 +319,10 @@ fn skip_auxpow(r: &mut Reader<'_>, fmt: Format) -> Result<(), DecodeError> {
 /// transparent chain).
 pub fn decode_block(bytes: &[u8], height: i64, fmt: Format) -> Result<Block, DecodeError> {
     let h = parse_header(bytes)?;
-    let mut r = Reader { buf: bytes, pos: 80 };
+    let mut r = Reader {
+        buf: bytes,
+        pos: 80,
+    };
     if fmt.auxpow && h.version & 0x100 != 0 {
         skip_auxpow(&mut r, fmt)?;
     }

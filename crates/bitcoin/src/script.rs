@@ -531,23 +531,49 @@ mod tests {
             to_asm(&p2pkh, false, SighashStyle::Bitcoin),
             "OP_DUP OP_HASH160 b5cd7aaed869cd5ccb45868e8666e7e934a23736 OP_EQUALVERIFY OP_CHECKSIG"
         );
-        assert_eq!(to_asm(&[0x02, 0xff, 0xff], false, SighashStyle::Bitcoin), "-32767");
-        assert_eq!(to_asm(&[0x4c, 0x05, 0x01], false, SighashStyle::Bitcoin), "[error]");
-        assert_eq!(to_asm(&[0x00, 0x51, 0x4f], false, SighashStyle::Bitcoin), "0 1 -1");
+        assert_eq!(
+            to_asm(&[0x02, 0xff, 0xff], false, SighashStyle::Bitcoin),
+            "-32767"
+        );
+        assert_eq!(
+            to_asm(&[0x4c, 0x05, 0x01], false, SighashStyle::Bitcoin),
+            "[error]"
+        );
+        assert_eq!(
+            to_asm(&[0x00, 0x51, 0x4f], false, SighashStyle::Bitcoin),
+            "0 1 -1"
+        );
     }
 
     #[test]
     fn classes() {
-        let main = &crate::chain::ChainParams::find("bitcoin", "main").unwrap().addresses;
+        let main = &crate::chain::ChainParams::find("bitcoin", "main")
+            .unwrap()
+            .addresses;
         let p2pkh = from_hex("76a914b5cd7aaed869cd5ccb45868e8666e7e934a2373688ac").unwrap();
         let i = info(&p2pkh, main);
         assert_eq!(i.class, ScriptClass::PubKeyHash);
         assert_eq!(i.addresses, vec!["1HaHTfmvoUW6i6nhJf8jJs6tU4cHNmBQHQ"]);
-        assert_eq!(classify(&from_hex("6a0401020304").unwrap()), ScriptClass::NullData);
+        assert_eq!(
+            classify(&from_hex("6a0401020304").unwrap()),
+            ScriptClass::NullData
+        );
         assert_eq!(classify(&from_hex("6a").unwrap()), ScriptClass::NullData);
-        assert_eq!(classify(&from_hex("6aac").unwrap()), ScriptClass::NonStandard);
-        assert_eq!(classify(&from_hex("0014751e76e8199196d454941c45d1b3a323f1433bd6").unwrap()), ScriptClass::WitnessV0KeyHash);
-        assert_eq!(classify(&from_hex("5210751e76e8199196d454941c45d1b3a323").unwrap()), ScriptClass::WitnessUnknown);
-        assert_eq!(nonstandard_address(&[]), "nonstandarde3b0c44298fc1c149afbf4c8996fb92427ae41e4");
+        assert_eq!(
+            classify(&from_hex("6aac").unwrap()),
+            ScriptClass::NonStandard
+        );
+        assert_eq!(
+            classify(&from_hex("0014751e76e8199196d454941c45d1b3a323f1433bd6").unwrap()),
+            ScriptClass::WitnessV0KeyHash
+        );
+        assert_eq!(
+            classify(&from_hex("5210751e76e8199196d454941c45d1b3a323").unwrap()),
+            ScriptClass::WitnessUnknown
+        );
+        assert_eq!(
+            nonstandard_address(&[]),
+            "nonstandarde3b0c44298fc1c149afbf4c8996fb92427ae41e4"
+        );
     }
 }

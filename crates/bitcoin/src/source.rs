@@ -80,10 +80,9 @@ impl RpcSource {
             .call("getblockcount", json!([]))
             .await
             .map_err(|e| Self::rpc_err("getblockcount", "tip", e))?;
-        v.get()
-            .trim()
-            .parse()
-            .map_err(|_| Self::malformed("getblockcount", "tip", format!("not a number: {}", v.get())))
+        v.get().trim().parse().map_err(|_| {
+            Self::malformed("getblockcount", "tip", format!("not a number: {}", v.get()))
+        })
     }
 
     /// Checks that the node's genesis block is the chain's.
@@ -140,8 +139,9 @@ impl RpcSource {
             let hash = &hashes[i];
             let raw = a.map_err(|e| Self::rpc_err("getblock", hash, e))?;
             let hex = text(&raw).map_err(|e| Self::malformed("getblock", hash, e.to_string()))?;
-            let bytes = from_hex(&hex)
-                .ok_or_else(|| Self::malformed("getblock", hash, "the raw block is not hex".into()))?;
+            let bytes = from_hex(&hex).ok_or_else(|| {
+                Self::malformed("getblock", hash, "the raw block is not hex".into())
+            })?;
             let block = raw::decode_block(&bytes, height, fmt).map_err(|e| BtcError::Decode {
                 hash: hash.clone(),
                 location: format!("getblock {hash} 0 (height {height})"),
@@ -203,18 +203,23 @@ impl RpcSource {
             for (k, a) in answers.into_iter().enumerate() {
                 match a {
                     Ok(raw) => {
-                        let (tx, _) = verbose::parse_tx(raw.get()).map_err(|e| BtcError::Verbose {
-                            method: "getrawtransaction",
-                            block: hash.clone(),
-                            source: e,
-                        })?;
+                        let (tx, _) =
+                            verbose::parse_tx(raw.get()).map_err(|e| BtcError::Verbose {
+                                method: "getrawtransaction",
+                                block: hash.clone(),
+                                source: e,
+                            })?;
                         txs.push(tx);
                     }
                     Err(e) if out[i].height == 0 && k == 0 => {
                         // the genesis coinbase is not a transaction to the node
                         tracing::debug!(target: "ledgerflow::bitcoin", error = %e, "genesis coinbase from the raw block");
                         let raw_block = self.raw_blocks(0, std::slice::from_ref(&hash)).await?;
-                        if let Some(t) = raw_block.into_iter().next().and_then(|b| b.txs.into_iter().next()) {
+                        if let Some(t) = raw_block
+                            .into_iter()
+                            .next()
+                            .and_then(|b| b.txs.into_iter().next())
+                        {
                             txs.push(t);
                         }
                     }
@@ -229,7 +234,10 @@ impl RpcSource {
     /// The outputs `txid:vout` from `getrawtransaction` (needs `txindex=1` on the node for
     /// confirmed transactions), for inputs that spend outputs created before the exported
     /// range.
-    pub async fn prevouts(&self, outpoints: &[([u8; 32], u32)]) -> Result<HashMap<([u8; 32], u32), Coin>, BtcError> {
+    pub async fn prevouts(
+        &self,
+        outpoints: &[([u8; 32], u32)],
+    ) -> Result<HashMap<([u8; 32], u32), Coin>, BtcError> {
         let mut txids: Vec<[u8; 32]> = outpoints.iter().map(|(t, _)| *t).collect();
         txids.sort();
         txids.dedup();

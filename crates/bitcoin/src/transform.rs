@@ -165,7 +165,9 @@ pub fn block_rows(
                 coinbase_param.get_or_insert_with(|| to_hex(&input.script_sig));
                 continue;
             };
-            let coin: Option<Coin> = index.as_deref_mut().and_then(|ix| ix.spend(&prev_txid, vout));
+            let coin: Option<Coin> = index
+                .as_deref_mut()
+                .and_then(|ix| ix.spend(&prev_txid, vout));
             let mut row = TxInput {
                 index: inputs.len() as i64,
                 spent_transaction_hash: Some(hash_hex(&prev_txid)),

@@ -111,7 +111,8 @@ impl UtxoIndex {
         let k = key(txid, vout);
         self.remove_key(&k);
         let n = script.len();
-        let short = if n == 25 && script[..3] == [0x76, 0xa9, 0x14] && script[23..] == [0x88, 0xac] {
+        let short = if n == 25 && script[..3] == [0x76, 0xa9, 0x14] && script[23..] == [0x88, 0xac]
+        {
             Some((TAG_P2PKH, &script[3..23]))
         } else if n == 23 && script[..2] == [0xa9, 0x14] && script[22] == 0x87 {
             Some((TAG_P2SH, &script[2..22]))
@@ -154,11 +155,19 @@ impl UtxoIndex {
                 TAG_P2SH => [&[0xa9, 0x14][..], h, &[0x87]].concat(),
                 _ => [&[0x00, 0x14][..], h].concat(),
             };
-            return Some(Coin { value, height, script });
+            return Some(Coin {
+                value,
+                height,
+                script,
+            });
         }
         if let Some(v) = self.long.remove(k) {
             let (value, height, tag) = read_head(&v);
-            let prefix: [u8; 2] = if tag == TAG_P2TR { [0x51, 0x20] } else { [0x00, 0x20] };
+            let prefix: [u8; 2] = if tag == TAG_P2TR {
+                [0x51, 0x20]
+            } else {
+                [0x00, 0x20]
+            };
             return Some(Coin {
                 value,
                 height,

@@ -45,7 +45,9 @@ pub fn parse_amount(text: &str) -> Option<i64> {
     if int_part.is_empty() && frac_part.is_empty() {
         return None;
     }
-    if !int_part.bytes().all(|c| c.is_ascii_digit()) || !frac_part.bytes().all(|c| c.is_ascii_digit()) {
+    if !int_part.bytes().all(|c| c.is_ascii_digit())
+        || !frac_part.bytes().all(|c| c.is_ascii_digit())
+    {
         return None;
     }
     // digits * 10^(exp - frac_len) * 10^8
@@ -207,7 +209,9 @@ fn map_tx(v: VTx) -> Result<Tx, VerboseError> {
             Some(raw) => amount(raw, &w("value"))?,
             None => return Err(verr(w("value"), "missing")),
         };
-        let spk = vout.script_pub_key.ok_or_else(|| verr(w("scriptPubKey"), "missing"))?;
+        let spk = vout
+            .script_pub_key
+            .ok_or_else(|| verr(w("scriptPubKey"), "missing"))?;
         let script = hexbytes(spk.hex.as_deref().unwrap_or(""), &w("scriptPubKey hex"))?;
         let addresses = match (spk.addresses, spk.address) {
             (Some(a), _) if !a.is_empty() => a,
@@ -352,7 +356,10 @@ mod tests {
         assert_eq!(parse_amount("0.1"), Some(10_000_000));
         assert_eq!(parse_amount("1e-8"), Some(1));
         assert_eq!(parse_amount("-0.00000001"), Some(-1));
-        assert_eq!(parse_amount("20999999.97690000"), Some(2_099_999_997_690_000));
+        assert_eq!(
+            parse_amount("20999999.97690000"),
+            Some(2_099_999_997_690_000)
+        );
         assert_eq!(parse_amount("123.456789012"), Some(12_345_678_901));
         assert_eq!(parse_amount("abc"), None);
         assert_eq!(parse_amount(""), None);

@@ -28,7 +28,9 @@ fn counts(text: &str) -> (usize, usize, usize, usize) {
 }
 
 fn check_chain(tag: &str, chain: &str) {
-    let Some(shared) = ledgerflow_testkit::shared_dir("blocksci_files") else { return };
+    let Some(shared) = ledgerflow_testkit::shared_dir("blocksci_files") else {
+        return;
+    };
     let dir = shared.join("fixtures/blocksci").join(tag);
     let params = ChainParams::find(chain, "regtest").unwrap();
     let d = DataDir::open(&dir, params).unwrap();
@@ -39,12 +41,19 @@ fn check_chain(tag: &str, chain: &str) {
     for b in &blocks {
         unresolved += block_rows(b, params, Want::ALL, Some(&mut ix), &mut rows).unresolved;
     }
-    assert_eq!(unresolved, 0, "{tag}: every input finds the output it spends");
+    assert_eq!(
+        unresolved, 0,
+        "{tag}: every input finds the output it spends"
+    );
     let (n_blocks, n_txs, n_inputs, n_outputs) =
         counts(&std::fs::read_to_string(dir.join("checksums.txt")).unwrap());
     assert_eq!(rows.blocks.len(), n_blocks, "{tag}: blocks");
     assert_eq!(rows.transactions.len(), n_txs, "{tag}: transactions");
-    assert_eq!(rows.inputs.len(), n_inputs, "{tag}: inputs (coinbase excluded)");
+    assert_eq!(
+        rows.inputs.len(),
+        n_inputs,
+        "{tag}: inputs (coinbase excluded)"
+    );
     assert_eq!(rows.outputs.len(), n_outputs, "{tag}: outputs");
     for t in &rows.transactions {
         if t.is_coinbase == Some(false) {
@@ -65,18 +74,29 @@ fn check_chain(tag: &str, chain: &str) {
     let mut checked = 0;
     let mut spent_checked = 0;
     for (k, v) in &record {
-        let Some(kind) = k.strip_prefix("address-").and_then(|r| r.split('-').next()) else { continue };
+        let Some(kind) = k.strip_prefix("address-").and_then(|r| r.split('-').next()) else {
+            continue;
+        };
         let Some(addr) = v.as_str() else { continue };
-        let Some(tx) = record.get(&format!("{k}-tx")).and_then(|t| t.as_str()) else { continue };
+        let Some(tx) = record.get(&format!("{k}-tx")).and_then(|t| t.as_str()) else {
+            continue;
+        };
         let value = record[&format!("{k}-value")].as_f64().unwrap();
         let height = record[&format!("{k}-height")].as_i64().unwrap();
         let out = rows
             .outputs
             .iter()
-            .find(|o| o.transaction_hash == tx && address_of(o.script_hex.as_deref().unwrap()) == vec![addr.to_string()])
+            .find(|o| {
+                o.transaction_hash == tx
+                    && address_of(o.script_hex.as_deref().unwrap()) == vec![addr.to_string()]
+            })
             .unwrap_or_else(|| panic!("{tag}: {k}: output to {addr} in {tx}"));
         assert_eq!(out.block_number, height, "{tag}: {k}: height");
-        assert_eq!(out.value.unwrap().0, (value * 1e8).round() as i64, "{tag}: {k}: value");
+        assert_eq!(
+            out.value.unwrap().0,
+            (value * 1e8).round() as i64,
+            "{tag}: {k}: value"
+        );
         let want_type = match kind {
             "p2pkh" => "pubkeyhash",
             "p2sh" => "scripthash",
@@ -87,7 +107,8 @@ fn check_chain(tag: &str, chain: &str) {
         assert_eq!(out.type_.as_deref(), Some(want_type), "{tag}: {k}: type");
         // the "spend" scenario spends it later: the input is enriched with the same output
         let spent = rows.inputs.iter().find(|i| {
-            i.spent_transaction_hash.as_deref() == Some(tx) && i.spent_output_index == Some(out.index)
+            i.spent_transaction_hash.as_deref() == Some(tx)
+                && i.spent_output_index == Some(out.index)
         });
         let Some(spent) = spent else {
             checked += 1;
@@ -101,21 +122,42 @@ fn check_chain(tag: &str, chain: &str) {
         checked += 1;
     }
     assert!(checked >= 6, "{tag}: {checked} address cases");
-    assert!(spent_checked >= 3, "{tag}: {spent_checked} spent address cases");
+    assert!(
+        spent_checked >= 3,
+        "{tag}: {spent_checked} spent address cases"
+    );
 
     let tx_outputs = |key: &str| -> Vec<&ledgerflow_core::tables::bitcoin::BtcOutputRow> {
         let tx = record[key].as_str().unwrap();
-        rows.outputs.iter().filter(|o| o.transaction_hash == tx).collect()
+        rows.outputs
+            .iter()
+            .filter(|o| o.transaction_hash == tx)
+            .collect()
     };
     let op_return = tx_outputs("op-return-tx");
-    assert!(op_return.iter().any(|o| o.script_type.as_deref() == Some("nulldata")
-        && o.type_.as_deref() == Some("nonstandard")
-        && o.addresses[0].starts_with("nonstandard")), "{tag}: OP_RETURN");
+    assert!(
+        op_return
+            .iter()
+            .any(|o| o.script_type.as_deref() == Some("nulldata")
+                && o.type_.as_deref() == Some("nonstandard")
+                && o.addresses[0].starts_with("nonstandard")),
+        "{tag}: OP_RETURN"
+    );
     let multisig = tx_outputs("raw-multisig-tx");
-    let m = multisig.iter().find(|o| o.type_.as_deref() == Some("multisig")).unwrap_or_else(|| panic!("{tag}: multisig"));
+    let m = multisig
+        .iter()
+        .find(|o| o.type_.as_deref() == Some("multisig"))
+        .unwrap_or_else(|| panic!("{tag}: multisig"));
     assert!(m.required_signatures.unwrap() >= 1 && m.addresses.len() >= 2);
     // the three merged addresses are spent together by one transaction
-    let merged: Vec<String> = (1..=3).map(|i| record[&format!("merge-addr-{i}")].as_str().unwrap().to_string()).collect();
+    let merged: Vec<String> = (1..=3)
+        .map(|i| {
+            record[&format!("merge-addr-{i}")]
+                .as_str()
+                .unwrap()
+                .to_string()
+        })
+        .collect();
     let spender = rows.transactions.iter().find(|t| {
         merged.iter().all(|a| {
             t.inputs.iter().any(|i| {

@@ -37,7 +37,10 @@ fn lines(path: &Path) -> Vec<Value> {
 }
 
 fn parse(rendered: &[String]) -> Vec<Value> {
-    let mut v: Vec<Value> = rendered.iter().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let mut v: Vec<Value> = rendered
+        .iter()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
     v.sort_by_key(|x| x.to_string());
     v
 }
@@ -76,12 +79,21 @@ async fn run_case(dir: &Path, chain: &str, start: i64, end: i64, enrich: bool, s
         null_index: params.old_api,
     };
     let got_blocks: Vec<String> = rows.blocks.iter().map(|b| block_json(b, style)).collect();
-    let got_txs: Vec<String> = rows.transactions.iter().map(|t| transaction_json(t, style)).collect();
+    let got_txs: Vec<String> = rows
+        .transactions
+        .iter()
+        .map(|t| transaction_json(t, style))
+        .collect();
     let want_blocks = lines(&dir.join("expected_blocks.json"));
     let want_txs = lines(&dir.join("expected_transactions.json"));
     assert_eq!(parse(&got_blocks), want_blocks, "{}: blocks", dir.display());
     let got = parse(&got_txs);
-    assert_eq!(got.len(), want_txs.len(), "{}: transaction count", dir.display());
+    assert_eq!(
+        got.len(),
+        want_txs.len(),
+        "{}: transaction count",
+        dir.display()
+    );
     for (g, w) in got.iter().zip(&want_txs) {
         assert_eq!(g, w, "{}: transaction", dir.display());
     }
@@ -89,7 +101,11 @@ async fn run_case(dir: &Path, chain: &str, start: i64, end: i64, enrich: bool, s
     // expected object in bitcoin-etl's field order
     let expected_text = std::fs::read_to_string(dir.join("expected_blocks.json")).unwrap();
     for line in &got_blocks {
-        assert!(expected_text.contains(line.as_str()), "{}: block line not byte-identical:\n{line}", dir.display());
+        assert!(
+            expected_text.contains(line.as_str()),
+            "{}: block line not byte-identical:\n{line}",
+            dir.display()
+        );
     }
 }
 
@@ -99,14 +115,63 @@ async fn bitcoin_etl_cases() {
     let table: &[(&str, &str, i64, i64, bool, bool)] = &[
         ("bitcoin/block_0", "bitcoin", 0, 0, false, false),
         ("bitcoin/block_1", "bitcoin", 1, 1, false, false),
-        ("bitcoin/block_without_transactions", "bitcoin", 50000, 50000, false, false),
-        ("bitcoin/block_with_transactions", "bitcoin", 50001, 50002, false, false),
-        ("bitcoin/stream_50001_50002", "bitcoin", 50001, 50002, true, true),
-        ("bitcoin_cash/block_with_duplicate_txid", "bitcoin_cash", 91722, 91722, false, false),
-        ("dogecoin/block_without_transactions", "dogecoin", 2, 2, false, false),
+        (
+            "bitcoin/block_without_transactions",
+            "bitcoin",
+            50000,
+            50000,
+            false,
+            false,
+        ),
+        (
+            "bitcoin/block_with_transactions",
+            "bitcoin",
+            50001,
+            50002,
+            false,
+            false,
+        ),
+        (
+            "bitcoin/stream_50001_50002",
+            "bitcoin",
+            50001,
+            50002,
+            true,
+            true,
+        ),
+        (
+            "bitcoin_cash/block_with_duplicate_txid",
+            "bitcoin_cash",
+            91722,
+            91722,
+            false,
+            false,
+        ),
+        (
+            "dogecoin/block_without_transactions",
+            "dogecoin",
+            2,
+            2,
+            false,
+            false,
+        ),
         ("zcash/block_0", "zcash", 0, 0, false, false),
-        ("zcash/block_with_shielded_addresses", "zcash", 508, 508, false, false),
-        ("zcash/block_with_value_balance", "zcash", 462085, 462085, false, false),
+        (
+            "zcash/block_with_shielded_addresses",
+            "zcash",
+            508,
+            508,
+            false,
+            false,
+        ),
+        (
+            "zcash/block_with_value_balance",
+            "zcash",
+            462085,
+            462085,
+            false,
+            false,
+        ),
     ];
     for (case, chain, s, e, enrich, stream) in table {
         run_case(&root.join(case), chain, *s, *e, *enrich, *stream).await;
@@ -131,7 +196,10 @@ fn raw_decoder_agrees_with_the_node() {
         for entry in std::fs::read_dir(root.join(case)).unwrap() {
             let path = entry.unwrap().path();
             let name = path.file_name().unwrap().to_string_lossy().into_owned();
-            if !name.starts_with("rpc_response_get") || name.contains("getblockhash") || name.contains("getblockcount") {
+            if !name.starts_with("rpc_response_get")
+                || name.contains("getblockhash")
+                || name.contains("getblockcount")
+            {
                 continue;
             }
             let v: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
@@ -141,10 +209,15 @@ fn raw_decoder_agrees_with_the_node() {
                 None => vec![],
             };
             for t in txs {
-                let Some(hex) = t["hex"].as_str() else { continue };
+                let Some(hex) = t["hex"].as_str() else {
+                    continue;
+                };
                 let bytes = ledgerflow_bitcoin::hash::from_hex(hex).unwrap();
                 let tx = ledgerflow_bitcoin::raw::decode_tx(&bytes, fmt).unwrap();
-                assert_eq!(ledgerflow_bitcoin::hash::hash_hex(&tx.txid), t["txid"].as_str().unwrap());
+                assert_eq!(
+                    ledgerflow_bitcoin::hash::hash_hex(&tx.txid),
+                    t["txid"].as_str().unwrap()
+                );
                 if let Some(size) = t["size"].as_i64() {
                     assert_eq!(tx.size, Some(size));
                 } else {
@@ -171,7 +244,10 @@ fn raw_decoder_agrees_with_the_node() {
                 for (i, vi) in tx.inputs.iter().zip(t["vin"].as_array().unwrap()) {
                     if let Some(asm) = vi["scriptSig"]["asm"].as_str() {
                         let style = ledgerflow_bitcoin::transform::sighash_style(params);
-                        assert_eq!(ledgerflow_bitcoin::script::to_asm(&i.script_sig, true, style), asm);
+                        assert_eq!(
+                            ledgerflow_bitcoin::script::to_asm(&i.script_sig, true, style),
+                            asm
+                        );
                     }
                 }
                 checked += 1;
@@ -184,12 +260,19 @@ fn raw_decoder_agrees_with_the_node() {
 /// The real mainnet block decodes to its hash, height (BIP-34), and counts.
 #[test]
 fn mainnet_block() {
-    let Some(shared) = ledgerflow_testkit::shared_dir("mainnet_block") else { return };
+    let Some(shared) = ledgerflow_testkit::shared_dir("mainnet_block") else {
+        return;
+    };
     let path = shared.join("fixtures/mainnet-blocks/000000000000000000000c835b2adcaedc20fdf6ee440009c249452c726dafae.raw");
     let bytes = std::fs::read(&path).unwrap();
     assert_eq!(bytes.len(), 1_381_836);
     let params = ChainParams::find("bitcoin", "main").unwrap();
-    let b = ledgerflow_bitcoin::raw::decode_block(&bytes, 702_861, ledgerflow_bitcoin::raw::Format::of(params)).unwrap();
+    let b = ledgerflow_bitcoin::raw::decode_block(
+        &bytes,
+        702_861,
+        ledgerflow_bitcoin::raw::Format::of(params),
+    )
+    .unwrap();
     assert_eq!(
         ledgerflow_bitcoin::hash::hash_hex(&b.hash),
         "000000000000000000000c835b2adcaedc20fdf6ee440009c249452c726dafae"
@@ -214,7 +297,13 @@ fn mainnet_block() {
     assert_eq!(b.size, Some(1_381_836));
     // rows build for every transaction
     let mut rows = BtcRows::default();
-    block_rows(&b, params, Want::ALL, Some(&mut UtxoIndex::new()), &mut rows);
+    block_rows(
+        &b,
+        params,
+        Want::ALL,
+        Some(&mut UtxoIndex::new()),
+        &mut rows,
+    );
     assert_eq!(rows.transactions.len(), 2500);
     assert_eq!(rows.outputs.len(), 6015);
     assert_eq!(rows.inputs.len(), 6517);

@@ -18,8 +18,8 @@
 use std::sync::Arc;
 
 use arrow_array::builder::{
-    BooleanBuilder, Date32Builder, Decimal128Builder, Int64Builder, ListBuilder, StringBuilder, StructBuilder,
-    TimestampMicrosecondBuilder,
+    BooleanBuilder, Date32Builder, Decimal128Builder, Int64Builder, ListBuilder, StringBuilder,
+    StructBuilder, TimestampMicrosecondBuilder,
 };
 use arrow_array::ArrayRef;
 use arrow_schema::{DataType, Field, Fields, TimeUnit};
@@ -299,7 +299,11 @@ impl ArrowCol for Sats {
     fn build<'a>(values: impl ExactSizeIterator<Item = &'a Self>) -> ArrayRef {
         let mut b = Decimal128Builder::with_capacity(values.len());
         values.for_each(|v| b.append_value(v.0 as i128));
-        Arc::new(b.finish().with_precision_and_scale(29, 0).expect("29,0 is a valid decimal type"))
+        Arc::new(
+            b.finish()
+                .with_precision_and_scale(29, 0)
+                .expect("29,0 is a valid decimal type"),
+        )
     }
 }
 
@@ -313,7 +317,11 @@ impl ArrowCol for Option<Sats> {
     fn build<'a>(values: impl ExactSizeIterator<Item = &'a Self>) -> ArrayRef {
         let mut b = Decimal128Builder::with_capacity(values.len());
         values.for_each(|v| b.append_option(v.map(|s| s.0 as i128)));
-        Arc::new(b.finish().with_precision_and_scale(29, 0).expect("29,0 is a valid decimal type"))
+        Arc::new(
+            b.finish()
+                .with_precision_and_scale(29, 0)
+                .expect("29,0 is a valid decimal type"),
+        )
     }
 }
 
@@ -342,7 +350,10 @@ where
 }
 
 /// The `i`-th field builder of a struct builder, of a type fixed by the struct's fields.
-pub fn struct_field<T: arrow_array::builder::ArrayBuilder>(s: &mut StructBuilder, i: usize) -> &mut T {
+pub fn struct_field<T: arrow_array::builder::ArrayBuilder>(
+    s: &mut StructBuilder,
+    i: usize,
+) -> &mut T {
     s.field_builder::<T>(i)
         .expect("struct fields are declared with matching builder types")
 }

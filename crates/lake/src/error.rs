@@ -42,6 +42,15 @@ pub enum LakeError {
         /// Column.
         column: String,
     },
+    /// A chunk file was written with the wrong kind of data (batches to a text file or
+    /// text to a Parquet file): a bug in the caller.
+    #[error("{path}: internal error: {what}")]
+    WrongKind {
+        /// The file.
+        path: PathBuf,
+        /// What was attempted.
+        what: &'static str,
+    },
     /// A file name in the lake does not follow the layout.
     #[error("{path} is not a chunk file name (<table>__<start>_<end>.<ext>)")]
     BadName {

@@ -179,6 +179,8 @@ enum Inner {
         columns: &'static [EtlColumn],
         flavour: Flavour,
     },
+    /// Lines rendered by the caller (e.g. bitcoin-etl's JSON).
+    Lines(BufWriter<File>),
     Closed,
 }
 
@@ -257,6 +259,35 @@ impl TableFile {
         })
     }
 
+    /// A text chunk file whose lines the caller renders (`header` first, if any).
+    pub fn lines(path: &Path, header: Option<&str>) -> Result<Self, LakeError> {
+        let (tmp, file) = Self::create_tmp(path)?;
+        let mut out = BufWriter::new(file);
+        if let Some(h) = header {
+            out.write_all(h.as_bytes()).map_err(io("write", &tmp))?;
+        }
+        Ok(TableFile {
+            path: path.to_path_buf(),
+            tmp,
+            inner: Inner::Lines(out),
+            rows: 0,
+        })
+    }
+
+    /// Appends pre-rendered text holding `rows` rows (a [`TableFile::lines`] file).
+    pub fn write_text(&mut self, text: &str, rows: u64) -> Result<(), LakeError> {
+        self.rows += rows;
+        match &mut self.inner {
+            Inner::Lines(out) | Inner::Text { out, .. } => out
+                .write_all(text.as_bytes())
+                .map_err(io("write", &self.tmp)),
+            _ => Err(LakeError::WrongKind {
+                path: self.tmp.clone(),
+                what: "text written to a Parquet chunk file",
+            }),
+        }
+    }
+
     /// Appends a batch.
     pub fn write(&mut self, batch: &RecordBatch) -> Result<(), LakeError> {
         self.rows += batch.num_rows() as u64;
@@ -276,6 +307,10 @@ impl TableFile {
                 out.write_all(text.as_bytes())
                     .map_err(io("write", &self.tmp))
             }
+            Inner::Lines(_) => Err(LakeError::WrongKind {
+                path: self.tmp.clone(),
+                what: "a record batch written to a text chunk file",
+            }),
             Inner::Closed => Ok(()),
         }
     }
@@ -299,6 +334,7 @@ impl TableFile {
                 source: e,
             })?,
             Inner::Text { out, .. } => out,
+            Inner::Lines(out) => out,
             Inner::Closed => {
                 return Err(LakeError::BadName {
                     path: self.tmp.clone(),

@@ -107,7 +107,10 @@ pub fn read_cookie(path: &std::path::Path) -> std::io::Result<(String, String)> 
         Some((u, p)) => Ok((u.to_string(), p.to_string())),
         None => Err(std::io::Error::new(
             std::io::ErrorKind::InvalidData,
-            format!("{}: not a cookie file (expected user:password)", path.display()),
+            format!(
+                "{}: not a cookie file (expected user:password)",
+                path.display()
+            ),
         )),
     }
 }
@@ -640,7 +643,6 @@ fn is_unsupported(code: i64, message: &str) -> bool {
         || m.contains("not available")
         || m.contains("method not allowed")
 }
-
 
 #[cfg(test)]
 mod tests {

@@ -81,7 +81,11 @@ enum Flavour {
 pub fn btc_fixture_key(method: &str, params: &Value) -> String {
     let mut key = method.to_lowercase();
     let args = params.as_array().cloned().unwrap_or_default();
-    let n = if method == "getrawtransaction" { 1 } else { args.len() };
+    let n = if method == "getrawtransaction" {
+        1
+    } else {
+        args.len()
+    };
     for a in args.iter().take(n) {
         key.push('_');
         match a {

@@ -2,7 +2,7 @@
 
 use std::process::ExitCode;
 use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use arrow::record_batch::RecordBatch;
 use eyre::{bail, eyre, WrapErr};
@@ -92,34 +92,14 @@ pub fn validate(a: &ExportEvmArgs) -> eyre::Result<ExportConfig> {
         spec.resolve(None)?;
     }
     let tables = parse_tables(&a.tables)?;
-    let format: Format = a.format.parse().map_err(|e: String| eyre!(e))?;
+    let format = crate::commands::common::output_format(&a.out)?;
     let etl_version: EtlVersion = a.etl_version.parse().map_err(|e: String| eyre!(e))?;
     let trace_mode: TraceMode = a.traces.parse().map_err(|e: String| eyre!(e))?;
     let token_block: TokenBlock = a.token_block.parse().map_err(|e: String| eyre!(e))?;
-    if a.chunk_size == 0 {
-        bail!("--chunk-size must be at least 1");
+    if a.group_blocks == 0 || a.groups_in_flight == 0 {
+        bail!("--group-blocks and --groups-in-flight must be at least 1");
     }
-    if a.concurrency == 0 || a.chunk_concurrency == 0 || a.batch_size == 0 {
-        bail!("--concurrency, --chunk-concurrency and --batch-size must be at least 1");
-    }
-    if !(a.timeout > 0.0 && a.timeout.is_finite()) {
-        bail!("--timeout must be a positive number of seconds");
-    }
-    if let Some(r) = a.rps {
-        if !(r > 0.0 && r.is_finite()) {
-            bail!("--rps must be a positive number");
-        }
-    }
-    if !(1..=22).contains(&a.zstd_level) {
-        bail!("--zstd-level must be between 1 and 22");
-    }
-    let url = reqwest_url_check(&a.rpc)?;
-    let mut rpc = RpcConfig::new(url);
-    rpc.timeout = Duration::from_secs_f64(a.timeout);
-    rpc.max_retries = a.retries;
-    rpc.max_concurrent_requests = a.concurrency;
-    rpc.batch_size = a.batch_size;
-    rpc.requests_per_second = a.rps;
+    let rpc = crate::commands::common::rpc_config(&a.rpc, &a.rpc_tuning)?;
     Ok(ExportConfig {
         spec,
         tables,
@@ -135,13 +115,6 @@ pub fn validate(a: &ExportEvmArgs) -> eyre::Result<ExportConfig> {
             groups_in_flight: a.groups_in_flight,
         },
     })
-}
-
-fn reqwest_url_check(url: &str) -> eyre::Result<String> {
-    if !(url.starts_with("http://") || url.starts_with("https://")) {
-        bail!("--rpc {url:?} is not an http(s) URL (WebSocket and IPC are not supported yet)");
-    }
-    Ok(url.to_string())
 }
 
 #[derive(Serialize)]
@@ -176,60 +149,38 @@ pub async fn run(a: ExportEvmArgs, quiet: bool) -> eyre::Result<ExitCode> {
     let source = EvmSource::connect(client, cfg.source.clone())
         .await
         .wrap_err_with(|| format!("cannot use the node at {}", a.rpc))?;
-    let head = if cfg.spec.needs_head() || !a.dry_run {
+    let head = if cfg.spec.needs_head() || !a.out.dry_run {
         Some(source.head().await?)
     } else {
         None
     };
     let range = cfg.spec.resolve(head)?;
     let chain = a
+        .out
         .chain_name
         .clone()
         .unwrap_or_else(|| ChainId(source.chain_id()).lake_name());
-    let lake = Lake::new(&a.output);
+    let lake = Lake::new(&a.out.output);
     let spec = RunSpec {
         lake: lake.clone(),
         chain: chain.clone(),
         tables: cfg.tables.iter().map(|t| t.name()).collect(),
         format: cfg.format,
-        chunk_size: a.chunk_size,
-        overwrite: a.overwrite,
+        chunk_size: a.out.chunk_size,
+        overwrite: a.out.overwrite,
     };
     let chunks = runner::plan(&spec, range)?;
     let todo = chunks.iter().filter(|c| !c.done).count();
 
-    if a.dry_run {
-        println!(
-            "plan: export blocks {range} ({} blocks) of chain {} (id {}) from {}",
-            range.len(),
-            chain,
-            source.chain_id(),
-            a.rpc
+    if a.out.dry_run {
+        crate::commands::common::print_plan(
+            &format!("chain {chain} (id {}) from {}", source.chain_id(), a.rpc),
+            range,
+            &chunks,
+            &a.out,
+            cfg.format,
+            &spec.tables,
         );
-        println!(
-            "      {} chunks of up to {} blocks: {} to write, {} already in {}",
-            chunks.len(),
-            a.chunk_size,
-            todo,
-            chunks.len() - todo,
-            a.output.display()
-        );
-        println!(
-            "      format {}, tables: {}",
-            cfg.format.ext(),
-            spec.tables.join(", ")
-        );
-        for c in chunks.iter().take(20) {
-            println!(
-                "      {} {}",
-                c.range,
-                if c.done { "(done, skipped)" } else { "" }
-            );
-        }
-        if chunks.len() > 20 {
-            println!("      … {} more", chunks.len() - 20);
-        }
-        println!();
         for t in &cfg.tables {
             print!("{}", crate::commands::schema::describe(*t));
         }
@@ -241,7 +192,7 @@ pub async fn run(a: ExportEvmArgs, quiet: bool) -> eyre::Result<ExitCode> {
     let tables = cfg.tables.clone();
     let format = cfg.format;
     let etl_version = cfg.etl_version;
-    let zstd = a.zstd_level;
+    let zstd = a.out.zstd_level;
     let all_standards = a.all_token_standards;
     // opens the chunk file of one table (temporary name until the runner commits it)
     let lake_for_files = lake.clone();
@@ -273,7 +224,7 @@ pub async fn run(a: ExportEvmArgs, quiet: bool) -> eyre::Result<ExitCode> {
     );
     tracing::info!(target: "ledgerflow::export", %range, chain = %chain, chunks = chunks.len(), todo, "export starting");
     let source = Arc::new(source);
-    let totals = runner::run(&chunks, a.chunk_concurrency, quiet, |r| {
+    let totals = runner::run(&chunks, a.rpc_tuning.chunk_concurrency, quiet, |r| {
         let tables = tables.clone();
         let source = source.clone();
         let open = open.clone();
@@ -328,7 +279,7 @@ pub async fn run(a: ExportEvmArgs, quiet: bool) -> eyre::Result<ExitCode> {
         blocks: range,
         tables: spec.tables.clone(),
         format: cfg.format.ext(),
-        chunk_size: a.chunk_size,
+        chunk_size: a.out.chunk_size,
         trace_api: source.trace_api(),
         receipts_api: source.receipts_api(),
         rpc_http_requests: stats.http_requests.load(Relaxed),
@@ -338,7 +289,7 @@ pub async fn run(a: ExportEvmArgs, quiet: bool) -> eyre::Result<ExitCode> {
         started_unix,
         totals: &totals,
     };
-    let report_path = a.report.clone().unwrap_or_else(|| {
+    let report_path = a.out.report.clone().unwrap_or_else(|| {
         lake.runs_dir(&chain).join(format!(
             "export-evm-{started_unix}-{}-{}.json",
             range.start, range.end
@@ -346,32 +297,12 @@ pub async fn run(a: ExportEvmArgs, quiet: bool) -> eyre::Result<ExitCode> {
     });
     runner::write_report(&report_path, &report)?;
 
-    if !quiet {
-        eprintln!(
-            "{} blocks {range} of {chain}: {} chunks written, {} already there, {:.2} s",
-            if totals.error.is_some() {
-                "FAILED"
-            } else {
-                "exported"
-            },
-            totals.chunks_written,
-            totals.chunks_skipped,
-            totals.seconds
-        );
-        for (t, n) in &totals.rows {
-            eprintln!("  {t:<16} {n:>10} rows");
-        }
-        eprintln!("  report: {}", report_path.display());
-    }
-    match &totals.error {
-        None => Ok(ExitCode::SUCCESS),
-        Some(e) => {
-            eprintln!("error: {e}");
-            Ok(ExitCode::from(if totals.chunks_written > 0 {
-                1
-            } else {
-                2
-            }))
-        }
-    }
+    Ok(crate::commands::common::finish(
+        quiet,
+        range,
+        &chain,
+        &totals,
+        &report_path,
+        &[],
+    ))
 }

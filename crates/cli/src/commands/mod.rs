@@ -1,8 +1,10 @@
 //! One module per command.
 
 pub mod bench;
+pub mod common;
 pub mod demo;
 pub mod devnet;
+pub mod export_bitcoin;
 pub mod export_evm;
 pub mod schema;
 
@@ -14,6 +16,7 @@ pub async fn run(cli: Cli) -> eyre::Result<ExitCode> {
     let quiet = cli.global.quiet;
     match cli.command {
         Command::Export(ExportCommand::Evm(a)) => export_evm::run(a, quiet).await,
+        Command::Export(ExportCommand::Bitcoin(a)) => export_bitcoin::run(a, quiet).await,
         Command::Demo(a) => demo::run(a, quiet).await,
         Command::Devnet(DevnetCommand::Run(a)) => devnet::run(a).await,
         Command::Schema(a) => schema::run(a),

@@ -15,8 +15,8 @@
 
 use std::sync::Arc;
 
-use arrow_array::builder::{Int64Builder, ListBuilder, StringBuilder, StructBuilder};
 use arrow_array::builder::Decimal128Builder;
+use arrow_array::builder::{Int64Builder, ListBuilder, StringBuilder, StructBuilder};
 use arrow_array::ArrayRef;
 use arrow_schema::{DataType, Field, Fields, SchemaRef};
 
@@ -116,7 +116,11 @@ fn append_sats(s: &mut StructBuilder, i: usize, v: Option<Sats>) {
 
 impl ArrowCol for Vec<TxInput> {
     fn data_type() -> DataType {
-        DataType::List(Arc::new(Field::new("item", DataType::Struct(input_fields()), true)))
+        DataType::List(Arc::new(Field::new(
+            "item",
+            DataType::Struct(input_fields()),
+            true,
+        )))
     }
     fn nullable() -> bool {
         false
@@ -139,7 +143,11 @@ impl ArrowCol for Vec<TxInput> {
 
 impl ArrowCol for Vec<TxOutput> {
     fn data_type() -> DataType {
-        DataType::List(Arc::new(Field::new("item", DataType::Struct(output_fields()), true)))
+        DataType::List(Arc::new(Field::new(
+            "item",
+            DataType::Struct(output_fields()),
+            true,
+        )))
     }
     fn nullable() -> bool {
         false

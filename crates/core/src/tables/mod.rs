@@ -2,5 +2,5 @@
 //! datasets (`crypto_ethereum` enriched stage, see `../shared/schemas`); columns that
 //! BigQuery does not have are appended after them, starting with `chain_id`.
 
-pub mod evm;
 pub mod bitcoin;
+pub mod evm;

@@ -10,7 +10,7 @@ declare -A allowed=(
   [ledgerflow-evm]="ledgerflow-core ledgerflow-rpc"
   [ledgerflow-bitcoin]="ledgerflow-core ledgerflow-rpc"
   [ledgerflow-lake]="ledgerflow-core"
-  [ledgerflow-devnet]="ledgerflow-core ledgerflow-rpc ledgerflow-evm"
+  [ledgerflow-devnet]="ledgerflow-core ledgerflow-rpc ledgerflow-evm ledgerflow-bitcoin"
   [ledgerflow-testkit]=""
   [ledgerflow]="ledgerflow-core ledgerflow-rpc ledgerflow-evm ledgerflow-bitcoin ledgerflow-lake ledgerflow-devnet"
 )

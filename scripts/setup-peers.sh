@@ -3,6 +3,8 @@
 #
 #   scripts/setup-peers.sh etl     ethereum-etl 2.4.2 (Python 3.10) -> .tools/venv-etl
 #   scripts/setup-peers.sh cryo    cryo 0.3.2                       -> .tools/venv-cryo
+#   scripts/setup-peers.sh btcetl  bitcoin-etl 1.5.2                -> .tools/venv-btcetl
+#   scripts/setup-peers.sh explorer bitcoin-explorer 1.2.21         -> .tools/venv-explorer
 #
 # Pins (every transitive package) are in bench/requirements-*.txt.
 set -euo pipefail
@@ -38,6 +40,8 @@ for what in "$@"; do
   case "$what" in
     etl) install etl 3.10 ;;
     cryo) install cryo 3.11 ;;
-    *) echo "setup-peers: unknown peer $what (etl, cryo)" >&2; exit 2 ;;
+    btcetl) install btcetl 3.11 ;;
+    explorer) install explorer 3.11 ;;
+    *) echo "setup-peers: unknown peer $what (etl, cryo, btcetl, explorer)" >&2; exit 2 ;;
   esac
 done

@@ -2,7 +2,8 @@
 # Installs the pinned development tools into .tools/ (idempotent; nothing is downloaded
 # at test time). Safe to run again: it only installs what is missing or at another version.
 #
-#   scripts/setup.sh            anvil (needed by the demo and the anvil tests)
+#   scripts/setup.sh            anvil (needed by the demo and the anvil tests) and
+#                               litecoind (Debian's package, for the Bitcoin-family tests)
 #   scripts/setup.sh --solc     also solc-js (only to recompile the workload contracts)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -36,3 +37,17 @@ ANVIL=".tools/node_modules/$ANVIL_PKG/bin/anvil"
 chmod +x "$ANVIL" 2>/dev/null || true
 "$ANVIL" --version >/dev/null
 echo "setup: $("$ANVIL" --version | head -1) at $ANVIL" >&2
+
+# litecoind (Litecoin Core 0.21, a Bitcoin Core fork) from Debian, pinned.
+LITECOIND_VERSION="0.21.2.1-1+b1"
+if [ "${LEDGERFLOW_SKIP_LITECOIND:-0}" != "1" ]; then
+  have=$(dpkg-query -W -f='${Version}' litecoind 2>/dev/null || true)
+  if [ "$have" != "$LITECOIND_VERSION" ]; then
+    echo "setup: installing litecoind=$LITECOIND_VERSION (apt)" >&2
+    SUDO=""
+    if [ "$(id -u)" != "0" ]; then SUDO="sudo"; fi
+    $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -q "litecoind=$LITECOIND_VERSION" >&2 \
+      || { $SUDO apt-get update -q >&2 && $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -q "litecoind=$LITECOIND_VERSION" >&2; }
+  fi
+  echo "setup: $(litecoind -version | head -1) at $(command -v litecoind)" >&2
+fi

@@ -14,6 +14,10 @@ pub struct AddressParams {
     pub hrp: Option<&'static str>,
     /// CashAddr prefix (Bitcoin Cash): when set, P2PKH/P2SH are written as CashAddr.
     pub cashaddr: Option<&'static str>,
+    /// Pay-to-pubkey outputs get the P2PKH address of their key, as Bitcoin Core before
+    /// 0.21 reported them (and BigQuery's `crypto_bitcoin` carries); Litecoin Core 0.21
+    /// reports none (so bitcoin-etl names them `nonstandard…`).
+    pub p2pk: bool,
 }
 
 /// A chain and network.
@@ -113,6 +117,7 @@ const fn addr(
         p2sh,
         hrp,
         cashaddr,
+        p2pk: true,
     }
 }
 
@@ -192,7 +197,10 @@ pub static CHAINS: &[ChainParams] = &[
             "litecoin",
             "main",
             [0xfb, 0xc0, 0xb6, 0xdb],
-            addr(&[0x30], &[0x32], Some("ltc"), None),
+            AddressParams {
+                p2pk: false,
+                ..addr(&[0x30], &[0x32], Some("ltc"), None)
+            },
             false,
             false,
             true,
@@ -205,7 +213,10 @@ pub static CHAINS: &[ChainParams] = &[
             "litecoin",
             "test",
             [0xfd, 0xd2, 0xc8, 0xf1],
-            addr(&[0x6f], &[0x3a], Some("tltc"), None),
+            AddressParams {
+                p2pk: false,
+                ..addr(&[0x6f], &[0x3a], Some("tltc"), None)
+            },
             false,
             false,
             true,
@@ -218,7 +229,10 @@ pub static CHAINS: &[ChainParams] = &[
             "litecoin",
             "regtest",
             [0xfa, 0xbf, 0xb5, 0xda],
-            addr(&[0x6f], &[0x3a], Some("rltc"), None),
+            AddressParams {
+                p2pk: false,
+                ..addr(&[0x6f], &[0x3a], Some("rltc"), None)
+            },
             false,
             false,
             true,

@@ -498,6 +498,7 @@ pub fn info(script: &[u8], params: &AddressParams) -> ScriptInfo {
             Some(hrp) => (Some(1), vec![address::segwit(hrp, v, prog)]),
             None => (None, vec![]),
         },
+        (ScriptClass::PubKey, Solution::Keys(..)) if !params.p2pk => (None, vec![]),
         (_, Solution::Keys(m, keys)) => {
             let addrs: Vec<String> = keys
                 .iter()

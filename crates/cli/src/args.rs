@@ -321,6 +321,11 @@ impl WorkloadArgs {
 pub enum DevnetCommand {
     /// Start anvil, generate a seeded workload and keep the node running until Ctrl-C.
     Run(DevnetRunArgs),
+    /// Start litecoind in regtest, generate a seeded UTXO workload (entities, payments with
+    /// change, consolidations, CoinJoins, peel chains) and keep the node running until
+    /// Ctrl-C. Prints the RPC URL, data directory and what was generated; writes which
+    /// entity owns which address with --ground-truth.
+    Litecoin(DevnetLitecoinArgs),
 }
 
 #[derive(Debug, Args)]
@@ -331,6 +336,38 @@ pub struct DevnetRunArgs {
     #[command(flatten)]
     pub workload: WorkloadArgs,
     /// Stop after generating instead of serving until Ctrl-C.
+    #[arg(long)]
+    pub exit: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct DevnetLitecoinArgs {
+    /// RPC port (0: a free one).
+    #[arg(long, default_value_t = 19443)]
+    pub port: u16,
+    /// Data directory to keep (default: a temporary one, removed at exit).
+    #[arg(long)]
+    pub datadir: Option<PathBuf>,
+    /// Blocks of workload (after 100+ blocks that mature the first coinbases).
+    #[arg(long, default_value_t = 50)]
+    pub blocks: u64,
+    /// Transactions per block.
+    #[arg(long, default_value_t = 20)]
+    pub txs_per_block: usize,
+    /// Entities that own addresses.
+    #[arg(long, default_value_t = 40)]
+    pub entities: usize,
+    /// Seed of the workload.
+    #[arg(long, env = "SEED", default_value_t = 42)]
+    pub seed: u64,
+    /// litecoind binary (default: LEDGERFLOW_LITECOIND, then PATH).
+    #[arg(long)]
+    pub litecoind: Option<PathBuf>,
+    /// Write the ground truth (address,entity,kind CSV) here.
+    #[arg(long)]
+    pub ground_truth: Option<PathBuf>,
+    /// Stop the node (cleanly, flushing its block files) after generating instead of
+    /// serving until Ctrl-C.
     #[arg(long)]
     pub exit: bool,
 }

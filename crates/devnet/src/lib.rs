@@ -7,9 +7,14 @@
 //! (incl. batches), WETH deposits/withdrawals, internal value calls, delegatecalls,
 //! static calls, CREATE/CREATE2 factories, create-and-selfdestruct, reverted sub-calls and
 //! failed transactions, across legacy, EIP-2930 and EIP-1559 transaction types.
+//!
+//! And a local UTXO chain ([`litecoin`]): `litecoind -regtest` driven by a seeded workload
+//! of entities, payments with change, consolidations, CoinJoins and peel chains, with the
+//! ground truth of which entity owns which address.
 
 pub mod abi;
 pub mod anvil;
+pub mod litecoin;
 pub mod workload;
 
 pub use anvil::{find_anvil, Anvil, AnvilOptions};

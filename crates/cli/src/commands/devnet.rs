@@ -7,7 +7,7 @@ use ledgerflow_devnet::{
     find_anvil, generate, Anvil, AnvilOptions, WorkloadConfig, WorkloadSummary,
 };
 
-use crate::args::DevnetRunArgs;
+use crate::args::{DevnetLitecoinArgs, DevnetRunArgs};
 
 /// Starts anvil (found as `find_anvil` does) on `port` (0: any free port) and generates the
 /// seeded workload on it; prints what was generated.
@@ -54,5 +54,57 @@ pub async fn run(a: DevnetRunArgs) -> eyre::Result<ExitCode> {
         }
     }
     anvil.stop().await;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `ledgerflow devnet litecoin`.
+pub async fn litecoin(a: DevnetLitecoinArgs) -> eyre::Result<ExitCode> {
+    use ledgerflow_devnet::litecoin::{
+        generate_utxo, write_ground_truth, Litecoind, UtxoWorkloadConfig,
+    };
+    let node = Litecoind::start(a.litecoind.as_deref(), a.port, a.datadir.as_deref()).await?;
+    eprintln!(
+        "started litecoind (regtest) on {} with data directory {}",
+        node.url(),
+        node.datadir.display()
+    );
+    let started = std::time::Instant::now();
+    let cfg = UtxoWorkloadConfig {
+        seed: a.seed,
+        blocks: a.blocks,
+        txs_per_block: a.txs_per_block,
+        entities: a.entities,
+    };
+    let summary = generate_utxo(&node, &cfg)
+        .await
+        .wrap_err("generating the UTXO workload")?;
+    eprintln!(
+        "generated blocks up to {} with {} transactions in {:.1} s (seed {})",
+        summary.head,
+        summary.transactions,
+        started.elapsed().as_secs_f64(),
+        a.seed
+    );
+    if let Some(p) = &a.ground_truth {
+        write_ground_truth(p, &summary.ground_truth)?;
+    }
+    let out = serde_json::json!({
+        "rpc": node.url(),
+        "datadir": node.datadir,
+        "head": summary.head,
+        "transactions": summary.transactions,
+        "actions": summary.actions,
+        "addresses": summary.ground_truth.len(),
+    });
+    println!("{}", serde_json::to_string_pretty(&out)?);
+    if !a.exit {
+        eprintln!("serving on {} until Ctrl-C or SIGTERM", node.url());
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = term.recv() => {}
+        }
+    }
+    node.stop().await;
     Ok(ExitCode::SUCCESS)
 }

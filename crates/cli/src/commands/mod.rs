@@ -19,6 +19,7 @@ pub async fn run(cli: Cli) -> eyre::Result<ExitCode> {
         Command::Export(ExportCommand::Bitcoin(a)) => export_bitcoin::run(a, quiet).await,
         Command::Demo(a) => demo::run(a, quiet).await,
         Command::Devnet(DevnetCommand::Run(a)) => devnet::run(a).await,
+        Command::Devnet(DevnetCommand::Litecoin(a)) => devnet::litecoin(a).await,
         Command::Schema(a) => schema::run(a),
         Command::Bench(BenchCommand::RpcFloor(a)) => bench::run(a).await,
     }

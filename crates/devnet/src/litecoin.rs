@@ -1,0 +1,871 @@
+//! A local Litecoin Core (`litecoind`, a Bitcoin Core 0.21 fork) in regtest, and a seeded
+//! UTXO workload that builds and signs its own transactions through the raw-transaction
+//! RPCs (`signrawtransactionwithkey` + `sendrawtransaction`, batched per block; the wallet
+//! is disabled): many entities, payments with change, multi-input consolidations,
+//! P2PKH / P2SH-P2WPKH / P2WPKH outputs, CoinJoin-shaped transactions, peel chains and
+//! fan-outs. The ground truth (which entity owns which address) is returned and can be
+//! written to a file, for grading address clustering later.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use ledgerflow_bitcoin::address::base58check;
+use ledgerflow_bitcoin::hash::{parse_hash, sha256, to_hex};
+use ledgerflow_rpc::{Request, RpcClient, RpcConfig};
+use rand::seq::SliceRandom;
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha20Rng;
+use serde::Serialize;
+use serde_json::{json, Value};
+
+use crate::DevnetError;
+
+/// RPC user and password of the nodes this module starts.
+pub const RPC_USER: &str = "ledgerflow";
+/// See [`RPC_USER`].
+pub const RPC_PASSWORD: &str = "ledgerflow";
+
+/// Finds `litecoind`: `explicit`, `LEDGERFLOW_LITECOIND`, then `PATH` (Debian installs it in
+/// `/usr/bin`).
+pub fn find_litecoind(explicit: Option<&Path>) -> Result<PathBuf, DevnetError> {
+    let mut looked = Vec::new();
+    let candidates: Vec<PathBuf> = explicit
+        .map(Path::to_path_buf)
+        .into_iter()
+        .chain(std::env::var_os("LEDGERFLOW_LITECOIND").map(PathBuf::from))
+        .chain(
+            std::env::var_os("PATH")
+                .map(|p| {
+                    std::env::split_paths(&p)
+                        .map(|d| d.join("litecoind"))
+                        .collect::<Vec<_>>()
+                })
+                .unwrap_or_default(),
+        )
+        .collect();
+    for c in candidates {
+        if c.is_file() {
+            return Ok(c);
+        }
+        looked.push(c);
+    }
+    Err(DevnetError::Workload(format!(
+        "litecoind not found (run scripts/setup.sh, or set LEDGERFLOW_LITECOIND); looked at: {}",
+        looked
+            .iter()
+            .map(|p| p.display().to_string())
+            .collect::<Vec<_>>()
+            .join(", ")
+    )))
+}
+
+/// A running `litecoind -regtest`; killed on drop (use [`Litecoind::stop`] for a clean
+/// shutdown that flushes the block files).
+pub struct Litecoind {
+    child: Option<tokio::process::Child>,
+    /// RPC port on 127.0.0.1.
+    pub port: u16,
+    /// The data directory (`<datadir>/regtest/blocks/blk*.dat`).
+    pub datadir: PathBuf,
+    _tmp: Option<tempfile::TempDir>,
+    client: Arc<RpcClient>,
+}
+
+fn free_port() -> Result<u16, DevnetError> {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").map_err(|e| DevnetError::Io {
+        what: "find a free port".into(),
+        source: e,
+    })?;
+    l.local_addr()
+        .map(|a| a.port())
+        .map_err(|e| DevnetError::Io {
+            what: "find a free port".into(),
+            source: e,
+        })
+}
+
+impl Litecoind {
+    /// Starts a node on `port` (0: a free one) with `datadir` (None: a temporary folder
+    /// removed on drop) and waits until its RPC answers.
+    pub async fn start(
+        binary: Option<&Path>,
+        port: u16,
+        datadir: Option<&Path>,
+    ) -> Result<Litecoind, DevnetError> {
+        let bin = find_litecoind(binary)?;
+        let port = if port == 0 { free_port()? } else { port };
+        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            return Err(DevnetError::Workload(format!(
+                "port {port} is already in use (another node?); pick another --port"
+            )));
+        }
+        let (tmp, dir) = match datadir {
+            Some(d) => (None, d.to_path_buf()),
+            None => {
+                let t = tempfile::Builder::new()
+                    .prefix("ledgerflow-ltc-")
+                    .tempdir()
+                    .map_err(|e| DevnetError::Io {
+                        what: "create a temporary data directory".into(),
+                        source: e,
+                    })?;
+                let p = t.path().to_path_buf();
+                (Some(t), p)
+            }
+        };
+        std::fs::create_dir_all(&dir).map_err(|e| DevnetError::Io {
+            what: format!("create {}", dir.display()),
+            source: e,
+        })?;
+        let conf = format!(
+            "regtest=1\nserver=1\ntxindex=1\nlisten=0\ndnsseed=0\ndisablewallet=1\nfallbackfee=0.0001\nrpcthreads=8\nrpcworkqueue=256\nrpcservertimeout=5\nprinttoconsole=0\n\
+             [regtest]\nrpcbind=127.0.0.1\nrpcallowip=127.0.0.1\nrpcport={port}\nrpcuser={RPC_USER}\nrpcpassword={RPC_PASSWORD}\n\
+             vbparams=mweb:9999999999:9999999999\n"
+        );
+        let conf_path = dir.join("litecoin.conf");
+        std::fs::write(&conf_path, conf).map_err(|e| DevnetError::Io {
+            what: format!("write {}", conf_path.display()),
+            source: e,
+        })?;
+        let mut child = tokio::process::Command::new(&bin)
+            .arg(format!("-datadir={}", dir.display()))
+            .arg(format!("-conf={}", conf_path.display()))
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()
+            .map_err(|e| DevnetError::Io {
+                what: format!("start {}", bin.display()),
+                source: e,
+            })?;
+        let mut cfg = RpcConfig::new(format!("http://127.0.0.1:{port}"));
+        cfg.auth = Some((RPC_USER.into(), RPC_PASSWORD.into()));
+        cfg.max_retries = 0;
+        cfg.timeout = Duration::from_secs(120);
+        cfg.batch_size = 500;
+        cfg.max_concurrent_requests = 4;
+        let client = Arc::new(RpcClient::new(cfg)?);
+        let started = Instant::now();
+        loop {
+            if let Ok(Some(status)) = child.try_wait() {
+                let mut err = String::new();
+                if let Some(mut e) = child.stderr.take() {
+                    use tokio::io::AsyncReadExt;
+                    let _ = e.read_to_string(&mut err).await;
+                }
+                return Err(DevnetError::Workload(format!(
+                    "litecoind exited with {status}: {}",
+                    err.trim()
+                )));
+            }
+            if client.call("getblockcount", json!([])).await.is_ok() {
+                break;
+            }
+            if started.elapsed() > Duration::from_secs(60) {
+                return Err(DevnetError::Workload(format!(
+                    "litecoind on port {port} did not answer within 60 s"
+                )));
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        Ok(Litecoind {
+            child: Some(child),
+            port,
+            datadir: dir,
+            _tmp: tmp,
+            client,
+        })
+    }
+
+    /// The RPC URL with credentials.
+    pub fn url(&self) -> String {
+        format!("http://{RPC_USER}:{RPC_PASSWORD}@127.0.0.1:{}", self.port)
+    }
+
+    /// One RPC call.
+    pub async fn call(&self, method: &'static str, params: Value) -> Result<Value, DevnetError> {
+        let raw = self.client.call(method, params).await?;
+        serde_json::from_str(raw.get())
+            .map_err(|e| DevnetError::Workload(format!("{method}: bad answer: {e}")))
+    }
+
+    async fn batch(&self, reqs: Vec<Request>) -> Result<Vec<Value>, DevnetError> {
+        let answers = self.client.batch(reqs).await;
+        answers
+            .into_iter()
+            .map(|a| {
+                let raw = a?;
+                serde_json::from_str(raw.get())
+                    .map_err(|e| DevnetError::Workload(format!("bad answer: {e}")))
+            })
+            .collect()
+    }
+
+    /// Stops the node cleanly (`stop`, then waits for the process to exit). The client's
+    /// idle keep-alive connections are closed first: the node's HTTP server waits for them.
+    pub async fn stop(mut self) {
+        let _ = self.client.call("stop", json!([])).await;
+        let child = self.child.take();
+        let Litecoind { client, _tmp, .. } = self;
+        drop(client);
+        if let Some(mut c) = child {
+            let _ = tokio::time::timeout(Duration::from_secs(60), c.wait()).await;
+            let _ = c.start_kill();
+        }
+        drop(_tmp);
+    }
+
+    /// Keeps the data directory after the node is dropped (it was temporary).
+    pub fn keep_datadir(&mut self) -> Option<PathBuf> {
+        self._tmp.take().map(|t| t.keep())
+    }
+}
+
+/// Settings of the UTXO workload.
+#[derive(Debug, Clone)]
+pub struct UtxoWorkloadConfig {
+    /// Seed of every choice.
+    pub seed: u64,
+    /// Blocks of workload (after the initial maturity blocks).
+    pub blocks: u64,
+    /// Transactions per block.
+    pub txs_per_block: usize,
+    /// Number of entities (each owns several addresses).
+    pub entities: usize,
+}
+
+impl Default for UtxoWorkloadConfig {
+    fn default() -> Self {
+        UtxoWorkloadConfig {
+            seed: 42,
+            blocks: 50,
+            txs_per_block: 20,
+            entities: 40,
+        }
+    }
+}
+
+/// One address of the ground truth.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct OwnedAddress {
+    /// The address as the node prints it.
+    pub address: String,
+    /// Owning entity (`miner` or `entity-<n>`).
+    pub entity: String,
+    /// `p2pkh`, `p2sh-p2wpkh` or `p2wpkh`.
+    pub kind: &'static str,
+}
+
+/// What the workload did.
+#[derive(Debug, Clone, Serialize)]
+pub struct UtxoWorkloadSummary {
+    /// Height of the tip.
+    pub head: i64,
+    /// Transactions sent (coinbase transactions not counted).
+    pub transactions: u64,
+    /// Transactions per action.
+    pub actions: BTreeMap<String, u64>,
+    /// Which entity owns which address.
+    pub ground_truth: Vec<OwnedAddress>,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Kind {
+    P2pkh,
+    P2shP2wpkh,
+    P2wpkh,
+}
+
+impl Kind {
+    fn name(self) -> &'static str {
+        match self {
+            Kind::P2pkh => "p2pkh",
+            Kind::P2shP2wpkh => "p2sh-p2wpkh",
+            Kind::P2wpkh => "p2wpkh",
+        }
+    }
+    fn descriptor(self, wif: &str) -> String {
+        match self {
+            Kind::P2pkh => format!("pkh({wif})"),
+            Kind::P2shP2wpkh => format!("sh(wpkh({wif}))"),
+            Kind::P2wpkh => format!("wpkh({wif})"),
+        }
+    }
+    /// Virtual bytes of an input spending this kind.
+    fn input_vbytes(self) -> u64 {
+        match self {
+            Kind::P2pkh => 148,
+            Kind::P2shP2wpkh => 91,
+            Kind::P2wpkh => 68,
+        }
+    }
+}
+
+struct Key {
+    wif: String,
+    entity: usize,
+    kind: Kind,
+    address: String,
+    script: Vec<u8>,
+    used: bool,
+}
+
+#[derive(Clone, Debug)]
+struct Utxo {
+    txid: [u8; 32],
+    vout: u32,
+    value: i64,
+    key: usize,
+}
+
+const DUST: i64 = 100_000;
+
+struct Gen<'a> {
+    node: &'a Litecoind,
+    rng: ChaCha20Rng,
+    seed: u64,
+    keys: Vec<Key>,
+    entity_keys: Vec<Vec<usize>>,
+    entity_kind: Vec<Kind>,
+    pool: Vec<Utxo>,
+    miner_key: usize,
+    reserve: Vec<Vec<usize>>,
+}
+
+fn entity_name(e: usize) -> String {
+    if e == 0 {
+        "miner".into()
+    } else {
+        format!("entity-{e}")
+    }
+}
+
+impl<'a> Gen<'a> {
+    /// Creates keys for several entities at once (three batched RPC calls: the node derives
+    /// each address from a descriptor and gives its scriptPubKey). Returns the key indexes.
+    async fn new_keys(
+        &mut self,
+        wanted: &[(usize, Kind, usize)],
+    ) -> Result<Vec<usize>, DevnetError> {
+        let mut plan: Vec<(usize, Kind, String)> = Vec::new();
+        for &(entity, kind, n) in wanted {
+            for _ in 0..n {
+                let i = self.keys.len() + plan.len();
+                let mut material = b"ledgerflow-litecoin-key".to_vec();
+                material.extend_from_slice(&self.seed.to_le_bytes());
+                material.extend_from_slice(&(i as u64).to_le_bytes());
+                let secret = sha256(&material);
+                let mut payload = secret.to_vec();
+                payload.push(0x01); // compressed public key
+                plan.push((entity, kind, base58check(&[0xef], &payload)));
+            }
+        }
+        if plan.is_empty() {
+            return Ok(Vec::new());
+        }
+        let infos = self
+            .node
+            .batch(
+                plan.iter()
+                    .map(|(_, k, w)| Request::new("getdescriptorinfo", json!([k.descriptor(w)])))
+                    .collect(),
+            )
+            .await?;
+        let descs: Vec<String> = infos
+            .iter()
+            .map(|v| v["descriptor"].as_str().unwrap_or_default().to_string())
+            .collect();
+        let addrs = self
+            .node
+            .batch(
+                descs
+                    .iter()
+                    .map(|d| Request::new("deriveaddresses", json!([d])))
+                    .collect(),
+            )
+            .await?;
+        let addrs: Vec<String> = addrs
+            .iter()
+            .map(|v| v[0].as_str().unwrap_or_default().to_string())
+            .collect();
+        let vals = self
+            .node
+            .batch(
+                addrs
+                    .iter()
+                    .map(|a| Request::new("validateaddress", json!([a])))
+                    .collect(),
+            )
+            .await?;
+        let mut out = Vec::with_capacity(plan.len());
+        for (((entity, kind, wif), address), v) in plan.into_iter().zip(addrs).zip(vals) {
+            let script = v["scriptPubKey"]
+                .as_str()
+                .and_then(ledgerflow_bitcoin::hash::from_hex)
+                .ok_or_else(|| {
+                    DevnetError::Workload(format!("validateaddress {address}: no scriptPubKey"))
+                })?;
+            let idx = self.keys.len();
+            self.keys.push(Key {
+                wif,
+                entity,
+                kind,
+                address,
+                script,
+                used: false,
+            });
+            out.push(idx);
+        }
+        Ok(out)
+    }
+
+    /// Tops up every entity's reserve of unused keys (one batch for all of them).
+    async fn refill(&mut self, per_entity: usize) -> Result<(), DevnetError> {
+        let wanted: Vec<(usize, Kind, usize)> = (0..self.reserve.len())
+            .filter(|&e| self.reserve[e].len() < per_entity / 2)
+            .map(|e| (e, self.entity_kind[e], per_entity))
+            .collect();
+        let keys = self.new_keys(&wanted).await?;
+        for k in keys {
+            let e = self.keys[k].entity;
+            self.reserve[e].push(k);
+        }
+        Ok(())
+    }
+
+    /// A never-used key of `entity` (its next change or receiving address).
+    async fn fresh_key(&mut self, entity: usize) -> Result<usize, DevnetError> {
+        if self.reserve[entity].is_empty() {
+            let kind = self.entity_kind[entity];
+            let k = self.new_keys(&[(entity, kind, 8)]).await?;
+            self.reserve[entity].extend(k);
+        }
+        let k = self.reserve[entity].remove(0);
+        self.entity_keys[entity].push(k);
+        Ok(k)
+    }
+
+    fn known_key(&mut self, entity: usize) -> usize {
+        let ks = &self.entity_keys[entity];
+        ks[self.rng.gen_range(0..ks.len())]
+    }
+
+    fn utxos_of(&self, entity: usize) -> Vec<usize> {
+        (0..self.pool.len())
+            .filter(|&i| self.keys[self.pool[i].key].entity == entity)
+            .collect()
+    }
+
+    /// Takes UTXOs of `entity` (largest first) worth at least `amount`.
+    fn take_inputs(&mut self, entity: usize, amount: i64, max: usize) -> Option<Vec<Utxo>> {
+        let mut mine = self.utxos_of(entity);
+        mine.sort_by_key(|&i| std::cmp::Reverse(self.pool[i].value));
+        let mut sum = 0;
+        let mut chosen = Vec::new();
+        for i in mine.into_iter().take(max) {
+            sum += self.pool[i].value;
+            chosen.push(i);
+            if sum >= amount {
+                break;
+            }
+        }
+        if sum < amount {
+            return None;
+        }
+        chosen.sort_unstable_by(|a, b| b.cmp(a));
+        Some(
+            chosen
+                .into_iter()
+                .map(|i| self.pool.swap_remove(i))
+                .collect(),
+        )
+    }
+
+    fn fee(&self, inputs: &[Utxo], n_out: usize) -> i64 {
+        let vb: u64 = 11
+            + inputs
+                .iter()
+                .map(|u| self.keys[u.key].kind.input_vbytes())
+                .sum::<u64>()
+            + 34 * n_out as u64;
+        (vb * 12) as i64
+    }
+
+    fn unsigned(&self, inputs: &[Utxo], outputs: &[(usize, i64)]) -> String {
+        let mut b = Vec::new();
+        b.extend_from_slice(&2u32.to_le_bytes());
+        b.push(inputs.len() as u8);
+        for u in inputs {
+            b.extend_from_slice(&u.txid);
+            b.extend_from_slice(&u.vout.to_le_bytes());
+            b.push(0);
+            b.extend_from_slice(&0xffff_fffdu32.to_le_bytes());
+        }
+        b.push(outputs.len() as u8);
+        for (k, v) in outputs {
+            b.extend_from_slice(&v.to_le_bytes());
+            let s = &self.keys[*k].script;
+            b.push(s.len() as u8);
+            b.extend_from_slice(s);
+        }
+        b.extend_from_slice(&0u32.to_le_bytes());
+        to_hex(&b)
+    }
+}
+
+/// A transaction planned for the current block.
+struct Planned {
+    action: &'static str,
+    inputs: Vec<Utxo>,
+    outputs: Vec<(usize, i64)>,
+}
+
+/// Mines `n` blocks to the miner.
+async fn mine(g: &Gen<'_>, n: u64) -> Result<Vec<String>, DevnetError> {
+    let addr = g.keys[g.miner_key].address.clone();
+    let v = g.node.call("generatetoaddress", json!([n, addr])).await?;
+    Ok(v.as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|x| x.as_str().map(String::from))
+                .collect()
+        })
+        .unwrap_or_default())
+}
+
+/// Runs the workload on a fresh node.
+pub async fn generate_utxo(
+    node: &Litecoind,
+    cfg: &UtxoWorkloadConfig,
+) -> Result<UtxoWorkloadSummary, DevnetError> {
+    let entities = cfg.entities.max(3);
+    let mut g = Gen {
+        node,
+        rng: ChaCha20Rng::seed_from_u64(cfg.seed),
+        seed: cfg.seed,
+        keys: Vec::new(),
+        entity_keys: vec![Vec::new(); entities + 1],
+        entity_kind: Vec::new(),
+        pool: Vec::new(),
+        miner_key: 0,
+        reserve: vec![Vec::new(); entities + 1],
+    };
+    let kinds = [Kind::P2pkh, Kind::P2shP2wpkh, Kind::P2wpkh];
+    g.entity_kind.push(Kind::P2pkh);
+    for _ in 0..entities {
+        let k = kinds[g.rng.gen_range(0..3)];
+        g.entity_kind.push(k);
+    }
+    g.refill(8).await?;
+    g.miner_key = g.fresh_key(0).await?;
+    g.keys[g.miner_key].used = true;
+    for e in 1..=entities {
+        let n = g.rng.gen_range(1..=3);
+        for _ in 0..n {
+            g.fresh_key(e).await?;
+        }
+    }
+    let mut actions: BTreeMap<String, u64> = BTreeMap::new();
+    // coinbases mature after 100 blocks
+    let first = mine(&g, 100 + (entities as u64).div_ceil(8) + 2).await?;
+    let mut coinbase_queue: std::collections::VecDeque<String> = first.into_iter().collect();
+    let mut sent = 0u64;
+    let mut peel_chains: Vec<Utxo> = Vec::new();
+    for round in 0..cfg.blocks.max(1) {
+        g.refill(8).await?;
+        // mature coinbases (older than 100 blocks) go to the miner's pool
+        while coinbase_queue.len() > 100 {
+            let Some(h) = coinbase_queue.pop_front() else {
+                break;
+            };
+            let raw = g.node.client.call("getblock", json!([h, 2])).await?;
+            let vb = ledgerflow_bitcoin::verbose::parse_block(raw.get())
+                .map_err(|e| DevnetError::Workload(format!("getblock {h}: {e}")))?;
+            let cb = vb.block.txs.first();
+            let txid = cb.map(|t| t.txid);
+            let value = cb.and_then(|t| t.outputs.first()).map(|o| o.value);
+            if let (Some(txid), Some(value)) = (txid, value) {
+                if value > DUST * 10 {
+                    g.pool.push(Utxo {
+                        txid,
+                        vout: 0,
+                        value,
+                        key: g.miner_key,
+                    });
+                }
+            }
+        }
+        let mut planned: Vec<Planned> = Vec::new();
+        // the miner funds entities whenever it has coins: a fan-out to many entities
+        let fundings = if round == 0 { 8 } else { 1 };
+        for _ in 0..fundings {
+            let miner_utxos = g.utxos_of(0);
+            let Some(&i) = miner_utxos.first() else { break };
+            let u = g.pool.swap_remove(i);
+            let n = g.rng.gen_range(5..=12).min(entities);
+            let mut es: Vec<usize> = (1..=entities).collect();
+            es.shuffle(&mut g.rng);
+            let fee = g.fee(std::slice::from_ref(&u), n + 1);
+            let share = (u.value - fee) / (n as i64 + 1);
+            let mut outputs = Vec::new();
+            for e in es.into_iter().take(n) {
+                let k = g.fresh_key(e).await?;
+                outputs.push((k, share));
+            }
+            let change = u.value - fee - share * n as i64;
+            outputs.push((g.miner_key, change));
+            planned.push(Planned {
+                action: "funding_fanout",
+                inputs: vec![u],
+                outputs,
+            });
+        }
+        let mut attempts = 0;
+        while planned.len() < cfg.txs_per_block && attempts < cfg.txs_per_block * 4 {
+            attempts += 1;
+            let roll: f64 = g.rng.gen();
+            let a = g.rng.gen_range(1..=entities);
+            if roll < 0.55 {
+                // payment with change
+                let mut b = g.rng.gen_range(1..=entities);
+                if b == a {
+                    b = b % entities + 1;
+                }
+                let mine = g.utxos_of(a);
+                let Some(&big) = mine.iter().max_by_key(|&&i| g.pool[i].value) else {
+                    continue;
+                };
+                let avail = g.pool[big].value;
+                if avail < DUST * 20 {
+                    continue;
+                }
+                let amount = g.rng.gen_range(DUST * 2..avail / 2);
+                let Some(inputs) = g.take_inputs(a, amount + DUST * 4, 3) else {
+                    continue;
+                };
+                let to = if g.rng.gen_bool(0.3) {
+                    g.known_key(b)
+                } else {
+                    g.fresh_key(b).await?
+                };
+                let change_key = g.fresh_key(a).await?;
+                let total: i64 = inputs.iter().map(|u| u.value).sum();
+                let fee = g.fee(&inputs, 2);
+                let change = total - amount - fee;
+                let mut outputs = vec![(to, amount), (change_key, change)];
+                if g.rng.gen_bool(0.5) {
+                    outputs.swap(0, 1);
+                }
+                planned.push(Planned {
+                    action: "payment_with_change",
+                    inputs,
+                    outputs,
+                });
+            } else if roll < 0.67 {
+                // consolidation of several UTXOs of one entity
+                let mine = g.utxos_of(a);
+                if mine.len() < 3 {
+                    continue;
+                }
+                let n = g.rng.gen_range(3..=mine.len().min(8));
+                let mut idx: Vec<usize> = mine.into_iter().take(n).collect();
+                idx.sort_unstable_by(|x, y| y.cmp(x));
+                let inputs: Vec<Utxo> = idx.into_iter().map(|i| g.pool.swap_remove(i)).collect();
+                let total: i64 = inputs.iter().map(|u| u.value).sum();
+                let fee = g.fee(&inputs, 1);
+                let k = g.fresh_key(a).await?;
+                planned.push(Planned {
+                    action: "consolidation",
+                    inputs,
+                    outputs: vec![(k, total - fee)],
+                });
+            } else if roll < 0.74 {
+                // CoinJoin-shaped: equal outputs to every participant plus their change
+                let n = g.rng.gen_range(3..=5);
+                let denom = DUST * 50;
+                let mut parts: Vec<usize> = (1..=entities).collect();
+                parts.shuffle(&mut g.rng);
+                let mut inputs = Vec::new();
+                let mut members = Vec::new();
+                for e in parts {
+                    if members.len() == n {
+                        break;
+                    }
+                    if let Some(mut ins) = g.take_inputs(e, denom + DUST * 10, 1) {
+                        inputs.append(&mut ins);
+                        members.push(e);
+                    }
+                }
+                if members.len() < 3 {
+                    g.pool.append(&mut inputs);
+                    continue;
+                }
+                let fee = g.fee(&inputs, members.len() * 2);
+                let per_fee = fee / members.len() as i64 + 1;
+                let mut outputs = Vec::new();
+                for (k, e) in members.iter().enumerate() {
+                    let contributed = inputs[k].value;
+                    let eq = g.fresh_key(*e).await?;
+                    let ch = g.fresh_key(*e).await?;
+                    outputs.push((eq, denom));
+                    outputs.push((ch, contributed - denom - per_fee));
+                }
+                outputs.shuffle(&mut g.rng);
+                planned.push(Planned {
+                    action: "coinjoin",
+                    inputs,
+                    outputs,
+                });
+            } else if roll < 0.86 {
+                // peel chain: continue one (its last change is confirmed) or start one
+                let u = if let Some(pos) =
+                    (!peel_chains.is_empty()).then(|| g.rng.gen_range(0..peel_chains.len()))
+                {
+                    let u = peel_chains.swap_remove(pos);
+                    match g
+                        .pool
+                        .iter()
+                        .position(|p| p.txid == u.txid && p.vout == u.vout)
+                    {
+                        Some(i) => g.pool.swap_remove(i),
+                        None => continue,
+                    }
+                } else {
+                    let Some(mut ins) = g.take_inputs(a, DUST * 200, 1) else {
+                        continue;
+                    };
+                    ins.remove(0)
+                };
+                let owner = g.keys[u.key].entity;
+                if u.value < DUST * 30 {
+                    g.pool.push(u);
+                    continue;
+                }
+                let mut b = g.rng.gen_range(1..=entities);
+                if b == owner {
+                    b = b % entities + 1;
+                }
+                let pay = g.rng.gen_range(DUST * 2..u.value / 10);
+                let to = g.fresh_key(b).await?;
+                let next = g.fresh_key(owner).await?;
+                let fee = g.fee(std::slice::from_ref(&u), 2);
+                let rest = u.value - pay - fee;
+                planned.push(Planned {
+                    action: "peel_chain",
+                    inputs: vec![u],
+                    outputs: vec![(to, pay), (next, rest)],
+                });
+            } else {
+                // fan-out payment to several entities
+                let n = g.rng.gen_range(3..=8);
+                let Some(inputs) = g.take_inputs(a, DUST * 10 * (n as i64 + 2), 2) else {
+                    continue;
+                };
+                let total: i64 = inputs.iter().map(|u| u.value).sum();
+                let fee = g.fee(&inputs, n + 1);
+                let each = DUST * g.rng.gen_range(2..10);
+                let mut outputs = Vec::new();
+                for _ in 0..n {
+                    let e = g.rng.gen_range(1..=entities);
+                    let k = g.known_key(e);
+                    outputs.push((k, each));
+                }
+                let change_key = g.fresh_key(a).await?;
+                outputs.push((change_key, total - fee - each * n as i64));
+                planned.push(Planned {
+                    action: "fanout",
+                    inputs,
+                    outputs,
+                });
+            }
+        }
+        // sign and send the block's transactions in two batches
+        let sign: Vec<Request> = planned
+            .iter()
+            .map(|p| {
+                let mut wifs: Vec<String> =
+                    p.inputs.iter().map(|u| g.keys[u.key].wif.clone()).collect();
+                wifs.sort();
+                wifs.dedup();
+                Request::new(
+                    "signrawtransactionwithkey",
+                    json!([g.unsigned(&p.inputs, &p.outputs), wifs]),
+                )
+            })
+            .collect();
+        let signed = g.node.batch(sign).await?;
+        let mut send = Vec::with_capacity(signed.len());
+        for (s, p) in signed.iter().zip(&planned) {
+            if s["complete"].as_bool() != Some(true) {
+                return Err(DevnetError::Workload(format!(
+                    "{}: signing incomplete: {}",
+                    p.action, s["errors"]
+                )));
+            }
+            send.push(Request::new("sendrawtransaction", json!([s["hex"]])));
+        }
+        let txids = g.node.batch(send).await?;
+        for (t, p) in txids.iter().zip(planned) {
+            let txid = t
+                .as_str()
+                .and_then(parse_hash)
+                .ok_or_else(|| DevnetError::Workload(format!("sendrawtransaction: {t}")))?;
+            *actions.entry(p.action.to_string()).or_default() += 1;
+            sent += 1;
+            for (vout, (k, v)) in p.outputs.iter().enumerate() {
+                g.keys[*k].used = true;
+                let u = Utxo {
+                    txid,
+                    vout: vout as u32,
+                    value: *v,
+                    key: *k,
+                };
+                if p.action == "peel_chain" && vout == 1 {
+                    peel_chains.push(u.clone());
+                }
+                if *v >= DUST {
+                    g.pool.push(u);
+                }
+            }
+        }
+        let hashes = mine(&g, 1).await?;
+        coinbase_queue.extend(hashes);
+    }
+    let head = g
+        .node
+        .call("getblockcount", json!([]))
+        .await?
+        .as_i64()
+        .unwrap_or(-1);
+    let ground_truth = g
+        .keys
+        .iter()
+        .filter(|k| k.used)
+        .map(|k| OwnedAddress {
+            address: k.address.clone(),
+            entity: entity_name(k.entity),
+            kind: k.kind.name(),
+        })
+        .collect();
+    Ok(UtxoWorkloadSummary {
+        head,
+        transactions: sent,
+        actions,
+        ground_truth,
+    })
+}
+
+/// Writes the ground truth as CSV (`address,entity,kind`).
+pub fn write_ground_truth(path: &Path, truth: &[OwnedAddress]) -> Result<(), DevnetError> {
+    let mut s = String::from("address,entity,kind\n");
+    for a in truth {
+        s.push_str(&format!("{},{},{}\n", a.address, a.entity, a.kind));
+    }
+    std::fs::write(path, s).map_err(|e| DevnetError::Io {
+        what: format!("write {}", path.display()),
+        source: e,
+    })
+}

@@ -246,7 +246,7 @@ impl RpcSource {
             .map(|t| Request::new("getrawtransaction", json!([hash_hex(t), 1])))
             .collect();
         let answers = self.client.batch(reqs).await;
-        let mut by_tx: HashMap<[u8; 32], crate::model::Tx> = HashMap::new();
+        let mut by_tx: HashMap<[u8; 32], (crate::model::Tx, Option<String>)> = HashMap::new();
         for (t, a) in txids.iter().zip(answers) {
             let raw = a.map_err(|e| BtcError::UnknownPrevout {
                 tx: "-".into(),
@@ -255,18 +255,52 @@ impl RpcSource {
                 height: -1,
                 hint: format!("getrawtransaction failed ({e}); start the node with txindex=1 or export from block 0"),
             })?;
-            let (tx, _) = verbose::parse_tx(raw.get()).map_err(|e| BtcError::Verbose {
+            let (tx, blockhash) = verbose::parse_tx(raw.get()).map_err(|e| BtcError::Verbose {
                 method: "getrawtransaction",
                 block: hash_hex(t),
                 source: e,
             })?;
-            by_tx.insert(*t, tx);
+            by_tx.insert(*t, (tx, blockhash));
+        }
+        // the heights of the blocks that created them
+        let mut blocks: Vec<String> = by_tx.values().filter_map(|(_, b)| b.clone()).collect();
+        blocks.sort();
+        blocks.dedup();
+        let answers = self
+            .client
+            .batch(
+                blocks
+                    .iter()
+                    .map(|b| Request::new("getblockheader", json!([b, true])))
+                    .collect(),
+            )
+            .await;
+        let mut heights: HashMap<String, i32> = HashMap::new();
+        // best effort: a node without getblockheader leaves spent_block_number null
+        for (b, a) in blocks.iter().zip(answers) {
+            match a {
+                Ok(raw) => {
+                    let v: serde_json::Value = serde_json::from_str(raw.get())
+                        .map_err(|e| Self::malformed("getblockheader", b, e.to_string()))?;
+                    if let Some(h) = v["height"].as_i64() {
+                        heights.insert(b.clone(), h as i32);
+                    }
+                }
+                Err(e) => {
+                    tracing::debug!(target: "ledgerflow::bitcoin", block = %b, error = %e, "no height for a spent output's block");
+                }
+            }
         }
         let mut out = HashMap::new();
         for (t, v) in outpoints {
-            let o = by_tx
-                .get(t)
-                .and_then(|tx| tx.outputs.get(*v as usize))
+            let entry = by_tx.get(t);
+            let height = entry
+                .and_then(|(_, b)| b.as_ref())
+                .and_then(|b| heights.get(b))
+                .copied()
+                .unwrap_or(-1);
+            let o = entry
+                .and_then(|(tx, _)| tx.outputs.get(*v as usize))
                 .ok_or_else(|| BtcError::UnknownPrevout {
                     tx: "-".into(),
                     input: 0,
@@ -278,7 +312,7 @@ impl RpcSource {
                 (*t, *v),
                 Coin {
                     value: o.value,
-                    height: -1,
+                    height,
                     script: o.script.clone(),
                 },
             );

@@ -387,3 +387,114 @@ pub fn merkle_root(txids: &[[u8; 32]]) -> [u8; 32] {
     }
     level[0]
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A minimal legacy transaction: one input, one output.
+    fn legacy_tx(tag: u8) -> Vec<u8> {
+        let mut t = vec![1, 0, 0, 0, 1];
+        t.extend_from_slice(&[tag; 32]);
+        t.extend_from_slice(&[0, 0, 0, 0]);
+        t.extend_from_slice(&[1, 0x51]); // scriptSig: OP_1
+        t.extend_from_slice(&[0xff; 4]);
+        t.push(1);
+        t.extend_from_slice(&1000i64.to_le_bytes());
+        t.extend_from_slice(&[1, 0x51]);
+        t.extend_from_slice(&[0; 4]);
+        t
+    }
+
+    fn header(version: u32) -> Vec<u8> {
+        let mut h = version.to_le_bytes().to_vec();
+        h.extend_from_slice(&[0; 68]);
+        h.extend_from_slice(&0x207fffffu32.to_le_bytes());
+        h.extend_from_slice(&[0; 4]);
+        h
+    }
+
+    #[test]
+    fn mweb_hogex_flag_and_extension_block() {
+        let base = legacy_tx(7);
+        // the same transaction with marker 0x00, flag 0x08 and a null MWEB body
+        let mut hog = base[..4].to_vec();
+        hog.extend_from_slice(&[0x00, 0x08]);
+        hog.extend_from_slice(&base[4..base.len() - 4]);
+        hog.push(0x00);
+        hog.extend_from_slice(&base[base.len() - 4..]);
+        let mweb = Format {
+            segwit: true,
+            mweb: true,
+            auxpow: false,
+        };
+        let t = decode_tx(&hog, mweb).unwrap();
+        assert_eq!(
+            t.txid,
+            sha256d(&base),
+            "txid excludes the MWEB flag and body"
+        );
+        assert!(decode_tx(
+            &hog,
+            Format {
+                segwit: true,
+                mweb: false,
+                auxpow: false
+            }
+        )
+        .is_err());
+        // an embedded MWEB body is reported, not misread
+        let mut body = hog.clone();
+        let n = body.len();
+        body[n - 5] = 0x01;
+        let e = decode_tx(&body, mweb).unwrap_err();
+        assert!(e.to_string().contains("MWEB"), "{e}");
+        // a block with extension data after its transactions
+        let mut block = header(0x2000_0000);
+        block.push(1);
+        block.extend_from_slice(&hog);
+        block.extend_from_slice(&[0x01, 0xaa, 0xbb, 0xcc]);
+        let b = decode_block(&block, 5, mweb).unwrap();
+        assert_eq!(b.txs.len(), 1);
+        assert_eq!(b.size, Some(block.len() as i64));
+        let e = decode_block(
+            &block,
+            5,
+            Format {
+                segwit: true,
+                mweb: false,
+                auxpow: false,
+            },
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("flag"), "{e}");
+    }
+
+    #[test]
+    fn auxpow_headers_are_skipped() {
+        let mut block = header(0x0062_0104); // Dogecoin: chain id 0x62, AuxPoW bit
+        block.extend_from_slice(&legacy_tx(1)); // parent coinbase
+        block.extend_from_slice(&[9; 32]); // parent block hash
+        block.push(1);
+        block.extend_from_slice(&[8; 32]);
+        block.extend_from_slice(&[0; 4]); // coinbase branch
+        block.push(0);
+        block.extend_from_slice(&[0; 4]); // chain branch
+        block.extend_from_slice(&header(1)); // parent header
+        block.push(1);
+        let tx = legacy_tx(2);
+        block.extend_from_slice(&tx);
+        let fmt = Format {
+            segwit: false,
+            mweb: false,
+            auxpow: true,
+        };
+        let b = decode_block(&block, 3, fmt).unwrap();
+        assert_eq!(b.txs.len(), 1);
+        assert_eq!(b.txs[0].txid, sha256d(&tx));
+        assert_eq!(b.hash, sha256d(&block[..80]));
+        // cut inside the AuxPoW: a clear error
+        let e = decode_block(&block[..150], 3, fmt).unwrap_err();
+        assert!(e.what.starts_with("auxpow"), "{e}");
+    }
+}

@@ -18,9 +18,15 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use common::*;
-use ledgerflow_devnet::litecoin::{generate_utxo, Litecoind, UtxoWorkloadConfig, UtxoWorkloadSummary};
+use ledgerflow_devnet::litecoin::{
+    generate_utxo, Litecoind, UtxoWorkloadConfig, UtxoWorkloadSummary,
+};
 
-async fn node(test: &str, datadir: &Path, cfg: UtxoWorkloadConfig) -> Option<(Litecoind, UtxoWorkloadSummary)> {
+async fn node(
+    test: &str,
+    datadir: &Path,
+    cfg: UtxoWorkloadConfig,
+) -> Option<(Litecoind, UtxoWorkloadSummary)> {
     match ledgerflow_devnet::litecoin::find_litecoind(None) {
         Ok(_) => {}
         Err(e) => {
@@ -37,7 +43,19 @@ async fn node(test: &str, datadir: &Path, cfg: UtxoWorkloadConfig) -> Option<(Li
 }
 
 fn export_args<'a>(src: &'a [&'a str], out: &'a str, extra: &'a [&'a str]) -> Vec<&'a str> {
-    let mut v = vec!["export", "bitcoin", "--chain", "litecoin", "--network", "regtest", "-o", out, "-q", "--chunk-size", "50"];
+    let mut v = vec![
+        "export",
+        "bitcoin",
+        "--chain",
+        "litecoin",
+        "--network",
+        "regtest",
+        "-o",
+        out,
+        "-q",
+        "--chunk-size",
+        "50",
+    ];
     v.extend_from_slice(src);
     v.extend_from_slice(extra);
     v
@@ -67,26 +85,61 @@ async fn rpc_and_files_agree_and_inputs_are_enriched() {
     else {
         return;
     };
-    assert!(summary.transactions >= 200, "{} transactions", summary.transactions);
-    for a in ["payment_with_change", "consolidation", "coinjoin", "peel_chain", "fanout"] {
-        assert!(summary.actions.get(a).copied().unwrap_or(0) > 0, "action {a}: {:?}", summary.actions);
+    assert!(
+        summary.transactions >= 200,
+        "{} transactions",
+        summary.transactions
+    );
+    for a in [
+        "payment_with_change",
+        "consolidation",
+        "coinjoin",
+        "peel_chain",
+        "fanout",
+    ] {
+        assert!(
+            summary.actions.get(a).copied().unwrap_or(0) > 0,
+            "action {a}: {:?}",
+            summary.actions
+        );
     }
     let dir = tempfile::tempdir().unwrap();
     let url = node.url();
     let datadir = node.datadir.to_string_lossy().into_owned();
     let lake = |n: &str| dir.path().join(n).to_string_lossy().into_owned();
-    let (raw, verbose, live, stopped, tail) = (lake("raw"), lake("verbose"), lake("live"), lake("stopped"), lake("tail"));
+    let (raw, verbose, live, stopped, tail) = (
+        lake("raw"),
+        lake("verbose"),
+        lake("live"),
+        lake("stopped"),
+        lake("tail"),
+    );
 
     let o = run(&export_args(&["--rpc", &url], &raw, &["--rpc-mode", "raw"])).await;
     assert!(o.status.success(), "{}", stderr(&o));
-    let o = run(&export_args(&["--rpc", &url], &verbose, &["--rpc-mode", "verbose"])).await;
+    let o = run(&export_args(
+        &["--rpc", &url],
+        &verbose,
+        &["--rpc-mode", "verbose"],
+    ))
+    .await;
     assert!(o.status.success(), "{}", stderr(&o));
     // the files of a running node (its last block may still be in its write buffer: the
     // tip the files show is compared below)
-    let o = run(&export_args(&["--datadir", &datadir], &live, &["--blocks", &format!("0:{}", summary.head)])).await;
+    let o = run(&export_args(
+        &["--datadir", &datadir],
+        &live,
+        &["--blocks", &format!("0:{}", summary.head)],
+    ))
+    .await;
     assert!(o.status.success(), "{}", stderr(&o));
     // from block 100 over RPC: outputs of earlier blocks come from getrawtransaction
-    let o = run(&export_args(&["--rpc", &url], &tail, &["--blocks", "100:latest"])).await;
+    let o = run(&export_args(
+        &["--rpc", &url],
+        &tail,
+        &["--blocks", "100:latest"],
+    ))
+    .await;
     assert!(o.status.success(), "{}", stderr(&o));
     node.stop().await;
     let o = run(&export_args(&["--datadir", &datadir], &stopped, &[])).await;
@@ -102,7 +155,11 @@ async fn rpc_and_files_agree_and_inputs_are_enriched() {
             "{other}: same chunk files"
         );
         for (p, bytes) in &files {
-            assert!(bytes == &base[p], "{other}: {} differs from the raw RPC export", p.display());
+            assert!(
+                bytes == &base[p],
+                "{other}: {} differs from the raw RPC export",
+                p.display()
+            );
         }
     }
     // the mid-chain export: its chunks 100..149 onwards equal the full export's
@@ -123,7 +180,10 @@ async fn rpc_and_files_agree_and_inputs_are_enriched() {
         assert!(kinds.contains_key(k), "spent {k} outputs: {kinds:?}");
     }
     let txs = read_table(raw_lake, "litecoin-regtest", "transactions");
-    assert_eq!(rows(&txs) as u64, summary.transactions + summary.head as u64 + 1);
+    assert_eq!(
+        rows(&txs) as u64,
+        summary.transactions + summary.head as u64 + 1
+    );
 
     // the ground truth's addresses are all on chain
     let outputs = read_table(raw_lake, "litecoin-regtest", "outputs");
@@ -136,13 +196,20 @@ async fn rpc_and_files_agree_and_inputs_are_enriched() {
                 .flat_map(|i| {
                     let v = l.value(i);
                     let s = v.as_string::<i32>();
-                    (0..s.len()).map(|k| s.value(k).to_string()).collect::<Vec<_>>()
+                    (0..s.len())
+                        .map(|k| s.value(k).to_string())
+                        .collect::<Vec<_>>()
                 })
                 .collect::<Vec<_>>()
         })
         .collect();
     for a in &summary.ground_truth {
-        assert!(on_chain.contains(&a.address), "{} ({}) not on chain", a.address, a.entity);
+        assert!(
+            on_chain.contains(&a.address),
+            "{} ({}) not on chain",
+            a.address,
+            a.entity
+        );
     }
 }
 
@@ -174,7 +241,10 @@ fn sorted_lines(paths: &[PathBuf]) -> Vec<String> {
 }
 
 fn files_in(dir: &Path) -> Vec<PathBuf> {
-    let mut v: Vec<PathBuf> = std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().path()).collect();
+    let mut v: Vec<PathBuf> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
     v.sort();
     v
 }
@@ -201,25 +271,81 @@ async fn bitcoin_etl_equality() {
     let url = node.url();
     let head = summary.head.to_string();
     let run_etl = |args: &[&str]| {
-        let out = Command::new(&etl).args(args).current_dir(d).output().unwrap();
-        assert!(out.status.success(), "bitcoinetl {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        let out = Command::new(&etl)
+            .args(args)
+            .current_dir(d)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "bitcoinetl {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
     };
     run_etl(&[
-        "export_blocks_and_transactions", "-s", "0", "-e", &head, "-p", &url, "-c", "litecoin",
-        "--blocks-output", "blocks.json", "--transactions-output", "transactions.json",
+        "export_blocks_and_transactions",
+        "-s",
+        "0",
+        "-e",
+        &head,
+        "-p",
+        &url,
+        "-c",
+        "litecoin",
+        "--blocks-output",
+        "blocks.json",
+        "--transactions-output",
+        "transactions.json",
     ]);
     run_etl(&[
-        "enrich_transactions", "-p", &url, "-c", "litecoin",
-        "--transactions-input", "transactions.json", "--transactions-output", "enriched.json",
+        "enrich_transactions",
+        "-p",
+        &url,
+        "-c",
+        "litecoin",
+        "--transactions-input",
+        "transactions.json",
+        "--transactions-output",
+        "enriched.json",
     ]);
     let lake = d.join("lake").to_string_lossy().into_owned();
-    let o = run(&export_args(&["--rpc", &url], &lake, &["-f", "json", "--blocks", &format!("0:{head}")])).await;
+    let o = run(&export_args(
+        &["--rpc", &url],
+        &lake,
+        &["-f", "json", "--blocks", &format!("0:{head}")],
+    ))
+    .await;
     assert!(o.status.success(), "{}", stderr(&o));
     let plain = d.join("plain").to_string_lossy().into_owned();
-    let o = run(&export_args(&["--rpc", &url], &plain, &["-f", "json", "--no-enrich", "-t", "transactions", "--blocks", &format!("0:{head}")])).await;
+    let o = run(&export_args(
+        &["--rpc", &url],
+        &plain,
+        &[
+            "-f",
+            "json",
+            "--no-enrich",
+            "-t",
+            "transactions",
+            "--blocks",
+            &format!("0:{head}"),
+        ],
+    ))
+    .await;
     assert!(o.status.success(), "{}", stderr(&o));
     let csv = d.join("csv").to_string_lossy().into_owned();
-    let o = run(&export_args(&["--rpc", &url], &csv, &["-f", "csv", "-t", "blocks", "--blocks", &format!("0:{head}")])).await;
+    let o = run(&export_args(
+        &["--rpc", &url],
+        &csv,
+        &[
+            "-f",
+            "csv",
+            "-t",
+            "blocks",
+            "--blocks",
+            &format!("0:{head}"),
+        ],
+    ))
+    .await;
     assert!(o.status.success(), "{}", stderr(&o));
     node.stop().await;
     let chain = Path::new(&lake).join("litecoin-regtest");
@@ -234,11 +360,23 @@ async fn bitcoin_etl_equality() {
     for (a, b) in ours.iter().zip(&theirs) {
         assert_eq!(a, b, "enriched transactions");
     }
-    let plain_ours = sorted_lines(&files_in(&Path::new(&plain).join("litecoin-regtest/transactions")));
-    assert_eq!(plain_ours, sorted_lines(&[d.join("transactions.json")]), "plain transactions");
+    let plain_ours = sorted_lines(&files_in(
+        &Path::new(&plain).join("litecoin-regtest/transactions"),
+    ));
+    assert_eq!(
+        plain_ours,
+        sorted_lines(&[d.join("transactions.json")]),
+        "plain transactions"
+    );
     // bitcoin-etl's CSV of blocks, written by ledgerflow
     let csv_files = files_in(&Path::new(&csv).join("litecoin-regtest/blocks"));
-    let text: String = csv_files.iter().map(|p| std::fs::read_to_string(p).unwrap()).collect();
+    let text: String = csv_files
+        .iter()
+        .map(|p| std::fs::read_to_string(p).unwrap())
+        .collect();
     assert!(text.starts_with("hash,size,stripped_size,weight,number,version,merkle_root,timestamp,nonce,bits,coinbase_param,transaction_count\r\n"));
-    assert_eq!(text.matches("\r\n").count(), summary.head as usize + 1 + csv_files.len());
+    assert_eq!(
+        text.matches("\r\n").count(),
+        summary.head as usize + 1 + csv_files.len()
+    );
 }

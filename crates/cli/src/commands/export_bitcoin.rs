@@ -246,8 +246,12 @@ pub async fn run(a: ExportBitcoinArgs, quiet: bool) -> eyre::Result<ExitCode> {
         }
         (None, None) => bail!("give --rpc URL or --datadir DIR"),
     };
-    let head = source.head().await?;
-    let range = spec.resolve(Some(head.max(0) as u64))?;
+    let head = if spec.needs_head() || matches!(source, Source::Files(_)) {
+        Some(source.head().await?.max(0) as u64)
+    } else {
+        None
+    };
+    let range = spec.resolve(head)?;
     let chain = a
         .out
         .chain_name

@@ -44,15 +44,35 @@ impl Format {
 struct Reader<'a> {
     buf: &'a [u8],
     pos: usize,
+    /// Where we are, for error messages only (set cheaply, formatted on error).
+    tx: Option<usize>,
+    item: Option<(&'static str, usize)>,
 }
 
 /// Caps on counts so that a corrupted varint cannot ask for absurd allocations.
 const MAX_ITEMS: u64 = 4_000_000;
 
 impl<'a> Reader<'a> {
+    fn new(buf: &'a [u8], pos: usize) -> Self {
+        Reader {
+            buf,
+            pos,
+            tx: None,
+            item: None,
+        }
+    }
+
     fn err(&self, what: &str, reason: impl Into<String>) -> DecodeError {
+        let mut w = String::new();
+        if let Some(t) = self.tx {
+            w.push_str(&format!("tx {t} "));
+        }
+        if let Some((section, i)) = self.item {
+            w.push_str(&format!("{section} {i} "));
+        }
+        w.push_str(what);
         DecodeError {
-            what: what.to_string(),
+            what: w,
             offset: self.pos,
             reason: reason.into(),
         }
@@ -155,9 +175,9 @@ pub struct Header {
 
 /// Parses an 80-byte header.
 pub fn parse_header(b: &[u8]) -> Result<Header, DecodeError> {
-    let mut r = Reader { buf: b, pos: 0 };
+    let mut r = Reader::new(b, 0);
     let raw = r.take(80, "header")?;
-    let mut r = Reader { buf: raw, pos: 0 };
+    let mut r = Reader::new(raw, 0);
     let version = r.u32("header version")? as i32;
     let prev = r.hash("header prev")?;
     let merkle_root = r.hash("header merkle root")?;
@@ -175,30 +195,31 @@ pub fn parse_header(b: &[u8]) -> Result<Header, DecodeError> {
     })
 }
 
-fn tx(r: &mut Reader<'_>, fmt: Format, label: &str) -> Result<Tx, DecodeError> {
+fn tx(r: &mut Reader<'_>, fmt: Format) -> Result<Tx, DecodeError> {
     let start = r.pos;
-    let w = |s: &str| format!("{label} {s}");
-    let version = r.u32(&w("version"))? as i32;
+    r.item = None;
+    let version = r.u32("version")? as i32;
     let mut flags = 0u8;
     if fmt.segwit || fmt.mweb {
         // marker 0x00 then a non-zero flag byte
         if r.buf.get(r.pos) == Some(&0) && r.buf.get(r.pos + 1).is_some_and(|&f| f != 0) {
             r.pos += 1;
-            flags = r.u8(&w("flag"))?;
+            flags = r.u8("flag")?;
             let known = 1 | if fmt.mweb { 8 } else { 0 };
             if flags & !known != 0 {
-                return Err(r.err(&w("flag"), format!("unknown flags 0x{flags:02x}")));
+                return Err(r.err("flag", format!("unknown flags 0x{flags:02x}")));
             }
         }
     }
     let body_start = r.pos;
-    let n_in = r.count(&w("input count"))?;
+    let n_in = r.count("input count")?;
     let mut inputs = Vec::with_capacity(n_in);
     for i in 0..n_in {
-        let prev_hash = r.hash(&format!("{label} input {i} outpoint"))?;
-        let vout = r.u32(&format!("{label} input {i} outpoint"))?;
-        let script = r.bytes(&format!("{label} input {i} script"))?;
-        let sequence = r.u32(&format!("{label} input {i} sequence"))?;
+        r.item = Some(("input", i));
+        let prev_hash = r.hash("outpoint")?;
+        let vout = r.u32("outpoint")?;
+        let script = r.bytes("script")?;
+        let sequence = r.u32("sequence")?;
         let prev = if prev_hash == [0u8; 32] && vout == u32::MAX {
             None
         } else {
@@ -212,11 +233,13 @@ fn tx(r: &mut Reader<'_>, fmt: Format, label: &str) -> Result<Tx, DecodeError> {
             node_asm: None,
         });
     }
-    let n_out = r.count(&w("output count"))?;
+    r.item = None;
+    let n_out = r.count("output count")?;
     let mut outputs = Vec::with_capacity(n_out);
     for i in 0..n_out {
-        let value = r.i64(&format!("{label} output {i} value"))?;
-        let script = r.bytes(&format!("{label} output {i} script"))?;
+        r.item = Some(("output", i));
+        let value = r.i64("value")?;
+        let script = r.bytes("script")?;
         outputs.push(TxOut {
             value,
             script: script.to_vec(),
@@ -226,41 +249,44 @@ fn tx(r: &mut Reader<'_>, fmt: Format, label: &str) -> Result<Tx, DecodeError> {
     let body_end = r.pos;
     if flags & 1 != 0 {
         for (i, input) in inputs.iter_mut().enumerate() {
-            let n = r.count(&format!("{label} input {i} witness count"))?;
+            r.item = Some(("input", i));
+            let n = r.count("witness count")?;
             let mut items = Vec::with_capacity(n);
-            for k in 0..n {
-                items.push(
-                    r.bytes(&format!("{label} input {i} witness item {k}"))?
-                        .to_vec(),
-                );
+            for _ in 0..n {
+                items.push(r.bytes("witness item")?.to_vec());
             }
             input.witness = items;
         }
+        r.item = None;
     }
-    let mut mweb_end = r.pos;
+    r.item = None;
     if flags & 8 != 0 {
-        let present = r.u8(&w("MWEB transaction"))?;
+        let present = r.u8("MWEB transaction")?;
         if present != 0 {
             return Err(r.err(
-                &w("MWEB transaction"),
+                "MWEB transaction",
                 "an embedded MWEB transaction body; only HogEx (null body) is expected in blocks",
             ));
         }
-        mweb_end = r.pos;
     }
     let lock_pos = r.pos;
-    let lock_time = r.u32(&w("lock time"))?;
+    let lock_time = r.u32("lock time")?;
     let end = r.pos;
     let full = &r.buf[start..end];
     let (txid, stripped) = if flags == 0 {
         (sha256d(full), full.len())
     } else {
-        let mut s = Vec::with_capacity(body_end - body_start + 8);
-        s.extend_from_slice(&r.buf[start..start + 4]);
-        s.extend_from_slice(&r.buf[body_start..body_end]);
-        s.extend_from_slice(&r.buf[lock_pos..end]);
-        let _ = mweb_end;
-        (sha256d(&s), s.len())
+        // the txid covers version ‖ inputs ‖ outputs ‖ lock time: hashed piecewise
+        use sha2::{Digest, Sha256};
+        let first = Sha256::new()
+            .chain_update(&r.buf[start..start + 4])
+            .chain_update(&r.buf[body_start..body_end])
+            .chain_update(&r.buf[lock_pos..end])
+            .finalize();
+        (
+            Sha256::digest(first).into(),
+            4 + (body_end - body_start) + (end - lock_pos),
+        )
     };
     let size = full.len() as i64;
     let weight = stripped as i64 * 3 + size;
@@ -281,8 +307,9 @@ fn tx(r: &mut Reader<'_>, fmt: Format, label: &str) -> Result<Tx, DecodeError> {
 
 /// Decodes one transaction (all bytes must be used).
 pub fn decode_tx(bytes: &[u8], fmt: Format) -> Result<Tx, DecodeError> {
-    let mut r = Reader { buf: bytes, pos: 0 };
-    let t = tx(&mut r, fmt, "tx")?;
+    let mut r = Reader::new(bytes, 0);
+    r.tx = Some(0);
+    let t = tx(&mut r, fmt)?;
     if r.pos != bytes.len() {
         return Err(r.err("tx", format!("{} trailing bytes", bytes.len() - r.pos)));
     }
@@ -291,15 +318,15 @@ pub fn decode_tx(bytes: &[u8], fmt: Format) -> Result<Tx, DecodeError> {
 
 fn skip_auxpow(r: &mut Reader<'_>, fmt: Format) -> Result<(), DecodeError> {
     // the parent chain's coinbase transaction
-    let _ = tx(
-        r,
-        Format {
-            segwit: false,
-            mweb: false,
-            auxpow: false,
-        },
-        "auxpow coinbase",
-    )?;
+    let plain = Format {
+        segwit: false,
+        mweb: false,
+        auxpow: false,
+    };
+    let _ = tx(r, plain).map_err(|mut e| {
+        e.what = format!("auxpow coinbase {}", e.what);
+        e
+    })?;
     r.take(32, "auxpow parent block hash")?;
     for what in ["auxpow coinbase branch", "auxpow chain branch"] {
         let n = r.count(what)?;
@@ -319,10 +346,7 @@ fn skip_auxpow(r: &mut Reader<'_>, fmt: Format) -> Result<(), DecodeError> {
 /// transparent chain).
 pub fn decode_block(bytes: &[u8], height: i64, fmt: Format) -> Result<Block, DecodeError> {
     let h = parse_header(bytes)?;
-    let mut r = Reader {
-        buf: bytes,
-        pos: 80,
-    };
+    let mut r = Reader::new(bytes, 80);
     if fmt.auxpow && h.version & 0x100 != 0 {
         skip_auxpow(&mut r, fmt)?;
     }
@@ -330,10 +354,12 @@ pub fn decode_block(bytes: &[u8], height: i64, fmt: Format) -> Result<Block, Dec
     let mut txs = Vec::with_capacity(n);
     let mut stripped = r.pos as i64;
     for i in 0..n {
-        let t = tx(&mut r, fmt, &format!("tx {i}"))?;
+        r.tx = Some(i);
+        let t = tx(&mut r, fmt)?;
         stripped += t.weight.unwrap_or(0).saturating_sub(t.size.unwrap_or(0)) / 3;
         txs.push(t);
     }
+    r.tx = None;
     let mut size = r.pos;
     if r.pos != bytes.len() {
         if fmt.mweb && bytes[r.pos] <= 1 {

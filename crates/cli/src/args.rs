@@ -72,6 +72,32 @@ pub enum Command {
 pub enum BenchCommand {
     /// Fetch the raw answers an export needs, decoding nothing (the "RPC floor").
     RpcFloor(RpcFloorArgs),
+    /// Decode throughput of a raw Bitcoin block on one core (MB/s), against hashing every
+    /// byte with SHA-256d (the physical limit of any decoder that checks ids).
+    Decode(BenchDecodeArgs),
+    /// Bytes per unspent output of the spent-output index at a given size, with a
+    /// mainnet-like mix of script types.
+    Utxo(BenchUtxoArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct BenchDecodeArgs {
+    /// A raw block file (consensus encoding).
+    #[arg(long)]
+    pub block: PathBuf,
+    /// Seconds to measure each step for.
+    #[arg(long, default_value_t = 3.0)]
+    pub seconds: f64,
+}
+
+#[derive(Debug, Args)]
+pub struct BenchUtxoArgs {
+    /// Unspent outputs to insert.
+    #[arg(long, default_value_t = 10_000_000)]
+    pub count: u64,
+    /// Seed of the synthetic outpoints.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
 }
 
 #[derive(Debug, Args)]

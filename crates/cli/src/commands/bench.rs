@@ -95,3 +95,134 @@ pub async fn run(a: RpcFloorArgs) -> eyre::Result<ExitCode> {
     );
     Ok(ExitCode::SUCCESS)
 }
+
+/// `ledgerflow bench decode`: decode throughput on one core vs SHA-256d of every byte.
+pub fn decode(a: crate::args::BenchDecodeArgs) -> eyre::Result<ExitCode> {
+    use ledgerflow_bitcoin::chain::ChainParams;
+    use ledgerflow_bitcoin::raw::{decode_block, Format};
+    use ledgerflow_bitcoin::transform::{block_rows, BtcRows, Want};
+    let bytes = std::fs::read(&a.block).map_err(|e| eyre::eyre!("{}: {e}", a.block.display()))?;
+    let params =
+        ChainParams::find("bitcoin", "main").ok_or_else(|| eyre::eyre!("no bitcoin params"))?;
+    let fmt = Format::of(params);
+    let block =
+        decode_block(&bytes, 0, fmt).map_err(|e| eyre::eyre!("{}: {e}", a.block.display()))?;
+    let mb = bytes.len() as f64 / 1e6;
+    let measure = |f: &mut dyn FnMut()| -> f64 {
+        let start = Instant::now();
+        let mut n = 0u64;
+        while start.elapsed().as_secs_f64() < a.seconds {
+            f();
+            n += 1;
+        }
+        n as f64 * mb / start.elapsed().as_secs_f64()
+    };
+    let sha = measure(&mut || {
+        std::hint::black_box(ledgerflow_bitcoin::hash::sha256d(std::hint::black_box(
+            &bytes,
+        )));
+    });
+    let dec = measure(&mut || {
+        std::hint::black_box(decode_block(std::hint::black_box(&bytes), 0, fmt).ok());
+    });
+    let rows = measure(&mut || {
+        let mut r = BtcRows::default();
+        block_rows(&block, params, Want::ALL, None, &mut r);
+        std::hint::black_box(r);
+    });
+    let full = measure(&mut || {
+        if let Ok(b) = decode_block(&bytes, 0, fmt) {
+            let mut r = BtcRows::default();
+            block_rows(&b, params, Want::ALL, None, &mut r);
+            std::hint::black_box(r);
+        }
+    });
+    println!(
+        "block: {} ({:.3} MB, {} transactions)",
+        a.block.display(),
+        mb,
+        block.txs.len()
+    );
+    println!("sha256d of every byte (limit): {sha:>9.1} MB/s per core");
+    println!(
+        "decode (ids, sizes, scripts):  {dec:>9.1} MB/s per core ({:.2} of the limit)",
+        dec / sha
+    );
+    println!("rows from a decoded block:     {rows:>9.1} MB/s per core");
+    println!(
+        "decode + rows:                 {full:>9.1} MB/s per core ({:.2} of the limit)",
+        full / sha
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `ledgerflow bench utxo`: bytes per unspent output of the index at `count` entries.
+pub fn utxo(a: crate::args::BenchUtxoArgs) -> eyre::Result<ExitCode> {
+    use rand::{Rng, SeedableRng};
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(a.seed);
+    let mut ix = ledgerflow_bitcoin::utxo::UtxoIndex::new();
+    let start = Instant::now();
+    let mut kinds = [0u64; 6];
+    for i in 0..a.count {
+        let mut txid = [0u8; 32];
+        rng.fill(&mut txid[..]);
+        // a mainnet-like mix of the unspent set (2024): P2PKH 30%, P2WPKH 30%, P2TR 25%,
+        // P2SH 9%, P2WSH 3%, other (P2PK, bare multisig, nonstandard) 3%
+        let r: f64 = rng.gen();
+        let (k, script): (usize, Vec<u8>) = if r < 0.30 {
+            (
+                0,
+                [
+                    &[0x76, 0xa9, 0x14][..],
+                    &rng.gen::<[u8; 20]>(),
+                    &[0x88, 0xac],
+                ]
+                .concat(),
+            )
+        } else if r < 0.60 {
+            (1, [&[0x00, 0x14][..], &rng.gen::<[u8; 20]>()].concat())
+        } else if r < 0.85 {
+            (2, [&[0x51, 0x20][..], &rng.gen::<[u8; 32]>()].concat())
+        } else if r < 0.94 {
+            (
+                3,
+                [&[0xa9, 0x14][..], &rng.gen::<[u8; 20]>(), &[0x87]].concat(),
+            )
+        } else if r < 0.97 {
+            (4, [&[0x00, 0x20][..], &rng.gen::<[u8; 32]>()].concat())
+        } else {
+            (
+                5,
+                [&[0x21, 0x02][..], &rng.gen::<[u8; 32]>(), &[0xac]].concat(),
+            )
+        };
+        kinds[k] += 1;
+        ix.insert(
+            &txid,
+            (i % 3) as u32,
+            rng.gen_range(546..100_000_000),
+            (i / 3000) as i32,
+            &script,
+        );
+    }
+    let secs = start.elapsed().as_secs_f64();
+    let bytes = ix.heap_bytes();
+    println!(
+        "unspent outputs: {}  (p2pkh {}, p2wpkh {}, p2tr {}, p2sh {}, p2wsh {}, other {})",
+        ix.len(),
+        kinds[0],
+        kinds[1],
+        kinds[2],
+        kinds[3],
+        kinds[4],
+        kinds[5]
+    );
+    println!(
+        "index heap: {:.1} MB = {:.1} bytes per unspent output ({:.1} s to insert, {:.0} k/s)",
+        bytes as f64 / 1e6,
+        bytes as f64 / ix.len().max(1) as f64,
+        secs,
+        ix.len() as f64 / secs / 1e3
+    );
+    Ok(ExitCode::SUCCESS)
+}

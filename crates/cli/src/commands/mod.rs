@@ -22,5 +22,7 @@ pub async fn run(cli: Cli) -> eyre::Result<ExitCode> {
         Command::Devnet(DevnetCommand::Litecoin(a)) => devnet::litecoin(a).await,
         Command::Schema(a) => schema::run(a),
         Command::Bench(BenchCommand::RpcFloor(a)) => bench::run(a).await,
+        Command::Bench(BenchCommand::Decode(a)) => bench::decode(a),
+        Command::Bench(BenchCommand::Utxo(a)) => bench::utxo(a),
     }
 }

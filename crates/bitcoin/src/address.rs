@@ -14,26 +14,43 @@ pub fn base58check(version: &[u8], payload: &[u8]) -> String {
     base58(&data)
 }
 
-/// Base58 of bytes (leading zero bytes become `1`s).
+/// Base58 of bytes (leading zero bytes become `1`s). The big number is kept in limbs of
+/// base 58^10 (each fits a u64), so a 25-byte address takes ~100 multiply-adds.
 pub fn base58(data: &[u8]) -> String {
+    const BASE: u64 = 430_804_206_899_405_824; // 58^10
     let zeros = data.iter().take_while(|&&b| b == 0).count();
-    // big-number conversion, base 256 -> base 58, digits little-endian
-    let mut digits: Vec<u8> = Vec::with_capacity(data.len() * 138 / 100 + 1);
+    let mut limbs: Vec<u64> = Vec::with_capacity(data.len() / 7 + 1); // little-endian
     for &byte in &data[zeros..] {
-        let mut carry = byte as u32;
-        for d in digits.iter_mut() {
-            carry += (*d as u32) << 8;
-            *d = (carry % 58) as u8;
-            carry /= 58;
+        let mut carry = byte as u128;
+        for l in limbs.iter_mut() {
+            let v = ((*l as u128) << 8) + carry;
+            *l = (v % BASE as u128) as u64;
+            carry = v / BASE as u128;
         }
         while carry > 0 {
-            digits.push((carry % 58) as u8);
-            carry /= 58;
+            limbs.push((carry % BASE as u128) as u64);
+            carry /= BASE as u128;
+        }
+    }
+    // digits, most significant first
+    let mut digits: Vec<u8> = Vec::with_capacity(limbs.len() * 10);
+    for (i, l) in limbs.iter().rev().enumerate() {
+        let mut chunk = [0u8; 10];
+        let mut v = *l;
+        for d in chunk.iter_mut().rev() {
+            *d = (v % 58) as u8;
+            v /= 58;
+        }
+        if i == 0 {
+            let first = chunk.iter().position(|&d| d != 0).unwrap_or(10);
+            digits.extend_from_slice(&chunk[first..]);
+        } else {
+            digits.extend_from_slice(&chunk);
         }
     }
     let mut s = String::with_capacity(zeros + digits.len());
     s.extend(std::iter::repeat_n('1', zeros));
-    s.extend(digits.iter().rev().map(|&d| B58[d as usize] as char));
+    s.extend(digits.iter().map(|&d| B58[d as usize] as char));
     s
 }
 
@@ -174,5 +191,12 @@ mod tests {
         );
         // Zcash two-byte version
         assert!(base58check(&[0x1c, 0xb8], &[0u8; 20]).starts_with("t1"));
+        // edge cases of the limb conversion
+        assert_eq!(base58(&[]), "");
+        assert_eq!(base58(&[0, 0]), "11");
+        assert_eq!(base58(&[57]), "z");
+        assert_eq!(base58(&[58]), "21");
+        assert_eq!(base58(&[0, 1, 0]), "15R");
+        assert_eq!(base58(&[0xff; 8]), "jpXCZedGfVQ");
     }
 }

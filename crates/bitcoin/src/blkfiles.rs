@@ -155,7 +155,7 @@ pub fn block_work(bits: u32) -> u128 {
         return num / (m + 1);
     }
     let q = num / m;
-    if num % m == 0 {
+    if num.is_multiple_of(m) {
         q - 1
     } else {
         q

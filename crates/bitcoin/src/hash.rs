@@ -50,7 +50,7 @@ pub fn hash_hex(hash: &[u8; 32]) -> String {
 /// Parses hex (either case); None when not hex or of odd length.
 pub fn from_hex(s: &str) -> Option<Vec<u8>> {
     let b = s.as_bytes();
-    if b.len() % 2 != 0 {
+    if !b.len().is_multiple_of(2) {
         return None;
     }
     let nib = |c: u8| -> Option<u8> {

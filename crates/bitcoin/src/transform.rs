@@ -185,12 +185,18 @@ pub fn block_rows(
             match coin {
                 Some(c) => {
                     stats.resolved += 1;
-                    let v = spent_view(&c.script, params);
-                    row.required_signatures = v.req;
-                    row.type_ = Some(v.type_);
-                    row.addresses = v.addresses;
+                    // the spent script's type and addresses (its asm is not needed here)
+                    let info = script::info(&c.script, &params.addresses);
+                    row.required_signatures = info.required_signatures;
+                    row.type_ = Some(info.etl_type().to_string());
+                    let class = info.class.name().to_string();
+                    row.addresses = if info.addresses.is_empty() {
+                        vec![script::nonstandard_address(&c.script)]
+                    } else {
+                        info.addresses
+                    };
                     row.value = Some(Sats(c.value));
-                    classes.push(Some(v.class));
+                    classes.push(Some(class));
                     spent_heights.push((c.height >= 0).then_some(c.height as i64));
                 }
                 None => {

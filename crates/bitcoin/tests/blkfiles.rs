@@ -176,7 +176,7 @@ fn bad_files_name_the_file_and_offset() {
     );
 
     // garbage in the XOR key file
-    let d = write_dir(&tmp.path().join("xorkey"), &[bytes.clone()], None);
+    let d = write_dir(&tmp.path().join("xorkey"), std::slice::from_ref(&bytes), None);
     std::fs::write(d.join("regtest/blocks/xor.dat"), b"not a key").unwrap();
     let e = open_err(&d);
     assert!(e.contains("xor.dat") && e.contains("8 bytes"), "{e}");
@@ -184,7 +184,7 @@ fn bad_files_name_the_file_and_offset() {
     // a wrong XOR key: the magic no longer matches at byte 0
     let d = write_dir(
         &tmp.path().join("wrongkey"),
-        &[bytes.clone()],
+        std::slice::from_ref(&bytes),
         Some([1, 2, 3, 4, 5, 6, 7, 8]),
     );
     std::fs::write(d.join("regtest/blocks/xor.dat"), [9u8; 8]).unwrap();

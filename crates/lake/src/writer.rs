@@ -59,6 +59,10 @@ pub struct WriteOptions {
     pub row_group_size: usize,
     /// Key-value metadata written into each file's footer.
     pub metadata: Vec<(String, String)>,
+    /// `Some(columns)`: dictionary encoding only for these (top-level, low-cardinality)
+    /// columns, plain elsewhere — cheaper to write where most strings are unique (hashes,
+    /// scripts). `None`: Parquet's default (dictionary everywhere).
+    pub dictionary_columns: Option<Vec<String>>,
 }
 
 impl Default for WriteOptions {
@@ -67,6 +71,7 @@ impl Default for WriteOptions {
             zstd_level: 3,
             row_group_size: 64 * 1024,
             metadata: Vec::new(),
+            dictionary_columns: None,
         }
     }
 }
@@ -129,12 +134,21 @@ fn properties(opts: &WriteOptions) -> WriterProperties {
         .iter()
         .map(|(k, v)| KeyValue::new(k.clone(), v.clone()))
         .collect();
-    WriterProperties::builder()
+    let mut b = WriterProperties::builder()
         .set_compression(Compression::ZSTD(level))
         .set_max_row_group_row_count(Some(opts.row_group_size.max(1)))
         .set_statistics_enabled(EnabledStatistics::Page)
-        .set_key_value_metadata(if kv.is_empty() { None } else { Some(kv) })
-        .build()
+        .set_key_value_metadata(if kv.is_empty() { None } else { Some(kv) });
+    if let Some(cols) = &opts.dictionary_columns {
+        b = b.set_dictionary_enabled(false);
+        for c in cols {
+            b = b.set_column_dictionary_enabled(
+                parquet::schema::types::ColumnPath::from(c.as_str()),
+                true,
+            );
+        }
+    }
+    b.build()
 }
 
 #[cfg(test)]

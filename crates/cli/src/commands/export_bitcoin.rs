@@ -328,6 +328,21 @@ pub async fn run(a: ExportBitcoinArgs, quiet: bool) -> eyre::Result<ExitCode> {
                                 env!("CARGO_PKG_VERSION").to_string(),
                             ),
                         ],
+                        // hashes and scripts are nearly all distinct: plain encoding,
+                        // dictionaries only where values repeat
+                        dictionary_columns: Some(
+                            [
+                                "chain",
+                                "block_hash",
+                                "type",
+                                "script_type",
+                                "version",
+                                "bits",
+                            ]
+                            .iter()
+                            .map(|c| c.to_string())
+                            .collect(),
+                        ),
                         ..Default::default()
                     };
                     TableFile::parquet(&path, t.schema(), &opts)
@@ -358,7 +373,7 @@ pub async fn run(a: ExportBitcoinArgs, quiet: bool) -> eyre::Result<ExitCode> {
                 ticket,
                 done: false,
             };
-            let mut files: Vec<(BtcTable, TableFile)> = tables
+            let files: Vec<(BtcTable, TableFile)> = tables
                 .iter()
                 .map(|t| open(*t, r).map(|f| (*t, f)))
                 .collect::<Result<_, _>>()?;
@@ -372,6 +387,17 @@ pub async fn run(a: ExportBitcoinArgs, quiet: bool) -> eyre::Result<ExitCode> {
                 tokio::spawn(async move { source.blocks(s, e).await })
             };
             let mut next_fetch = groups.first().map(|g| fetch(*g));
+            // the chunk's files are encoded by a writer thread while the next groups (and
+            // the next chunk) are transformed
+            let (rows_tx, rows_rx) = std::sync::mpsc::sync_channel::<BtcRows>(2);
+            let writer =
+                tokio::task::spawn_blocking(move || -> eyre::Result<Vec<(BtcTable, TableFile)>> {
+                    let mut files = files;
+                    for rows in rows_rx {
+                        write_rows(&mut files, &rows, format, style)?;
+                    }
+                    Ok(files)
+                });
             guard.wait().await?;
             let mut st = state.lock().await;
             if enrich {
@@ -413,10 +439,18 @@ pub async fn run(a: ExportBitcoinArgs, quiet: bool) -> eyre::Result<ExitCode> {
                     st.peak_heap_bytes = heap;
                 }
                 st.peak_unspent = st.peak_unspent.max(st.index.len());
-                write_rows(&mut files, &rows, format, style)?;
+                // a full channel waits for the writer (bounded memory)
+                let sent = tokio::task::block_in_place(|| rows_tx.send(rows));
+                if sent.is_err() {
+                    break; // the writer failed: its error is reported below
+                }
             }
             drop(st);
             guard.finish();
+            drop(rows_tx);
+            let files = writer
+                .await
+                .map_err(|e| eyre!("internal error: writer task: {e}"))??;
             eyre::Ok(
                 files
                     .into_iter()

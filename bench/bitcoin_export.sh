@@ -3,7 +3,8 @@
 # one run:
 #   ledgerflow over RPC (enriched, Parquet; and enriched bitcoin-etl JSON)
 #   ledgerflow from the data directory (enriched, Parquet)
-#   bitcoin-etl 1.5.2: export_blocks_and_transactions + enrich_transactions (JSON)
+#   bitcoin-etl 1.5.2: export_blocks_and_transactions + enrich_transactions (JSON), with
+#     8 workers and batches of 10 blocks / 100 transactions, and once with its defaults
 #   bitcoin-explorer 1.2.21: connected iteration over the same data directory (Python)
 # plus decode throughput on the real mainnet block against SHA-256d of every byte, and the
 # spent-output index's bytes per unspent output.
@@ -11,6 +12,7 @@
 #
 #   bench/bitcoin_export.sh [BLOCKS] [TXS_PER_BLOCK]     (default 1500 20 -> ~31k txs)
 #   RUNS=3 ETL_RUNS=1 PORT=19543 bench/bitcoin_export.sh
+#   REUSE_CHAIN=1 bench/bitcoin_export.sh      (measure again on the chain already generated)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BLOCKS=${1:-1500}
@@ -29,15 +31,20 @@ ETL=.tools/venv-btcetl/bin/bitcoinetl
 EXPLORER_PY=.tools/venv-explorer/bin/python
 RPC="http://ledgerflow:ledgerflow@127.0.0.1:$PORT"
 
-rm -rf "$OUT" && mkdir -p "$OUT"
 NODE="$PWD/$OUT/node"
-echo "generating $BLOCKS blocks x ~$TPB txs on litecoind (seed 1)..." >&2
-gen_start=$(date +%s)
-$LF devnet litecoin --port "$PORT" --blocks "$BLOCKS" --txs-per-block "$TPB" --entities 200 --seed 1 \
-  --datadir "$NODE" --ground-truth "$OUT/ground_truth.csv" --exit > "$OUT/workload.json" 2> "$OUT/devnet.log"
+if [ "${REUSE_CHAIN:-0}" = "1" ] && [ -s "$OUT/workload.json" ]; then
+  echo "reusing the chain in $NODE" >&2
+else
+  rm -rf "$OUT" && mkdir -p "$OUT"
+  echo "generating $BLOCKS blocks x ~$TPB txs on litecoind (seed 1)..." >&2
+  gen_start=$(date +%s)
+  $LF devnet litecoin --port "$PORT" --blocks "$BLOCKS" --txs-per-block "$TPB" --entities 200 --seed 1 \
+    --datadir "$NODE" --ground-truth "$OUT/ground_truth.csv" --exit > "$OUT/workload.json" 2> "$OUT/devnet.log"
+  echo "generated in $(( $(date +%s) - gen_start )) s" >&2
+fi
 HEAD=$(python3 -c "import json; print(json.load(open('$OUT/workload.json'))['head'])")
 TXS=$(python3 -c "import json; print(json.load(open('$OUT/workload.json'))['transactions'])")
-echo "chain: blocks 0..$HEAD, $TXS transactions (+ coinbases), generated in $(( $(date +%s) - gen_start )) s" >&2
+echo "chain: blocks 0..$HEAD, $TXS transactions (+ coinbases)" >&2
 
 start_node() {
   litecoind -datadir="$NODE" -conf="$NODE/litecoin.conf" -daemon=0 > /dev/null 2>&1 &
@@ -74,7 +81,15 @@ etl_pipeline() {
   $ETL enrich_transactions -p "$RPC" -c litecoin -w 8 -b 100 \
     --transactions-input "$w/transactions.json" --transactions-output "$w/enriched.json"
 }
-export -f etl_pipeline
+# the same with bitcoin-etl's own defaults (-w 5, export batch 1, enrich batch 1)
+etl_defaults() {
+  local w=$OUT/work
+  $ETL export_blocks_and_transactions -s 0 -e "$HEAD" -p "$RPC" -c litecoin \
+    --blocks-output "$w/blocks.json" --transactions-output "$w/transactions.json" &&
+  $ETL enrich_transactions -p "$RPC" -c litecoin \
+    --transactions-input "$w/transactions.json" --transactions-output "$w/enriched.json"
+}
+export -f etl_pipeline etl_defaults
 export ETL OUT HEAD RPC
 
 start_node
@@ -82,6 +97,7 @@ LFX=(export bitcoin --chain litecoin --network regtest -q)
 measure ledgerflow_rpc "$RUNS" $LF "${LFX[@]}" --rpc "$RPC" -o "$OUT/work/lake"
 measure ledgerflow_rpc_etl_json "$RUNS" $LF "${LFX[@]}" --rpc "$RPC" -f json -o "$OUT/work/lake"
 measure bitcoin_etl "$ETL_RUNS" bash -c etl_pipeline
+measure bitcoin_etl_defaults 1 bash -c etl_defaults
 stop_node
 trap - EXIT
 measure ledgerflow_files "$RUNS" $LF "${LFX[@]}" --datadir "$NODE" -o "$OUT/work/lake"
@@ -104,7 +120,7 @@ out, head, txs = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
 def load(n):
     rows = [l.split() for l in open(f"{out}/{n}.times") if l.strip()]
     return statistics.median(float(r[0]) for r in rows), max(int(r[1]) for r in rows) / 1024
-names = ["ledgerflow_rpc", "ledgerflow_rpc_etl_json", "bitcoin_etl", "ledgerflow_files", "explorer"]
+names = ["ledgerflow_rpc", "ledgerflow_rpc_etl_json", "bitcoin_etl", "bitcoin_etl_defaults", "ledgerflow_files", "explorer"]
 res = {n: load(n) for n in names}
 print(f"\nchain: {head + 1} blocks, {txs} transactions (+ {head + 1} coinbases); median of runs\n")
 print(f"{'tool':<26}{'seconds':>10}{'peak MB':>10}")
@@ -113,6 +129,7 @@ for n in names:
 print()
 print(f"bitcoin-etl (export+enrich) / ledgerflow RPC, same JSON:  {res['bitcoin_etl'][0] / res['ledgerflow_rpc_etl_json'][0]:.1f}x  (target >= 50)")
 print(f"bitcoin-etl (export+enrich) / ledgerflow RPC, Parquet:    {res['bitcoin_etl'][0] / res['ledgerflow_rpc'][0]:.1f}x")
+print(f"bitcoin-etl with its defaults / ledgerflow RPC, same JSON: {res['bitcoin_etl_defaults'][0] / res['ledgerflow_rpc_etl_json'][0]:.1f}x")
 print(f"bitcoin-explorer connected / ledgerflow files + Parquet:  {res['explorer'][0] / res['ledgerflow_files'][0]:.2f}x  (target >= 1)")
 print()
 print(open(f"{out}/decode.txt").read())

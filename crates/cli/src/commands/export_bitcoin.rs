@@ -386,7 +386,11 @@ pub async fn run(a: ExportBitcoinArgs, quiet: bool) -> eyre::Result<ExitCode> {
                 let source = source.clone();
                 tokio::spawn(async move { source.blocks(s, e).await })
             };
-            let mut next_fetch = groups.first().map(|g| fetch(*g));
+            // groups are fetched up to PREFETCH ahead of the one being transformed (the
+            // first ones before this chunk's turn comes)
+            const PREFETCH: usize = 3;
+            let mut next_fetch: std::collections::VecDeque<_> =
+                groups.iter().take(PREFETCH).map(|g| fetch(*g)).collect();
             // the chunk's files are encoded by a writer thread while the next groups (and
             // the next chunk) are transformed
             let (rows_tx, rows_rx) = std::sync::mpsc::sync_channel::<BtcRows>(2);
@@ -404,13 +408,15 @@ pub async fn run(a: ExportBitcoinArgs, quiet: bool) -> eyre::Result<ExitCode> {
                 catch_up(&source, &mut st, r.start as i64, group as i64).await?;
             }
             for (gi, _) in groups.iter().enumerate() {
-                let blocks: Vec<Block> = match next_fetch.take() {
+                let blocks: Vec<Block> = match next_fetch.pop_front() {
                     Some(h) => h
                         .await
                         .map_err(|e| eyre!("internal error: fetch task: {e}"))??,
                     None => Vec::new(),
                 };
-                next_fetch = groups.get(gi + 1).map(|g| fetch(*g));
+                if let Some(g) = groups.get(gi + PREFETCH) {
+                    next_fetch.push_back(fetch(*g));
+                }
                 if enrich {
                     if let Source::Rpc(rpc) = &source {
                         fetch_missing_prevouts(rpc, &mut st, &blocks).await?;

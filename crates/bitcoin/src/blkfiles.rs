@@ -72,8 +72,8 @@ fn io<'a>(op: &'static str, path: &'a Path) -> impl FnOnce(std::io::Error) -> Bt
     }
 }
 
-/// Finds the `blocks` folder under a data directory (`DIR/blocks`, `DIR/<network>/blocks`
-/// or `DIR` itself when it holds `blk*.dat`).
+/// Finds the `blocks` folder under a data directory (`DIR/<network>/blocks` for test
+/// networks, `DIR/blocks`, or `DIR` itself when it holds `blk*.dat`).
 pub fn find_blocks_dir(dir: &Path, network: &str) -> Option<PathBuf> {
     let sub = match network {
         "test" => &["testnet3", "testnet4"][..],
@@ -81,8 +81,9 @@ pub fn find_blocks_dir(dir: &Path, network: &str) -> Option<PathBuf> {
         "regtest" => &["regtest"][..],
         _ => &[][..],
     };
-    let mut candidates = vec![dir.join("blocks")];
-    candidates.extend(sub.iter().map(|s| dir.join(s).join("blocks")));
+    // a test network's own folder first: a data directory can hold several networks
+    let mut candidates: Vec<PathBuf> = sub.iter().map(|s| dir.join(s).join("blocks")).collect();
+    candidates.push(dir.join("blocks"));
     candidates.push(dir.to_path_buf());
     candidates
         .into_iter()

@@ -106,6 +106,29 @@ fn every_layout_gives_the_same_rows() {
     assert_eq!(rows_of(&d2), reference, "shuffled + stale + partial tail");
 }
 
+/// A data directory that holds several networks: the one asked for is read.
+#[test]
+fn the_network_folder_wins() {
+    let Some(orig) = original() else { return };
+    let bytes = std::fs::read(&orig).unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let root = write_dir(
+        &tmp.path().join("multi"),
+        std::slice::from_ref(&bytes),
+        None,
+    );
+    // a mainnet node once started on the same folder
+    std::fs::create_dir_all(root.join("blocks")).unwrap();
+    std::fs::write(
+        root.join("blocks/blk00000.dat"),
+        [0xf9, 0xbe, 0xb4, 0xd9, 0, 0, 0, 0],
+    )
+    .unwrap();
+    let d = DataDir::open(&root, params()).unwrap();
+    assert_eq!(d.tip(), 201);
+    assert!(d.blocks_dir.ends_with("regtest/blocks"));
+}
+
 fn open_err(root: &Path) -> String {
     match DataDir::open(root, params()) {
         Ok(d) => match d.blocks(0, d.tip()) {
@@ -176,7 +199,11 @@ fn bad_files_name_the_file_and_offset() {
     );
 
     // garbage in the XOR key file
-    let d = write_dir(&tmp.path().join("xorkey"), std::slice::from_ref(&bytes), None);
+    let d = write_dir(
+        &tmp.path().join("xorkey"),
+        std::slice::from_ref(&bytes),
+        None,
+    );
     std::fs::write(d.join("regtest/blocks/xor.dat"), b"not a key").unwrap();
     let e = open_err(&d);
     assert!(e.contains("xor.dat") && e.contains("8 bytes"), "{e}");

@@ -312,6 +312,9 @@ pub struct DemoArgs {
     pub output: PathBuf,
     #[command(flatten)]
     pub workload: WorkloadArgs,
+    /// Skip the Bitcoin-family part (litecoind regtest chain exported from its block files).
+    #[arg(long)]
+    pub no_bitcoin: bool,
 }
 
 /// The local chain: which anvil, and the seeded workload generated on it.

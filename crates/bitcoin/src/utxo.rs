@@ -10,7 +10,8 @@
 //!   the 32-byte program of P2WSH/P2TR (a second map, 69-byte entries), or the whole script
 //!   for everything else (a third map, boxed);
 //! * OP_RETURN outputs are never stored (they cannot be spent);
-//! * keys are already uniformly random, so the maps hash with the key's first 8 bytes.
+//! * keys are already uniformly random, so the maps hash with the key's first 8 bytes;
+//! * 16 shards, so a table that doubles copies 1/16 of the index, not all of it.
 //!
 //! [`UtxoIndex::heap_bytes`] reports the memory held, from which `ledgerflow` prints the
 //! bytes per unspent output at the end of a run.
@@ -55,13 +56,36 @@ const TAG_P2WPKH: u8 = 3;
 const TAG_P2WSH: u8 = 4;
 const TAG_P2TR: u8 = 5;
 
-/// The index.
+/// One shard of the index (by the txid's first byte).
 #[derive(Default)]
-pub struct UtxoIndex {
+struct Shard {
     short: Map<[u8; 33]>,
     long: Map<[u8; 45]>,
     other: Map<(i64, i32, Box<[u8]>)>,
+}
+
+/// Shards: each hash table grows (doubles) on its own, so growing never needs a second
+/// copy of the whole index at once.
+const SHARDS: usize = 16;
+
+/// The index.
+pub struct UtxoIndex {
+    shards: Vec<Shard>,
     other_bytes: usize,
+}
+
+impl Default for UtxoIndex {
+    fn default() -> Self {
+        UtxoIndex {
+            shards: (0..SHARDS).map(|_| Shard::default()).collect(),
+            other_bytes: 0,
+        }
+    }
+}
+
+fn shard_of(k: &Key) -> usize {
+    // the hash uses bytes 0..8; the shard uses byte 8 so both stay uniform
+    k[8] as usize % SHARDS
 }
 
 fn key(txid: &[u8; 32], vout: u32) -> Key {
@@ -93,7 +117,10 @@ impl UtxoIndex {
 
     /// Number of unspent outputs held.
     pub fn len(&self) -> usize {
-        self.short.len() + self.long.len() + self.other.len()
+        self.shards
+            .iter()
+            .map(|s| s.short.len() + s.long.len() + s.other.len())
+            .sum()
     }
 
     /// Whether it holds nothing.
@@ -121,11 +148,12 @@ impl UtxoIndex {
         } else {
             None
         };
+        let sh = shard_of(&k);
         if let Some((tag, h)) = short {
             let mut v = [0u8; 33];
             head(value, height, tag, &mut v);
             v[13..].copy_from_slice(h);
-            self.short.insert(k, v);
+            self.shards[sh].short.insert(k, v);
             return;
         }
         let long = if n == 34 && script[..2] == [0x00, 0x20] {
@@ -139,15 +167,18 @@ impl UtxoIndex {
             let mut v = [0u8; 45];
             head(value, height, tag, &mut v);
             v[13..].copy_from_slice(&script[2..34]);
-            self.long.insert(k, v);
+            self.shards[sh].long.insert(k, v);
             return;
         }
         self.other_bytes += n;
-        self.other.insert(k, (value, height, script.into()));
+        self.shards[sh]
+            .other
+            .insert(k, (value, height, script.into()));
     }
 
     fn remove_key(&mut self, k: &Key) -> Option<Coin> {
-        if let Some(v) = self.short.remove(k) {
+        let sh = &mut self.shards[shard_of(k)];
+        if let Some(v) = sh.short.remove(k) {
             let (value, height, tag) = read_head(&v);
             let h = &v[13..33];
             let script = match tag {
@@ -161,7 +192,7 @@ impl UtxoIndex {
                 script,
             });
         }
-        if let Some(v) = self.long.remove(k) {
+        if let Some(v) = sh.long.remove(k) {
             let (value, height, tag) = read_head(&v);
             let prefix: [u8; 2] = if tag == TAG_P2TR {
                 [0x51, 0x20]
@@ -174,7 +205,7 @@ impl UtxoIndex {
                 script: [&prefix[..], &v[13..45]].concat(),
             });
         }
-        let (value, height, script) = self.other.remove(k)?;
+        let (value, height, script) = sh.other.remove(k)?;
         self.other_bytes -= script.len();
         Some(Coin {
             value,
@@ -191,7 +222,8 @@ impl UtxoIndex {
     /// Whether `txid:vout` is unspent here.
     pub fn contains(&self, txid: &[u8; 32], vout: u32) -> bool {
         let k = key(txid, vout);
-        self.short.contains_key(&k) || self.long.contains_key(&k) || self.other.contains_key(&k)
+        let sh = &self.shards[shard_of(&k)];
+        sh.short.contains_key(&k) || sh.long.contains_key(&k) || sh.other.contains_key(&k)
     }
 
     /// Heap bytes held: table slots (entry + control byte, at the current capacity) plus
@@ -206,7 +238,11 @@ impl UtxoIndex {
             };
             buckets * (std::mem::size_of::<(Key, V)>() + 1)
         }
-        slots(&self.short) + slots(&self.long) + slots(&self.other) + self.other_bytes
+        self.shards
+            .iter()
+            .map(|s| slots(&s.short) + slots(&s.long) + slots(&s.other))
+            .sum::<usize>()
+            + self.other_bytes
     }
 }
 

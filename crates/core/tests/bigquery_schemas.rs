@@ -94,3 +94,76 @@ fn lake_tables_follow_bigquery() {
         );
     }
 }
+
+/// The `crypto_bitcoin` contract: blocks and transactions start with BigQuery's enriched
+/// columns (NUMERIC as an exact `Decimal128(29, 0)` amount, DATE as `Date32`), nested
+/// inputs/outputs field for field; extras start with `chain`.
+#[test]
+fn bitcoin_tables_follow_bigquery() {
+    use ledgerflow_core::tables::bitcoin::BtcTable;
+    let Some(shared) = ledgerflow_testkit::shared_dir("bigquery_schemas") else {
+        return;
+    };
+    let dir = shared.join("schemas/bitcoin-etl-airflow/dags/resources/stages/enrich/schemas");
+    fn bq_type(bq: &serde_json::Value) -> String {
+        let repeated = bq["mode"]
+            .as_str()
+            .is_some_and(|m| m.eq_ignore_ascii_case("REPEATED"));
+        let base = match bq["type"].as_str().unwrap().to_ascii_uppercase().as_str() {
+            "INT64" | "INTEGER" => "Int64".to_string(),
+            "STRING" => "Utf8".to_string(),
+            "NUMERIC" => "Decimal128(29, 0)".to_string(),
+            "BOOLEAN" => "Boolean".to_string(),
+            "TIMESTAMP" => "Timestamp".to_string(),
+            "DATE" => "Date32".to_string(),
+            "RECORD" => format!(
+                "Struct({})",
+                bq["fields"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|f| format!("{}:{}", f["name"].as_str().unwrap(), bq_type(f)))
+                    .collect::<Vec<_>>()
+                    .join(",")
+            ),
+            other => panic!("unmapped BigQuery type {other}"),
+        };
+        if repeated {
+            format!("List({base})")
+        } else {
+            base
+        }
+    }
+    fn ours(t: &DataType) -> String {
+        match t {
+            DataType::Decimal128(p, s) => format!("Decimal128({p}, {s})"),
+            DataType::Date32 => "Date32".into(),
+            DataType::List(f) => format!("List({})", ours(f.data_type())),
+            DataType::Struct(fs) => format!(
+                "Struct({})",
+                fs.iter()
+                    .map(|f| format!("{}:{}", f.name(), ours(f.data_type())))
+                    .collect::<Vec<_>>()
+                    .join(",")
+            ),
+            other => actual_type(other),
+        }
+    }
+    for t in [BtcTable::Blocks, BtcTable::Transactions] {
+        let path = dir.join(format!("{}.json", t.name()));
+        let bq: Vec<serde_json::Value> =
+            serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        let schema = t.schema();
+        for (i, col) in bq.iter().enumerate() {
+            let f = schema.field(i);
+            assert_eq!(f.name(), col["name"].as_str().unwrap(), "{t}: column {i}");
+            // nested inputs/outputs: BigQuery's field names and types
+            assert_eq!(ours(f.data_type()), bq_type(col), "{t}.{}: type", f.name());
+        }
+        assert_eq!(
+            schema.field(bq.len()).name(),
+            "chain",
+            "{t}: extras start with chain"
+        );
+    }
+}

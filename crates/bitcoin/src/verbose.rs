@@ -350,6 +350,53 @@ pub fn parse_block(json: &str) -> Result<VerboseBlock, VerboseError> {
 mod tests {
     use super::*;
 
+    /// Core ≥ 22 answers: `address` instead of `addresses`/`reqSigs`; no address at all
+    /// for OP_RETURN; `txinwitness` and `prevout`-less inputs.
+    #[test]
+    fn core_22_shapes() {
+        let tx = r#"{"txid":"7940cdde4d713e171849efc6bd89939185be270266c94e92369e3877ad89455a",
+          "hash":"7940cdde4d713e171849efc6bd89939185be270266c94e92369e3877ad89455a",
+          "version":2,"size":100,"vsize":80,"weight":320,"locktime":0,
+          "vin":[{"txid":"0dd0394c6240355f4e4b3c88028f678ed746cebee3b3e8509620733f018914c9","vout":1,
+                  "scriptSig":{"asm":"","hex":""},"txinwitness":["3044","02ab"],"sequence":4294967293}],
+          "vout":[{"value":0.00012345,"n":0,"scriptPubKey":{"asm":"0 751e76e8199196d454941c45d1b3a323f1433bd6",
+                   "hex":"0014751e76e8199196d454941c45d1b3a323f1433bd6",
+                   "address":"bc1qw508d6qejxtdg4y5r3zarvary0c5xw7kv8f3t4","type":"witness_v0_keyhash"}},
+                  {"value":0,"n":1,"scriptPubKey":{"asm":"OP_RETURN 01","hex":"6a0101","type":"nulldata"}}]}"#;
+        let (t, _) = parse_tx(tx).unwrap();
+        assert_eq!(t.outputs[0].value, 12_345);
+        let n = t.outputs[0].node.as_ref().unwrap();
+        assert_eq!(
+            n.addresses,
+            vec!["bc1qw508d6qejxtdg4y5r3zarvary0c5xw7kv8f3t4"]
+        );
+        assert_eq!(n.req_sigs, None);
+        assert!(t.outputs[1].node.as_ref().unwrap().addresses.is_empty());
+        assert_eq!(
+            t.inputs[0].witness,
+            vec![vec![0x30, 0x44], vec![0x02, 0xab]]
+        );
+        assert_eq!(t.inputs[0].sequence, 4_294_967_293);
+        // rows: the address is kept; OP_RETURN becomes bitcoin-etl's nonstandard address
+        let params = crate::chain::ChainParams::find("bitcoin", "main").unwrap();
+        let block = Block {
+            txs: vec![t],
+            ..Default::default()
+        };
+        let mut rows = crate::transform::BtcRows::default();
+        crate::transform::block_rows(&block, params, crate::transform::Want::ALL, None, &mut rows);
+        let o = &rows.outputs;
+        assert_eq!(o[0].type_.as_deref(), Some("witness_v0_keyhash"));
+        assert_eq!(
+            o[0].addresses,
+            vec!["bc1qw508d6qejxtdg4y5r3zarvary0c5xw7kv8f3t4"]
+        );
+        assert_eq!(o[1].type_.as_deref(), Some("nonstandard"));
+        assert_eq!(o[1].script_type.as_deref(), Some("nulldata"));
+        assert!(o[1].addresses[0].starts_with("nonstandard"));
+        assert_eq!(rows.inputs[0].witness, vec!["3044", "02ab"]);
+    }
+
     #[test]
     fn amounts_are_exact() {
         assert_eq!(parse_amount("50.00000000"), Some(5_000_000_000));

@@ -146,6 +146,7 @@ pub enum ExportCommand {
     ///   ledgerflow export bitcoin --rpc http://127.0.0.1:8332 --rpc-cookie ~/.bitcoin/.cookie -f json
     ///
     /// Exit codes: 0 done, 1 some chunks written before a failure, 2 nothing written.
+    #[command(verbatim_doc_comment)]
     Bitcoin(ExportBitcoinArgs),
 }
 

@@ -163,3 +163,53 @@ async fn killed_export_leaves_only_whole_chunks_and_rerun_completes() {
     );
     anvil.stop().await;
 }
+
+/// The README's main command: `ledgerflow demo` runs both chain families end to end and
+/// leaves a lake with every table of each.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn demo_exports_both_chain_families() {
+    if ledgerflow_devnet::find_anvil(None).is_err()
+        || ledgerflow_devnet::litecoin::find_litecoind(None).is_err()
+    {
+        if std::env::var("LEDGERFLOW_REQUIRE_LITECOIND").is_ok_and(|v| v == "1") {
+            panic!("demo: anvil or litecoind missing");
+        }
+        println!("skipped: demo: anvil or litecoind not installed (scripts/setup.sh)");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let lake = dir.path().join("demo-lake");
+    let o = run(&[
+        "demo",
+        "--blocks",
+        "5",
+        "--txs-per-block",
+        "5",
+        "-o",
+        lake.to_str().unwrap(),
+        "-q",
+    ])
+    .await;
+    assert!(o.status.success(), "{}", stderr(&o));
+    for t in [
+        "blocks",
+        "transactions",
+        "receipts",
+        "logs",
+        "token_transfers",
+        "traces",
+        "contracts",
+        "tokens",
+    ] {
+        assert!(
+            !read_table(&lake, "anvil", t).is_empty() || t == "tokens",
+            "anvil/{t}"
+        );
+    }
+    for t in ["blocks", "transactions", "inputs", "outputs"] {
+        assert!(
+            rows(&read_table(&lake, "litecoin-regtest", t)) > 0,
+            "litecoin-regtest/{t}"
+        );
+    }
+}

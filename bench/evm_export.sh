@@ -38,18 +38,7 @@ HEAD=$(python3 -c "import json; print(json.load(open('$OUT/workload.json'))['hea
 TXS=$(python3 -c "import json; print(json.load(open('$OUT/workload.json'))['transactions'])")
 echo "chain: blocks 0..$HEAD, $TXS transactions, generated in $(( $(date +%s) - gen_start )) s" >&2
 
-# measure NAME CMD...: RUNS runs; records "seconds maxrss_kb" per run
-measure() {
-  local name=$1; shift
-  : > "$OUT/$name.times"
-  for i in $(seq 1 "$RUNS"); do
-    rm -rf "$OUT/work" && mkdir -p "$OUT/work"
-    /usr/bin/time -f "%e %M" -o "$OUT/time.txt" "$@" > "$OUT/$name.stdout" 2> "$OUT/$name.stderr" \
-      || { echo "$name failed:" >&2; tail -5 "$OUT/$name.stderr" >&2; exit 1; }
-    cat "$OUT/time.txt" >> "$OUT/$name.times"
-  done
-  echo "$name: $(tr '\n' ' ' < "$OUT/$name.times")" >&2
-}
+. bench/lib.sh
 
 etl_pipeline() {
   local w=$OUT/work
@@ -62,13 +51,13 @@ etl_pipeline() {
 export -f etl_pipeline
 export ETL OUT HEAD RPC CONC
 
-measure floor $LF bench rpc-floor --rpc "$RPC" --blocks "0:$HEAD" --concurrency "$CONC" --batch-size 50
-measure ledgerflow_all $LF export evm --rpc "$RPC" --blocks "0:$HEAD" -o "$OUT/work/lake" -q --concurrency "$CONC"
-measure ledgerflow_all_tokens_latest $LF export evm --rpc "$RPC" --blocks "0:$HEAD" -o "$OUT/work/lake" -q --concurrency "$CONC" --token-block latest
-measure ledgerflow_cryo_tables $LF export evm --rpc "$RPC" --blocks "0:$HEAD" -t blocks,transactions,logs,traces -o "$OUT/work/lake" -q --concurrency "$CONC"
-measure ledgerflow_etl_tables $LF export evm --rpc "$RPC" --blocks "0:$HEAD" -t blocks,transactions,receipts,logs,token_transfers,traces -f csv -o "$OUT/work/lake" -q --concurrency "$CONC"
-measure cryo "$CRYO_PY" -c "import cryo; cryo.freeze(['blocks','transactions','logs','traces'], blocks=['0:$((HEAD + 1))'], rpc='$RPC', output_dir='$OUT/work/cryo', verbose=False, max_concurrent_requests=$CONC)"
-measure ethereum_etl bash -c etl_pipeline
+measure floor "$RUNS" $LF bench rpc-floor --rpc "$RPC" --blocks "0:$HEAD" --concurrency "$CONC" --batch-size 50
+measure ledgerflow_all "$RUNS" $LF export evm --rpc "$RPC" --blocks "0:$HEAD" -o "$OUT/work/lake" -q --concurrency "$CONC"
+measure ledgerflow_all_tokens_latest "$RUNS" $LF export evm --rpc "$RPC" --blocks "0:$HEAD" -o "$OUT/work/lake" -q --concurrency "$CONC" --token-block latest
+measure ledgerflow_cryo_tables "$RUNS" $LF export evm --rpc "$RPC" --blocks "0:$HEAD" -t blocks,transactions,logs,traces -o "$OUT/work/lake" -q --concurrency "$CONC"
+measure ledgerflow_etl_tables "$RUNS" $LF export evm --rpc "$RPC" --blocks "0:$HEAD" -t blocks,transactions,receipts,logs,token_transfers,traces -f csv -o "$OUT/work/lake" -q --concurrency "$CONC"
+measure cryo "$RUNS" "$CRYO_PY" -c "import cryo; cryo.freeze(['blocks','transactions','logs','traces'], blocks=['0:$((HEAD + 1))'], rpc='$RPC', output_dir='$OUT/work/cryo', verbose=False, max_concurrent_requests=$CONC)"
+measure ethereum_etl "$RUNS" bash -c etl_pipeline
 
 python3 - "$OUT" "$HEAD" "$TXS" "$CONC" <<'PY'
 import json, statistics, sys

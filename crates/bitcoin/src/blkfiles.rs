@@ -341,25 +341,6 @@ impl DataDir {
         self.chain.len() as i64 - 1
     }
 
-    /// The raw bytes of block `height` (XOR removed).
-    pub fn read_block(&self, height: i64) -> Result<Vec<u8>, BtcError> {
-        let (_, loc) = usize::try_from(height)
-            .ok()
-            .and_then(|h| self.chain.get(h))
-            .ok_or_else(|| BtcError::Missing {
-                height,
-                reason: format!("the data directory's best chain ends at {}", self.tip()),
-            })?;
-        let path = &self.files[loc.file];
-        let mut f = File::open(path).map_err(io("open", path))?;
-        f.seek(SeekFrom::Start(loc.offset))
-            .map_err(io("seek", path))?;
-        let mut buf = vec![0u8; loc.len as usize];
-        f.read_exact(&mut buf).map_err(io("read", path))?;
-        unxor(&mut buf, &self.xor_key, loc.offset);
-        Ok(buf)
-    }
-
     /// Decodes blocks `start..=end` of the best chain, reading each file sequentially.
     pub fn blocks(&self, start: i64, end: i64) -> Result<Vec<crate::model::Block>, BtcError> {
         let fmt = raw::Format::of(self.params);

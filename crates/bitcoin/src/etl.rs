@@ -18,29 +18,8 @@ pub struct EtlStyle {
     pub null_index: bool,
 }
 
-/// Appends a JSON string as Python's `json.dumps` writes it (ASCII only).
-pub fn json_str(out: &mut String, s: &str) {
-    out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            '\u{8}' => out.push_str("\\b"),
-            '\u{c}' => out.push_str("\\f"),
-            c if (c as u32) < 0x20 || (c as u32) > 0x7e => {
-                let mut buf = [0u16; 2];
-                for u in c.encode_utf16(&mut buf) {
-                    out.push_str(&format!("\\u{:04x}", u));
-                }
-            }
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-}
+use ledgerflow_core::compat::csv_field;
+pub use ledgerflow_core::compat::json_string as json_str;
 
 struct Obj<'a> {
     out: &'a mut String,
@@ -208,17 +187,6 @@ pub fn transaction_json(t: &BtcTransactionRow, style: EtlStyle) -> String {
     }
     o.end();
     s
-}
-
-/// CSV field quoting as Python's `csv` module (minimal quoting, `\r\n` line ends).
-fn csv_field(out: &mut String, s: &str) {
-    if s.contains([',', '"', '\n', '\r']) {
-        out.push('"');
-        out.push_str(&s.replace('"', "\"\""));
-        out.push('"');
-    } else {
-        out.push_str(s);
-    }
 }
 
 /// bitcoin-etl's CSV header of blocks.

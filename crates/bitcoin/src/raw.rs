@@ -316,7 +316,7 @@ pub fn decode_tx(bytes: &[u8], fmt: Format) -> Result<Tx, DecodeError> {
     Ok(t)
 }
 
-fn skip_auxpow(r: &mut Reader<'_>, fmt: Format) -> Result<(), DecodeError> {
+fn skip_auxpow(r: &mut Reader<'_>) -> Result<(), DecodeError> {
     // the parent chain's coinbase transaction
     let plain = Format {
         segwit: false,
@@ -337,7 +337,6 @@ fn skip_auxpow(r: &mut Reader<'_>, fmt: Format) -> Result<(), DecodeError> {
         r.take(4, what)?;
     }
     r.take(80, "auxpow parent header")?;
-    let _ = fmt;
     Ok(())
 }
 
@@ -348,7 +347,7 @@ pub fn decode_block(bytes: &[u8], height: i64, fmt: Format) -> Result<Block, Dec
     let h = parse_header(bytes)?;
     let mut r = Reader::new(bytes, 80);
     if fmt.auxpow && h.version & 0x100 != 0 {
-        skip_auxpow(&mut r, fmt)?;
+        skip_auxpow(&mut r)?;
     }
     let n = r.count("transaction count")?;
     let mut txs = Vec::with_capacity(n);

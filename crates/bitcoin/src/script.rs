@@ -475,6 +475,16 @@ pub fn nonstandard_address(script: &[u8]) -> String {
     s
 }
 
+/// bitcoin-etl's addresses of an output: its own, or its `nonstandard…` name when it has
+/// none.
+pub fn etl_addresses(addresses: Vec<String>, script: &[u8]) -> Vec<String> {
+    if addresses.is_empty() {
+        vec![nonstandard_address(script)]
+    } else {
+        addresses
+    }
+}
+
 fn key_address(params: &AddressParams, hash: &[u8; 20], script: bool) -> String {
     match params.cashaddr {
         Some(prefix) => address::cashaddr(prefix, script, hash),

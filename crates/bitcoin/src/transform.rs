@@ -78,19 +78,16 @@ fn out_view(o: &TxOut, params: &ChainParams) -> OutView {
                 .type_
                 .clone()
                 .unwrap_or_else(|| derived().class.name().to_string());
-            let (type_, addresses) = if n.addresses.is_empty() {
-                (
-                    "nonstandard".to_string(),
-                    vec![script::nonstandard_address(&o.script)],
-                )
+            let type_ = if n.addresses.is_empty() {
+                "nonstandard".to_string()
             } else {
-                (class.clone(), n.addresses.clone())
+                class.clone()
             };
             OutView {
                 asm,
                 req: n.req_sigs,
                 type_,
-                addresses,
+                addresses: script::etl_addresses(n.addresses.clone(), &o.script),
                 class,
             }
         }
@@ -101,18 +98,12 @@ fn out_view(o: &TxOut, params: &ChainParams) -> OutView {
 /// The view of a script derived locally (raw blocks and spent outputs).
 fn spent_view(script_bytes: &[u8], params: &ChainParams) -> OutView {
     let info = script::info(script_bytes, &params.addresses);
-    let type_ = info.etl_type().to_string();
-    let addresses = if info.addresses.is_empty() {
-        vec![script::nonstandard_address(script_bytes)]
-    } else {
-        info.addresses
-    };
     OutView {
         asm: script::to_asm(script_bytes, false, SighashStyle::Bitcoin),
         req: info.required_signatures,
-        type_,
-        addresses,
+        type_: info.etl_type().to_string(),
         class: info.class.name().to_string(),
+        addresses: script::etl_addresses(info.addresses, script_bytes),
     }
 }
 
@@ -132,11 +123,10 @@ pub fn block_rows(
     block: &Block,
     params: &ChainParams,
     want: Want,
-    index: Option<&mut UtxoIndex>,
+    mut index: Option<&mut UtxoIndex>,
     out: &mut BtcRows,
 ) -> EnrichStats {
     let mut stats = EnrichStats::default();
-    let mut index = index;
     let style = sighash_style(params);
     let block_hash = hash_hex(&block.hash);
     let ts = Timestamp(block.time);
@@ -189,14 +179,9 @@ pub fn block_rows(
                     let info = script::info(&c.script, &params.addresses);
                     row.required_signatures = info.required_signatures;
                     row.type_ = Some(info.etl_type().to_string());
-                    let class = info.class.name().to_string();
-                    row.addresses = if info.addresses.is_empty() {
-                        vec![script::nonstandard_address(&c.script)]
-                    } else {
-                        info.addresses
-                    };
+                    classes.push(Some(info.class.name().to_string()));
+                    row.addresses = script::etl_addresses(info.addresses, &c.script);
                     row.value = Some(Sats(c.value));
-                    classes.push(Some(class));
                     spent_heights.push((c.height >= 0).then_some(c.height as i64));
                 }
                 None => {

@@ -95,8 +95,26 @@ impl Litecoind {
         port: u16,
         datadir: Option<&Path>,
     ) -> Result<Litecoind, DevnetError> {
+        if port != 0 {
+            return Self::start_on(binary, port, datadir).await;
+        }
+        // a free port can be taken by another process before the node binds it: try again
+        let mut last = None;
+        for _ in 0..3 {
+            match Self::start_on(binary, free_port()?, datadir).await {
+                Ok(n) => return Ok(n),
+                Err(e) => last = Some(e),
+            }
+        }
+        Err(last.unwrap_or_else(|| DevnetError::Workload("litecoind did not start".into())))
+    }
+
+    async fn start_on(
+        binary: Option<&Path>,
+        port: u16,
+        datadir: Option<&Path>,
+    ) -> Result<Litecoind, DevnetError> {
         let bin = find_litecoind(binary)?;
-        let port = if port == 0 { free_port()? } else { port };
         if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
             return Err(DevnetError::Workload(format!(
                 "port {port} is already in use (another node?); pick another --port"

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use eyre::{bail, eyre};
 use ledgerflow_core::BlockRange;
-use ledgerflow_lake::Format;
+use ledgerflow_lake::{Format, WriteOptions};
 use ledgerflow_rpc::RpcConfig;
 
 use crate::args::{OutputArgs, RpcTuning};
@@ -125,5 +125,27 @@ pub fn finish(
             eprintln!("error: {e}");
             ExitCode::from(if totals.chunks_written > 0 { 1 } else { 2 })
         }
+    }
+}
+
+/// Parquet settings of a chunk file: zstd level, the table name, the ledgerflow version and
+/// the source's own footer entries; `dictionary_columns` as in [`WriteOptions`].
+pub fn parquet_options(
+    zstd_level: i32,
+    table: &str,
+    source_meta: &[(&str, String)],
+    dictionary_columns: Option<&[&str]>,
+) -> WriteOptions {
+    let mut metadata = vec![("ledgerflow.table".to_string(), table.to_string())];
+    metadata.extend(source_meta.iter().map(|(k, v)| (k.to_string(), v.clone())));
+    metadata.push((
+        "ledgerflow.version".to_string(),
+        env!("CARGO_PKG_VERSION").to_string(),
+    ));
+    WriteOptions {
+        zstd_level,
+        metadata,
+        dictionary_columns: dictionary_columns.map(|c| c.iter().map(|s| s.to_string()).collect()),
+        ..Default::default()
     }
 }

@@ -23,7 +23,7 @@ use ledgerflow_bitcoin::utxo::UtxoIndex;
 use ledgerflow_core::tables::bitcoin::*;
 use ledgerflow_core::{BlockRange, BlockSpec};
 use ledgerflow_lake::writer::TableFile;
-use ledgerflow_lake::{Format, Lake, WriteOptions};
+use ledgerflow_lake::{Format, Lake};
 use ledgerflow_rpc::RpcClient;
 use serde::Serialize;
 use tokio::sync::{watch, Mutex};
@@ -317,34 +317,24 @@ pub async fn run(a: ExportBitcoinArgs, quiet: bool) -> eyre::Result<ExitCode> {
             let path = lake_for_files.chunk_path(&chain_for_files, t.name(), r, format.ext());
             match format {
                 Format::Parquet => {
-                    let opts = WriteOptions {
-                        zstd_level: zstd,
-                        metadata: vec![
-                            ("ledgerflow.table".into(), t.name().to_string()),
-                            ("ledgerflow.chain".into(), params.chain.to_string()),
-                            ("ledgerflow.network".into(), params.network.to_string()),
-                            (
-                                "ledgerflow.version".into(),
-                                env!("CARGO_PKG_VERSION").to_string(),
-                            ),
+                    let opts = common::parquet_options(
+                        zstd,
+                        t.name(),
+                        &[
+                            ("ledgerflow.chain", params.chain.to_string()),
+                            ("ledgerflow.network", params.network.to_string()),
                         ],
                         // hashes and scripts are nearly all distinct: plain encoding,
                         // dictionaries only where values repeat
-                        dictionary_columns: Some(
-                            [
-                                "chain",
-                                "block_hash",
-                                "type",
-                                "script_type",
-                                "version",
-                                "bits",
-                            ]
-                            .iter()
-                            .map(|c| c.to_string())
-                            .collect(),
-                        ),
-                        ..Default::default()
-                    };
+                        Some(&[
+                            "chain",
+                            "block_hash",
+                            "type",
+                            "script_type",
+                            "version",
+                            "bits",
+                        ]),
+                    );
                     TableFile::parquet(&path, t.schema(), &opts)
                 }
                 Format::Csv => TableFile::lines(

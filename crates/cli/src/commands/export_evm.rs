@@ -11,7 +11,7 @@ use ledgerflow_core::tables::evm::*;
 use ledgerflow_core::{BlockRange, BlockSpec, ChainId};
 use ledgerflow_evm::{EvmSource, RpcClient, RpcConfig, SourceConfig, TokenBlock, TraceMode, Want};
 use ledgerflow_lake::writer::TableFile;
-use ledgerflow_lake::{Format, Lake, WriteOptions};
+use ledgerflow_lake::{Format, Lake};
 use serde::Serialize;
 
 use crate::args::ExportEvmArgs;
@@ -202,18 +202,12 @@ pub async fn run(a: ExportEvmArgs, quiet: bool) -> eyre::Result<ExitCode> {
             let path = lake_for_files.chunk_path(&chain_for_files, t.name(), r, format.ext());
             match format {
                 Format::Parquet => {
-                    let opts = WriteOptions {
-                        zstd_level: zstd,
-                        metadata: vec![
-                            ("ledgerflow.table".into(), t.name().to_string()),
-                            ("ledgerflow.chain_id".into(), chain_id.to_string()),
-                            (
-                                "ledgerflow.version".into(),
-                                env!("CARGO_PKG_VERSION").to_string(),
-                            ),
-                        ],
-                        ..Default::default()
-                    };
+                    let opts = crate::commands::common::parquet_options(
+                        zstd,
+                        t.name(),
+                        &[("ledgerflow.chain_id", chain_id.to_string())],
+                        None,
+                    );
                     TableFile::parquet(&path, t.schema(), &opts)
                 }
                 Format::Csv | Format::Json => {

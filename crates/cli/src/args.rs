@@ -61,11 +61,117 @@ pub enum Command {
     /// Local development chains.
     #[command(subcommand)]
     Devnet(DevnetCommand),
+    /// Query the lake with SQL (Apache DataFusion).
+    ///
+    /// Every chain folder of the lake is a dataset named like BigQuery's public ones
+    /// (crypto_ethereum, crypto_bitcoin, crypto_litecoin_regtest, ...), every table folder a
+    /// table: crypto_anvil.transactions. A test network also answers to its chain's name
+    /// (crypto_litecoin for litecoin-regtest) and a lake's only EVM chain to crypto_ethereum,
+    /// so BigQuery community queries run unchanged (back-quoted paths like
+    /// `bigquery-public-data.crypto_bitcoin.inputs` are accepted). Filters on block_number
+    /// (number in blocks) skip chunk files outside the range; other filters and the
+    /// selected columns are pushed into the Parquet scan.
+    ///
+    /// Views: double_entry_book, balances, daily_balances, token_double_entry_book (EVM).
+    /// Functions: wei_to_eth, sat_to_coin, token_amount, hex_to_bytes, bytes_to_hex,
+    /// normalize_address.
+    ///
+    /// Without a query: an interactive shell on a terminal (history, multi-line statements
+    /// ending in ';', \d to list tables, \d NAME for a schema), or the statements on stdin.
+    ///
+    /// Examples:
+    ///   ledgerflow sql "SELECT count(*) FROM crypto_ethereum.transactions"
+    ///   ledgerflow sql -l lake "SELECT * FROM crypto_litecoin.balances ORDER BY balance DESC LIMIT 10"
+    ///   ledgerflow sql --format parquet --output top.parquet "SELECT ..."
+    ///   ledgerflow sql -f docs/queries/01_daily_transactions.sql --format csv
+    ///   ledgerflow sql                      (the shell)
+    ///
+    /// Exit codes: 0 done, 2 bad query, unknown table, unreadable lake or output.
+    #[command(verbatim_doc_comment)]
+    Sql(SqlArgs),
+    /// The interactive SQL shell over the lake (same as `ledgerflow sql` without a query).
+    Shell(SqlArgs),
+    /// Lake maintenance: verify a lake's consistency.
+    #[command(subcommand)]
+    Lake(LakeCommand),
     /// Print the schema of every table (the table contract).
     Schema(SchemaArgs),
     /// Measurement helpers used by the scripts in bench/.
     #[command(subcommand)]
     Bench(BenchCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum LakeCommand {
+    /// Verify the lake the way blockchain-etl's verify step does: every chunk readable, no
+    /// overlapping (duplicate) chunks, no gaps, every table covering the same blocks as
+    /// `blocks`, one blocks row per block, and counts that agree across tables chunk by
+    /// chunk: sum(blocks.transaction_count) = transactions (and receipts) rows; EVM:
+    /// top-level traces = transactions; Bitcoin family: sum(input_count) = inputs rows,
+    /// sum(output_count) = outputs rows.
+    ///
+    /// Exit codes: 0 consistent, 1 problems found (listed), 2 the lake cannot be read.
+    #[command(verbatim_doc_comment)]
+    Check(LakeCheckArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct LakeCheckArgs {
+    /// The lake folder.
+    #[arg(short, long, default_value = "lake", env = "LEDGERFLOW_LAKE")]
+    pub lake: PathBuf,
+    /// Only this chain folder (e.g. anvil, litecoin-regtest).
+    #[arg(long)]
+    pub chain: Option<String>,
+    /// Print the report as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct SqlArgs {
+    /// The statement(s) to run, separated by ';'.
+    pub query: Option<String>,
+    /// The lake folder.
+    #[arg(short, long, default_value = "lake", env = "LEDGERFLOW_LAKE")]
+    pub lake: PathBuf,
+    /// Run the statements in this file (after QUERY, if both are given).
+    #[arg(short = 'F', long = "file", value_name = "FILE")]
+    pub file: Vec<PathBuf>,
+    /// Result format: table, csv, json (one object per line) or parquet (needs --output).
+    #[arg(short, long, default_value = "table", value_parser = parse_sql_format)]
+    pub format: ledgerflow_sql::Format,
+    /// Write the (last statement's) result to this file instead of standard output
+    /// (written to a temporary name and renamed when complete).
+    #[arg(short, long)]
+    pub output: Option<PathBuf>,
+    /// Another name for a chain folder's dataset, e.g. crypto_ethereum=sepolia (repeatable).
+    #[arg(long = "dataset", value_name = "ALIAS=FOLDER", value_parser = parse_alias)]
+    pub datasets: Vec<(String, String)>,
+    /// Threads for query execution (default: all cores).
+    #[arg(long)]
+    pub partitions: Option<usize>,
+    /// Print the time each statement took (stderr).
+    #[arg(long)]
+    pub timing: bool,
+    /// Shell history file (default: ~/.ledgerflow_history).
+    #[arg(long)]
+    pub history: Option<PathBuf>,
+}
+
+fn parse_sql_format(s: &str) -> Result<ledgerflow_sql::Format, String> {
+    s.parse()
+}
+
+fn parse_alias(s: &str) -> Result<(String, String), String> {
+    match s.split_once('=') {
+        Some((a, f)) if !a.trim().is_empty() && !f.trim().is_empty() => {
+            Ok((a.trim().to_string(), f.trim().to_string()))
+        }
+        _ => Err(format!(
+            "{s:?}: expected ALIAS=FOLDER, e.g. crypto_ethereum=sepolia"
+        )),
+    }
 }
 
 #[derive(Debug, Subcommand)]

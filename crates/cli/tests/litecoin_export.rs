@@ -79,6 +79,7 @@ async fn rpc_and_files_agree_and_inputs_are_enriched() {
             blocks: 25,
             txs_per_block: 15,
             entities: 25,
+            ..Default::default()
         },
     )
     .await
@@ -261,6 +262,7 @@ async fn bitcoin_etl_equality() {
             blocks: 15,
             txs_per_block: 12,
             entities: 20,
+            ..Default::default()
         },
     )
     .await

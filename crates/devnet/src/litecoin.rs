@@ -253,6 +253,12 @@ pub struct UtxoWorkloadConfig {
     pub txs_per_block: usize,
     /// Number of entities (each owns several addresses).
     pub entities: usize,
+    /// The node's clock (`setmocktime`) before the first block; it advances by
+    /// `block_time` per mined block, so the same seed gives the same block times and
+    /// hashes. `None`: the wall clock (blocks then differ between runs).
+    pub start_time: Option<u64>,
+    /// Seconds between blocks on the mocked clock.
+    pub block_time: u64,
 }
 
 impl Default for UtxoWorkloadConfig {
@@ -262,9 +268,14 @@ impl Default for UtxoWorkloadConfig {
             blocks: 50,
             txs_per_block: 20,
             entities: 40,
+            start_time: Some(DEFAULT_START_TIME),
+            block_time: 150,
         }
     }
 }
+
+/// The mocked clock's start: 2023-11-14 22:13:20 UTC.
+pub const DEFAULT_START_TIME: u64 = 1_700_000_000;
 
 /// One address of the ground truth.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
@@ -351,6 +362,9 @@ struct Gen<'a> {
     pool: Vec<Utxo>,
     miner_key: usize,
     reserve: Vec<Vec<usize>>,
+    /// The mocked clock and its step (`None`: wall clock).
+    clock: std::cell::Cell<Option<u64>>,
+    block_time: u64,
 }
 
 fn entity_name(e: usize) -> String {
@@ -544,6 +558,10 @@ struct Planned {
 /// Mines `n` blocks to the miner.
 async fn mine(g: &Gen<'_>, n: u64) -> Result<Vec<String>, DevnetError> {
     let addr = g.keys[g.miner_key].address.clone();
+    if let Some(t) = g.clock.get() {
+        g.node.call("setmocktime", json!([t])).await?;
+        g.clock.set(Some(t + g.block_time * n));
+    }
     let v = g.node.call("generatetoaddress", json!([n, addr])).await?;
     Ok(v.as_array()
         .map(|a| {
@@ -570,6 +588,8 @@ pub async fn generate_utxo(
         pool: Vec::new(),
         miner_key: 0,
         reserve: vec![Vec::new(); entities + 1],
+        clock: std::cell::Cell::new(cfg.start_time),
+        block_time: cfg.block_time.max(1),
     };
     let kinds = [Kind::P2pkh, Kind::P2shP2wpkh, Kind::P2wpkh];
     g.entity_kind.push(Kind::P2pkh);

@@ -13,8 +13,10 @@
 //!
 //! * [`layout`]: paths, chunk discovery.
 //! * [`writer`]: Parquet (zstd), CSV and JSON-lines chunk writers with atomic rename.
+//! * [`check`]: `lake check` (gaps, overlaps, counts across tables).
 //! * [`etl`]: ethereum-etl compatible CSV/JSON rendering.
 
+pub mod check;
 pub mod error;
 pub mod etl;
 pub mod layout;

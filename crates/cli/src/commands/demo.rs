@@ -61,6 +61,7 @@ async fn bitcoin_part(a: &DemoArgs, quiet: bool) -> eyre::Result<ExitCode> {
             blocks: 30,
             txs_per_block: 20,
             entities: 30,
+            ..Default::default()
         },
     )
     .await?;

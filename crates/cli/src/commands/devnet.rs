@@ -74,6 +74,7 @@ pub async fn litecoin(a: DevnetLitecoinArgs) -> eyre::Result<ExitCode> {
         blocks: a.blocks,
         txs_per_block: a.txs_per_block,
         entities: a.entities,
+        ..Default::default()
     };
     let summary = generate_utxo(&node, &cfg)
         .await

@@ -6,11 +6,13 @@ pub mod demo;
 pub mod devnet;
 pub mod export_bitcoin;
 pub mod export_evm;
+pub mod lake;
 pub mod schema;
+pub mod sql;
 
 use std::process::ExitCode;
 
-use crate::args::{BenchCommand, Cli, Command, DevnetCommand, ExportCommand};
+use crate::args::{BenchCommand, Cli, Command, DevnetCommand, ExportCommand, LakeCommand};
 
 pub async fn run(cli: Cli) -> eyre::Result<ExitCode> {
     let quiet = cli.global.quiet;
@@ -20,6 +22,9 @@ pub async fn run(cli: Cli) -> eyre::Result<ExitCode> {
         Command::Demo(a) => demo::run(a, quiet).await,
         Command::Devnet(DevnetCommand::Run(a)) => devnet::run(a).await,
         Command::Devnet(DevnetCommand::Litecoin(a)) => devnet::litecoin(a).await,
+        Command::Sql(a) => sql::run(a, false).await,
+        Command::Shell(a) => sql::run(a, true).await,
+        Command::Lake(LakeCommand::Check(a)) => lake::check(a),
         Command::Schema(a) => schema::run(a),
         Command::Bench(BenchCommand::RpcFloor(a)) => bench::run(a).await,
         Command::Bench(BenchCommand::Decode(a)) => bench::decode(a),

@@ -1,0 +1,537 @@
+#![allow(clippy::unwrap_used)]
+//! SQL over the lake on chains generated in the test (anvil and litecoind, seeded and on
+//! fixed clocks, so results are the same every run):
+//! * the example queries of docs/queries/ against golden files (tests/golden/*.slt:
+//!   `query file NAME` or an inline `query`, then `----` and the expected rows, values
+//!   separated by `|`); LEDGERFLOW_UPDATE_GOLDEN=1 rewrites them from the actual results;
+//! * the double-entry book against the node (EVM: every address's balance change from
+//!   genesis to head by eth_getBalance) and against the UTXO set (Bitcoin family);
+//! * block-range pruning, BigQuery paths, the CLI's formats and its errors.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+
+use common::{chain, run, stderr};
+use ledgerflow_devnet::litecoin::{generate_utxo, Litecoind, UtxoWorkloadConfig};
+use ledgerflow_devnet::WorkloadConfig;
+use ledgerflow_sql::{Engine, Options};
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// Runs a golden file against `engine`; returns the mismatches (or rewrites the file).
+async fn golden(engine: &Engine, file: &Path) -> Vec<String> {
+    let text = std::fs::read_to_string(file).unwrap();
+    let mut out = String::new();
+    let mut failures = Vec::new();
+    let mut lines = text.lines().peekable();
+    while let Some(line) = lines.next() {
+        if !line.starts_with("query") {
+            out.push_str(line);
+            out.push('\n');
+            continue;
+        }
+        out.push_str(line);
+        out.push('\n');
+        let (sql, label) = if let Some(name) = line.strip_prefix("query file ") {
+            let sql = std::fs::read_to_string(repo().join("docs/queries").join(name.trim()))
+                .unwrap_or_else(|e| panic!("{name}: {e}"));
+            (sql, name.trim().to_string())
+        } else {
+            let mut sql = String::new();
+            while let Some(l) = lines.peek() {
+                if *l == "----" {
+                    break;
+                }
+                sql.push_str(l);
+                sql.push('\n');
+                out.push_str(l);
+                out.push('\n');
+                lines.next();
+            }
+            (sql.clone(), sql.lines().next().unwrap_or("").to_string())
+        };
+        assert_eq!(
+            lines.next(),
+            Some("----"),
+            "{}: ---- after {label}",
+            file.display()
+        );
+        out.push_str("----\n");
+        let mut expected = Vec::new();
+        while let Some(l) = lines.peek() {
+            if l.is_empty() {
+                break;
+            }
+            expected.push(l.to_string());
+            lines.next();
+        }
+        let stmts = ledgerflow_sql::text::split_statements(&sql);
+        let actual = match engine.sql(&stmts[0]).await {
+            Ok(df) => ledgerflow_sql::output::rows_as_text(df)
+                .await
+                .unwrap_or_else(|e| vec![format!("error: {e}")]),
+            Err(e) => vec![format!("error: {e}")],
+        };
+        for r in &actual {
+            out.push_str(r);
+            out.push('\n');
+        }
+        if actual != expected {
+            failures.push(format!(
+                "{label}:\n  expected:\n    {}\n  actual:\n    {}",
+                expected.join("\n    "),
+                actual.join("\n    ")
+            ));
+        }
+    }
+    if std::env::var("LEDGERFLOW_UPDATE_GOLDEN").is_ok_and(|v| v == "1") {
+        std::fs::write(file, out).unwrap();
+        return Vec::new();
+    }
+    failures
+}
+
+async fn scalar(engine: &Engine, sql: &str) -> String {
+    let rows = ledgerflow_sql::output::rows_as_text(engine.sql(sql).await.unwrap())
+        .await
+        .unwrap();
+    assert_eq!(rows.len(), 1, "{sql}: {rows:?}");
+    rows[0].clone()
+}
+
+async fn rpc(url: &str, method: &str, params: serde_json::Value) -> serde_json::Value {
+    let body = serde_json::json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params});
+    let text = reqwest::Client::new()
+        .post(url)
+        .header("content-type", "application/json")
+        .body(body.to_string())
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let r: serde_json::Value = serde_json::from_str(&text).unwrap();
+    r["result"].clone()
+}
+
+fn u256_hex(s: &str) -> u128 {
+    u128::from_str_radix(s.trim_start_matches("0x"), 16).unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn evm_example_queries_views_and_pruning() {
+    let cfg = WorkloadConfig {
+        seed: 5,
+        blocks: 40,
+        txs_per_block: 12,
+        block_time: 3600, // an hour per block: the daily queries see several days
+        ..Default::default()
+    };
+    let Some((anvil, _w)) = chain("sql_evm", cfg).await else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let lake = dir.path().join("lake");
+    let out = run(&[
+        "export",
+        "evm",
+        "--rpc",
+        &anvil.url(),
+        "-o",
+        lake.to_str().unwrap(),
+        "--chunk-size",
+        "10",
+        "-q",
+    ])
+    .await;
+    assert!(out.status.success(), "{}", stderr(&out));
+    let engine = Engine::open(&lake, &Options::default()).await.unwrap();
+    assert!(
+        engine.view_errors().is_empty(),
+        "{:?}",
+        engine.view_errors()
+    );
+
+    let failures = golden(&engine, &repo().join("crates/cli/tests/golden/evm.slt")).await;
+    assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+
+    // every address's book balance = its balance change on the node since genesis
+    let rows = ledgerflow_sql::output::rows_as_text(
+        engine
+            .sql("SELECT address, CAST(balance AS VARCHAR) FROM crypto_ethereum.balances ORDER BY address")
+            .await
+            .unwrap(),
+    )
+    .await
+    .unwrap();
+    assert!(rows.len() > 20, "{rows:?}");
+    let head = scalar(&engine, "SELECT max(number) FROM crypto_anvil.blocks").await;
+    let mut checked = 0;
+    let url = anvil.url();
+    for r in &rows {
+        let (addr, bal) = r.split_once('|').unwrap();
+        let at = |b: u64| {
+            rpc(
+                &url,
+                "eth_getBalance",
+                serde_json::json!([addr, format!("0x{b:x}")]),
+            )
+        };
+        let now = u256_hex(at(head.parse().unwrap()).await.as_str().unwrap()) as i128;
+        let genesis = u256_hex(at(0).await.as_str().unwrap()) as i128;
+        assert_eq!(
+            bal.parse::<i128>().unwrap(),
+            now - genesis,
+            "balance of {addr}"
+        );
+        checked += 1;
+    }
+    assert_eq!(checked, rows.len());
+
+    // block-range pruning: the plan reads only the chunk files that can match
+    let plan = ledgerflow_sql::output::rows_as_text(
+        engine
+            .sql("EXPLAIN SELECT count(*) FROM crypto_ethereum.transactions WHERE block_number BETWEEN 12 AND 18")
+            .await
+            .unwrap(),
+    )
+    .await
+    .unwrap()
+    .join("\n");
+    assert!(
+        plan.contains("transactions__0000000010_0000000019.parquet"),
+        "{plan}"
+    );
+    assert!(
+        !plan.contains("transactions__0000000000_0000000009.parquet"),
+        "{plan}"
+    );
+    assert!(
+        !plan.contains("transactions__0000000020_0000000029.parquet"),
+        "{plan}"
+    );
+    let pruned = scalar(
+        &engine,
+        "SELECT count(*) FROM crypto_ethereum.transactions WHERE block_number BETWEEN 12 AND 18",
+    )
+    .await;
+    let full = scalar(
+        &engine,
+        "SELECT sum(CASE WHEN block_number BETWEEN 12 AND 18 THEN 1 ELSE 0 END) FROM crypto_ethereum.transactions",
+    )
+    .await;
+    assert_eq!(pruned, full);
+    let none = scalar(
+        &engine,
+        "SELECT count(*) FROM crypto_ethereum.transactions WHERE block_number > 100000",
+    )
+    .await;
+    assert_eq!(none, "0");
+
+    // BigQuery's back-quoted paths; blocks' transaction counts agree with transactions
+    let a = scalar(
+        &engine,
+        "SELECT sum(transaction_count) FROM `bigquery-public-data.crypto_ethereum.blocks`",
+    )
+    .await;
+    let b = scalar(&engine, "SELECT count(*) FROM crypto_anvil.transactions").await;
+    assert_eq!(a, b);
+
+    // the CLI: formats, output file, errors
+    let lake_s = lake.to_str().unwrap();
+    let out = run(&["sql", "-l", lake_s, "-f", "csv", "SELECT number, transaction_count FROM crypto_ethereum.blocks WHERE number < 3 ORDER BY number"]).await;
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.starts_with("number,transaction_count\n0,"), "{text}");
+    assert_eq!(text.lines().count(), 4, "{text}");
+    let out = run(&[
+        "sql",
+        "-l",
+        lake_s,
+        "-f",
+        "json",
+        "SELECT 1 AS one; SELECT 2 AS two",
+    ])
+    .await;
+    assert_eq!(
+        String::from_utf8(out.stdout).unwrap(),
+        "{\"one\":1}\n{\"two\":2}\n"
+    );
+    let pq = dir.path().join("top.parquet");
+    let out = run(&[
+        "sql",
+        "-l",
+        lake_s,
+        "-f",
+        "parquet",
+        "-o",
+        pq.to_str().unwrap(),
+        "SELECT * FROM crypto_ethereum.double_entry_book",
+    ])
+    .await;
+    assert!(out.status.success(), "{}", stderr(&out));
+    let n = ledgerflow_sql::output::rows_as_text(
+        engine
+            .sql(&format!("SELECT count(*) FROM '{}'", pq.display()))
+            .await
+            .unwrap(),
+    )
+    .await
+    .unwrap();
+    let m = scalar(
+        &engine,
+        "SELECT count(*) FROM crypto_ethereum.double_entry_book",
+    )
+    .await;
+    assert_eq!(n, vec![m]);
+
+    let out = run(&["sql", "-l", lake_s, "SELEC 1"]).await;
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("SQL syntax error"),
+        "{}",
+        stderr(&out)
+    );
+    let out = run(&[
+        "sql",
+        "-l",
+        lake_s,
+        "SELECT * FROM crypto_ethereum.transaction",
+    ])
+    .await;
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("did you mean crypto_ethereum.transactions?"),
+        "{}",
+        stderr(&out)
+    );
+    let out = run(&["sql", "-l", lake_s, "-f", "parquet", "SELECT 1"]).await;
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("--output"), "{}", stderr(&out));
+    // a failing query leaves no output file
+    let bad = dir.path().join("bad.csv");
+    let out = run(&[
+        "sql",
+        "-l",
+        lake_s,
+        "-f",
+        "csv",
+        "-o",
+        bad.to_str().unwrap(),
+        "SELECT CAST('x' AS INT) FROM crypto_ethereum.blocks",
+    ])
+    .await;
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(!bad.exists());
+    assert!(std::fs::read_dir(dir.path()).unwrap().all(|e| !e
+        .unwrap()
+        .file_name()
+        .to_string_lossy()
+        .contains(".tmp-")));
+    let out = run(&[
+        "sql",
+        "-l",
+        dir.path().join("nope").to_str().unwrap(),
+        "SELECT 1",
+    ])
+    .await;
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("no such lake folder"),
+        "{}",
+        stderr(&out)
+    );
+
+    // lake check: consistent after the export, then each kind of damage is found
+    let out = run(&["lake", "check", "-l", lake_s]).await;
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(out.status.success(), "{text}{}", stderr(&out));
+    assert!(text.starts_with("ok: 1 chains, 8 tables"), "{text}");
+    let damaged = dir.path().join("damaged");
+    let copy = |name: &str| {
+        let _ = std::fs::remove_dir_all(&damaged);
+        let status = std::process::Command::new("cp")
+            .args(["-r", lake_s, damaged.to_str().unwrap()])
+            .status()
+            .unwrap();
+        assert!(status.success());
+        damaged.join("anvil").join(name)
+    };
+    let check = |expect: &'static str| {
+        let lake = damaged.clone();
+        async move {
+            let out = run(&["lake", "check", "-l", lake.to_str().unwrap()]).await;
+            let text = String::from_utf8_lossy(&out.stdout).into_owned();
+            assert_eq!(out.status.code(), Some(1), "{text}");
+            assert!(text.contains(expect), "expected {expect:?} in:\n{text}");
+        }
+    };
+    // a duplicate chunk over the same blocks under another range
+    let p = copy("transactions/transactions__0000000010_0000000019.parquet");
+    std::fs::copy(
+        &p,
+        p.with_file_name("transactions__0000000015_0000000019.parquet"),
+    )
+    .unwrap();
+    check("overlap").await;
+    // a missing chunk: a gap, and transactions no longer cover what blocks covers
+    let p = copy("transactions/transactions__0000000010_0000000019.parquet");
+    std::fs::remove_file(&p).unwrap();
+    check("gap: blocks 10..19 are in no chunk").await;
+    // a chunk replaced by another range's rows: counts disagree
+    let p = copy("receipts/receipts__0000000010_0000000019.parquet");
+    std::fs::copy(
+        p.with_file_name("receipts__0000000000_0000000009.parquet"),
+        &p,
+    )
+    .unwrap();
+    check("blocks 10..19: sum(blocks.transaction_count) =").await;
+    // a truncated file
+    let p = copy("traces/traces__0000000020_0000000029.parquet");
+    let bytes = std::fs::read(&p).unwrap();
+    std::fs::write(&p, &bytes[..bytes.len() - 10]).unwrap();
+    check("unreadable chunk").await;
+
+    // a truncated chunk is named before any query runs
+    let victim = lake.join("anvil/logs/logs__0000000010_0000000019.parquet");
+    let bytes = std::fs::read(&victim).unwrap();
+    std::fs::write(&victim, &bytes[..bytes.len() / 2]).unwrap();
+    let out = run(&["sql", "-l", lake_s, "SELECT 1"]).await;
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("logs__0000000010_0000000019.parquet")
+            && stderr(&out).contains("truncated"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bitcoin_example_queries_and_double_entry_book() {
+    match ledgerflow_devnet::litecoin::find_litecoind(None) {
+        Ok(_) => {}
+        Err(e) => {
+            if std::env::var("LEDGERFLOW_REQUIRE_LITECOIND").is_ok_and(|v| v == "1") {
+                panic!("sql_bitcoin: {e}");
+            }
+            println!("skipped: sql_bitcoin: {e}");
+            return;
+        }
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let node = Litecoind::start(None, 0, Some(&dir.path().join("node")))
+        .await
+        .unwrap();
+    generate_utxo(
+        &node,
+        &UtxoWorkloadConfig {
+            seed: 3,
+            blocks: 20,
+            txs_per_block: 12,
+            entities: 20,
+            block_time: 3600, // an hour per block: the daily queries see several days
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    let lake = dir.path().join("lake");
+    let out = run(&[
+        "export",
+        "bitcoin",
+        "--rpc",
+        &node.url(),
+        "--chain",
+        "litecoin",
+        "--network",
+        "regtest",
+        "-o",
+        lake.to_str().unwrap(),
+        "--chunk-size",
+        "50",
+        "-q",
+    ])
+    .await;
+    assert!(out.status.success(), "{}", stderr(&out));
+    let engine = Engine::open(
+        &lake,
+        &Options {
+            aliases: vec![("crypto_bitcoin".into(), "litecoin-regtest".into())],
+            partitions: None,
+        },
+    )
+    .await
+    .unwrap();
+    assert!(
+        engine.view_errors().is_empty(),
+        "{:?}",
+        engine.view_errors()
+    );
+    let failures = golden(&engine, &repo().join("crates/cli/tests/golden/utxo.slt")).await;
+    assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+    let out = run(&["lake", "check", "-l", lake.to_str().unwrap()]).await;
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(out.status.success(), "{text}");
+    assert!(text.starts_with("ok: 1 chains, 4 tables"), "{text}");
+
+    // the book sums to the coins ever issued (coinbase outputs: subsidy + fees), and
+    // the balances equal the unspent outputs computed without the book
+    let book = scalar(
+        &engine,
+        "SELECT CAST(sum(value) AS VARCHAR) FROM crypto_litecoin.double_entry_book",
+    )
+    .await;
+    let issued = scalar(
+        &engine,
+        "SELECT CAST(sum(CASE WHEN is_coinbase THEN output_value ELSE -fee END) AS VARCHAR) \
+         FROM crypto_litecoin.transactions",
+    )
+    .await;
+    assert_eq!(
+        book, issued,
+        "outputs - inputs = coinbase outputs - fees = the subsidy"
+    );
+    let by_address = ledgerflow_sql::output::rows_as_text(
+        engine
+            .sql("SELECT address, CAST(balance AS VARCHAR) FROM crypto_litecoin.balances WHERE balance <> 0 ORDER BY address")
+            .await
+            .unwrap(),
+    )
+    .await
+    .unwrap();
+    let unspent = ledgerflow_sql::output::rows_as_text(
+        engine
+            .sql(
+                "SELECT array_to_string(o.addresses, ',') AS address, CAST(sum(o.value) AS VARCHAR) \
+                 FROM crypto_litecoin.outputs o \
+                 LEFT JOIN crypto_litecoin.inputs i \
+                   ON i.spent_transaction_hash = o.transaction_hash AND i.spent_output_index = o.\"index\" \
+                 WHERE i.transaction_hash IS NULL GROUP BY 1 HAVING sum(o.value) <> 0 ORDER BY 1",
+            )
+            .await
+            .unwrap(),
+    )
+    .await
+    .unwrap();
+    assert!(by_address.len() > 20, "{by_address:?}");
+    assert_eq!(by_address, unspent);
+    // and the node agrees on the total unspent value, less the genesis output it never
+    // counts (unspendable OP_RETURN outputs are 0 in both)
+    let info = node
+        .call("gettxoutsetinfo", serde_json::json!([]))
+        .await
+        .unwrap();
+    let total = (info["total_amount"].as_f64().unwrap() * 1e8).round() as i128;
+    let genesis: i128 = scalar(
+        &engine,
+        "SELECT CAST(sum(value) AS VARCHAR) FROM crypto_litecoin.outputs WHERE block_number = 0",
+    )
+    .await
+    .parse()
+    .unwrap();
+    assert_eq!(book.parse::<i128>().unwrap() - genesis, total);
+}

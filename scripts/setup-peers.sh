@@ -5,6 +5,7 @@
 #   scripts/setup-peers.sh cryo    cryo 0.3.2                       -> .tools/venv-cryo
 #   scripts/setup-peers.sh btcetl  bitcoin-etl 1.5.2                -> .tools/venv-btcetl
 #   scripts/setup-peers.sh explorer bitcoin-explorer 1.2.21         -> .tools/venv-explorer
+#   scripts/setup-peers.sh readers  duckdb 2.0.1 + pyarrow 26.0.1   -> .tools/venv-readers
 #
 # Pins (every transitive package) are in bench/requirements-*.txt.
 set -euo pipefail
@@ -42,6 +43,7 @@ for what in "$@"; do
     cryo) install cryo 3.11 ;;
     btcetl) install btcetl 3.11 ;;
     explorer) install explorer 3.11 ;;
-    *) echo "setup-peers: unknown peer $what (etl, cryo, btcetl, explorer)" >&2; exit 2 ;;
+    readers) install readers 3.11 ;;
+    *) echo "setup-peers: unknown peer $what (etl, cryo, btcetl, explorer, readers)" >&2; exit 2 ;;
   esac
 done

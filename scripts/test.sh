@@ -16,6 +16,12 @@ if scripts/setup-peers.sh etl btcetl; then
 else
   echo "WARNING: ethereum-etl/bitcoin-etl could not be installed; the equality tests will be skipped" >&2
 fi
+# DuckDB and pyarrow (pinned wheels, seconds) read the lake back in the SQL tests
+if scripts/setup-peers.sh readers; then
+  export LEDGERFLOW_REQUIRE_READERS=1
+else
+  echo "WARNING: duckdb/pyarrow could not be installed; the third-party reader test will be skipped" >&2
+fi
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets --locked -- -D warnings
 scripts/check-deps.sh

@@ -94,6 +94,111 @@ async fn golden(engine: &Engine, file: &Path) -> Vec<String> {
     failures
 }
 
+/// The order keys that pick a table's sample row.
+fn sample_keys(table: &str) -> &'static [&'static str] {
+    match table {
+        "blocks" => &["number"],
+        "transactions" => &["hash"],
+        "receipts" => &["transaction_hash"],
+        "logs" => &["transaction_hash", "log_index"],
+        "token_transfers" => &["transaction_hash", "log_index", "batch_index"],
+        "traces" => &["trace_id"],
+        "contracts" | "tokens" => &["address"],
+        "inputs" | "outputs" => &["transaction_hash", "index"],
+        _ => &[],
+    }
+}
+
+/// pyarrow and DuckDB read every table of `folder`: the same row count as ledgerflow's
+/// SQL and the same sample row (every scalar column). Skips (visibly) without the readers
+/// venv unless LEDGERFLOW_REQUIRE_READERS=1.
+async fn third_party_readers(engine: &Engine, lake: &Path, folder: &str, dataset: &str) {
+    let py = repo().join(".tools/venv-readers/bin/python");
+    if !py.exists() {
+        if std::env::var("LEDGERFLOW_REQUIRE_READERS").is_ok_and(|v| v == "1") {
+            panic!("readers venv missing: run scripts/setup-peers.sh readers");
+        }
+        println!("skipped: third-party readers: run scripts/setup-peers.sh readers");
+        return;
+    }
+    use arrow::datatypes::DataType as D;
+    let mut tables = 0;
+    for rel in engine.relations().iter().filter(|r| r.kind == "table") {
+        let Some(table) = rel.name.strip_prefix(&format!("{dataset}.")) else {
+            continue;
+        };
+        let keys = sample_keys(table);
+        assert!(!keys.is_empty(), "no sample keys for {table}");
+        let schema = engine.describe(&rel.name).await.unwrap();
+        let mut cols = Vec::new();
+        let mut exprs = Vec::new();
+        for f in schema.fields() {
+            let q = format!("\"{}\"", f.name());
+            let e = match f.data_type() {
+                D::Timestamp(..) => format!("CAST(to_unixtime({q}) AS VARCHAR)"),
+                D::Int64
+                | D::Int32
+                | D::Boolean
+                | D::Utf8
+                | D::Utf8View
+                | D::LargeUtf8
+                | D::Decimal128(..)
+                | D::Date32 => format!("CAST({q} AS VARCHAR)"),
+                _ => continue,
+            };
+            exprs.push(format!("{e} AS c{}", cols.len()));
+            cols.push(f.name().clone());
+        }
+        let order: Vec<String> = keys.iter().map(|k| format!("\"{k}\"")).collect();
+        let ours = ledgerflow_sql::output::rows_as_text(
+            engine
+                .sql(&format!(
+                    "SELECT {} FROM {} ORDER BY {} LIMIT 1",
+                    exprs.join(", "),
+                    rel.name,
+                    order.join(", ")
+                ))
+                .await
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+        let ours: Vec<String> = ours[0].split('|').map(String::from).collect();
+        let count = scalar(engine, &format!("SELECT count(*) FROM {}", rel.name)).await;
+        let dir = lake.join(folder).join(table);
+        let out = std::process::Command::new(&py)
+            .arg(repo().join("crates/cli/tests/read_lake.py"))
+            .arg(&dir)
+            .arg(keys.join(","))
+            .arg(cols.join(","))
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{table}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        for reader in ["pyarrow", "duckdb"] {
+            assert_eq!(
+                v[format!("{reader}_rows")].to_string(),
+                count,
+                "{reader} rows of {table}"
+            );
+            let sample: Vec<String> =
+                serde_json::from_value(v[format!("{reader}_sample")].clone()).unwrap();
+            for (i, c) in cols.iter().enumerate() {
+                assert_eq!(
+                    sample[i], ours[i],
+                    "{reader}: {table}.{c} of the sample row"
+                );
+            }
+        }
+        tables += 1;
+    }
+    assert!(tables >= 4, "{tables} tables read");
+}
+
 async fn scalar(engine: &Engine, sql: &str) -> String {
     let rows = ledgerflow_sql::output::rows_as_text(engine.sql(sql).await.unwrap())
         .await
@@ -158,6 +263,7 @@ async fn evm_example_queries_views_and_pruning() {
 
     let failures = golden(&engine, &repo().join("crates/cli/tests/golden/evm.slt")).await;
     assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+    third_party_readers(&engine, &lake, "anvil", "crypto_anvil").await;
 
     // every address's book balance = its balance change on the node since genesis
     let rows = ledgerflow_sql::output::rows_as_text(
@@ -288,6 +394,40 @@ async fn evm_example_queries_views_and_pruning() {
     )
     .await;
     assert_eq!(n, vec![m]);
+
+    // the shell, fed from a pipe: meta-commands, a statement over two lines, an error
+    // that does not end the session
+    let mut child = std::process::Command::new(common::bin())
+        .args([
+            "shell",
+            "-l",
+            lake_s,
+            "--history",
+            dir.path().join("hist").to_str().unwrap(),
+        ])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    {
+        use std::io::Write;
+        let mut stdin = child.stdin.take().unwrap();
+        stdin
+            .write_all(b"\\d\n\\d crypto_ethereum.blocks\nSELECT count(*) AS n\n  FROM crypto_ethereum.blocks;\nSELECT nope;\n\\format csv\nSELECT 41 + 1 AS answer;\n\\q\n")
+            .unwrap();
+    }
+    let out = child.wait_with_output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(out.status.success(), "{text}{}", stderr(&out));
+    assert!(
+        text.contains("crypto_anvil (also crypto_ethereum): folder anvil"),
+        "{text}"
+    );
+    assert!(text.contains("crypto_ethereum.double_entry_book"), "{text}");
+    assert!(text.contains("base_fee_per_gas"), "{text}");
+    assert!(text.contains("answer\n42"), "{text}");
+    assert!(stderr(&out).contains("error:"), "{}", stderr(&out));
 
     let out = run(&["sql", "-l", lake_s, "SELEC 1"]).await;
     assert_eq!(out.status.code(), Some(2));
@@ -473,6 +613,13 @@ async fn bitcoin_example_queries_and_double_entry_book() {
     );
     let failures = golden(&engine, &repo().join("crates/cli/tests/golden/utxo.slt")).await;
     assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+    third_party_readers(
+        &engine,
+        &lake,
+        "litecoin-regtest",
+        "crypto_litecoin_regtest",
+    )
+    .await;
     let out = run(&["lake", "check", "-l", lake.to_str().unwrap()]).await;
     let text = String::from_utf8_lossy(&out.stdout).into_owned();
     assert!(out.status.success(), "{text}");

@@ -7,6 +7,7 @@
 #
 #   bench/sql_query.sh [BLOCKS] [TXS_PER_BLOCK]      (default 3000 19 -> ~52k txs)
 #   RUNS=5 PORT=18746 bench/sql_query.sh
+#   LF=/path/to/release/ledgerflow bench/sql_query.sh   (skip the build)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BLOCKS=${1:-3000}
@@ -19,8 +20,10 @@ QUERIES=(04_gas_price_statistics 05_token_transfer_counts 07_daily_active_addres
 
 scripts/setup.sh
 scripts/setup-peers.sh readers
-cargo build --release --locked -p ledgerflow >&2
-LF=target/release/ledgerflow
+if [ -z "${LF:-}" ]; then   # LF=path/to/ledgerflow uses a binary already built
+  cargo build --release --locked -p ledgerflow >&2
+  LF=target/release/ledgerflow
+fi
 PY=.tools/venv-readers/bin/python
 
 rm -rf "$OUT" && mkdir -p "$OUT"

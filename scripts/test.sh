@@ -7,6 +7,8 @@ cd "$(dirname "$0")/.."
 export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
 scripts/setup.sh
 export LEDGERFLOW_REQUIRE_ANVIL=1
+# PostgreSQL on 127.0.0.1:5432 runs on every development and CI machine
+export LEDGERFLOW_REQUIRE_POSTGRES="${LEDGERFLOW_REQUIRE_POSTGRES:-1}"
 if [ "${LEDGERFLOW_SKIP_LITECOIND:-0}" != "1" ]; then
   export LEDGERFLOW_REQUIRE_LITECOIND=1
 fi

@@ -7,12 +7,15 @@ pub mod devnet;
 pub mod export_bitcoin;
 pub mod export_evm;
 pub mod lake;
+pub mod load;
 pub mod schema;
 pub mod sql;
 
 use std::process::ExitCode;
 
-use crate::args::{BenchCommand, Cli, Command, DevnetCommand, ExportCommand, LakeCommand};
+use crate::args::{
+    BenchCommand, Cli, Command, DevnetCommand, ExportCommand, LakeCommand, LoadCommand,
+};
 
 pub async fn run(cli: Cli) -> eyre::Result<ExitCode> {
     let quiet = cli.global.quiet;
@@ -25,6 +28,7 @@ pub async fn run(cli: Cli) -> eyre::Result<ExitCode> {
         Command::Sql(a) => sql::run(a, false).await,
         Command::Shell(a) => sql::run(a, true).await,
         Command::Lake(LakeCommand::Check(a)) => lake::check(a),
+        Command::Load(LoadCommand::Postgres(a)) => load::postgres(a, quiet).await,
         Command::Schema(a) => schema::run(a),
         Command::Bench(BenchCommand::RpcFloor(a)) => bench::run(a).await,
         Command::Bench(BenchCommand::Decode(a)) => bench::decode(a),

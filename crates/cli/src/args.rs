@@ -162,6 +162,39 @@ pub enum LakeCommand {
     /// Exit codes: 0 consistent, 1 problems found (listed), 2 the lake cannot be read.
     #[command(verbatim_doc_comment)]
     Check(LakeCheckArgs),
+    /// Merge small adjacent chunk files into larger ones (Parquet only).
+    ///
+    /// Chunks are merged within aligned windows of --target-blocks blocks, where they are
+    /// contiguous, into one file named by the union of their ranges; rows and their order
+    /// are kept. The merged file is renamed into place before the old ones are removed; an
+    /// interrupted compaction leaves chunks inside the merged one, which SQL, load and
+    /// export skip and the next compaction removes. Exports keep resuming: a chunk covered
+    /// by a merged file counts as done.
+    ///
+    /// Examples:
+    ///   ledgerflow lake compact -l lake --target-blocks 100000
+    ///   ledgerflow lake compact -l lake --chain anvil --table logs --dry-run
+    #[command(verbatim_doc_comment)]
+    Compact(LakeCompactArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct LakeCompactArgs {
+    /// The lake folder.
+    #[arg(short, long, default_value = "lake", env = "LEDGERFLOW_LAKE")]
+    pub lake: PathBuf,
+    /// Only this chain folder.
+    #[arg(long)]
+    pub chain: Option<String>,
+    /// Only this table.
+    #[arg(long)]
+    pub table: Option<String>,
+    /// Blocks per merged file (windows aligned to multiples of it).
+    #[arg(long, default_value_t = 100_000)]
+    pub target_blocks: u64,
+    /// Print what would be merged; change nothing.
+    #[arg(long)]
+    pub dry_run: bool,
 }
 
 #[derive(Debug, Args)]

@@ -118,6 +118,18 @@ fn check_chain(lake: &Lake, chain: &str, report: &mut CheckReport) -> Result<(),
         if files.is_empty() {
             continue;
         }
+        let shadow = crate::layout::shadowed(&files);
+        let mut files = files;
+        for &i in shadow.iter().rev() {
+            let f = files.remove(i);
+            report.findings.push(find(
+                &table,
+                Some(f.path),
+                "inside a larger chunk: left by an interrupted compaction (readers skip it; \
+                 `ledgerflow lake compact` removes it)"
+                    .into(),
+            ));
+        }
         report.tables += 1;
         let mut chunks = Vec::new();
         for f in files {

@@ -51,6 +51,14 @@ pub enum LakeError {
         /// What was attempted.
         what: &'static str,
     },
+    /// Two chunks of one table have different schemas and cannot be merged.
+    #[error("{path} has another schema than {other}; not merged")]
+    Incompatible {
+        /// The file.
+        path: PathBuf,
+        /// The first file of the merge.
+        other: PathBuf,
+    },
     /// A file name in the lake does not follow the layout.
     #[error("{path} is not a chunk file name (<table>__<start>_<end>.<ext>)")]
     BadName {

@@ -104,6 +104,23 @@ impl Lake {
     }
 }
 
+/// Indexes of chunks whose blocks lie inside another, larger chunk of the same format:
+/// what an interrupted `lake compact` leaves (the merged file was renamed into place, some
+/// of the files it replaces not yet removed). Readers skip them; compaction removes them.
+pub fn shadowed(chunks: &[ChunkFile]) -> Vec<usize> {
+    (0..chunks.len())
+        .filter(|&i| {
+            let c = &chunks[i];
+            chunks.iter().any(|o| {
+                o.ext == c.ext
+                    && o.range != c.range
+                    && o.range.start <= c.range.start
+                    && o.range.end >= c.range.end
+            })
+        })
+        .collect()
+}
+
 /// `<table>__<start>_<end>.<ext>` with 10-digit zero-padded inclusive bounds.
 pub fn chunk_name(table: &str, range: BlockRange, ext: &str) -> String {
     format!("{table}__{:010}_{:010}.{ext}", range.start, range.end)

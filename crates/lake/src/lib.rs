@@ -13,10 +13,12 @@
 //!
 //! * [`layout`]: paths, chunk discovery.
 //! * [`writer`]: Parquet (zstd), CSV and JSON-lines chunk writers with atomic rename.
+//! * [`compact`]: `lake compact` (merge small adjacent chunks, crash-safe).
 //! * [`check`]: `lake check` (gaps, overlaps, counts across tables).
 //! * [`etl`]: ethereum-etl compatible CSV/JSON rendering.
 
 pub mod check;
+pub mod compact;
 pub mod error;
 pub mod etl;
 pub mod layout;

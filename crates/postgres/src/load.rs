@@ -191,6 +191,14 @@ pub async fn load(
                 .into_iter()
                 .filter(|c| c.ext == "parquet")
                 .collect();
+            // chunks inside a larger one (an interrupted compaction) are not loaded
+            let shadow = ledgerflow_lake::layout::shadowed(&chunks);
+            let chunks: Vec<ChunkFile> = chunks
+                .into_iter()
+                .enumerate()
+                .filter(|(i, _)| !shadow.contains(i))
+                .map(|(_, c)| c)
+                .collect();
             for w in chunks.windows(2) {
                 if w[1].range.start <= w[0].range.end {
                     return Err(PgError::Lake(format!(

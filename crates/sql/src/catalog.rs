@@ -153,6 +153,14 @@ pub fn discover(root: &Path, explicit: &[(String, String)]) -> Result<Vec<Datase
                 message: e.to_string(),
             })?;
             let other_files = files.iter().filter(|c| c.ext != "parquet").count();
+            // chunks inside a larger one (an interrupted compaction) would double rows
+            let shadow = ledgerflow_lake::layout::shadowed(&files);
+            let files: Vec<_> = files
+                .into_iter()
+                .enumerate()
+                .filter(|(i, _)| !shadow.contains(i))
+                .map(|(_, c)| c)
+                .collect();
             let chunks: Vec<Chunk> = files
                 .into_iter()
                 .filter(|c| c.ext == "parquet" && c.table == table)

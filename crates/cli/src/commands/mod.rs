@@ -28,6 +28,7 @@ pub async fn run(cli: Cli) -> eyre::Result<ExitCode> {
         Command::Sql(a) => sql::run(a, false).await,
         Command::Shell(a) => sql::run(a, true).await,
         Command::Lake(LakeCommand::Check(a)) => lake::check(a),
+        Command::Lake(LakeCommand::Compact(a)) => lake::compact(a),
         Command::Load(LoadCommand::Postgres(a)) => load::postgres(a, quiet).await,
         Command::Schema(a) => schema::run(a),
         Command::Bench(BenchCommand::RpcFloor(a)) => bench::run(a).await,

@@ -1,0 +1,187 @@
+//! `lake compact`: merges small adjacent Parquet chunks into larger ones.
+//!
+//! Chunks are merged within aligned windows of `target_blocks` (a chunk that crosses a
+//! window boundary is left alone), only where they are contiguous, into one file named by
+//! the union of their ranges: `transactions__0000000000_0000009999.parquet` replaces ten
+//! files of 1,000 blocks. The merged file is written to a temporary name and renamed into
+//! place before the files it replaces are removed; a compaction interrupted between the
+//! two leaves chunks that lie inside the merged one, which every reader skips
+//! ([`crate::layout::shadowed`]) and the next compaction removes. Rows, their order and the
+//! files' key-value metadata are kept.
+
+use std::collections::BTreeMap;
+use std::fs::File;
+
+use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+use serde::Serialize;
+
+use crate::error::{io, LakeError};
+use crate::layout::{chunk_name, shadowed, ChunkFile, Lake};
+use crate::writer::{TableFile, WriteOptions};
+use ledgerflow_core::BlockRange;
+
+/// What to compact.
+#[derive(Debug, Clone)]
+pub struct CompactOptions {
+    /// Only this chain folder.
+    pub chain: Option<String>,
+    /// Only this table.
+    pub table: Option<String>,
+    /// Window size in blocks: chunks are merged up to this many blocks per file.
+    pub target_blocks: u64,
+    /// Show what would be merged, change nothing.
+    pub dry_run: bool,
+}
+
+/// One merge.
+#[derive(Debug, Clone, Serialize)]
+pub struct Merge {
+    /// `chain/table`.
+    pub table: String,
+    /// The new file.
+    pub into: String,
+    /// How many files it replaces.
+    pub files: usize,
+    /// Rows.
+    pub rows: u64,
+}
+
+/// What a compaction did.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct CompactReport {
+    /// Merges made (or planned, in a dry run).
+    pub merges: Vec<Merge>,
+    /// Files removed that an interrupted compaction had left.
+    pub leftovers_removed: usize,
+}
+
+fn dirs(path: &std::path::Path) -> Result<Vec<String>, LakeError> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(path).map_err(io("list", path))? {
+        let e = e.map_err(io("list", path))?;
+        let n = e.file_name().to_string_lossy().into_owned();
+        if e.path().is_dir() && !n.starts_with('_') && !n.starts_with('.') {
+            out.push(n);
+        }
+    }
+    out.sort();
+    Ok(out)
+}
+
+/// Compacts the lake.
+pub fn compact(lake: &Lake, opts: &CompactOptions) -> Result<CompactReport, LakeError> {
+    let mut report = CompactReport::default();
+    let target = opts.target_blocks.max(1);
+    for chain in dirs(lake.root())? {
+        if opts.chain.as_ref().is_some_and(|c| *c != chain) {
+            continue;
+        }
+        for table in dirs(&lake.root().join(&chain))? {
+            if opts.table.as_ref().is_some_and(|t| *t != table) {
+                continue;
+            }
+            let mut chunks: Vec<ChunkFile> = lake
+                .chunks(&chain, &table)?
+                .into_iter()
+                .filter(|c| c.ext == "parquet")
+                .collect();
+            let gone = shadowed(&chunks);
+            for &i in gone.iter().rev() {
+                let c = chunks.remove(i);
+                if !opts.dry_run {
+                    std::fs::remove_file(&c.path).map_err(io("remove", &c.path))?;
+                }
+                report.leftovers_removed += 1;
+            }
+            // contiguous runs inside one window
+            let mut groups: BTreeMap<u64, Vec<Vec<ChunkFile>>> = BTreeMap::new();
+            for c in chunks {
+                let w = c.range.start / target;
+                if c.range.end / target != w {
+                    continue;
+                }
+                let runs = groups.entry(w).or_default();
+                match runs.last_mut() {
+                    Some(run) if run.last().is_some_and(|l| l.range.end + 1 == c.range.start) => {
+                        run.push(c)
+                    }
+                    _ => runs.push(vec![c]),
+                }
+            }
+            for run in groups.into_values().flatten().filter(|r| r.len() > 1) {
+                let range = BlockRange::new(run[0].range.start, run[run.len() - 1].range.end);
+                let path = lake.chunk_path(&chain, &table, range, "parquet");
+                let rows = if opts.dry_run { 0 } else { merge(&run, &path)? };
+                report.merges.push(Merge {
+                    table: format!("{chain}/{table}"),
+                    into: chunk_name(&table, range, "parquet"),
+                    files: run.len(),
+                    rows,
+                });
+            }
+        }
+    }
+    Ok(report)
+}
+
+fn merge(run: &[ChunkFile], path: &std::path::Path) -> Result<u64, LakeError> {
+    let pq = |p: &std::path::Path| {
+        let p = p.to_path_buf();
+        move |e| LakeError::Parquet { path: p, source: e }
+    };
+    let first = ParquetRecordBatchReaderBuilder::try_new(
+        File::open(&run[0].path).map_err(io("open", &run[0].path))?,
+    )
+    .map_err(pq(&run[0].path))?;
+    let schema = first.schema().clone();
+    let metadata: Vec<(String, String)> = first
+        .metadata()
+        .file_metadata()
+        .key_value_metadata()
+        .map(|kv| {
+            kv.iter()
+                .filter(|k| k.key != "ARROW:schema")
+                .filter_map(|k| k.value.clone().map(|v| (k.key.clone(), v)))
+                .collect()
+        })
+        .unwrap_or_default();
+    let opts = WriteOptions {
+        metadata,
+        ..Default::default()
+    };
+    let mut out = TableFile::parquet(path, schema.clone(), &opts)?;
+    let mut expected = 0u64;
+    for c in run {
+        let b = ParquetRecordBatchReaderBuilder::try_new(
+            File::open(&c.path).map_err(io("open", &c.path))?,
+        )
+        .map_err(pq(&c.path))?;
+        if b.schema().fields() != schema.fields() {
+            return Err(LakeError::Incompatible {
+                path: c.path.clone(),
+                other: run[0].path.clone(),
+            });
+        }
+        expected += b.metadata().file_metadata().num_rows().max(0) as u64;
+        for batch in b.build().map_err(pq(&c.path))? {
+            let batch = batch.map_err(|e| LakeError::Arrow {
+                path: c.path.clone(),
+                source: e,
+            })?;
+            out.write(&batch)?;
+        }
+    }
+    let rows = out.rows();
+    if rows != expected {
+        return Err(LakeError::WrongKind {
+            path: path.to_path_buf(),
+            what: "merged row count differs from the footers' (nothing replaced)",
+        });
+    }
+    out.commit()?;
+    // the merged file is in place: the files it replaces can go
+    for c in run {
+        std::fs::remove_file(&c.path).map_err(io("remove", &c.path))?;
+    }
+    Ok(rows)
+}

@@ -313,3 +313,95 @@ async fn load_reload_replace_crash_and_bad_input() {
         .await
         .unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bitcoin_family_tables_with_nested_rows() {
+    if !server_up().await {
+        return;
+    }
+    if let Err(e) = ledgerflow_devnet::litecoin::find_litecoind(None) {
+        if std::env::var("LEDGERFLOW_REQUIRE_LITECOIND").is_ok_and(|v| v == "1") {
+            panic!("postgres_bitcoin: {e}");
+        }
+        println!("skipped: postgres_bitcoin: {e}");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let node =
+        ledgerflow_devnet::litecoin::Litecoind::start(None, 0, Some(&dir.path().join("node")))
+            .await
+            .unwrap();
+    ledgerflow_devnet::litecoin::generate_utxo(
+        &node,
+        &ledgerflow_devnet::litecoin::UtxoWorkloadConfig {
+            seed: 4,
+            blocks: 10,
+            txs_per_block: 10,
+            entities: 15,
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    let lake = dir.path().join("lake");
+    let lake_s = lake.to_str().unwrap();
+    let out = run(&[
+        "export",
+        "bitcoin",
+        "--rpc",
+        &node.url(),
+        "--chain",
+        "litecoin",
+        "--network",
+        "regtest",
+        "-o",
+        lake_s,
+        "--chunk-size",
+        "50",
+        "-q",
+    ])
+    .await;
+    assert!(out.status.success(), "{}", stderr(&out));
+    let db = format!("ledgerflow_test_btc_{}", std::process::id());
+    let admin = ledgerflow_postgres::load::connect(&format!("{SERVER}/postgres"))
+        .await
+        .unwrap();
+    admin
+        .batch_execute(&format!("DROP DATABASE IF EXISTS {db}"))
+        .await
+        .unwrap();
+    admin
+        .batch_execute(&format!("CREATE DATABASE {db}"))
+        .await
+        .unwrap();
+    let url = format!("{SERVER}/{db}");
+    let out = run(&["load", "postgres", "--url", &url, "-l", lake_s, "-q"]).await;
+    assert!(out.status.success(), "{}", stderr(&out));
+    let engine = Engine::open(&lake, &Options::default()).await.unwrap();
+    let s = "crypto_litecoin_regtest";
+    for t in ["blocks", "transactions", "inputs", "outputs"] {
+        assert_eq!(
+            text(&url, &format!("SELECT count(*)::text FROM {s}.{t}")).await,
+            lake_text(&engine, &format!("SELECT count(*) FROM {s}.{t}")).await,
+            "{t}"
+        );
+    }
+    // satoshi amounts exact, nested inputs/outputs as JSONB, address lists as TEXT[]
+    assert_eq!(
+        text(&url, &format!("SELECT concat_ws('|', sum(output_value), sum(fee), sum(jsonb_array_length(inputs)), sum(jsonb_array_length(outputs))) FROM {s}.transactions")).await,
+        lake_text(&engine, &format!("SELECT CAST(sum(output_value) AS VARCHAR), CAST(sum(fee) AS VARCHAR), (SELECT count(*) FROM {s}.inputs) AS i, (SELECT count(*) FROM {s}.outputs) AS o FROM {s}.transactions")).await
+    );
+    assert_eq!(
+        text(&url, &format!("SELECT concat_ws('|', hash, outputs->0->>'value', outputs->0->'addresses'->>0) FROM {s}.transactions WHERE NOT is_coinbase ORDER BY hash LIMIT 1")).await,
+        lake_text(&engine, &format!("SELECT hash, CAST(outputs[1]['value'] AS VARCHAR), outputs[1]['addresses'][1] FROM {s}.transactions WHERE NOT is_coinbase ORDER BY hash LIMIT 1")).await
+    );
+    assert_eq!(
+        text(&url, &format!("SELECT concat_ws('|', transaction_hash, index, array_to_string(addresses, ','), value) FROM {s}.inputs ORDER BY transaction_hash, index LIMIT 1")).await,
+        lake_text(&engine, &format!("SELECT transaction_hash, \"index\", array_to_string(addresses, ','), CAST(value AS VARCHAR) FROM {s}.inputs ORDER BY transaction_hash, \"index\" LIMIT 1")).await
+    );
+    drop(engine);
+    admin
+        .batch_execute(&format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)"))
+        .await
+        .unwrap();
+}

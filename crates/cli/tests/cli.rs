@@ -212,4 +212,12 @@ async fn demo_exports_both_chain_families() {
             "litecoin-regtest/{t}"
         );
     }
+    // and ends with SQL over the lake: both datasets, their largest balances
+    let e = stderr(&o);
+    assert!(e.contains("SQL over the lake"), "{e}");
+    assert!(
+        e.contains("crypto_anvil: ") && e.contains("crypto_litecoin_regtest: "),
+        "{e}"
+    );
+    assert!(e.matches("top balances").count() == 2, "{e}");
 }

@@ -37,10 +37,66 @@ pub async fn run(a: DemoArgs, quiet: bool) -> eyre::Result<ExitCode> {
         eprintln!("  {k:<26} {n:>6}");
     }
     eprintln!("lake: {}/anvil/<table>/*.parquet", a.output.display());
-    if code != ExitCode::SUCCESS || a.no_bitcoin {
+    if code != ExitCode::SUCCESS {
         return Ok(code);
     }
-    bitcoin_part(&a, quiet).await
+    let code = if a.no_bitcoin {
+        code
+    } else {
+        bitcoin_part(&a, quiet).await?
+    };
+    if code == ExitCode::SUCCESS {
+        sql_summary(&a.output).await?;
+    }
+    Ok(code)
+}
+
+/// What SQL over the new lake shows: rows per dataset and the largest balances from the
+/// double-entry book, with the commands to go further.
+async fn sql_summary(lake: &std::path::Path) -> eyre::Result<()> {
+    let engine = ledgerflow_sql::Engine::open(lake, &ledgerflow_sql::Options::default()).await?;
+    eprintln!(
+        "\nSQL over the lake (ledgerflow sql -l {}):",
+        lake.display()
+    );
+    for d in engine.datasets() {
+        let q = format!(
+            "SELECT (SELECT count(*) FROM {0}.blocks) AS blocks, \
+             (SELECT count(*) FROM {0}.transactions) AS transactions",
+            d.name
+        );
+        let rows = ledgerflow_sql::output::rows_as_text(engine.sql(&q).await?).await?;
+        let (b, t) = rows
+            .first()
+            .and_then(|r| r.split_once('|'))
+            .unwrap_or(("?", "?"));
+        eprintln!("  {}: {b} blocks, {t} transactions; top balances:", d.name);
+        if engine
+            .relations()
+            .iter()
+            .any(|r| r.name == format!("{}.balances", d.name))
+        {
+            let unit = if d.family == ledgerflow_sql::catalog::Family::Evm {
+                "wei_to_eth"
+            } else {
+                "sat_to_coin"
+            };
+            let q = format!(
+                "SELECT address, CAST({unit}(balance) AS VARCHAR) FROM {}.balances \
+                 ORDER BY balance DESC, address LIMIT 3",
+                d.name
+            );
+            for r in ledgerflow_sql::output::rows_as_text(engine.sql(&q).await?).await? {
+                let (addr, bal) = r.split_once('|').unwrap_or((&r, ""));
+                eprintln!("    {addr:<46} {bal}");
+            }
+        }
+    }
+    eprintln!(
+        "try: ledgerflow shell -l {0}    or    ledgerflow sql -l {0} -F docs/queries/03_top_ether_balances.sql",
+        lake.display()
+    );
+    Ok(())
 }
 
 async fn bitcoin_part(a: &DemoArgs, quiet: bool) -> eyre::Result<ExitCode> {

@@ -185,3 +185,88 @@ fn merge(run: &[ChunkFile], path: &std::path::Path) -> Result<u64, LakeError> {
     }
     Ok(rows)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use arrow_array::{Int64Array, RecordBatch};
+    use arrow_schema::{DataType, Field, Schema};
+    use std::sync::Arc;
+
+    fn chunk(lake: &Lake, start: u64, end: u64) {
+        let schema = Arc::new(Schema::new(vec![Field::new(
+            "block_number",
+            DataType::Int64,
+            false,
+        )]));
+        let path = lake.chunk_path("c", "t", BlockRange::new(start, end), "parquet");
+        let mut f = TableFile::parquet(&path, schema.clone(), &WriteOptions::default()).unwrap();
+        let vals: Vec<i64> = (start as i64..=end as i64).collect();
+        f.write(&RecordBatch::try_new(schema, vec![Arc::new(Int64Array::from(vals))]).unwrap())
+            .unwrap();
+        f.commit().unwrap();
+    }
+
+    fn ranges(lake: &Lake) -> Vec<(u64, u64)> {
+        lake.chunks("c", "t")
+            .unwrap()
+            .iter()
+            .map(|c| (c.range.start, c.range.end))
+            .collect()
+    }
+
+    #[test]
+    fn merges_within_windows_and_removes_leftovers() {
+        let dir = tempfile::tempdir().unwrap();
+        let lake = Lake::new(dir.path());
+        for (s, e) in [(0, 9), (10, 19), (20, 29), (40, 49), (50, 59), (95, 104)] {
+            chunk(&lake, s, e);
+        }
+        let opts = CompactOptions {
+            chain: None,
+            table: None,
+            target_blocks: 100,
+            dry_run: true,
+        };
+        let r = compact(&lake, &opts).unwrap();
+        assert_eq!(r.merges.len(), 2);
+        assert_eq!(ranges(&lake).len(), 6, "dry run changes nothing");
+        let r = compact(
+            &lake,
+            &CompactOptions {
+                dry_run: false,
+                ..opts.clone()
+            },
+        )
+        .unwrap();
+        // 0-29 and 40-59 (a gap at 30-39 splits them); 95-104 crosses a window: alone
+        assert_eq!(ranges(&lake), vec![(0, 29), (40, 59), (95, 104)]);
+        assert_eq!(r.merges.iter().map(|m| m.rows).sum::<u64>(), 50);
+        let merged = ParquetRecordBatchReaderBuilder::try_new(
+            File::open(lake.chunk_path("c", "t", BlockRange::new(0, 29), "parquet")).unwrap(),
+        )
+        .unwrap()
+        .build()
+        .unwrap()
+        .map(|b| b.unwrap().num_rows())
+        .sum::<usize>();
+        assert_eq!(merged, 30);
+        // an interrupted compaction's leftover is shadowed, then removed
+        chunk(&lake, 10, 19);
+        let all = lake.chunks("c", "t").unwrap();
+        assert_eq!(shadowed(&all).len(), 1);
+        let r = compact(&lake, &opts.clone()).unwrap();
+        assert_eq!(r.leftovers_removed, 1);
+        assert_eq!(ranges(&lake).len(), 4, "dry run keeps the leftover");
+        let r = compact(
+            &lake,
+            &CompactOptions {
+                dry_run: false,
+                ..opts
+            },
+        )
+        .unwrap();
+        assert_eq!(r.leftovers_removed, 1);
+        assert_eq!(ranges(&lake), vec![(0, 29), (40, 59), (95, 104)]);
+    }
+}

@@ -78,10 +78,11 @@ pub fn compact(a: LakeCompactArgs) -> eyre::Result<ExitCode> {
     }
     let files: usize = report.merges.iter().map(|m| m.files).sum();
     println!(
-        "{}{} merges of {files} files; {} leftover files of an interrupted compaction removed",
+        "{}{} merges of {files} files; {} leftover files of an interrupted compaction {}",
         if a.dry_run { "dry run: " } else { "" },
         report.merges.len(),
-        report.leftovers_removed
+        report.leftovers_removed,
+        if a.dry_run { "to remove" } else { "removed" }
     );
     Ok(ExitCode::SUCCESS)
 }

@@ -18,29 +18,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use common::*;
-use ledgerflow_devnet::litecoin::{
-    generate_utxo, Litecoind, UtxoWorkloadConfig, UtxoWorkloadSummary,
-};
-
-async fn node(
-    test: &str,
-    datadir: &Path,
-    cfg: UtxoWorkloadConfig,
-) -> Option<(Litecoind, UtxoWorkloadSummary)> {
-    match ledgerflow_devnet::litecoin::find_litecoind(None) {
-        Ok(_) => {}
-        Err(e) => {
-            if std::env::var("LEDGERFLOW_REQUIRE_LITECOIND").is_ok_and(|v| v == "1") {
-                panic!("{test}: {e}");
-            }
-            println!("skipped: {test}: {e}");
-            return None;
-        }
-    }
-    let n = Litecoind::start(None, 0, Some(datadir)).await.unwrap();
-    let s = generate_utxo(&n, &cfg).await.unwrap();
-    Some((n, s))
-}
+use ledgerflow_devnet::litecoin::UtxoWorkloadConfig;
 
 fn export_args<'a>(src: &'a [&'a str], out: &'a str, extra: &'a [&'a str]) -> Vec<&'a str> {
     let mut v = vec![
@@ -71,7 +49,7 @@ fn parquet_files(lake: &Path) -> std::collections::BTreeMap<PathBuf, Vec<u8>> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rpc_and_files_agree_and_inputs_are_enriched() {
     let dir = tempfile::tempdir().unwrap();
-    let Some((node, summary)) = node(
+    let Some((node, summary)) = litecoin_node(
         "litecoin_export",
         &dir.path().join("node"),
         UtxoWorkloadConfig {
@@ -254,7 +232,7 @@ fn files_in(dir: &Path) -> Vec<PathBuf> {
 async fn bitcoin_etl_equality() {
     let Some(etl) = bitcoinetl() else { return };
     let dir = tempfile::tempdir().unwrap();
-    let Some((node, summary)) = node(
+    let Some((node, summary)) = litecoin_node(
         "bitcoin_etl_equality",
         &dir.path().join("node"),
         UtxoWorkloadConfig {

@@ -8,7 +8,7 @@ mod common;
 
 use std::path::Path;
 
-use common::{chain, run, stderr};
+use common::{chain, litecoin_node, run, stderr};
 use ledgerflow_devnet::WorkloadConfig;
 use ledgerflow_sql::{Engine, Options};
 
@@ -319,21 +319,11 @@ async fn bitcoin_family_tables_with_nested_rows() {
     if !server_up().await {
         return;
     }
-    if let Err(e) = ledgerflow_devnet::litecoin::find_litecoind(None) {
-        if std::env::var("LEDGERFLOW_REQUIRE_LITECOIND").is_ok_and(|v| v == "1") {
-            panic!("postgres_bitcoin: {e}");
-        }
-        println!("skipped: postgres_bitcoin: {e}");
-        return;
-    }
     let dir = tempfile::tempdir().unwrap();
-    let node =
-        ledgerflow_devnet::litecoin::Litecoind::start(None, 0, Some(&dir.path().join("node")))
-            .await
-            .unwrap();
-    ledgerflow_devnet::litecoin::generate_utxo(
-        &node,
-        &ledgerflow_devnet::litecoin::UtxoWorkloadConfig {
+    let Some((node, _summary)) = litecoin_node(
+        "postgres_bitcoin",
+        &dir.path().join("node"),
+        ledgerflow_devnet::litecoin::UtxoWorkloadConfig {
             seed: 4,
             blocks: 10,
             txs_per_block: 10,
@@ -342,7 +332,9 @@ async fn bitcoin_family_tables_with_nested_rows() {
         },
     )
     .await
-    .unwrap();
+    else {
+        return;
+    };
     let lake = dir.path().join("lake");
     let lake_s = lake.to_str().unwrap();
     let out = run(&[

@@ -12,8 +12,8 @@ mod common;
 
 use std::path::{Path, PathBuf};
 
-use common::{chain, run, stderr};
-use ledgerflow_devnet::litecoin::{generate_utxo, Litecoind, UtxoWorkloadConfig};
+use common::{chain, litecoin_node, run, stderr};
+use ledgerflow_devnet::litecoin::UtxoWorkloadConfig;
 use ledgerflow_devnet::WorkloadConfig;
 use ledgerflow_sql::{Engine, Options};
 
@@ -648,23 +648,11 @@ async fn evm_example_queries_views_and_pruning() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bitcoin_example_queries_and_double_entry_book() {
-    match ledgerflow_devnet::litecoin::find_litecoind(None) {
-        Ok(_) => {}
-        Err(e) => {
-            if std::env::var("LEDGERFLOW_REQUIRE_LITECOIND").is_ok_and(|v| v == "1") {
-                panic!("sql_bitcoin: {e}");
-            }
-            println!("skipped: sql_bitcoin: {e}");
-            return;
-        }
-    }
     let dir = tempfile::tempdir().unwrap();
-    let node = Litecoind::start(None, 0, Some(&dir.path().join("node")))
-        .await
-        .unwrap();
-    generate_utxo(
-        &node,
-        &UtxoWorkloadConfig {
+    let Some((node, _summary)) = litecoin_node(
+        "sql_bitcoin",
+        &dir.path().join("node"),
+        UtxoWorkloadConfig {
             seed: 3,
             blocks: 20,
             txs_per_block: 12,
@@ -674,7 +662,9 @@ async fn bitcoin_example_queries_and_double_entry_book() {
         },
     )
     .await
-    .unwrap();
+    else {
+        return;
+    };
     let lake = dir.path().join("lake");
     let out = run(&[
         "export",

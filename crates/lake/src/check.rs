@@ -68,7 +68,7 @@ struct Chunk {
 pub fn check(lake: &Lake, only_chain: Option<&str>) -> Result<CheckReport, LakeError> {
     let mut report = CheckReport::default();
     let root = lake.root();
-    let mut chains: Vec<String> = list_dirs(root)?;
+    let mut chains: Vec<String> = lake.chains()?;
     if let Some(c) = only_chain {
         if !chains.iter().any(|x| x == c) {
             report.findings.push(Finding {
@@ -88,19 +88,6 @@ pub fn check(lake: &Lake, only_chain: Option<&str>) -> Result<CheckReport, LakeE
     Ok(report)
 }
 
-fn list_dirs(dir: &Path) -> Result<Vec<String>, LakeError> {
-    let mut out = Vec::new();
-    for e in std::fs::read_dir(dir).map_err(io("list", dir))? {
-        let e = e.map_err(io("list", dir))?;
-        let name = e.file_name().to_string_lossy().into_owned();
-        if e.path().is_dir() && !name.starts_with('_') && !name.starts_with('.') {
-            out.push(name);
-        }
-    }
-    out.sort();
-    Ok(out)
-}
-
 fn check_chain(lake: &Lake, chain: &str, report: &mut CheckReport) -> Result<(), LakeError> {
     let mut tables: BTreeMap<String, Vec<Chunk>> = BTreeMap::new();
     let find = |table: &str, path: Option<PathBuf>, message: String| Finding {
@@ -109,19 +96,12 @@ fn check_chain(lake: &Lake, chain: &str, report: &mut CheckReport) -> Result<(),
         path,
         message,
     };
-    for table in list_dirs(&lake.root().join(chain))? {
-        let files: Vec<ChunkFile> = lake
-            .chunks(chain, &table)?
-            .into_iter()
-            .filter(|c| c.ext == "parquet")
-            .collect();
+    for table in lake.tables(chain)? {
+        let (files, shadowed) = lake.parquet_chunks(chain, &table)?;
         if files.is_empty() {
             continue;
         }
-        let shadow = crate::layout::shadowed(&files);
-        let mut files = files;
-        for &i in shadow.iter().rev() {
-            let f = files.remove(i);
+        for f in shadowed {
             report.findings.push(find(
                 &table,
                 Some(f.path),

@@ -16,7 +16,7 @@ use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use serde::Serialize;
 
 use crate::error::{io, LakeError};
-use crate::layout::{chunk_name, shadowed, ChunkFile, Lake};
+use crate::layout::{chunk_name, ChunkFile, Lake};
 use crate::writer::{TableFile, WriteOptions};
 use ledgerflow_core::BlockRange;
 
@@ -55,39 +55,20 @@ pub struct CompactReport {
     pub leftovers_removed: usize,
 }
 
-fn dirs(path: &std::path::Path) -> Result<Vec<String>, LakeError> {
-    let mut out = Vec::new();
-    for e in std::fs::read_dir(path).map_err(io("list", path))? {
-        let e = e.map_err(io("list", path))?;
-        let n = e.file_name().to_string_lossy().into_owned();
-        if e.path().is_dir() && !n.starts_with('_') && !n.starts_with('.') {
-            out.push(n);
-        }
-    }
-    out.sort();
-    Ok(out)
-}
-
 /// Compacts the lake.
 pub fn compact(lake: &Lake, opts: &CompactOptions) -> Result<CompactReport, LakeError> {
     let mut report = CompactReport::default();
     let target = opts.target_blocks.max(1);
-    for chain in dirs(lake.root())? {
+    for chain in lake.chains()? {
         if opts.chain.as_ref().is_some_and(|c| *c != chain) {
             continue;
         }
-        for table in dirs(&lake.root().join(&chain))? {
+        for table in lake.tables(&chain)? {
             if opts.table.as_ref().is_some_and(|t| *t != table) {
                 continue;
             }
-            let mut chunks: Vec<ChunkFile> = lake
-                .chunks(&chain, &table)?
-                .into_iter()
-                .filter(|c| c.ext == "parquet")
-                .collect();
-            let gone = shadowed(&chunks);
-            for &i in gone.iter().rev() {
-                let c = chunks.remove(i);
+            let (chunks, leftovers) = lake.parquet_chunks(&chain, &table)?;
+            for c in leftovers {
                 if !opts.dry_run {
                     std::fs::remove_file(&c.path).map_err(io("remove", &c.path))?;
                 }
@@ -189,6 +170,7 @@ fn merge(run: &[ChunkFile], path: &std::path::Path) -> Result<u64, LakeError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::layout::shadowed;
     use arrow_array::{Int64Array, RecordBatch};
     use arrow_schema::{DataType, Field, Schema};
     use std::sync::Arc;

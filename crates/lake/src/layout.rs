@@ -47,6 +47,40 @@ impl Lake {
             .join(chunk_name(table, range, ext))
     }
 
+    /// The chain folders of the lake (not `_`- or `.`-prefixed), sorted.
+    pub fn chains(&self) -> Result<Vec<String>, LakeError> {
+        subdirs(&self.root)
+    }
+
+    /// The table folders of one chain, sorted.
+    pub fn tables(&self, chain: &str) -> Result<Vec<String>, LakeError> {
+        subdirs(&self.root.join(chain))
+    }
+
+    /// The Parquet chunks of a table with the chunks that lie inside a larger one (left
+    /// by an interrupted compaction, see [`shadowed`]) set apart: `(chunks, shadowed)`.
+    pub fn parquet_chunks(
+        &self,
+        chain: &str,
+        table: &str,
+    ) -> Result<(Vec<ChunkFile>, Vec<ChunkFile>), LakeError> {
+        let all: Vec<ChunkFile> = self
+            .chunks(chain, table)?
+            .into_iter()
+            .filter(|c| c.ext == "parquet")
+            .collect();
+        let shadow = shadowed(&all);
+        let (mut kept, mut set_apart) = (Vec::new(), Vec::new());
+        for (i, c) in all.into_iter().enumerate() {
+            if shadow.contains(&i) {
+                set_apart.push(c);
+            } else {
+                kept.push(c);
+            }
+        }
+        Ok((kept, set_apart))
+    }
+
     /// The folder of run reports of a chain.
     pub fn runs_dir(&self, chain: &str) -> PathBuf {
         self.root.join(chain).join("_runs")
@@ -119,6 +153,34 @@ pub fn shadowed(chunks: &[ChunkFile]) -> Vec<usize> {
             })
         })
         .collect()
+}
+
+/// The SQL dataset (and PostgreSQL schema) name of a chain folder: `crypto_` + the folder,
+/// lower-case, anything but letters and digits as `_` (`litecoin-regtest` →
+/// `crypto_litecoin_regtest`).
+pub fn dataset_name(folder: &str) -> String {
+    let mut s = String::from("crypto_");
+    for c in folder.chars() {
+        s.push(if c.is_ascii_alphanumeric() {
+            c.to_ascii_lowercase()
+        } else {
+            '_'
+        });
+    }
+    s
+}
+
+fn subdirs(dir: &Path) -> Result<Vec<String>, LakeError> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).map_err(io("list", dir))? {
+        let e = e.map_err(io("list", dir))?;
+        let name = e.file_name().to_string_lossy().into_owned();
+        if e.path().is_dir() && !name.starts_with('_') && !name.starts_with('.') {
+            out.push(name);
+        }
+    }
+    out.sort();
+    Ok(out)
 }
 
 /// `<table>__<start>_<end>.<ext>` with 10-digit zero-padded inclusive bounds.

@@ -86,18 +86,8 @@ pub fn redact(url: &str) -> String {
     }
 }
 
-/// The PostgreSQL schema of a chain folder (as the SQL dataset name).
-pub fn schema_name(folder: &str) -> String {
-    let mut s = String::from("crypto_");
-    for c in folder.chars() {
-        s.push(if c.is_ascii_alphanumeric() {
-            c.to_ascii_lowercase()
-        } else {
-            '_'
-        });
-    }
-    s
-}
+/// The PostgreSQL schema of a chain folder: its SQL dataset name.
+pub use ledgerflow_lake::layout::dataset_name as schema_name;
 
 /// Connects; the connection runs on a spawned task.
 pub async fn connect(url: &str) -> Result<Client, PgError> {
@@ -114,21 +104,6 @@ pub async fn connect(url: &str) -> Result<Client, PgError> {
         }
     });
     Ok(client)
-}
-
-fn list_dirs(dir: &Path) -> Result<Vec<String>, PgError> {
-    let mut out = Vec::new();
-    let rd =
-        std::fs::read_dir(dir).map_err(|e| PgError::Lake(format!("{}: {e}", dir.display())))?;
-    for e in rd {
-        let e = e.map_err(|e| PgError::Lake(format!("{}: {e}", dir.display())))?;
-        let name = e.file_name().to_string_lossy().into_owned();
-        if e.path().is_dir() && !name.starts_with('_') && !name.starts_with('.') {
-            out.push(name);
-        }
-    }
-    out.sort();
-    Ok(out)
 }
 
 fn sha256_file(path: &Path) -> Result<String, PgError> {
@@ -165,7 +140,8 @@ pub async fn load(
     let mut report = LoadReport::default();
     // everything is checked before the database is touched
     let mut plan: Vec<(String, String, bool, Vec<ChunkFile>)> = Vec::new();
-    let folders = list_dirs(lake.root())?;
+    let lake_err = |e: ledgerflow_lake::LakeError| PgError::Lake(e.to_string());
+    let folders = lake.chains().map_err(lake_err)?;
     for c in &opts.chains {
         if !folders.contains(c) {
             return Err(PgError::Lake(format!(
@@ -179,26 +155,14 @@ pub async fn load(
         if !opts.chains.is_empty() && !opts.chains.contains(&folder) {
             continue;
         }
-        let tables = list_dirs(&lake.root().join(&folder))?;
+        let tables = lake.tables(&folder).map_err(lake_err)?;
         let utxo = tables.iter().any(|t| t == "inputs" || t == "outputs");
         for table in tables {
             if !opts.tables.is_empty() && !opts.tables.contains(&table) {
                 continue;
             }
-            let chunks: Vec<ChunkFile> = lake
-                .chunks(&folder, &table)
-                .map_err(|e| PgError::Lake(e.to_string()))?
-                .into_iter()
-                .filter(|c| c.ext == "parquet")
-                .collect();
             // chunks inside a larger one (an interrupted compaction) are not loaded
-            let shadow = ledgerflow_lake::layout::shadowed(&chunks);
-            let chunks: Vec<ChunkFile> = chunks
-                .into_iter()
-                .enumerate()
-                .filter(|(i, _)| !shadow.contains(i))
-                .map(|(_, c)| c)
-                .collect();
+            let (chunks, _shadowed) = lake.parquet_chunks(&folder, &table).map_err(lake_err)?;
             for w in chunks.windows(2) {
                 if w[1].range.start <= w[0].range.end {
                     return Err(PgError::Lake(format!(

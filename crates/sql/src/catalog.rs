@@ -38,10 +38,8 @@ pub struct Chunk {
 pub struct LakeTableInfo {
     /// The table name (`transactions`).
     pub name: String,
-    /// Parquet chunks sorted by block range.
+    /// Parquet chunks sorted by block range (CSV and JSON chunks are not read).
     pub chunks: Vec<Chunk>,
-    /// Chunk files in other formats (CSV, JSON lines), which SQL does not read.
-    pub other_files: usize,
 }
 
 /// One chain folder of the lake.
@@ -66,18 +64,7 @@ impl Dataset {
     }
 }
 
-/// The dataset name of a chain folder.
-pub fn dataset_name(folder: &str) -> String {
-    let mut s = String::from("crypto_");
-    for c in folder.chars() {
-        s.push(if c.is_ascii_alphanumeric() {
-            c.to_ascii_lowercase()
-        } else {
-            '_'
-        });
-    }
-    s
-}
+pub use ledgerflow_lake::layout::dataset_name;
 
 const UTXO_CHAINS: &[&str] = &[
     "bitcoin",
@@ -114,56 +101,25 @@ fn family_of(folder: &str, tables: &BTreeMap<String, LakeTableInfo>) -> Family {
 /// Finds every dataset and table of the lake at `root`, with the automatic aliases, then
 /// `explicit` aliases (`(alias, folder)`) on top.
 pub fn discover(root: &Path, explicit: &[(String, String)]) -> Result<Vec<Dataset>, SqlError> {
-    let entries = std::fs::read_dir(root).map_err(|e| SqlError::Lake {
-        path: root.to_path_buf(),
-        message: format!("cannot list the lake folder: {e}"),
-    })?;
     let lake = Lake::new(root);
-    let mut folders = Vec::new();
-    for entry in entries {
-        let entry = entry.map_err(|e| SqlError::Lake {
-            path: root.to_path_buf(),
+    let lake_err = |path: PathBuf| {
+        move |e: ledgerflow_lake::LakeError| SqlError::Lake {
+            path,
             message: e.to_string(),
-        })?;
-        let name = entry.file_name().to_string_lossy().into_owned();
-        if !entry.path().is_dir() || name.starts_with('_') || name.starts_with('.') {
-            continue;
         }
-        folders.push(name);
-    }
-    folders.sort();
+    };
     let mut out = Vec::new();
-    for folder in folders {
+    for folder in lake.chains().map_err(lake_err(root.to_path_buf()))? {
         let mut tables = BTreeMap::new();
         let dir = root.join(&folder);
-        let mut names: Vec<String> = std::fs::read_dir(&dir)
-            .map_err(|e| SqlError::Lake {
-                path: dir.clone(),
-                message: e.to_string(),
-            })?
-            .filter_map(|e| e.ok())
-            .filter(|e| e.path().is_dir())
-            .map(|e| e.file_name().to_string_lossy().into_owned())
-            .filter(|n| !n.starts_with('_') && !n.starts_with('.'))
-            .collect();
-        names.sort();
-        for table in names {
-            let files = lake.chunks(&folder, &table).map_err(|e| SqlError::Lake {
-                path: dir.join(&table),
-                message: e.to_string(),
-            })?;
-            let other_files = files.iter().filter(|c| c.ext != "parquet").count();
+        for table in lake.tables(&folder).map_err(lake_err(dir.clone()))? {
             // chunks inside a larger one (an interrupted compaction) would double rows
-            let shadow = ledgerflow_lake::layout::shadowed(&files);
-            let files: Vec<_> = files
-                .into_iter()
-                .enumerate()
-                .filter(|(i, _)| !shadow.contains(i))
-                .map(|(_, c)| c)
-                .collect();
+            let (files, _shadowed) = lake
+                .parquet_chunks(&folder, &table)
+                .map_err(lake_err(dir.join(&table)))?;
             let chunks: Vec<Chunk> = files
                 .into_iter()
-                .filter(|c| c.ext == "parquet" && c.table == table)
+                .filter(|c| c.table == table)
                 .map(|c| Chunk {
                     path: c.path,
                     range: c.range,
@@ -177,7 +133,6 @@ pub fn discover(root: &Path, explicit: &[(String, String)]) -> Result<Vec<Datase
                 LakeTableInfo {
                     name: table,
                     chunks,
-                    other_files,
                 },
             );
         }
@@ -260,7 +215,6 @@ mod tests {
                     LakeTableInfo {
                         name: t.to_string(),
                         chunks: vec![],
-                        other_files: 0,
                     },
                 )
             })

@@ -68,16 +68,16 @@ impl LakeTable {
         })
     }
 
-    /// The chunks a scan with `filters` reads.
-    pub fn selected(&self, filters: &[Expr]) -> Vec<&Chunk> {
+    /// The chunk files a scan with `filters` reads: those whose block range can match.
+    fn pruned(&self, filters: &[Expr]) -> Vec<ListingTableUrl> {
         let bounds = match &self.block_column {
             Some(c) => prune::bounds(filters, c),
             None => prune::Bounds::ALL,
         };
         self.chunks
             .iter()
-            .map(|(_, c)| c)
-            .filter(|c| bounds.overlaps(c.range.start, c.range.end))
+            .filter(|(_, c)| bounds.overlaps(c.range.start, c.range.end))
+            .map(|(u, _)| u.clone())
             .collect()
     }
 }
@@ -107,16 +107,7 @@ impl TableProvider for LakeTable {
         filters: &[Expr],
         limit: Option<usize>,
     ) -> Result<Arc<dyn ExecutionPlan>> {
-        let bounds = match &self.block_column {
-            Some(c) => prune::bounds(filters, c),
-            None => prune::Bounds::ALL,
-        };
-        let urls: Vec<ListingTableUrl> = self
-            .chunks
-            .iter()
-            .filter(|(_, c)| bounds.overlaps(c.range.start, c.range.end))
-            .map(|(u, _)| u.clone())
-            .collect();
+        let urls = self.pruned(filters);
         tracing::debug!(
             files = urls.len(),
             of = self.chunks.len(),

@@ -8,6 +8,9 @@ use std::process::Output;
 
 use arrow::array::{Array, AsArray, RecordBatch};
 use arrow::datatypes::Int64Type;
+use ledgerflow_devnet::litecoin::{
+    generate_utxo, Litecoind, UtxoWorkloadConfig, UtxoWorkloadSummary,
+};
 use ledgerflow_devnet::{find_anvil, Anvil, AnvilOptions, WorkloadConfig, WorkloadSummary};
 
 /// Starts anvil and generates a workload, or returns None (with a visible skip line) when
@@ -30,6 +33,26 @@ pub async fn chain(test: &str, cfg: WorkloadConfig) -> Option<(Anvil, WorkloadSu
         .await
         .expect("workload");
     Some((anvil, summary))
+}
+
+/// Starts litecoind in regtest in `datadir` and generates a UTXO workload, or returns None
+/// (with a visible skip line) when litecoind is not installed. With
+/// `LEDGERFLOW_REQUIRE_LITECOIND=1` (CI) a missing litecoind fails.
+pub async fn litecoin_node(
+    test: &str,
+    datadir: &Path,
+    cfg: UtxoWorkloadConfig,
+) -> Option<(Litecoind, UtxoWorkloadSummary)> {
+    if let Err(e) = ledgerflow_devnet::litecoin::find_litecoind(None) {
+        if std::env::var("LEDGERFLOW_REQUIRE_LITECOIND").is_ok_and(|v| v == "1") {
+            panic!("{test}: {e}");
+        }
+        println!("skipped: {test}: {e}");
+        return None;
+    }
+    let n = Litecoind::start(None, 0, Some(datadir)).await.unwrap();
+    let s = generate_utxo(&n, &cfg).await.unwrap();
+    Some((n, s))
 }
 
 pub fn bin() -> PathBuf {

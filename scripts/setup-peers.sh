@@ -6,6 +6,8 @@
 #   scripts/setup-peers.sh btcetl  bitcoin-etl 1.5.2                -> .tools/venv-btcetl
 #   scripts/setup-peers.sh explorer bitcoin-explorer 1.2.21         -> .tools/venv-explorer
 #   scripts/setup-peers.sh readers  duckdb 2.0.1 + pyarrow 26.0.1   -> .tools/venv-readers
+#   scripts/setup-peers.sh delta    deltalake 1.6.6 + duckdb 1.5.5 with its delta extension
+#                                   (duckdb-extension-delta 1.5.5)  -> .tools/venv-delta
 #
 # Pins (every transitive package) are in bench/requirements-*.txt.
 set -euo pipefail
@@ -44,6 +46,7 @@ for what in "$@"; do
     btcetl) install btcetl 3.11 ;;
     explorer) install explorer 3.11 ;;
     readers) install readers 3.11 ;;
-    *) echo "setup-peers: unknown peer $what (etl, cryo, btcetl, explorer, readers)" >&2; exit 2 ;;
+    delta) install delta 3.11 ;;
+    *) echo "setup-peers: unknown peer $what (etl, cryo, btcetl, explorer, readers, delta)" >&2; exit 2 ;;
   esac
 done

@@ -18,11 +18,12 @@ if scripts/setup-peers.sh etl btcetl; then
 else
   echo "WARNING: ethereum-etl/bitcoin-etl could not be installed; the equality tests will be skipped" >&2
 fi
-# DuckDB and pyarrow (pinned wheels, seconds) read the lake back in the SQL tests
-if scripts/setup-peers.sh readers; then
+# DuckDB and pyarrow (pinned wheels, seconds) read the lake back in the SQL tests; delta-rs
+# and DuckDB's delta extension (pinned wheels, ~120 MB) read its Delta tables
+if scripts/setup-peers.sh readers delta; then
   export LEDGERFLOW_REQUIRE_READERS=1
 else
-  echo "WARNING: duckdb/pyarrow could not be installed; the third-party reader test will be skipped" >&2
+  echo "WARNING: duckdb/pyarrow/deltalake could not be installed; the third-party reader tests will be skipped" >&2
 fi
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets --locked -- -D warnings

@@ -176,6 +176,42 @@ pub enum LakeCommand {
     ///   ledgerflow lake compact -l lake --chain anvil --table logs --dry-run
     #[command(verbatim_doc_comment)]
     Compact(LakeCompactArgs),
+    /// Make the lake's tables Delta Lake tables (or bring their logs up to date).
+    ///
+    /// Each table folder gets a _delta_log/ that lists its Parquet chunks as the table's
+    /// data files, with row counts and per-column bounds (block numbers, timestamps,
+    /// values) so readers skip chunks; the chunk files stay where they are, so the folder
+    /// is still a plain Parquet dataset for ledgerflow and every other reader. Spark,
+    /// Trino, Databricks, DuckDB (delta_scan), delta-rs/Polars and BigQuery (BigLake) read
+    /// it as a Delta table. Each table changes in one commit: chunks added, rewritten
+    /// chunks re-added, merged or removed chunks removed; a table already in line gets no
+    /// commit. `export --format delta` keeps the logs current chunk by chunk, and `lake
+    /// compact` records each merge as one commit.
+    ///
+    /// Examples:
+    ///   ledgerflow lake convert -l lake
+    ///   ledgerflow lake convert -l lake --chain anvil --table blocks,transactions --json
+    #[command(verbatim_doc_comment)]
+    Convert(LakeConvertArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct LakeConvertArgs {
+    /// The lake folder.
+    #[arg(short, long, default_value = "lake", env = "LEDGERFLOW_LAKE")]
+    pub lake: PathBuf,
+    /// Only this chain folder.
+    #[arg(long)]
+    pub chain: Option<String>,
+    /// Only these tables (comma-separated).
+    #[arg(long, short, value_delimiter = ',')]
+    pub table: Vec<String>,
+    /// The table format to convert to (delta is the one there is).
+    #[arg(long, default_value = "delta")]
+    pub to: String,
+    /// Print the per-table report as JSON.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]
@@ -607,8 +643,10 @@ pub struct OutputArgs {
     #[arg(short, long, default_value = "lake", help_heading = "Output")]
     pub output: PathBuf,
 
-    /// File format: parquet (BigQuery schema + extras), csv or json (ethereum-etl's or
-    /// bitcoin-etl's files).
+    /// File format: parquet (BigQuery schema + extras), delta (the same Parquet chunks
+    /// plus a Delta Lake log in each table folder, committed chunk by chunk, for Spark,
+    /// Trino, Databricks, DuckDB and BigLake), csv or json (ethereum-etl's or bitcoin-etl's
+    /// files).
     #[arg(short, long, default_value = "parquet", help_heading = "Output")]
     pub format: String,
 

@@ -22,6 +22,8 @@ pub struct RunSpec {
     pub format: Format,
     pub chunk_size: u64,
     pub overwrite: bool,
+    /// Keep a Delta Lake log in each table folder (`--format delta`).
+    pub delta: bool,
 }
 
 /// One chunk of the plan.
@@ -105,19 +107,25 @@ fn bar(quiet: bool, total: u64) -> ProgressBar {
     pb
 }
 
-/// Commits a chunk's table files (rename into place), then removes the files it supersedes.
-fn commit_chunk(
-    plan: &ChunkPlan,
+/// Renames a chunk's table files into place; returns them by table.
+fn rename_chunk(
     files: Vec<(&'static str, TableFile)>,
     totals: &mut RunTotals,
-) -> Result<(), LakeError> {
+) -> Result<Vec<PathBuf>, LakeError> {
+    let mut written = Vec::with_capacity(files.len());
     for (table, file) in files {
         let rows = file.rows();
         let path = file.path().to_path_buf();
         totals.bytes_written += file.commit()?;
         *totals.rows.entry(table.to_string()).or_default() += rows;
-        totals.files.push(path);
+        totals.files.push(path.clone());
+        written.push(path);
     }
+    Ok(written)
+}
+
+/// Removes the files a written chunk supersedes.
+fn remove_superseded(plan: &ChunkPlan) -> Result<(), LakeError> {
     for old in &plan.superseded {
         std::fs::remove_file(old).map_err(|e| LakeError::Io {
             op: "remove superseded chunk",
@@ -128,12 +136,63 @@ fn commit_chunk(
     Ok(())
 }
 
+/// The Delta logs of a run's tables (`--format delta`).
+pub struct DeltaLogs {
+    tables: Vec<ledgerflow_delta::DeltaTable>,
+}
+
+impl DeltaLogs {
+    /// Opens the log of every table of the run and brings it in line with the folder
+    /// first (chunks written by an interrupted run, before its log commit, are added).
+    pub async fn open(spec: &RunSpec) -> eyre::Result<Self> {
+        let mut tables = Vec::new();
+        for t in &spec.tables {
+            let mut d = ledgerflow_delta::DeltaTable::open(&spec.lake, &spec.chain, t).await?;
+            let r = d.sync(&spec.lake).await?;
+            if r.committed() {
+                tracing::info!(target: "ledgerflow::export", table = t, version = ?r.version, added = r.added, replaced = r.replaced, removed = r.removed, "Delta log brought in line with the folder");
+            }
+            tables.push(d);
+        }
+        Ok(DeltaLogs { tables })
+    }
+
+    /// One Delta commit per table: the chunk's file added (re-added when rewritten), the
+    /// files it supersedes removed.
+    async fn commit(&mut self, plan: &ChunkPlan, written: &[PathBuf]) -> eyre::Result<()> {
+        for t in &mut self.tables {
+            t.commit(plan.range, written, &plan.superseded).await?;
+        }
+        Ok(())
+    }
+
+    /// The tables' versions after the run, as `table=version`.
+    pub fn versions(&self) -> Vec<String> {
+        self.tables
+            .iter()
+            .map(|t| {
+                format!(
+                    "{}: Delta version {}",
+                    t.dir()
+                        .file_name()
+                        .map(|n| n.to_string_lossy())
+                        .unwrap_or_default(),
+                    t.version()
+                        .map(|v| v.to_string())
+                        .unwrap_or_else(|| "-".into())
+                )
+            })
+            .collect()
+    }
+}
+
 /// Runs the plan: fetches chunks (up to `concurrency` at once) and writes each as it comes.
 /// Stops scheduling new chunks at the first failure.
 pub async fn run<F, Fut>(
     chunks: &[ChunkPlan],
     concurrency: usize,
     quiet: bool,
+    mut delta: Option<&mut DeltaLogs>,
     fetch: F,
 ) -> RunTotals
 where
@@ -165,7 +224,20 @@ where
         match result {
             None => {}
             Some(Ok(files)) => {
-                match tokio::task::block_in_place(|| commit_chunk(plan, files, &mut totals)) {
+                // files in place, then the Delta commit, then the superseded files go:
+                // a Delta reader never sees a log entry without its file
+                let mut done = tokio::task::block_in_place(|| rename_chunk(files, &mut totals))
+                    .map_err(eyre::Report::new);
+                if let (Ok(written), Some(d)) = (&done, delta.as_deref_mut()) {
+                    if let Err(e) = d.commit(plan, written).await {
+                        done = Err(e.wrap_err("Delta commit"));
+                    }
+                }
+                let done = done.and_then(|_| {
+                    tokio::task::block_in_place(|| remove_superseded(plan))
+                        .map_err(eyre::Report::new)
+                });
+                match done {
                     Ok(()) => {
                         totals.chunks_written += 1;
                         totals.blocks_written += range.len();
@@ -175,9 +247,9 @@ where
                     Err(e) => {
                         failed.set(true);
                         totals.chunks_failed += 1;
-                        totals.error.get_or_insert_with(|| {
-                            format!("chunk {range}: {}", chain(&eyre::Report::new(e)))
-                        });
+                        totals
+                            .error
+                            .get_or_insert_with(|| format!("chunk {range}: {}", chain(&e)));
                     }
                 }
             }

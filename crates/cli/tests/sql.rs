@@ -109,19 +109,74 @@ fn sample_keys(table: &str) -> &'static [&'static str] {
     }
 }
 
+/// Ledgerflow's view of a table for the reader comparisons: the scalar columns, the
+/// sample row (first by the table's keys) rendered as text, and the row count.
+async fn our_sample(
+    engine: &Engine,
+    relation: &str,
+    keys: &[&str],
+) -> (Vec<String>, Vec<String>, String) {
+    use arrow::datatypes::DataType as D;
+    let schema = engine.describe(relation).await.unwrap();
+    let mut cols = Vec::new();
+    let mut exprs = Vec::new();
+    for f in schema.fields() {
+        let q = format!("\"{}\"", f.name());
+        let e = match f.data_type() {
+            D::Timestamp(..) => format!("CAST(to_unixtime({q}) AS VARCHAR)"),
+            D::Int64
+            | D::Int32
+            | D::Boolean
+            | D::Utf8
+            | D::Utf8View
+            | D::LargeUtf8
+            | D::Decimal128(..)
+            | D::Date32 => format!("CAST({q} AS VARCHAR)"),
+            _ => continue,
+        };
+        exprs.push(format!("{e} AS c{}", cols.len()));
+        cols.push(f.name().clone());
+    }
+    let order: Vec<String> = keys.iter().map(|k| format!("\"{k}\"")).collect();
+    let ours = ledgerflow_sql::output::rows_as_text(
+        engine
+            .sql(&format!(
+                "SELECT {} FROM {} ORDER BY {} LIMIT 1",
+                exprs.join(", "),
+                relation,
+                order.join(", ")
+            ))
+            .await
+            .unwrap(),
+    )
+    .await
+    .unwrap();
+    let ours: Vec<String> = ours[0].split('|').map(String::from).collect();
+    let count = scalar(engine, &format!("SELECT count(*) FROM {relation}")).await;
+    (cols, ours, count)
+}
+
+/// The Python of a reader venv, or None (with a visible skip line) when it is missing and
+/// LEDGERFLOW_REQUIRE_READERS is not 1.
+fn reader_python(venv: &str, peer: &str) -> Option<PathBuf> {
+    let py = repo().join(format!(".tools/{venv}/bin/python"));
+    if py.exists() {
+        return Some(py);
+    }
+    if std::env::var("LEDGERFLOW_REQUIRE_READERS").is_ok_and(|v| v == "1") {
+        panic!("{venv} missing: run scripts/setup-peers.sh {peer}");
+    }
+    println!("skipped: third-party readers: run scripts/setup-peers.sh {peer}");
+    None
+}
+
 /// pyarrow and DuckDB read every table of `folder`: the same row count as ledgerflow's
 /// SQL and the same sample row (every scalar column). Skips (visibly) without the readers
 /// venv unless LEDGERFLOW_REQUIRE_READERS=1.
 async fn third_party_readers(engine: &Engine, lake: &Path, folder: &str, dataset: &str) {
-    let py = repo().join(".tools/venv-readers/bin/python");
-    if !py.exists() {
-        if std::env::var("LEDGERFLOW_REQUIRE_READERS").is_ok_and(|v| v == "1") {
-            panic!("readers venv missing: run scripts/setup-peers.sh readers");
-        }
-        println!("skipped: third-party readers: run scripts/setup-peers.sh readers");
+    let Some(py) = reader_python("venv-readers", "readers") else {
         return;
-    }
-    use arrow::datatypes::DataType as D;
+    };
     let mut tables = 0;
     for rel in engine.relations().iter().filter(|r| r.kind == "table") {
         let Some(table) = rel.name.strip_prefix(&format!("{dataset}.")) else {
@@ -129,42 +184,7 @@ async fn third_party_readers(engine: &Engine, lake: &Path, folder: &str, dataset
         };
         let keys = sample_keys(table);
         assert!(!keys.is_empty(), "no sample keys for {table}");
-        let schema = engine.describe(&rel.name).await.unwrap();
-        let mut cols = Vec::new();
-        let mut exprs = Vec::new();
-        for f in schema.fields() {
-            let q = format!("\"{}\"", f.name());
-            let e = match f.data_type() {
-                D::Timestamp(..) => format!("CAST(to_unixtime({q}) AS VARCHAR)"),
-                D::Int64
-                | D::Int32
-                | D::Boolean
-                | D::Utf8
-                | D::Utf8View
-                | D::LargeUtf8
-                | D::Decimal128(..)
-                | D::Date32 => format!("CAST({q} AS VARCHAR)"),
-                _ => continue,
-            };
-            exprs.push(format!("{e} AS c{}", cols.len()));
-            cols.push(f.name().clone());
-        }
-        let order: Vec<String> = keys.iter().map(|k| format!("\"{k}\"")).collect();
-        let ours = ledgerflow_sql::output::rows_as_text(
-            engine
-                .sql(&format!(
-                    "SELECT {} FROM {} ORDER BY {} LIMIT 1",
-                    exprs.join(", "),
-                    rel.name,
-                    order.join(", ")
-                ))
-                .await
-                .unwrap(),
-        )
-        .await
-        .unwrap();
-        let ours: Vec<String> = ours[0].split('|').map(String::from).collect();
-        let count = scalar(engine, &format!("SELECT count(*) FROM {}", rel.name)).await;
+        let (cols, ours, count) = our_sample(engine, &rel.name, keys).await;
         let dir = lake.join(folder).join(table);
         let out = std::process::Command::new(&py)
             .arg(repo().join("crates/cli/tests/read_lake.py"))
@@ -197,6 +217,82 @@ async fn third_party_readers(engine: &Engine, lake: &Path, folder: &str, dataset
         tables += 1;
     }
     assert!(tables >= 4, "{tables} tables read");
+}
+
+/// delta-rs (the deltalake package) and DuckDB's delta extension read every table of
+/// `folder` as a Delta table: the same row count as ledgerflow's SQL, the same count of
+/// rows in blocks `lo..=hi`, and the same sample row. Returns each table's Delta version
+/// (empty when the readers are missing and not required).
+async fn delta_readers(
+    engine: &Engine,
+    lake: &Path,
+    folder: &str,
+    dataset: &str,
+    (lo, hi): (u64, u64),
+) -> std::collections::BTreeMap<String, i64> {
+    let mut versions = std::collections::BTreeMap::new();
+    let Some(py) = reader_python("venv-delta", "delta") else {
+        return versions;
+    };
+    for rel in engine.relations().iter().filter(|r| r.kind == "table") {
+        let Some(table) = rel.name.strip_prefix(&format!("{dataset}.")) else {
+            continue;
+        };
+        let keys = sample_keys(table);
+        let (cols, ours, count) = our_sample(engine, &rel.name, keys).await;
+        let block = if table == "blocks" {
+            "number"
+        } else {
+            "block_number"
+        };
+        let in_range = scalar(
+            engine,
+            &format!(
+                "SELECT count(*) FROM {} WHERE {block} BETWEEN {lo} AND {hi}",
+                rel.name
+            ),
+        )
+        .await;
+        let out = std::process::Command::new(&py)
+            .arg(repo().join("crates/cli/tests/read_delta.py"))
+            .arg(lake.join(folder).join(table))
+            .arg(keys.join(","))
+            .arg(cols.join(","))
+            .arg(block)
+            .arg(lo.to_string())
+            .arg(hi.to_string())
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{table}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        for reader in ["deltalake", "duckdb"] {
+            assert_eq!(
+                v[format!("{reader}_rows")].to_string(),
+                count,
+                "{reader} rows of {table}"
+            );
+            assert_eq!(
+                v[format!("{reader}_range_rows")].to_string(),
+                in_range,
+                "{reader} rows of {table} in blocks {lo}..={hi}"
+            );
+            let sample: Vec<String> =
+                serde_json::from_value(v[format!("{reader}_sample")].clone()).unwrap();
+            for (i, c) in cols.iter().enumerate() {
+                assert_eq!(
+                    sample[i], ours[i],
+                    "{reader}: {table}.{c} of the sample row"
+                );
+            }
+        }
+        versions.insert(table.to_string(), v["version"].as_i64().unwrap());
+    }
+    assert!(versions.len() >= 4, "{versions:?}");
+    versions
 }
 
 async fn scalar(engine: &Engine, sql: &str) -> String {
@@ -767,4 +863,195 @@ async fn bitcoin_example_queries_and_double_entry_book() {
     .parse()
     .unwrap();
     assert_eq!(book.parse::<i128>().unwrap() - genesis, total);
+
+    // third-party readers: the Parquet lake, then the same lake as Delta tables (nested
+    // inputs/outputs, TEXT[] addresses and NUMERIC satoshi values included)
+    third_party_readers(
+        &engine,
+        &lake,
+        "litecoin-regtest",
+        "crypto_litecoin_regtest",
+    )
+    .await;
+    let out = run(&["lake", "convert", "-l", lake.to_str().unwrap()]).await;
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        text.contains("litecoin-regtest/outputs: created, version 0: "),
+        "{text}"
+    );
+    let versions = delta_readers(
+        &engine,
+        &lake,
+        "litecoin-regtest",
+        "crypto_litecoin_regtest",
+        (5, 9),
+    )
+    .await;
+    assert!(versions.values().all(|v| *v == 0), "{versions:?}");
+}
+
+/// The last commit file of a table's Delta log.
+fn last_commit(table_dir: &Path) -> (u64, String) {
+    let mut best = None;
+    for e in std::fs::read_dir(table_dir.join("_delta_log")).unwrap() {
+        let name = e.unwrap().file_name().to_string_lossy().into_owned();
+        if let Some(v) = name
+            .strip_suffix(".json")
+            .and_then(|v| v.parse::<u64>().ok())
+        {
+            if best.is_none_or(|b| v > b) {
+                best = Some(v);
+            }
+        }
+    }
+    let v = best.unwrap();
+    let text = std::fs::read_to_string(table_dir.join(format!("_delta_log/{v:020}.json"))).unwrap();
+    (v, text)
+}
+
+/// `--format delta` exports, `lake convert`, `--overwrite` and `lake compact` keep every
+/// table a Delta table that delta-rs and DuckDB's delta extension read with the same rows
+/// as ledgerflow; a chunk replacement or a merge is exactly one commit; `lake check` finds
+/// a chunk the log lacks.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn delta_tables_follow_exports_overwrites_and_compaction() {
+    let cfg = WorkloadConfig {
+        seed: 6,
+        blocks: 30,
+        txs_per_block: 8,
+        ..Default::default()
+    };
+    let Some((anvil, _w)) = chain("sql_delta", cfg).await else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let lake = dir.path().join("lake");
+    let lake_s = lake.to_str().unwrap().to_string();
+    let export = |blocks: &'static str, extra: &'static [&'static str]| {
+        let url = anvil.url();
+        let lake_s = lake_s.clone();
+        async move {
+            let mut args = vec![
+                "export",
+                "evm",
+                "--rpc",
+                &url,
+                "-o",
+                &lake_s,
+                "--chunk-size",
+                "10",
+                "--blocks",
+                blocks,
+                "-q",
+            ];
+            args.extend_from_slice(extra);
+            let out = run(&args).await;
+            assert!(out.status.success(), "{}", stderr(&out));
+        }
+    };
+    export("0:29", &["--format", "delta"]).await;
+    let tx_dir = lake.join("anvil/transactions");
+    // three chunks, three commits (0 creates the table)
+    let (v, _) = last_commit(&tx_dir);
+    assert_eq!(v, 2);
+    let engine = Engine::open(&lake, &Options::default()).await.unwrap();
+    let versions = delta_readers(&engine, &lake, "anvil", "crypto_anvil", (12, 18)).await;
+    assert!(versions.values().all(|v| *v == 2), "{versions:?}");
+
+    // a chunk rewritten: one commit per table, the chunk re-added (same path), nothing removed
+    export("10:19", &["--format", "delta", "--overwrite"]).await;
+    let (v, text) = last_commit(&tx_dir);
+    assert_eq!(v, 3);
+    assert!(
+        text.contains("\"path\":\"transactions__0000000010_0000000019.parquet\""),
+        "{text}"
+    );
+    assert!(!text.contains("\"remove\""), "{text}");
+    assert!(text.contains("\"numRecords\\\":"), "{text}");
+
+    // a plain Parquet export past the log: check names the chunk, convert adds it
+    export("30:latest", &[]).await;
+    let head: u64 = scalar(
+        &Engine::open(&lake, &Options::default()).await.unwrap(),
+        "SELECT max(number) FROM crypto_anvil.blocks",
+    )
+    .await
+    .parse()
+    .unwrap();
+    assert!(head >= 30);
+    let out = run(&["lake", "check", "-l", &lake_s]).await;
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let report = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        report.contains(&format!(
+            "chunk transactions__0000000030_{head:010}.parquet is not in the Delta log"
+        )),
+        "{report}"
+    );
+    let out = run(&["lake", "convert", "-l", &lake_s, "--json"]).await;
+    assert!(out.status.success(), "{}", stderr(&out));
+    let reports: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let tx = reports
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["table"] == "transactions")
+        .unwrap();
+    assert_eq!(
+        (tx["version"].as_u64(), tx["added"].as_u64()),
+        (Some(4), Some(1))
+    );
+    // converting again commits nothing
+    let out = run(&["lake", "convert", "-l", &lake_s]).await;
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        text.contains("anvil/transactions: up to date (version 4)"),
+        "{text}"
+    );
+    assert!(text.contains(", 0 commits"), "{text}");
+    let out = run(&["lake", "check", "-l", &lake_s]).await;
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+
+    // compaction: each merge one commit (merged file added, the four chunks removed)
+    let out = run(&["lake", "compact", "-l", &lake_s, "--target-blocks", "100"]).await;
+    assert!(out.status.success(), "{}", stderr(&out));
+    let (v, text) = last_commit(&tx_dir);
+    assert_eq!(v, 5);
+    assert_eq!(text.matches("\"remove\"").count(), 4, "{text}");
+    assert_eq!(text.matches("\"add\"").count(), 1, "{text}");
+    assert!(
+        text.contains(&format!("transactions__0000000000_{head:010}.parquet")),
+        "{text}"
+    );
+    let out = run(&["lake", "check", "-l", &lake_s]).await;
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let engine = Engine::open(&lake, &Options::default()).await.unwrap();
+    let versions = delta_readers(&engine, &lake, "anvil", "crypto_anvil", (5, 25)).await;
+    assert!(versions.values().all(|v| *v == 5), "{versions:?}");
+
+    // bad arguments
+    let out = run(&["lake", "convert", "-l", &lake_s, "--to", "iceberg"]).await;
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("--to \"iceberg\""),
+        "{}",
+        stderr(&out)
+    );
+    let out = run(&["lake", "convert", "-l", &lake_s, "--table", "nope"]).await;
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("no table \"nope\""),
+        "{}",
+        stderr(&out)
+    );
 }

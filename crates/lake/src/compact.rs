@@ -55,8 +55,30 @@ pub struct CompactReport {
     pub leftovers_removed: usize,
 }
 
+/// Called after a merged file is in place and before the files it replaces are removed:
+/// `(chain, table, merged range, merged file, replaced files)`. An error keeps the replaced
+/// files (they are then leftovers that readers skip).
+pub type RecordMerge<'a> = dyn FnMut(
+        &str,
+        &str,
+        BlockRange,
+        &std::path::Path,
+        &[std::path::PathBuf],
+    ) -> Result<(), Box<dyn std::error::Error + Send + Sync>>
+    + 'a;
+
 /// Compacts the lake.
 pub fn compact(lake: &Lake, opts: &CompactOptions) -> Result<CompactReport, LakeError> {
+    compact_with(lake, opts, &mut |_, _, _, _, _| Ok(()))
+}
+
+/// Compacts the lake, reporting each merge to `record` before the replaced files go (how
+/// a Delta table's log gets the merge as one commit).
+pub fn compact_with(
+    lake: &Lake,
+    opts: &CompactOptions,
+    record: &mut RecordMerge<'_>,
+) -> Result<CompactReport, LakeError> {
     let mut report = CompactReport::default();
     let target = opts.target_blocks.max(1);
     for chain in lake.chains()? {
@@ -92,7 +114,24 @@ pub fn compact(lake: &Lake, opts: &CompactOptions) -> Result<CompactReport, Lake
             for run in groups.into_values().flatten().filter(|r| r.len() > 1) {
                 let range = BlockRange::new(run[0].range.start, run[run.len() - 1].range.end);
                 let path = lake.chunk_path(&chain, &table, range, "parquet");
-                let rows = if opts.dry_run { 0 } else { merge(&run, &path)? };
+                let rows = if opts.dry_run {
+                    0
+                } else {
+                    let rows = merge(&run, &path)?;
+                    let replaced: Vec<std::path::PathBuf> =
+                        run.iter().map(|c| c.path.clone()).collect();
+                    record(&chain, &table, range, &path, &replaced).map_err(|source| {
+                        LakeError::Record {
+                            path: path.clone(),
+                            source,
+                        }
+                    })?;
+                    // the merge is recorded: the files it replaces can go
+                    for c in &run {
+                        std::fs::remove_file(&c.path).map_err(io("remove", &c.path))?;
+                    }
+                    rows
+                };
                 report.merges.push(Merge {
                     table: format!("{chain}/{table}"),
                     into: chunk_name(&table, range, "parquet"),
@@ -160,10 +199,6 @@ fn merge(run: &[ChunkFile], path: &std::path::Path) -> Result<u64, LakeError> {
         });
     }
     out.commit()?;
-    // the merged file is in place: the files it replaces can go
-    for c in run {
-        std::fs::remove_file(&c.path).map_err(io("remove", &c.path))?;
-    }
     Ok(rows)
 }
 

@@ -59,6 +59,16 @@ pub enum LakeError {
         /// The first file of the merge.
         other: PathBuf,
     },
+    /// Recording a merge (the caller's hook, e.g. a Delta commit) failed; the merged file is
+    /// in place and the files it replaces are kept (the next compaction removes them).
+    #[error("recording the merge into {path}")]
+    Record {
+        /// The merged file.
+        path: PathBuf,
+        /// Cause.
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
     /// A file name in the lake does not follow the layout.
     #[error("{path} is not a chunk file name (<table>__<start>_<end>.<ext>)")]
     BadName {

@@ -12,9 +12,16 @@ use ledgerflow_rpc::RpcConfig;
 use crate::args::{OutputArgs, RpcTuning};
 use crate::runner::{ChunkPlan, RunTotals};
 
-/// Validates the output arguments; returns the format.
+/// Validates the output arguments; returns the format of the chunk files (`delta` writes
+/// Parquet chunks, see [`wants_delta`]).
 pub fn output_format(o: &OutputArgs) -> eyre::Result<Format> {
-    let format: Format = o.format.parse().map_err(|e: String| eyre!(e))?;
+    let format: Format = if wants_delta(o) {
+        Format::Parquet
+    } else {
+        o.format
+            .parse()
+            .map_err(|e: String| eyre!("{}", e.replace("(parquet,", "(parquet, delta,")))?
+    };
     if o.chunk_size == 0 {
         bail!("--chunk-size must be at least 1");
     }
@@ -22,6 +29,20 @@ pub fn output_format(o: &OutputArgs) -> eyre::Result<Format> {
         bail!("--zstd-level must be between 1 and 22");
     }
     Ok(format)
+}
+
+/// Whether the run keeps a Delta Lake log in each table folder (`--format delta`).
+pub fn wants_delta(o: &OutputArgs) -> bool {
+    o.format.eq_ignore_ascii_case("delta")
+}
+
+/// The name of the output format in reports and plans.
+pub fn format_name(o: &OutputArgs, format: Format) -> &'static str {
+    if wants_delta(o) {
+        "delta"
+    } else {
+        format.ext()
+    }
 }
 
 /// Validates the RPC arguments and builds the client settings.
@@ -73,7 +94,7 @@ pub fn print_plan(
     );
     println!(
         "      format {}, tables: {}",
-        format.ext(),
+        format_name(o, format),
         tables.join(", ")
     );
     for c in chunks.iter().take(20) {

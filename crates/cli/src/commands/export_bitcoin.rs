@@ -266,6 +266,7 @@ pub async fn run(a: ExportBitcoinArgs, quiet: bool) -> eyre::Result<ExitCode> {
         format,
         chunk_size: a.out.chunk_size,
         overwrite: a.out.overwrite,
+        delta: common::wants_delta(&a.out),
     };
     let chunks = runner::plan(&run_spec, range)?;
     if a.out.dry_run {
@@ -349,116 +350,128 @@ pub async fn run(a: ExportBitcoinArgs, quiet: bool) -> eyre::Result<ExitCode> {
         },
     );
     tracing::info!(target: "ledgerflow::export", %range, chain = %chain, chunks = chunks.len(), todo = todo.len(), enrich, "export starting");
-    let totals = runner::run(&chunks, a.rpc_tuning.chunk_concurrency, quiet, |r| {
-        let source = source.clone();
-        let state = state.clone();
-        let turns = turns.clone();
-        let ticket = tickets.get(&r.start).copied();
-        let open = open.clone();
-        let tables = tables.clone();
-        let task = tokio::spawn(async move {
-            let ticket = ticket.ok_or_else(|| eyre!("internal error: chunk {r} has no ticket"))?;
-            let guard = TurnGuard {
-                turns,
-                ticket,
-                done: false,
-            };
-            let files: Vec<(BtcTable, TableFile)> = tables
-                .iter()
-                .map(|t| open(*t, r).map(|f| (*t, f)))
-                .collect::<Result<_, _>>()?;
-            let groups: Vec<(i64, i64)> = (r.start..=r.end)
-                .step_by(group as usize)
-                .map(|s| (s as i64, (s + group - 1).min(r.end) as i64))
-                .collect();
-            // the first group is fetched before this chunk's turn comes
-            let fetch = |(s, e): (i64, i64)| {
-                let source = source.clone();
-                tokio::spawn(async move { source.blocks(s, e).await })
-            };
-            // groups are fetched up to PREFETCH ahead of the one being transformed (the
-            // first ones before this chunk's turn comes)
-            const PREFETCH: usize = 3;
-            let mut next_fetch: std::collections::VecDeque<_> =
-                groups.iter().take(PREFETCH).map(|g| fetch(*g)).collect();
-            // the chunk's files are encoded by a writer thread while the next groups (and
-            // the next chunk) are transformed
-            let (rows_tx, rows_rx) = std::sync::mpsc::sync_channel::<BtcRows>(2);
-            let writer =
-                tokio::task::spawn_blocking(move || -> eyre::Result<Vec<(BtcTable, TableFile)>> {
-                    let mut files = files;
-                    for rows in rows_rx {
-                        write_rows(&mut files, &rows, format, style)?;
-                    }
-                    Ok(files)
-                });
-            guard.wait().await?;
-            let mut st = state.lock().await;
-            if enrich {
-                catch_up(&source, &mut st, r.start as i64, group as i64).await?;
-            }
-            for (gi, _) in groups.iter().enumerate() {
-                let blocks: Vec<Block> = match next_fetch.pop_front() {
-                    Some(h) => h
-                        .await
-                        .map_err(|e| eyre!("internal error: fetch task: {e}"))??,
-                    None => Vec::new(),
+    let mut delta = match run_spec.delta {
+        true => Some(runner::DeltaLogs::open(&run_spec).await?),
+        false => None,
+    };
+    let totals = runner::run(
+        &chunks,
+        a.rpc_tuning.chunk_concurrency,
+        quiet,
+        delta.as_mut(),
+        |r| {
+            let source = source.clone();
+            let state = state.clone();
+            let turns = turns.clone();
+            let ticket = tickets.get(&r.start).copied();
+            let open = open.clone();
+            let tables = tables.clone();
+            let task = tokio::spawn(async move {
+                let ticket =
+                    ticket.ok_or_else(|| eyre!("internal error: chunk {r} has no ticket"))?;
+                let guard = TurnGuard {
+                    turns,
+                    ticket,
+                    done: false,
                 };
-                if let Some(g) = groups.get(gi + PREFETCH) {
-                    next_fetch.push_back(fetch(*g));
-                }
+                let files: Vec<(BtcTable, TableFile)> = tables
+                    .iter()
+                    .map(|t| open(*t, r).map(|f| (*t, f)))
+                    .collect::<Result<_, _>>()?;
+                let groups: Vec<(i64, i64)> = (r.start..=r.end)
+                    .step_by(group as usize)
+                    .map(|s| (s as i64, (s + group - 1).min(r.end) as i64))
+                    .collect();
+                // the first group is fetched before this chunk's turn comes
+                let fetch = |(s, e): (i64, i64)| {
+                    let source = source.clone();
+                    tokio::spawn(async move { source.blocks(s, e).await })
+                };
+                // groups are fetched up to PREFETCH ahead of the one being transformed (the
+                // first ones before this chunk's turn comes)
+                const PREFETCH: usize = 3;
+                let mut next_fetch: std::collections::VecDeque<_> =
+                    groups.iter().take(PREFETCH).map(|g| fetch(*g)).collect();
+                // the chunk's files are encoded by a writer thread while the next groups (and
+                // the next chunk) are transformed
+                let (rows_tx, rows_rx) = std::sync::mpsc::sync_channel::<BtcRows>(2);
+                let writer = tokio::task::spawn_blocking(
+                    move || -> eyre::Result<Vec<(BtcTable, TableFile)>> {
+                        let mut files = files;
+                        for rows in rows_rx {
+                            write_rows(&mut files, &rows, format, style)?;
+                        }
+                        Ok(files)
+                    },
+                );
+                guard.wait().await?;
+                let mut st = state.lock().await;
                 if enrich {
-                    if let Source::Rpc(rpc) = &source {
-                        fetch_missing_prevouts(rpc, &mut st, &blocks).await?;
+                    catch_up(&source, &mut st, r.start as i64, group as i64).await?;
+                }
+                for (gi, _) in groups.iter().enumerate() {
+                    let blocks: Vec<Block> = match next_fetch.pop_front() {
+                        Some(h) => h
+                            .await
+                            .map_err(|e| eyre!("internal error: fetch task: {e}"))??,
+                        None => Vec::new(),
+                    };
+                    if let Some(g) = groups.get(gi + PREFETCH) {
+                        next_fetch.push_back(fetch(*g));
+                    }
+                    if enrich {
+                        if let Source::Rpc(rpc) = &source {
+                            fetch_missing_prevouts(rpc, &mut st, &blocks).await?;
+                        }
+                    }
+                    let rows = tokio::task::block_in_place(|| {
+                        let mut rows = BtcRows::default();
+                        for b in &blocks {
+                            let s = block_rows(
+                                b,
+                                source.params(),
+                                want,
+                                enrich.then_some(&mut st.index),
+                                &mut rows,
+                            );
+                            st.stats.resolved += s.resolved;
+                            st.stats.unresolved += s.unresolved;
+                        }
+                        rows
+                    });
+                    if let Some(last) = blocks.last() {
+                        st.next = last.height + 1;
+                    }
+                    let heap = st.index.heap_bytes();
+                    if heap > st.peak_heap_bytes {
+                        st.peak_heap_bytes = heap;
+                    }
+                    st.peak_unspent = st.peak_unspent.max(st.index.len());
+                    // a full channel waits for the writer (bounded memory)
+                    let sent = tokio::task::block_in_place(|| rows_tx.send(rows));
+                    if sent.is_err() {
+                        break; // the writer failed: its error is reported below
                     }
                 }
-                let rows = tokio::task::block_in_place(|| {
-                    let mut rows = BtcRows::default();
-                    for b in &blocks {
-                        let s = block_rows(
-                            b,
-                            source.params(),
-                            want,
-                            enrich.then_some(&mut st.index),
-                            &mut rows,
-                        );
-                        st.stats.resolved += s.resolved;
-                        st.stats.unresolved += s.unresolved;
-                    }
-                    rows
-                });
-                if let Some(last) = blocks.last() {
-                    st.next = last.height + 1;
-                }
-                let heap = st.index.heap_bytes();
-                if heap > st.peak_heap_bytes {
-                    st.peak_heap_bytes = heap;
-                }
-                st.peak_unspent = st.peak_unspent.max(st.index.len());
-                // a full channel waits for the writer (bounded memory)
-                let sent = tokio::task::block_in_place(|| rows_tx.send(rows));
-                if sent.is_err() {
-                    break; // the writer failed: its error is reported below
-                }
+                drop(st);
+                guard.finish();
+                drop(rows_tx);
+                let files = writer
+                    .await
+                    .map_err(|e| eyre!("internal error: writer task: {e}"))??;
+                eyre::Ok(
+                    files
+                        .into_iter()
+                        .map(|(t, f)| (t.name(), f))
+                        .collect::<Vec<_>>(),
+                )
+            });
+            async move {
+                task.await
+                    .map_err(|e| eyre!("internal error: chunk task failed: {e} (please report)"))?
             }
-            drop(st);
-            guard.finish();
-            drop(rows_tx);
-            let files = writer
-                .await
-                .map_err(|e| eyre!("internal error: writer task: {e}"))??;
-            eyre::Ok(
-                files
-                    .into_iter()
-                    .map(|(t, f)| (t.name(), f))
-                    .collect::<Vec<_>>(),
-            )
-        });
-        async move {
-            task.await
-                .map_err(|e| eyre!("internal error: chunk task failed: {e} (please report)"))?
-        }
-    })
+        },
+    )
     .await;
 
     let st = state.lock().await;
@@ -474,7 +487,7 @@ pub async fn run(a: ExportBitcoinArgs, quiet: bool) -> eyre::Result<ExitCode> {
         rpc_mode: matches!(source, Source::Rpc(_)).then(|| mode_name(rpc_mode)),
         blocks: range,
         tables: table_names.clone(),
-        format: format.ext(),
+        format: common::format_name(&a.out, format),
         chunk_size: a.out.chunk_size,
         enrich,
         inputs_enriched: st.stats.resolved,
@@ -494,7 +507,7 @@ pub async fn run(a: ExportBitcoinArgs, quiet: bool) -> eyre::Result<ExitCode> {
         ))
     });
     runner::write_report(&report_path, &report)?;
-    let mut extra = Vec::new();
+    let mut extra = delta.map(|d| d.versions()).unwrap_or_default();
     if enrich {
         extra.push(format!(
             "inputs enriched {} (unresolved {}), spent-output index: {} unspent, {:.1} MB{}",

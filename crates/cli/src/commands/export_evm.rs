@@ -168,6 +168,7 @@ pub async fn run(a: ExportEvmArgs, quiet: bool) -> eyre::Result<ExitCode> {
         format: cfg.format,
         chunk_size: a.out.chunk_size,
         overwrite: a.out.overwrite,
+        delta: crate::commands::common::wants_delta(&a.out),
     };
     let chunks = runner::plan(&spec, range)?;
     let todo = chunks.iter().filter(|c| !c.done).count();
@@ -218,48 +219,60 @@ pub async fn run(a: ExportEvmArgs, quiet: bool) -> eyre::Result<ExitCode> {
     );
     tracing::info!(target: "ledgerflow::export", %range, chain = %chain, chunks = chunks.len(), todo, "export starting");
     let source = Arc::new(source);
-    let totals = runner::run(&chunks, a.rpc_tuning.chunk_concurrency, quiet, |r| {
-        let tables = tables.clone();
-        let source = source.clone();
-        let open = open.clone();
-        // a task per chunk: fetching, decoding and encoding proceed while the runner
-        // commits other chunks
-        let task = tokio::spawn(async move {
-            let mut files: Vec<(EvmTable, TableFile)> = tables
-                .iter()
-                .map(|t| open(*t, r).map(|f| (*t, f)))
-                .collect::<Result<_, _>>()?;
-            source
-                .fetch_into(r, &want, &tables, |t, batch| {
-                    let Some((_, file)) = files.iter_mut().find(|(ft, _)| *ft == t) else {
-                        return Ok(());
-                    };
-                    if t == EvmTable::TokenTransfers && format != Format::Parquet && !all_standards
-                    {
-                        let etl_rows = etl_token_transfers(batch).map_err(|source| {
-                            ledgerflow_lake::LakeError::Arrow {
-                                path: file.path().to_path_buf(),
-                                source,
-                            }
-                        })?;
-                        file.write(&etl_rows)
-                    } else {
-                        file.write(batch)
-                    }
-                })
-                .await?;
-            eyre::Ok(
-                files
-                    .into_iter()
-                    .map(|(t, f)| (t.name(), f))
-                    .collect::<Vec<_>>(),
-            )
-        });
-        async move {
-            task.await
-                .map_err(|e| eyre!("internal error: chunk task failed: {e} (please report)"))?
-        }
-    })
+    let mut delta = match spec.delta {
+        true => Some(runner::DeltaLogs::open(&spec).await?),
+        false => None,
+    };
+    let totals = runner::run(
+        &chunks,
+        a.rpc_tuning.chunk_concurrency,
+        quiet,
+        delta.as_mut(),
+        |r| {
+            let tables = tables.clone();
+            let source = source.clone();
+            let open = open.clone();
+            // a task per chunk: fetching, decoding and encoding proceed while the runner
+            // commits other chunks
+            let task = tokio::spawn(async move {
+                let mut files: Vec<(EvmTable, TableFile)> = tables
+                    .iter()
+                    .map(|t| open(*t, r).map(|f| (*t, f)))
+                    .collect::<Result<_, _>>()?;
+                source
+                    .fetch_into(r, &want, &tables, |t, batch| {
+                        let Some((_, file)) = files.iter_mut().find(|(ft, _)| *ft == t) else {
+                            return Ok(());
+                        };
+                        if t == EvmTable::TokenTransfers
+                            && format != Format::Parquet
+                            && !all_standards
+                        {
+                            let etl_rows = etl_token_transfers(batch).map_err(|source| {
+                                ledgerflow_lake::LakeError::Arrow {
+                                    path: file.path().to_path_buf(),
+                                    source,
+                                }
+                            })?;
+                            file.write(&etl_rows)
+                        } else {
+                            file.write(batch)
+                        }
+                    })
+                    .await?;
+                eyre::Ok(
+                    files
+                        .into_iter()
+                        .map(|(t, f)| (t.name(), f))
+                        .collect::<Vec<_>>(),
+                )
+            });
+            async move {
+                task.await
+                    .map_err(|e| eyre!("internal error: chunk task failed: {e} (please report)"))?
+            }
+        },
+    )
     .await;
 
     let stats = source.client().stats();
@@ -272,7 +285,7 @@ pub async fn run(a: ExportEvmArgs, quiet: bool) -> eyre::Result<ExitCode> {
         chain: &chain,
         blocks: range,
         tables: spec.tables.clone(),
-        format: cfg.format.ext(),
+        format: crate::commands::common::format_name(&a.out, cfg.format),
         chunk_size: a.out.chunk_size,
         trace_api: source.trace_api(),
         receipts_api: source.receipts_api(),
@@ -297,6 +310,6 @@ pub async fn run(a: ExportEvmArgs, quiet: bool) -> eyre::Result<ExitCode> {
         &chain,
         &totals,
         &report_path,
-        &[],
+        &delta.map(|d| d.versions()).unwrap_or_default(),
     ))
 }

@@ -157,7 +157,8 @@ pub enum LakeCommand {
     /// `blocks`, one blocks row per block, and counts that agree across tables chunk by
     /// chunk: sum(blocks.transaction_count) = transactions (and receipts) rows; EVM:
     /// top-level traces = transactions; Bitcoin family: sum(input_count) = inputs rows,
-    /// sum(output_count) = outputs rows.
+    /// sum(output_count) = outputs rows. Tables with a Delta log: the log lists exactly
+    /// the folder's chunks, with their current sizes.
     ///
     /// Exit codes: 0 consistent, 1 problems found (listed), 2 the lake cannot be read.
     #[command(verbatim_doc_comment)]
@@ -169,7 +170,8 @@ pub enum LakeCommand {
     /// are kept. The merged file is renamed into place before the old ones are removed; an
     /// interrupted compaction leaves chunks inside the merged one, which SQL, load and
     /// export skip and the next compaction removes. Exports keep resuming: a chunk covered
-    /// by a merged file counts as done.
+    /// by a merged file counts as done. In a Delta table each merge is one commit (the
+    /// merged file added, its parts removed) made before the parts are deleted.
     ///
     /// Examples:
     ///   ledgerflow lake compact -l lake --target-blocks 100000

@@ -2,6 +2,8 @@
 # Installs pinned peer tools into virtual environments under .tools/ (idempotent).
 #
 #   scripts/setup-peers.sh etl     ethereum-etl 2.4.2 (Python 3.10) -> .tools/venv-etl
+#   scripts/setup-peers.sh etlpg   ethereum-etl 2.4.2 + its Postgres streaming extras
+#                                  (SQLAlchemy 1.4.0, pg8000 1.16.6)  -> .tools/venv-etlpg
 #   scripts/setup-peers.sh cryo    cryo 0.3.2                       -> .tools/venv-cryo
 #   scripts/setup-peers.sh btcetl  bitcoin-etl 1.5.2                -> .tools/venv-btcetl
 #   scripts/setup-peers.sh explorer bitcoin-explorer 1.2.21         -> .tools/venv-explorer
@@ -42,11 +44,12 @@ install() {
 for what in "$@"; do
   case "$what" in
     etl) install etl 3.10 ;;
+    etlpg) install etlpg 3.10 ;;
     cryo) install cryo 3.11 ;;
     btcetl) install btcetl 3.11 ;;
     explorer) install explorer 3.11 ;;
     readers) install readers 3.11 ;;
     delta) install delta 3.11 ;;
-    *) echo "setup-peers: unknown peer $what (etl, cryo, btcetl, explorer, readers, delta)" >&2; exit 2 ;;
+    *) echo "setup-peers: unknown peer $what (etl, etlpg, cryo, btcetl, explorer, readers, delta)" >&2; exit 2 ;;
   esac
 done

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Checks that workspace dependencies point down (docs/architecture.md):
-# core <- rpc <- {evm, bitcoin}; core <- lake <- {sql, postgres, delta}; devnet(evm); cli on top; testkit is test-only and
+# core <- rpc <- {evm, bitcoin}; core <- lake <- {sql, postgres, delta}; stream on sources and sinks; devnet(evm); cli on top; testkit is test-only and
 # depends on no crate of ours.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -13,6 +13,7 @@ declare -A allowed=(
   [ledgerflow-sql]="ledgerflow-core ledgerflow-lake"
   [ledgerflow-postgres]="ledgerflow-core ledgerflow-lake"
   [ledgerflow-delta]="ledgerflow-core ledgerflow-lake"
+  [ledgerflow-stream]="ledgerflow-core ledgerflow-rpc ledgerflow-evm ledgerflow-bitcoin ledgerflow-lake ledgerflow-postgres"
   [ledgerflow-devnet]="ledgerflow-core ledgerflow-rpc ledgerflow-evm ledgerflow-bitcoin"
   [ledgerflow-testkit]=""
   [ledgerflow]="ledgerflow-core ledgerflow-rpc ledgerflow-evm ledgerflow-bitcoin ledgerflow-lake ledgerflow-sql ledgerflow-postgres ledgerflow-delta ledgerflow-devnet"

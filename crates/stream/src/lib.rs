@@ -5,5 +5,7 @@
 //! and the `ledgerflow stream` command build on it.
 
 pub mod chain;
+pub mod evm;
 
 pub use chain::{BlockRef, ChainError, Event, Headers, Link, Window};
+pub use evm::{EvmHeaders, StreamError};

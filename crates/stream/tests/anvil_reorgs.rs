@@ -1,0 +1,138 @@
+#![allow(clippy::unwrap_used)]
+//! The chain-following core against a real anvil node: `anvil_reorg` (blocks replaced at
+//! the same height, with a transaction so the new blocks differ), `anvil_rollback`, mining;
+//! after every step the window holds exactly the node's blocks. A seeded run of 100 random
+//! reorgs of depth 1–10 between bursts of mining.
+
+use ledgerflow_devnet::{find_anvil, Anvil, AnvilOptions};
+use ledgerflow_rpc::{RpcClient, RpcConfig};
+use ledgerflow_stream::chain::resolve;
+use ledgerflow_stream::evm::EvmHeaders;
+use ledgerflow_stream::{Event, Headers, Link, Window};
+use rand::{Rng, SeedableRng};
+use serde_json::json;
+
+const DEV: &str = "0xf39fd6e51aad88f6f4ce6ab8827279cfffb92266";
+
+async fn node() -> Option<Anvil> {
+    match find_anvil(None) {
+        Ok(bin) => Some(
+            Anvil::start(
+                &bin,
+                &AnvilOptions {
+                    no_mining: true,
+                    ..Default::default()
+                },
+            )
+            .await
+            .unwrap(),
+        ),
+        Err(e) => {
+            if std::env::var("LEDGERFLOW_REQUIRE_ANVIL").is_ok_and(|v| v == "1") {
+                panic!("anvil required: {e}");
+            }
+            println!("skipped: anvil not installed ({e}); run scripts/setup.sh");
+            None
+        }
+    }
+}
+
+/// One follower step: fetch the blocks above the window's tip, extend or resolve the fork.
+async fn step(w: &mut Window, h: &EvmHeaders<'_>) -> Event {
+    let head = h.head().await.unwrap();
+    let from = w.tip().map_or(0, |t| t.number + 1);
+    let mut new = Vec::new();
+    for n in from..=head {
+        new.push(h.header(n).await.unwrap().unwrap());
+    }
+    let e = match w.link(&new).unwrap() {
+        Link::Extends if !new.is_empty() => Event::Committed { new },
+        _ => resolve(w, &new, h).await.unwrap(),
+    };
+    w.apply(&e);
+    e
+}
+
+/// The window equals the node's chain at every height it holds, up to the node's head.
+async fn same_as_node(w: &Window, h: &EvmHeaders<'_>) {
+    let head = h.head().await.unwrap();
+    assert_eq!(w.tip().unwrap().number, head);
+    for b in w.blocks() {
+        assert_eq!(Some(b.clone()), h.header(b.number).await.unwrap());
+    }
+}
+
+async fn call(c: &RpcClient, method: &'static str, params: serde_json::Value) {
+    c.call(method, params).await.unwrap();
+}
+
+fn reorg_txs(n: u64) -> serde_json::Value {
+    json!([[{"from": DEV, "to": "0x000000000000000000000000000000000000dEaD", "value": format!("0x{:x}", n + 1)}, 0]])
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn follows_anvil_through_reorgs_and_rollbacks() {
+    let Some(anvil) = node().await else {
+        return;
+    };
+    let client = RpcClient::new(RpcConfig::new(anvil.url())).unwrap();
+    let h = EvmHeaders::new(&client);
+    call(&client, "anvil_mine", json!(["0x14"])).await;
+    let mut w = Window::new(12);
+    let e = step(&mut w, &h).await;
+    assert_eq!(e.apply().len(), 21);
+    same_as_node(&w, &h).await;
+
+    // three blocks replaced at the same height
+    let before: Vec<_> = w.blocks().cloned().collect();
+    call(&client, "anvil_reorg", json!([3, reorg_txs(0)])).await;
+    let e = step(&mut w, &h).await;
+    let Event::Reorged { old, new } = &e else {
+        panic!("{e:?}")
+    };
+    assert_eq!(
+        old.iter().map(|b| b.number).collect::<Vec<_>>(),
+        [20, 19, 18]
+    );
+    assert_eq!(
+        new.iter().map(|b| b.number).collect::<Vec<_>>(),
+        [18, 19, 20]
+    );
+    assert_eq!(old[0], *before.last().unwrap());
+    same_as_node(&w, &h).await;
+
+    // two blocks rolled back, nothing in their place
+    call(&client, "anvil_rollback", json!([2])).await;
+    let e = step(&mut w, &h).await;
+    assert_eq!(
+        e.undo().iter().map(|b| b.number).collect::<Vec<_>>(),
+        [20, 19]
+    );
+    assert!(e.apply().is_empty());
+    same_as_node(&w, &h).await;
+
+    // mining on: an extension
+    call(&client, "anvil_mine", json!(["0x5"])).await;
+    let e = step(&mut w, &h).await;
+    assert!(matches!(e, Event::Committed { .. }));
+    assert_eq!(e.apply().len(), 5);
+    same_as_node(&w, &h).await;
+
+    // a seeded soak: 100 reorgs of depth 1..=10, each followed by 0..3 new blocks
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(11);
+    let mut reorgs = 0;
+    for i in 0..100u64 {
+        let depth = rng.gen_range(1..=10u64);
+        call(&client, "anvil_reorg", json!([depth, reorg_txs(i)])).await;
+        let more = rng.gen_range(0..3u64);
+        if more > 0 {
+            call(&client, "anvil_mine", json!([format!("0x{more:x}")])).await;
+        }
+        let e = step(&mut w, &h).await;
+        assert_eq!(e.undo().len() as u64, depth, "reorg {i}: {e:?}");
+        reorgs += 1;
+        same_as_node(&w, &h).await;
+    }
+    assert_eq!(reorgs, 100);
+    anvil.stop().await;
+}

@@ -1,5 +1,11 @@
-//! Block headers of an EVM node (`eth_getBlockByNumber` without transactions).
+//! An EVM node as a stream source: block headers (`eth_getBlockByNumber` without
+//! transactions) for following the chain, and the rows of the blocks an event applies,
+//! checked to belong to exactly those blocks.
 
+use arrow_array::{Array, Int64Array, RecordBatch, StringArray};
+use ledgerflow_core::tables::evm::EvmTable;
+use ledgerflow_core::BlockRange;
+use ledgerflow_evm::{EvmSource, Want};
 use ledgerflow_rpc::{RpcClient, RpcError};
 use serde::Deserialize;
 use serde_json::json;
@@ -20,6 +26,28 @@ pub enum StreamError {
         /// Cause.
         #[source]
         source: RpcError,
+    },
+    /// Fetching the rows of a block range failed.
+    #[error("fetching blocks {range}")]
+    Fetch {
+        /// The blocks.
+        range: String,
+        /// Cause.
+        #[source]
+        source: Box<ledgerflow_evm::EvmError>,
+    },
+    /// The node answered for another block than the one resolved (it changed branch in
+    /// between); the follower resolves again.
+    #[error(
+        "block {number} changed while its rows were fetched ({expected} resolved, {got} fetched)"
+    )]
+    Moved {
+        /// Height.
+        number: u64,
+        /// The hash resolved.
+        expected: String,
+        /// The hash of the rows fetched.
+        got: String,
     },
     /// A node answer could not be read.
     #[error("{what}: unexpected answer: {reason}")]
@@ -111,4 +139,121 @@ impl Headers for EvmHeaders<'_> {
             parent_hash: h.parent_hash.to_ascii_lowercase(),
         }))
     }
+}
+
+/// The rows of a run of blocks, fetched for a `Committed` or `Reorged` event.
+#[derive(Debug, Default)]
+pub struct BlockRows {
+    /// The blocks the rows belong to, as the fetched `blocks` rows link them.
+    pub blocks: Vec<BlockRef>,
+    /// Each table's rows, batch by batch, in block order (only the tables asked for).
+    pub tables: Vec<(EvmTable, RecordBatch)>,
+}
+
+/// Fetches the rows of `blocks` (linked, in height order) and checks that the node
+/// answered for exactly these blocks: the fetched `blocks` rows must carry the same
+/// hashes. A node that changed branch in between gives [`StreamError::Moved`]; the
+/// follower then resolves the chain again. Nothing is returned half.
+pub async fn fetch_rows(
+    source: &EvmSource,
+    blocks: &[BlockRef],
+    tables: &[EvmTable],
+) -> Result<BlockRows, StreamError> {
+    let (Some(first), Some(last)) = (blocks.first(), blocks.last()) else {
+        return Ok(BlockRows::default());
+    };
+    let range = BlockRange::new(first.number, last.number);
+    // blocks are always fetched: they carry the hashes checked below
+    let mut all = tables.to_vec();
+    if !all.contains(&EvmTable::Blocks) {
+        all.push(EvmTable::Blocks);
+    }
+    let want = want_of(&all);
+    let mut out = BlockRows::default();
+    let mut fetched: Vec<BlockRef> = Vec::new();
+    source
+        .fetch_into(range, &want, &all, |t, batch| {
+            if t == EvmTable::Blocks {
+                fetched.extend(block_refs(batch)?);
+            }
+            if tables.contains(&t) {
+                out.tables.push((t, batch.clone()));
+            }
+            Ok::<(), StreamError>(())
+        })
+        .await
+        .map_err(|e| StreamError::Fetch {
+            range: range.to_string(),
+            source: Box::new(e),
+        })?;
+    for (want, got) in blocks
+        .iter()
+        .zip(fetched.iter().chain(std::iter::repeat(&BlockRef {
+            number: u64::MAX,
+            hash: String::new(),
+            parent_hash: String::new(),
+        })))
+    {
+        if want != got {
+            return Err(StreamError::Moved {
+                number: want.number,
+                expected: want.hash.clone(),
+                got: got.hash.clone(),
+            });
+        }
+    }
+    out.blocks = fetched;
+    Ok(out)
+}
+
+/// The tables' wants (`transactions` always with its receipt columns).
+pub fn want_of(tables: &[EvmTable]) -> Want {
+    let has = |t| tables.contains(&t);
+    Want {
+        blocks: has(EvmTable::Blocks),
+        transactions: has(EvmTable::Transactions),
+        receipts: has(EvmTable::Receipts),
+        logs: has(EvmTable::Logs),
+        token_transfers: has(EvmTable::TokenTransfers),
+        traces: has(EvmTable::Traces),
+        contracts: has(EvmTable::Contracts),
+        tokens: has(EvmTable::Tokens),
+        transaction_receipts: true,
+    }
+}
+
+/// (number, hash, parent_hash) of every row of a `blocks` batch.
+fn block_refs(batch: &RecordBatch) -> Result<Vec<BlockRef>, StreamError> {
+    let col = |name: &str| {
+        batch
+            .column_by_name(name)
+            .ok_or_else(|| StreamError::Answer {
+                what: "blocks rows".into(),
+                reason: format!("no column {name}"),
+            })
+    };
+    let number = col("number")?
+        .as_any()
+        .downcast_ref::<Int64Array>()
+        .ok_or_else(|| StreamError::Answer {
+            what: "blocks rows".into(),
+            reason: "number is not Int64".into(),
+        })?;
+    let strings = |name: &str| -> Result<&StringArray, StreamError> {
+        col(name)?
+            .as_any()
+            .downcast_ref::<StringArray>()
+            .ok_or_else(|| StreamError::Answer {
+                what: "blocks rows".into(),
+                reason: format!("{name} is not a string column"),
+            })
+    };
+    let (hash, parent) = (strings("hash")?, strings("parent_hash")?);
+    Ok((0..batch.num_rows())
+        .map(|i| BlockRef {
+            number: number.value(i) as u64,
+            hash: hash.value(i).to_string(),
+            parent_hash: parent.value(i).to_string(),
+        })
+        .collect())
 }

@@ -136,3 +136,48 @@ async fn follows_anvil_through_reorgs_and_rollbacks() {
     assert_eq!(reorgs, 100);
     anvil.stop().await;
 }
+
+/// The rows of an event's blocks come from exactly those blocks; a node that changes
+/// branch between resolving and fetching is caught.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rows_belong_to_the_resolved_blocks() {
+    use ledgerflow_core::tables::evm::EvmTable;
+    use ledgerflow_evm::{EvmSource, SourceConfig};
+    use ledgerflow_stream::evm::{fetch_rows, StreamError};
+    let Some(anvil) = node().await else {
+        return;
+    };
+    let client = RpcClient::new(RpcConfig::new(anvil.url())).unwrap();
+    let h = EvmHeaders::new(&client);
+    let source = EvmSource::connect(
+        RpcClient::new(RpcConfig::new(anvil.url())).unwrap(),
+        SourceConfig::default(),
+    )
+    .await
+    .unwrap();
+    call(&client, "anvil_mine", json!(["0xa"])).await;
+    let mut w = Window::new(12);
+    step(&mut w, &h).await;
+    call(&client, "anvil_reorg", json!([2, reorg_txs(41)])).await;
+    let e = step(&mut w, &h).await;
+    let tables = [EvmTable::Transactions, EvmTable::Traces];
+    let rows = fetch_rows(&source, e.apply(), &tables).await.unwrap();
+    assert_eq!(rows.blocks, e.apply());
+    let txs: usize = rows
+        .tables
+        .iter()
+        .filter(|(t, _)| *t == EvmTable::Transactions)
+        .map(|(_, b)| b.num_rows())
+        .sum();
+    assert_eq!(txs, 1, "the reorg's transaction");
+    assert!(rows.tables.iter().all(|(t, _)| tables.contains(t)));
+
+    // resolved, then the node moves before the rows are fetched
+    call(&client, "anvil_reorg", json!([1, reorg_txs(42)])).await;
+    let err = fetch_rows(&source, e.apply(), &tables).await.unwrap_err();
+    assert!(
+        matches!(err, StreamError::Moved { number: 10, .. }),
+        "{err}"
+    );
+    anvil.stop().await;
+}

@@ -889,6 +889,46 @@ async fn bitcoin_example_queries_and_double_entry_book() {
     )
     .await;
     assert!(versions.values().all(|v| *v == 0), "{versions:?}");
+
+    // the Bitcoin-family export writes Delta tables too: a commit per chunk and table
+    let lake2 = dir.path().join("lake2");
+    let out = run(&[
+        "export",
+        "bitcoin",
+        "--rpc",
+        &node.url(),
+        "--chain",
+        "litecoin",
+        "--network",
+        "regtest",
+        "-o",
+        lake2.to_str().unwrap(),
+        "--chunk-size",
+        "50",
+        "--format",
+        "delta",
+        "-q",
+    ])
+    .await;
+    assert!(out.status.success(), "{}", stderr(&out));
+    let chunks = std::fs::read_dir(lake2.join("litecoin-regtest/inputs"))
+        .unwrap()
+        .filter(|e| {
+            e.as_ref()
+                .unwrap()
+                .file_name()
+                .to_string_lossy()
+                .ends_with(".parquet")
+        })
+        .count() as u64;
+    let (v, _) = last_commit(&lake2.join("litecoin-regtest/inputs"));
+    assert_eq!(v + 1, chunks, "one commit per chunk");
+    let out = run(&["lake", "check", "-l", lake2.to_str().unwrap()]).await;
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
 }
 
 /// The last commit file of a table's Delta log.

@@ -1,0 +1,204 @@
+//! The PostgreSQL sink: each event is one transaction that deletes the rows of the blocks
+//! it undoes (and of any block it re-applies), copies in the new rows, and moves the
+//! sink's checkpoint (its window of recent blocks, in `<schema>.ledgerflow_stream`).
+//! After a crash the database holds either the whole event or none of it, and the
+//! checkpoint always describes exactly the rows present.
+
+use std::collections::BTreeMap;
+
+use arrow_array::RecordBatch;
+use arrow_schema::SchemaRef;
+use bytes::BytesMut;
+use futures::SinkExt;
+use ledgerflow_postgres::error::sql;
+use ledgerflow_postgres::schema::{block_column, ddl, ident, pg_type, PgType};
+use ledgerflow_postgres::{copy, PgError};
+use tokio_postgres::Client;
+
+use crate::chain::{BlockRef, Event, Window};
+
+/// A stream's PostgreSQL sink.
+pub struct PgSink {
+    client: Client,
+    schema: String,
+    sink: String,
+    /// The tables this sink writes, with their column types.
+    tables: BTreeMap<String, Vec<PgType>>,
+}
+
+impl PgSink {
+    /// Connects and creates the schema, every table the stream writes (`tables`: name and
+    /// Arrow schema; keys and indexes as `load postgres` makes them) and the checkpoint
+    /// table. `schema` is the dataset name (`crypto_anvil`); `sink` names this stream's
+    /// checkpoint; `utxo` picks the Bitcoin-family keys.
+    pub async fn open(
+        url: &str,
+        schema: &str,
+        sink: &str,
+        tables: &[(&str, SchemaRef)],
+        utxo: bool,
+    ) -> Result<Self, PgError> {
+        let client = ledgerflow_postgres::load::connect(url).await?;
+        client
+            .batch_execute(&format!(
+                "CREATE SCHEMA IF NOT EXISTS {s}; \
+                 CREATE TABLE IF NOT EXISTS {s}.ledgerflow_stream (\
+                   sink TEXT NOT NULL, number BIGINT NOT NULL, hash TEXT NOT NULL, \
+                   parent_hash TEXT NOT NULL, PRIMARY KEY (sink, number))",
+                s = ident(schema)
+            ))
+            .await
+            .map_err(sql("creating the stream checkpoint table"))?;
+        let mut known = BTreeMap::new();
+        for (table, arrow) in tables {
+            let types = arrow
+                .fields()
+                .iter()
+                .map(|f| pg_type(table, f))
+                .collect::<Result<Vec<_>, _>>()?;
+            for stmt in ddl(schema, table, arrow, utxo)? {
+                client
+                    .batch_execute(&stmt)
+                    .await
+                    .map_err(sql(format!("creating {schema}.{table}")))?;
+            }
+            known.insert(table.to_string(), types);
+        }
+        Ok(PgSink {
+            client,
+            schema: schema.to_string(),
+            sink: sink.to_string(),
+            tables: known,
+        })
+    }
+
+    /// The checkpoint: the window of recent blocks the rows correspond to (empty before
+    /// the first event).
+    pub async fn window(&self, confirmations: u64) -> Result<Window, PgError> {
+        let rows = self
+            .client
+            .query(
+                &format!(
+                    "SELECT number, hash, parent_hash FROM {}.ledgerflow_stream WHERE sink = $1",
+                    ident(&self.schema)
+                ),
+                &[&self.sink],
+            )
+            .await
+            .map_err(sql("reading the stream checkpoint"))?;
+        Ok(Window::restore(
+            confirmations,
+            rows.iter()
+                .map(|r| BlockRef {
+                    number: r.get::<_, i64>(0) as u64,
+                    hash: r.get(1),
+                    parent_hash: r.get(2),
+                })
+                .collect(),
+        ))
+    }
+
+    /// Applies an event with the rows of the blocks it applies, and the window after it
+    /// (the new checkpoint), in one transaction.
+    pub async fn apply(
+        &mut self,
+        event: &Event,
+        rows: &[(&str, RecordBatch)],
+        after: &Window,
+    ) -> Result<(), PgError> {
+        for (table, _) in rows {
+            if !self.tables.contains_key(*table) {
+                return Err(PgError::Unsupported(format!(
+                    "rows for {table}, which this sink was not opened with"
+                )));
+            }
+        }
+        // everything from the lowest block undone or (re)applied up is replaced
+        let low = event
+            .undo()
+            .iter()
+            .chain(event.apply())
+            .map(|b| b.number)
+            .min();
+        let s = ident(&self.schema);
+        let tx = self
+            .client
+            .transaction()
+            .await
+            .map_err(sql("starting a stream transaction"))?;
+        if let Some(low) = low {
+            let low = low as i64;
+            for table in self.tables.keys() {
+                tx.execute(
+                    &format!(
+                        "DELETE FROM {s}.{} WHERE {} >= $1",
+                        ident(table),
+                        ident(block_column(table))
+                    ),
+                    &[&low],
+                )
+                .await
+                .map_err(sql(format!(
+                    "deleting orphaned rows of {}.{table}",
+                    self.schema
+                )))?;
+            }
+        }
+        for (table, batch) in rows {
+            let types = &self.tables[*table];
+            let cols: Vec<String> = batch
+                .schema()
+                .fields()
+                .iter()
+                .map(|f| ident(f.name()))
+                .collect();
+            let copy_in = tx
+                .copy_in(&format!(
+                    "COPY {s}.{} ({}) FROM STDIN (FORMAT binary)",
+                    ident(table),
+                    cols.join(", ")
+                ))
+                .await
+                .map_err(sql(format!("starting COPY into {}.{table}", self.schema)))?;
+            futures::pin_mut!(copy_in);
+            let mut buf = BytesMut::new();
+            copy::header(&mut buf);
+            copy::encode(batch, types, &mut buf)?;
+            copy::trailer(&mut buf);
+            copy_in
+                .send(buf.freeze())
+                .await
+                .map_err(sql(format!("copying into {}.{table}", self.schema)))?;
+            copy_in
+                .finish()
+                .await
+                .map_err(sql(format!("finishing COPY into {}.{table}", self.schema)))?;
+        }
+        // the checkpoint: exactly the window after the event
+        tx.execute(
+            &format!("DELETE FROM {s}.ledgerflow_stream WHERE sink = $1"),
+            &[&self.sink],
+        )
+        .await
+        .map_err(sql("moving the stream checkpoint"))?;
+        for b in after.blocks() {
+            tx.execute(
+                &format!(
+                    "INSERT INTO {s}.ledgerflow_stream (sink, number, hash, parent_hash) VALUES ($1, $2, $3, $4)"
+                ),
+                &[&self.sink, &(b.number as i64), &b.hash, &b.parent_hash],
+            )
+            .await
+            .map_err(sql("moving the stream checkpoint"))?;
+        }
+        tx.commit()
+            .await
+            .map_err(sql("committing a stream event"))?;
+        Ok(())
+    }
+
+    /// The client (tests and checks read the tables through it).
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+}

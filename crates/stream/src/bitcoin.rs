@@ -31,7 +31,7 @@ impl<'a> BitcoinHeaders<'a> {
     }
 
     /// The node's best height.
-    pub async fn head(&self) -> Result<u64, StreamError> {
+    pub async fn head_number(&self) -> Result<u64, StreamError> {
         let raw = self
             .client
             .call("getblockcount", json!([]))
@@ -49,6 +49,10 @@ impl<'a> BitcoinHeaders<'a> {
 
 impl Headers for BitcoinHeaders<'_> {
     type Error = StreamError;
+
+    async fn head(&self) -> Result<u64, StreamError> {
+        self.head_number().await
+    }
 
     async fn header(&self, number: u64) -> Result<Option<BlockRef>, StreamError> {
         let what = format!("getblockhash({number})");

@@ -229,6 +229,86 @@ pub trait Headers {
     type Error: From<ChainError>;
     /// The canonical block at `number`.
     fn header(&self, number: u64) -> impl Future<Output = Result<Option<BlockRef>, Self::Error>>;
+    /// The node's head height.
+    fn head(&self) -> impl Future<Output = Result<u64, Self::Error>>;
+}
+
+/// Follows a node: each call to [`Follower::next_event`] looks at the node once and says
+/// what changed since the window (at most `max_blocks` new blocks at a time, so a
+/// catch-up proceeds in bounded steps). The window moves only when the caller has applied
+/// the event to its sinks ([`Follower::commit`]); an event whose rows could not be
+/// fetched consistently is simply asked for again.
+#[derive(Debug, Clone)]
+pub struct Follower {
+    window: Window,
+    start: u64,
+    max_blocks: u64,
+}
+
+impl Follower {
+    /// Follows from `window` (a restored checkpoint), or from block `start` when it is
+    /// empty.
+    pub fn new(window: Window, start: u64, max_blocks: u64) -> Self {
+        Follower {
+            window,
+            start,
+            max_blocks: max_blocks.max(1),
+        }
+    }
+
+    /// The window as of the last committed event.
+    pub fn window(&self) -> &Window {
+        &self.window
+    }
+
+    /// The next event, or `None` when the window is at the node's head.
+    pub async fn next_event<H: Headers>(&self, node: &H) -> Result<Option<Event>, H::Error> {
+        let head = node.head().await?;
+        let from = self.window.tip().map_or(self.start, |t| t.number + 1);
+        if from > head {
+            // nothing new: is the tip still the node's? (a rollback or a same-height reorg)
+            let Some(tip) = self.window.tip() else {
+                return Ok(None);
+            };
+            if node
+                .header(tip.number)
+                .await?
+                .is_some_and(|h| h.hash == tip.hash)
+            {
+                return Ok(None);
+            }
+            return resolve(&self.window, &[], node).await.map(Some);
+        }
+        let to = head.min(from + self.max_blocks - 1);
+        let mut new = Vec::new();
+        for n in from..=to {
+            match node.header(n).await? {
+                Some(h) => new.push(h),
+                None => break,
+            }
+        }
+        if check_linked(&new).is_err() {
+            // the node moved while answering: look again next time
+            return Ok(None);
+        }
+        Ok(Some(match self.window.link(&new)? {
+            Link::Extends if !new.is_empty() => Event::Committed { new },
+            Link::Extends => return Ok(None),
+            Link::Forks => resolve(&self.window, &new, node).await?,
+        }))
+    }
+
+    /// Records that `event` was applied by every sink.
+    pub fn commit(&mut self, event: &Event) {
+        self.window.apply(event);
+    }
+
+    /// The window `event` leads to (what a sink stores as its checkpoint with it).
+    pub fn window_after(&self, event: &Event) -> Window {
+        let mut w = self.window.clone();
+        w.apply(event);
+        w
+    }
 }
 
 /// Resolves a fork: walks the window down from its tip, asking the node for its block at
@@ -333,6 +413,9 @@ mod tests {
         type Error = ChainError;
         async fn header(&self, number: u64) -> Result<Option<BlockRef>, ChainError> {
             Ok(self.0.get(&number).cloned())
+        }
+        async fn head(&self) -> Result<u64, ChainError> {
+            Ok(self.0.keys().next_back().copied().unwrap_or(0))
         }
     }
 
@@ -478,16 +561,12 @@ mod tests {
             }
             let node = Node::of(&chain);
             let node_tip = chain.last().unwrap().number;
-            let from = w.tip().unwrap().number + 1;
-            let new: Vec<BlockRef> = (from..=node_tip)
-                .filter_map(|n| node.0.get(&n).cloned())
-                .collect();
-            let e = match w.link(&new).unwrap() {
-                // (no new blocks: the node may have rolled back; resolve checks the tip)
-                Link::Extends if !new.is_empty() => Event::Committed { new },
-                _ => resolve(&w, &new, &node).await.unwrap(),
-            };
-            w.apply(&e);
+            // the follower catches up in steps of at most 4 blocks
+            let mut f = Follower::new(w.clone(), 0, 4);
+            while let Some(e) = f.next_event(&node).await.unwrap() {
+                f.commit(&e);
+            }
+            w = f.window().clone();
             for b in w.blocks() {
                 assert_eq!(Some(b), node.0.get(&b.number), "round {round}");
             }

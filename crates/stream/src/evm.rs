@@ -71,7 +71,7 @@ impl<'a> EvmHeaders<'a> {
     }
 
     /// The node's head block number.
-    pub async fn head(&self) -> Result<u64, StreamError> {
+    pub async fn head_number(&self) -> Result<u64, StreamError> {
         let raw = self
             .client
             .call("eth_blockNumber", json!([]))
@@ -105,6 +105,10 @@ fn hex_u64(s: &str) -> Option<u64> {
 
 impl Headers for EvmHeaders<'_> {
     type Error = StreamError;
+
+    async fn head(&self) -> Result<u64, StreamError> {
+        self.head_number().await
+    }
 
     async fn header(&self, number: u64) -> Result<Option<BlockRef>, StreamError> {
         let what = format!("eth_getBlockByNumber({number})");

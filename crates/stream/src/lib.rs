@@ -12,5 +12,5 @@ pub mod evm;
 pub mod postgres;
 
 pub use bitcoin::BitcoinHeaders;
-pub use chain::{BlockRef, ChainError, Event, Headers, Link, Window};
+pub use chain::{BlockRef, ChainError, Event, Follower, Headers, Link, Window};
 pub use evm::{EvmHeaders, StreamError};

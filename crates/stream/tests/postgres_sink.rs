@@ -7,10 +7,9 @@ use ledgerflow_core::tables::evm::EvmTable;
 use ledgerflow_devnet::{find_anvil, Anvil, AnvilOptions};
 use ledgerflow_evm::{EvmSource, SourceConfig};
 use ledgerflow_rpc::{RpcClient, RpcConfig};
-use ledgerflow_stream::chain::resolve;
 use ledgerflow_stream::evm::fetch_rows;
 use ledgerflow_stream::postgres::PgSink;
-use ledgerflow_stream::{Event, EvmHeaders, Headers, Link, Window};
+use ledgerflow_stream::{Event, EvmHeaders, Follower, Headers, Window};
 use rand::{Rng, SeedableRng};
 use serde_json::json;
 
@@ -47,19 +46,14 @@ async fn fresh_db(name: &str) -> Option<String> {
     Some(format!("{PG}/{name}"))
 }
 
-async fn step(w: &mut Window, h: &EvmHeaders<'_>) -> Event {
-    let head = h.head().await.unwrap();
-    let from = w.tip().map_or(0, |t| t.number + 1);
-    let mut new = Vec::new();
-    for n in from..=head {
-        new.push(h.header(n).await.unwrap().unwrap());
+/// Follows the node to its head: each event's rows fetched and applied with the window
+/// it leads to (the checkpoint), then committed to the follower.
+async fn follow(f: &mut Follower, sink: &mut PgSink, source: &EvmSource, h: &EvmHeaders<'_>) {
+    while let Some(e) = f.next_event(h).await.unwrap() {
+        let after = f.window_after(&e);
+        apply(sink, source, &e, &after).await;
+        f.commit(&e);
     }
-    let e = match w.link(&new).unwrap() {
-        Link::Extends if !new.is_empty() => Event::Committed { new },
-        _ => resolve(w, &new, h).await.unwrap(),
-    };
-    w.apply(&e);
-    e
 }
 
 async fn apply(sink: &mut PgSink, source: &EvmSource, e: &Event, w: &Window) {
@@ -124,8 +118,10 @@ async fn reorgs_and_restarts_leave_the_canonical_rows() {
     let mut sink = PgSink::open(&url, "crypto_anvil", "test", &tables(), false)
         .await
         .unwrap();
-    let mut w = sink.window(12).await.unwrap();
+    let w = sink.window(12).await.unwrap();
     assert!(w.tip().is_none());
+    // catch-up in steps of at most 5 blocks
+    let mut f = Follower::new(w, 0, 5);
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(3);
     let mut reorgs = 0;
     for i in 0..30u64 {
@@ -147,8 +143,8 @@ async fn reorgs_and_restarts_leave_the_canonical_rows() {
                 .unwrap();
             reorgs += 1;
         }
-        let e = step(&mut w, &h).await;
-        apply(&mut sink, &source, &e, &w).await;
+        follow(&mut f, &mut sink, &source, &h).await;
+        assert_eq!(f.window().tip().unwrap().number, h.head().await.unwrap());
         if i % 7 == 6 {
             // a restart: the window comes back from the checkpoint
             drop(sink);
@@ -158,9 +154,9 @@ async fn reorgs_and_restarts_leave_the_canonical_rows() {
             let restored = sink.window(12).await.unwrap();
             assert_eq!(
                 restored.blocks().collect::<Vec<_>>(),
-                w.blocks().collect::<Vec<_>>()
+                f.window().blocks().collect::<Vec<_>>()
             );
-            w = restored;
+            f = Follower::new(restored, 0, 5);
         }
     }
     assert!(reorgs >= 15);

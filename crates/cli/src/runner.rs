@@ -142,9 +142,13 @@ pub struct DeltaLogs {
 }
 
 impl DeltaLogs {
-    /// Opens the log of every table of the run and brings it in line with the folder
-    /// first (chunks written by an interrupted run, before its log commit, are added).
-    pub async fn open(spec: &RunSpec) -> eyre::Result<Self> {
+    /// For a `--format delta` run (`None` otherwise): opens the log of every table of the
+    /// run and brings it in line with the folder first (chunks written by an interrupted
+    /// run, before its log commit, are added).
+    pub async fn for_run(spec: &RunSpec) -> eyre::Result<Option<Self>> {
+        if !spec.delta {
+            return Ok(None);
+        }
         let mut tables = Vec::new();
         for t in &spec.tables {
             let mut d = ledgerflow_delta::DeltaTable::open(&spec.lake, &spec.chain, t).await?;
@@ -154,7 +158,7 @@ impl DeltaLogs {
             }
             tables.push(d);
         }
-        Ok(DeltaLogs { tables })
+        Ok(Some(DeltaLogs { tables }))
     }
 
     /// One Delta commit per table: the chunk's file added (re-added when rewritten), the

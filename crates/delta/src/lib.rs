@@ -33,6 +33,7 @@ use deltalake::operations::create::CreateBuilder;
 use deltalake::protocol::{DeltaOperation, SaveMode};
 use deltalake::DeltaTableBuilder;
 use ledgerflow_core::BlockRange;
+use ledgerflow_lake::layout::block_column;
 use ledgerflow_lake::Lake;
 use parquet::arrow::arrow_reader::ArrowReaderMetadata;
 use serde::Serialize;
@@ -202,8 +203,9 @@ impl DeltaTable {
     /// already agree). Creates the table when the folder has chunks and no log.
     pub async fn sync(&mut self, lake: &Lake) -> Result<SyncReport, DeltaError> {
         let present = self.folder_files(lake)?;
-        let p = plan(&self.files()?, &present);
-        self.apply(p, None).await
+        let logged = self.files()?;
+        let p = plan(&logged, &present);
+        self.apply(p, &logged, None).await
     }
 
     /// Records an exported chunk: `written` files of this table (added, or re-added when a
@@ -232,12 +234,13 @@ impl DeltaTable {
                 p.remove.push(name);
             }
         }
-        self.apply(p, Some(range)).await
+        self.apply(p, &logged, Some(range)).await
     }
 
     async fn apply(
         &mut self,
         p: Plan,
+        logged: &BTreeMap<String, FileState>,
         range: Option<BlockRange>,
     ) -> Result<SyncReport, DeltaError> {
         let mut report = SyncReport {
@@ -249,7 +252,6 @@ impl DeltaTable {
         if p.add.is_empty() && p.replace.is_empty() && p.remove.is_empty() {
             return Ok(report);
         }
-        let logged = self.files()?;
         let mut schema: Option<StructType> = if self.version().is_some() {
             Some(
                 self.inner
@@ -403,15 +405,6 @@ pub async fn verify(lake: &Lake, chain: &str, table: &str) -> Result<Vec<String>
         ));
     }
     Ok(out)
-}
-
-/// The block column of a table (`number` in blocks, `block_number` elsewhere).
-fn block_column(table: &str) -> &'static str {
-    if table == "blocks" {
-        "number"
-    } else {
-        "block_number"
-    }
 }
 
 fn file_name(p: &Path) -> String {

@@ -155,6 +155,16 @@ pub fn shadowed(chunks: &[ChunkFile]) -> Vec<usize> {
         .collect()
 }
 
+/// The column that places a row of `table` in a block (`number` in blocks,
+/// `block_number` everywhere else).
+pub fn block_column(table: &str) -> &'static str {
+    if table == "blocks" {
+        "number"
+    } else {
+        "block_number"
+    }
+}
+
 /// The SQL dataset (and PostgreSQL schema) name of a chain folder: `crypto_` + the folder,
 /// lower-case, anything but letters and digits as `_` (`litecoin-regtest` →
 /// `crypto_litecoin_regtest`).

@@ -104,13 +104,7 @@ pub fn pg_type(table: &str, f: &Field) -> Result<PgType, PgError> {
 }
 
 /// The column that places a row in a block (chunks are replaced by it).
-pub fn block_column(table: &str) -> &'static str {
-    if table == "blocks" {
-        "number"
-    } else {
-        "block_number"
-    }
-}
+pub use ledgerflow_lake::layout::block_column;
 
 /// `"name"` quoted as a PostgreSQL identifier.
 pub fn ident(name: &str) -> String {

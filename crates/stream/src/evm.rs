@@ -172,7 +172,7 @@ pub async fn fetch_rows(
     if !all.contains(&EvmTable::Blocks) {
         all.push(EvmTable::Blocks);
     }
-    let want = want_of(&all);
+    let want = Want::of_tables(&all);
     let mut out = BlockRows::default();
     let mut fetched: Vec<BlockRef> = Vec::new();
     source
@@ -208,22 +208,6 @@ pub async fn fetch_rows(
     }
     out.blocks = fetched;
     Ok(out)
-}
-
-/// The tables' wants (`transactions` always with its receipt columns).
-pub fn want_of(tables: &[EvmTable]) -> Want {
-    let has = |t| tables.contains(&t);
-    Want {
-        blocks: has(EvmTable::Blocks),
-        transactions: has(EvmTable::Transactions),
-        receipts: has(EvmTable::Receipts),
-        logs: has(EvmTable::Logs),
-        token_transfers: has(EvmTable::TokenTransfers),
-        traces: has(EvmTable::Traces),
-        contracts: has(EvmTable::Contracts),
-        tokens: has(EvmTable::Tokens),
-        transaction_receipts: true,
-    }
 }
 
 /// (number, hash, parent_hash) of every row of a `blocks` batch.

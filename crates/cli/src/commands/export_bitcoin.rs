@@ -350,10 +350,7 @@ pub async fn run(a: ExportBitcoinArgs, quiet: bool) -> eyre::Result<ExitCode> {
         },
     );
     tracing::info!(target: "ledgerflow::export", %range, chain = %chain, chunks = chunks.len(), todo = todo.len(), enrich, "export starting");
-    let mut delta = match run_spec.delta {
-        true => Some(runner::DeltaLogs::open(&run_spec).await?),
-        false => None,
-    };
+    let mut delta = runner::DeltaLogs::for_run(&run_spec).await?;
     let totals = runner::run(
         &chunks,
         a.rpc_tuning.chunk_concurrency,

@@ -45,21 +45,6 @@ pub fn parse_tables(names: &[String]) -> eyre::Result<Vec<EvmTable>> {
     Ok(out)
 }
 
-pub fn want_of(tables: &[EvmTable]) -> Want {
-    let has = |t| tables.contains(&t);
-    Want {
-        blocks: has(EvmTable::Blocks),
-        transactions: has(EvmTable::Transactions),
-        receipts: has(EvmTable::Receipts),
-        logs: has(EvmTable::Logs),
-        token_transfers: has(EvmTable::TokenTransfers),
-        traces: has(EvmTable::Traces),
-        contracts: has(EvmTable::Contracts),
-        tokens: has(EvmTable::Tokens),
-        transaction_receipts: true,
-    }
-}
-
 /// The token transfers ethereum-etl itself would write (ERC-20 and ERC-721).
 fn etl_token_transfers(batch: &RecordBatch) -> Result<RecordBatch, arrow::error::ArrowError> {
     use arrow::array::{AsArray, BooleanArray};
@@ -189,7 +174,7 @@ pub async fn run(a: ExportEvmArgs, quiet: bool) -> eyre::Result<ExitCode> {
     }
 
     let chain_id = source.chain_id();
-    let want = want_of(&cfg.tables);
+    let want = Want::of_tables(&cfg.tables);
     let tables = cfg.tables.clone();
     let format = cfg.format;
     let etl_version = cfg.etl_version;
@@ -219,10 +204,7 @@ pub async fn run(a: ExportEvmArgs, quiet: bool) -> eyre::Result<ExitCode> {
     );
     tracing::info!(target: "ledgerflow::export", %range, chain = %chain, chunks = chunks.len(), todo, "export starting");
     let source = Arc::new(source);
-    let mut delta = match spec.delta {
-        true => Some(runner::DeltaLogs::open(&spec).await?),
-        false => None,
-    };
+    let mut delta = runner::DeltaLogs::for_run(&spec).await?;
     let totals = runner::run(
         &chunks,
         a.rpc_tuning.chunk_concurrency,

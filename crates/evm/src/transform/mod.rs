@@ -292,6 +292,23 @@ pub struct Want {
 }
 
 impl Want {
+    /// What the tables need (`transactions` always with its receipt columns).
+    pub fn of_tables(tables: &[ledgerflow_core::tables::evm::EvmTable]) -> Self {
+        use ledgerflow_core::tables::evm::EvmTable;
+        let has = |t| tables.contains(&t);
+        Want {
+            blocks: has(EvmTable::Blocks),
+            transactions: has(EvmTable::Transactions),
+            receipts: has(EvmTable::Receipts),
+            logs: has(EvmTable::Logs),
+            token_transfers: has(EvmTable::TokenTransfers),
+            traces: has(EvmTable::Traces),
+            contracts: has(EvmTable::Contracts),
+            tokens: has(EvmTable::Tokens),
+            transaction_receipts: true,
+        }
+    }
+
     /// Every table.
     pub fn all() -> Self {
         Want {

@@ -279,7 +279,7 @@ impl Follower {
             }
             return resolve(&self.window, &[], node).await.map(Some);
         }
-        let to = head.min(from + self.max_blocks - 1);
+        let to = head.min(from.saturating_add(self.max_blocks - 1));
         let mut new = Vec::new();
         for n in from..=to {
             match node.header(n).await? {

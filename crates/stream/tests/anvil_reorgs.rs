@@ -4,11 +4,13 @@
 //! after every step the window holds exactly the node's blocks. A seeded run of 100 random
 //! reorgs of depth 1–10 between bursts of mining.
 
+mod common;
+
+use common::{same_as_node, step};
 use ledgerflow_devnet::{find_anvil, Anvil, AnvilOptions};
 use ledgerflow_rpc::{RpcClient, RpcConfig};
-use ledgerflow_stream::chain::resolve;
 use ledgerflow_stream::evm::EvmHeaders;
-use ledgerflow_stream::{Event, Headers, Link, Window};
+use ledgerflow_stream::Event;
 use rand::{Rng, SeedableRng};
 use serde_json::json;
 
@@ -37,31 +39,6 @@ async fn node() -> Option<Anvil> {
     }
 }
 
-/// One follower step: fetch the blocks above the window's tip, extend or resolve the fork.
-async fn step(w: &mut Window, h: &EvmHeaders<'_>) -> Event {
-    let head = h.head().await.unwrap();
-    let from = w.tip().map_or(0, |t| t.number + 1);
-    let mut new = Vec::new();
-    for n in from..=head {
-        new.push(h.header(n).await.unwrap().unwrap());
-    }
-    let e = match w.link(&new).unwrap() {
-        Link::Extends if !new.is_empty() => Event::Committed { new },
-        _ => resolve(w, &new, h).await.unwrap(),
-    };
-    w.apply(&e);
-    e
-}
-
-/// The window equals the node's chain at every height it holds, up to the node's head.
-async fn same_as_node(w: &Window, h: &EvmHeaders<'_>) {
-    let head = h.head().await.unwrap();
-    assert_eq!(w.tip().unwrap().number, head);
-    for b in w.blocks() {
-        assert_eq!(Some(b.clone()), h.header(b.number).await.unwrap());
-    }
-}
-
 async fn call(c: &RpcClient, method: &'static str, params: serde_json::Value) {
     c.call(method, params).await.unwrap();
 }
@@ -78,15 +55,15 @@ async fn follows_anvil_through_reorgs_and_rollbacks() {
     let client = RpcClient::new(RpcConfig::new(anvil.url())).unwrap();
     let h = EvmHeaders::new(&client);
     call(&client, "anvil_mine", json!(["0x14"])).await;
-    let mut w = Window::new(12);
-    let e = step(&mut w, &h).await;
+    let mut f = common::follower();
+    let e = step(&mut f, &h).await;
     assert_eq!(e.apply().len(), 21);
-    same_as_node(&w, &h).await;
+    same_as_node(f.window(), &h).await;
 
     // three blocks replaced at the same height
-    let before: Vec<_> = w.blocks().cloned().collect();
+    let before: Vec<_> = f.window().blocks().cloned().collect();
     call(&client, "anvil_reorg", json!([3, reorg_txs(0)])).await;
-    let e = step(&mut w, &h).await;
+    let e = step(&mut f, &h).await;
     let Event::Reorged { old, new } = &e else {
         panic!("{e:?}")
     };
@@ -99,24 +76,24 @@ async fn follows_anvil_through_reorgs_and_rollbacks() {
         [18, 19, 20]
     );
     assert_eq!(old[0], *before.last().unwrap());
-    same_as_node(&w, &h).await;
+    same_as_node(f.window(), &h).await;
 
     // two blocks rolled back, nothing in their place
     call(&client, "anvil_rollback", json!([2])).await;
-    let e = step(&mut w, &h).await;
+    let e = step(&mut f, &h).await;
     assert_eq!(
         e.undo().iter().map(|b| b.number).collect::<Vec<_>>(),
         [20, 19]
     );
     assert!(e.apply().is_empty());
-    same_as_node(&w, &h).await;
+    same_as_node(f.window(), &h).await;
 
     // mining on: an extension
     call(&client, "anvil_mine", json!(["0x5"])).await;
-    let e = step(&mut w, &h).await;
+    let e = step(&mut f, &h).await;
     assert!(matches!(e, Event::Committed { .. }));
     assert_eq!(e.apply().len(), 5);
-    same_as_node(&w, &h).await;
+    same_as_node(f.window(), &h).await;
 
     // a seeded soak: 100 reorgs of depth 1..=10, each followed by 0..3 new blocks
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(11);
@@ -128,10 +105,10 @@ async fn follows_anvil_through_reorgs_and_rollbacks() {
         if more > 0 {
             call(&client, "anvil_mine", json!([format!("0x{more:x}")])).await;
         }
-        let e = step(&mut w, &h).await;
+        let e = step(&mut f, &h).await;
         assert_eq!(e.undo().len() as u64, depth, "reorg {i}: {e:?}");
         reorgs += 1;
-        same_as_node(&w, &h).await;
+        same_as_node(f.window(), &h).await;
     }
     assert_eq!(reorgs, 100);
     anvil.stop().await;
@@ -156,10 +133,10 @@ async fn rows_belong_to_the_resolved_blocks() {
     .await
     .unwrap();
     call(&client, "anvil_mine", json!(["0xa"])).await;
-    let mut w = Window::new(12);
-    step(&mut w, &h).await;
+    let mut f = common::follower();
+    step(&mut f, &h).await;
     call(&client, "anvil_reorg", json!([2, reorg_txs(41)])).await;
-    let e = step(&mut w, &h).await;
+    let e = step(&mut f, &h).await;
     let tables = [EvmTable::Transactions, EvmTable::Traces];
     let rows = fetch_rows(&source, e.apply(), &tables).await.unwrap();
     assert_eq!(rows.blocks, e.apply());

@@ -4,10 +4,12 @@
 //! blocks differ), a bare `invalidateblock` (a rollback), and a seeded run of random reorgs
 //! of depth 1–5; after every step the window holds exactly the node's blocks.
 
+mod common;
+
+use common::{same_as_node, step};
 use ledgerflow_devnet::litecoin::{find_litecoind, Litecoind};
 use ledgerflow_rpc::{RpcClient, RpcConfig};
-use ledgerflow_stream::chain::resolve;
-use ledgerflow_stream::{BitcoinHeaders, Event, Headers, Link, Window};
+use ledgerflow_stream::{BitcoinHeaders, Event, Headers};
 use rand::{Rng, SeedableRng};
 use serde_json::json;
 
@@ -20,28 +22,6 @@ async fn node(dir: &std::path::Path) -> Option<Litecoind> {
         return None;
     }
     Some(Litecoind::start(None, 0, Some(dir)).await.unwrap())
-}
-
-async fn step(w: &mut Window, h: &BitcoinHeaders<'_>) -> Event {
-    let head = h.head().await.unwrap();
-    let from = w.tip().map_or(0, |t| t.number + 1);
-    let mut new = Vec::new();
-    for n in from..=head {
-        new.push(h.header(n).await.unwrap().unwrap());
-    }
-    let e = match w.link(&new).unwrap() {
-        Link::Extends if !new.is_empty() => Event::Committed { new },
-        _ => resolve(w, &new, h).await.unwrap(),
-    };
-    w.apply(&e);
-    e
-}
-
-async fn same_as_node(w: &Window, h: &BitcoinHeaders<'_>) {
-    assert_eq!(w.tip().unwrap().number, h.head().await.unwrap());
-    for b in w.blocks() {
-        assert_eq!(Some(b.clone()), h.header(b.number).await.unwrap());
-    }
 }
 
 /// Mines `n` blocks paying to a script of its own (`tag` makes the branch's blocks differ).
@@ -68,16 +48,19 @@ async fn follows_litecoind_through_reorgs_and_rollbacks() {
     let client = RpcClient::new(RpcConfig::new(node.url())).unwrap();
     let h = BitcoinHeaders::new(&client);
     mine(&node, 20, 0).await;
-    let mut w = Window::new(12);
-    let e = step(&mut w, &h).await;
+    let mut f = common::follower();
+    let e = step(&mut f, &h).await;
     assert_eq!(e.apply().len(), 21);
-    assert_eq!(w.get(10).unwrap().parent_hash, w.get(9).unwrap().hash);
-    same_as_node(&w, &h).await;
+    assert_eq!(
+        f.window().get(10).unwrap().parent_hash,
+        f.window().get(9).unwrap().hash
+    );
+    same_as_node(f.window(), &h).await;
 
     // blocks 18..=20 invalidated, a longer branch mined in their place
     invalidate(&node, 18).await;
     mine(&node, 4, 1).await;
-    let e = step(&mut w, &h).await;
+    let e = step(&mut f, &h).await;
     let Event::Reorged { old, new } = &e else {
         panic!("{e:?}")
     };
@@ -89,18 +72,18 @@ async fn follows_litecoind_through_reorgs_and_rollbacks() {
         new.iter().map(|b| b.number).collect::<Vec<_>>(),
         [18, 19, 20, 21]
     );
-    same_as_node(&w, &h).await;
+    same_as_node(f.window(), &h).await;
 
     // the tip invalidated, nothing mined: a rollback
     invalidate(&node, 21).await;
-    let e = step(&mut w, &h).await;
+    let e = step(&mut f, &h).await;
     assert_eq!(
         e,
         Event::Reverted {
             old: vec![new[3].clone()]
         }
     );
-    same_as_node(&w, &h).await;
+    same_as_node(f.window(), &h).await;
 
     // seeded: random reorgs of depth 1..=5, each branch one block longer
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(5);
@@ -109,10 +92,10 @@ async fn follows_litecoind_through_reorgs_and_rollbacks() {
         let tip = h.head().await.unwrap();
         invalidate(&node, tip + 1 - depth).await;
         mine(&node, depth + 1, i + 2).await;
-        let e = step(&mut w, &h).await;
+        let e = step(&mut f, &h).await;
         assert_eq!(e.undo().len() as u64, depth, "reorg {i}: {e:?}");
         assert_eq!(e.apply().len() as u64, depth + 1, "reorg {i}");
-        same_as_node(&w, &h).await;
+        same_as_node(f.window(), &h).await;
     }
     node.stop().await;
 }

@@ -1,12 +1,10 @@
 """Reads one lake table as a Delta table with delta-rs (the `deltalake` package) and with
 DuckDB's delta extension (`delta_scan`), and prints, as JSON, each reader's row count, the
-first row by KEYS (comma-separated; values rendered as in read_lake.py), the count of rows
+first row by KEYS (comma-separated; values rendered by reader_text.py), the count of rows
 with BLOCK_COLUMN between LO and HI, and the table version.
 
     python read_delta.py TABLE_DIR KEYS COLUMNS BLOCK_COLUMN LO HI
 """
-import datetime
-import decimal
 import json
 import os
 import sys
@@ -15,22 +13,7 @@ import duckdb
 import duckdb_extension_delta
 import pyarrow.compute as pc
 from deltalake import DeltaTable
-
-
-def text(v):
-    if v is None:
-        return "NULL"
-    if isinstance(v, bool):
-        return "true" if v else "false"
-    if isinstance(v, datetime.datetime):
-        if v.tzinfo is None:
-            v = v.replace(tzinfo=datetime.timezone.utc)
-        return str(int(v.timestamp()))
-    if isinstance(v, datetime.date):
-        return v.isoformat()
-    if isinstance(v, decimal.Decimal):
-        return str(int(v)) if v == v.to_integral_value() else str(v)
-    return str(v)
+from reader_text import text
 
 
 table_dir, keys, columns = sys.argv[1], sys.argv[2].split(","), sys.argv[3].split(",")

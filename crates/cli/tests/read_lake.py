@@ -5,29 +5,12 @@ Unix seconds, dates ISO, NULL for null.
 
     python read_lake.py TABLE_DIR KEYS COLUMNS
 """
-import datetime
-import decimal
 import json
 import sys
 
 import duckdb
 import pyarrow.dataset as ds
-
-
-def text(v):
-    if v is None:
-        return "NULL"
-    if isinstance(v, bool):
-        return "true" if v else "false"
-    if isinstance(v, datetime.datetime):
-        if v.tzinfo is None:
-            v = v.replace(tzinfo=datetime.timezone.utc)
-        return str(int(v.timestamp()))
-    if isinstance(v, datetime.date):
-        return v.isoformat()
-    if isinstance(v, decimal.Decimal):
-        return str(int(v)) if v == v.to_integral_value() else str(v)
-    return str(v)
+from reader_text import text
 
 
 table_dir, keys, columns = sys.argv[1], sys.argv[2].split(","), sys.argv[3].split(",")

@@ -170,6 +170,31 @@ fn reader_python(venv: &str, peer: &str) -> Option<PathBuf> {
     None
 }
 
+/// One reader's answer (a read_*.py JSON line) agrees with ledgerflow: `<reader>_rows` is
+/// `count`, and `<reader>_sample` is `ours`, column by column.
+fn same_as_ours(
+    v: &serde_json::Value,
+    reader: &str,
+    table: &str,
+    count: &str,
+    cols: &[String],
+    ours: &[String],
+) {
+    assert_eq!(
+        v[format!("{reader}_rows")].to_string(),
+        count,
+        "{reader} rows of {table}"
+    );
+    let sample: Vec<String> =
+        serde_json::from_value(v[format!("{reader}_sample")].clone()).unwrap();
+    for (i, c) in cols.iter().enumerate() {
+        assert_eq!(
+            sample[i], ours[i],
+            "{reader}: {table}.{c} of the sample row"
+        );
+    }
+}
+
 /// pyarrow and DuckDB read every table of `folder`: the same row count as ledgerflow's
 /// SQL and the same sample row (every scalar column). Skips (visibly) without the readers
 /// venv unless LEDGERFLOW_REQUIRE_READERS=1.
@@ -200,19 +225,7 @@ async fn third_party_readers(engine: &Engine, lake: &Path, folder: &str, dataset
         );
         let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
         for reader in ["pyarrow", "duckdb"] {
-            assert_eq!(
-                v[format!("{reader}_rows")].to_string(),
-                count,
-                "{reader} rows of {table}"
-            );
-            let sample: Vec<String> =
-                serde_json::from_value(v[format!("{reader}_sample")].clone()).unwrap();
-            for (i, c) in cols.iter().enumerate() {
-                assert_eq!(
-                    sample[i], ours[i],
-                    "{reader}: {table}.{c} of the sample row"
-                );
-            }
+            same_as_ours(&v, reader, table, &count, &cols, &ours);
         }
         tables += 1;
     }
@@ -270,24 +283,12 @@ async fn delta_readers(
         );
         let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
         for reader in ["deltalake", "duckdb"] {
-            assert_eq!(
-                v[format!("{reader}_rows")].to_string(),
-                count,
-                "{reader} rows of {table}"
-            );
+            same_as_ours(&v, reader, table, &count, &cols, &ours);
             assert_eq!(
                 v[format!("{reader}_range_rows")].to_string(),
                 in_range,
                 "{reader} rows of {table} in blocks {lo}..={hi}"
             );
-            let sample: Vec<String> =
-                serde_json::from_value(v[format!("{reader}_sample")].clone()).unwrap();
-            for (i, c) in cols.iter().enumerate() {
-                assert_eq!(
-                    sample[i], ours[i],
-                    "{reader}: {table}.{c} of the sample row"
-                );
-            }
         }
         versions.insert(table.to_string(), v["version"].as_i64().unwrap());
     }

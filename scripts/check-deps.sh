@@ -16,7 +16,7 @@ declare -A allowed=(
   [ledgerflow-stream]="ledgerflow-core ledgerflow-rpc ledgerflow-evm ledgerflow-bitcoin ledgerflow-lake ledgerflow-postgres"
   [ledgerflow-devnet]="ledgerflow-core ledgerflow-rpc ledgerflow-evm ledgerflow-bitcoin"
   [ledgerflow-testkit]=""
-  [ledgerflow]="ledgerflow-core ledgerflow-rpc ledgerflow-evm ledgerflow-bitcoin ledgerflow-lake ledgerflow-sql ledgerflow-postgres ledgerflow-delta ledgerflow-devnet"
+  [ledgerflow]="ledgerflow-core ledgerflow-rpc ledgerflow-evm ledgerflow-bitcoin ledgerflow-lake ledgerflow-sql ledgerflow-postgres ledgerflow-delta ledgerflow-stream ledgerflow-devnet"
 )
 status=0
 for crate in "${!allowed[@]}"; do

@@ -9,6 +9,8 @@ scripts/setup.sh
 export LEDGERFLOW_REQUIRE_ANVIL=1
 # PostgreSQL on 127.0.0.1:5432 runs on every development and CI machine
 export LEDGERFLOW_REQUIRE_POSTGRES="${LEDGERFLOW_REQUIRE_POSTGRES:-1}"
+# so does NATS with JetStream on 127.0.0.1:4222 (the streaming tests)
+export LEDGERFLOW_REQUIRE_NATS="${LEDGERFLOW_REQUIRE_NATS:-1}"
 if [ "${LEDGERFLOW_SKIP_LITECOIND:-0}" != "1" ]; then
   export LEDGERFLOW_REQUIRE_LITECOIND=1
 fi

@@ -1,16 +1,28 @@
-//! Live streaming to the chain tip (issue 5), built up in steps. This first part is the
-//! chain-following core: [`chain::Window`] (the recent canonical blocks above the final
-//! depth), [`chain::resolve`] (walk back to the common ancestor and produce the
-//! `Committed`/`Reorged`/`Reverted` event every sink applies), and the node sources:
-//! [`evm`] (headers, and an event's rows checked against its block hashes) and [`bitcoin`]
-//! (headers); and the first sink, [`postgres`] (an event and its checkpoint in one
-//! transaction). The other sinks and the `ledgerflow stream` command build on them.
+//! Live streaming to the chain tip (issue 5).
+//!
+//! - [`chain`]: the recent canonical blocks ([`chain::Window`]), what a node's newer blocks
+//!   mean for them ([`chain::resolve`]: `Committed`/`Reorged`/`Reverted` events) and the
+//!   [`chain::Follower`] that turns polls into events.
+//! - Node sources: [`evm`] (headers, and an event's rows checked against its block hashes)
+//!   and [`bitcoin`] (headers).
+//! - Sinks ([`sink::Sink`]), each storing its checkpoint atomically with the rows:
+//!   [`postgres`] (one transaction per event), [`nats`] (JetStream, intent + de-duplication
+//!   ids) and [`lake`] (immutable chunks for final blocks, a tip area for the rest).
+//! - [`driver`]: the loop over one node and several sinks; [`metrics`]: `/metrics` and
+//!   `/health`.
 
 pub mod bitcoin;
 pub mod chain;
+pub mod driver;
 pub mod evm;
+pub mod lake;
+pub mod metrics;
+pub mod nats;
 pub mod postgres;
+pub mod sink;
 
 pub use bitcoin::BitcoinHeaders;
 pub use chain::{BlockRef, ChainError, Event, Follower, Headers, Link, Window};
+pub use driver::{Driver, DriverError, EvmNode, RowSource, SinkSpec, StreamOptions};
 pub use evm::{EvmHeaders, StreamError};
+pub use sink::{Checkpoint, Sink, SinkError};

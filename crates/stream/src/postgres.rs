@@ -16,6 +16,7 @@ use ledgerflow_postgres::{copy, PgError};
 use tokio_postgres::Client;
 
 use crate::chain::{BlockRef, Event, Window};
+use crate::sink::Checkpoint;
 
 /// A stream's PostgreSQL sink.
 pub struct PgSink {
@@ -44,7 +45,10 @@ impl PgSink {
                 "CREATE SCHEMA IF NOT EXISTS {s}; \
                  CREATE TABLE IF NOT EXISTS {s}.ledgerflow_stream (\
                    sink TEXT NOT NULL, number BIGINT NOT NULL, hash TEXT NOT NULL, \
-                   parent_hash TEXT NOT NULL, PRIMARY KEY (sink, number))",
+                   parent_hash TEXT NOT NULL, PRIMARY KEY (sink, number)); \
+                 CREATE TABLE IF NOT EXISTS {s}.ledgerflow_stream_meta (\
+                   sink TEXT PRIMARY KEY, genesis_hash TEXT NOT NULL, events BIGINT NOT NULL, \
+                   updated_at TIMESTAMPTZ NOT NULL)",
                 s = ident(schema)
             ))
             .await
@@ -72,7 +76,33 @@ impl PgSink {
         })
     }
 
-    /// The checkpoint: the window of recent blocks the rows correspond to (empty before
+    /// Where the sink writes, for messages.
+    pub fn describe(&self) -> String {
+        format!("postgres schema {} (sink {:?})", self.schema, self.sink)
+    }
+
+    /// The checkpoint: the window and the genesis hash of the chain the rows come from.
+    pub async fn checkpoint(&self, confirmations: u64) -> Result<Checkpoint, PgError> {
+        let genesis = self
+            .client
+            .query_opt(
+                &format!(
+                    "SELECT genesis_hash FROM {}.ledgerflow_stream_meta WHERE sink = $1",
+                    ident(&self.schema)
+                ),
+                &[&self.sink],
+            )
+            .await
+            .map_err(sql("reading the stream checkpoint"))?
+            .map(|r| r.get::<_, String>(0));
+        Ok(Checkpoint {
+            window: self.window(confirmations).await?,
+            genesis,
+            pending: None,
+        })
+    }
+
+    /// The checkpoint's window of recent blocks the rows correspond to (empty before
     /// the first event).
     pub async fn window(&self, confirmations: u64) -> Result<Window, PgError> {
         let rows = self
@@ -105,6 +135,7 @@ impl PgSink {
         event: &Event,
         rows: &[(&str, RecordBatch)],
         after: &Window,
+        genesis: &str,
     ) -> Result<(), PgError> {
         for (table, _) in rows {
             if !self.tables.contains_key(*table) {
@@ -181,16 +212,29 @@ impl PgSink {
         )
         .await
         .map_err(sql("moving the stream checkpoint"))?;
-        for b in after.blocks() {
-            tx.execute(
-                &format!(
-                    "INSERT INTO {s}.ledgerflow_stream (sink, number, hash, parent_hash) VALUES ($1, $2, $3, $4)"
-                ),
-                &[&self.sink, &(b.number as i64), &b.hash, &b.parent_hash],
-            )
-            .await
-            .map_err(sql("moving the stream checkpoint"))?;
-        }
+        let numbers: Vec<i64> = after.blocks().map(|b| b.number as i64).collect();
+        let hashes: Vec<&str> = after.blocks().map(|b| b.hash.as_str()).collect();
+        let parents: Vec<&str> = after.blocks().map(|b| b.parent_hash.as_str()).collect();
+        tx.execute(
+            &format!(
+                "INSERT INTO {s}.ledgerflow_stream (sink, number, hash, parent_hash) \
+                 SELECT $1, * FROM unnest($2::bigint[], $3::text[], $4::text[])"
+            ),
+            &[&self.sink, &numbers, &hashes, &parents],
+        )
+        .await
+        .map_err(sql("moving the stream checkpoint"))?;
+        tx.execute(
+            &format!(
+                "INSERT INTO {s}.ledgerflow_stream_meta (sink, genesis_hash, events, updated_at) \
+                 VALUES ($1, $2, 1, now()) ON CONFLICT (sink) DO UPDATE SET \
+                 genesis_hash = EXCLUDED.genesis_hash, \
+                 events = {s}.ledgerflow_stream_meta.events + 1, updated_at = now()"
+            ),
+            &[&self.sink, &genesis],
+        )
+        .await
+        .map_err(sql("moving the stream checkpoint"))?;
         tx.commit()
             .await
             .map_err(sql("committing a stream event"))?;

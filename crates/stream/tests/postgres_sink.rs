@@ -63,7 +63,7 @@ async fn apply(sink: &mut PgSink, source: &EvmSource, e: &Event, w: &Window) {
         .into_iter()
         .map(|(t, b)| (t.name(), b))
         .collect();
-    sink.apply(e, &rows, w).await.unwrap();
+    sink.apply(e, &rows, w, "genesis").await.unwrap();
 }
 
 async fn digest(sink: &PgSink, schema: &str, table: &str) -> (i64, String) {

@@ -10,11 +10,13 @@ pub mod lake;
 pub mod load;
 pub mod schema;
 pub mod sql;
+pub mod stream;
 
 use std::process::ExitCode;
 
 use crate::args::{
     BenchCommand, Cli, Command, DevnetCommand, ExportCommand, LakeCommand, LoadCommand,
+    StreamCommand,
 };
 
 pub async fn run(cli: Cli) -> eyre::Result<ExitCode> {
@@ -30,6 +32,7 @@ pub async fn run(cli: Cli) -> eyre::Result<ExitCode> {
         Command::Lake(LakeCommand::Check(a)) => lake::check(a).await,
         Command::Lake(LakeCommand::Compact(a)) => lake::compact(a).await,
         Command::Lake(LakeCommand::Convert(a)) => lake::convert(a).await,
+        Command::Stream(StreamCommand::Evm(a)) => stream::evm(a).await,
         Command::Load(LoadCommand::Postgres(a)) => load::postgres(a, quiet).await,
         Command::Schema(a) => schema::run(a),
         Command::Bench(BenchCommand::RpcFloor(a)) => bench::run(a).await,

@@ -183,6 +183,157 @@ async fn consume(
     (out, dups, undos)
 }
 
+/// Where a test streams to: a PostgreSQL database, a JetStream stream and a lake.
+struct Sinks {
+    dir: tempfile::TempDir,
+    stream_db: String,
+    fresh_db: String,
+    js: async_nats::jetstream::Context,
+    stream_name: String,
+    prefix: String,
+    tag: String,
+    lake: std::path::PathBuf,
+}
+
+impl Sinks {
+    /// Fresh sinks for `test`, or `None` (skipped) without PostgreSQL or NATS.
+    async fn new(test: &str) -> Option<Sinks> {
+        let stream_db = fresh_db(&format!("ledgerflow_test_{test}")).await?;
+        let fresh_db = fresh_db(&format!("ledgerflow_test_{test}_fresh")).await?;
+        let js = async_nats::jetstream::new(nats().await?);
+        let tag = format!("{test}{}", std::process::id());
+        let stream_name = format!("LEDGERFLOW_TEST_{tag}");
+        let _ = js.delete_stream(&stream_name).await;
+        let dir = tempfile::tempdir().unwrap();
+        let lake = dir.path().join("lake");
+        Some(Sinks {
+            dir,
+            stream_db,
+            fresh_db,
+            js,
+            stream_name,
+            prefix: format!("ledgerflow.test.{tag}"),
+            tag,
+            lake,
+        })
+    }
+
+    /// `stream evm` arguments writing to every sink.
+    fn args(&self, rpc: &str, until_head: bool) -> Vec<String> {
+        let mut a: Vec<String> = [
+            "--log-format",
+            "json",
+            "stream",
+            "evm",
+            "--rpc",
+            rpc,
+            "--tables",
+            TABLES,
+            "--start",
+            "0",
+            "--confirmations",
+            "12",
+            "--max-blocks-per-event",
+            "4",
+            "--poll-interval",
+            "50ms",
+            "--postgres",
+            &self.stream_db,
+            "--nats",
+            NATS,
+            "--nats-stream",
+            &self.stream_name,
+            "--nats-prefix",
+            &self.prefix,
+            "--name",
+            &self.tag,
+            "--lake",
+            self.lake.to_str().unwrap(),
+            "--chunk-size",
+            "16",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        if until_head {
+            a.push("--until-head".into());
+        }
+        a
+    }
+
+    /// Exports the node's canonical chain fresh (and loads it into PostgreSQL), then checks
+    /// that every sink holds exactly its rows. Returns the head.
+    async fn check_canonical(&self, client: &RpcClient, round: u32) -> u64 {
+        let head: String = serde_json::from_str(
+            client
+                .call("eth_blockNumber", json!([]))
+                .await
+                .unwrap()
+                .get(),
+        )
+        .unwrap();
+        let head = u64::from_str_radix(head.trim_start_matches("0x"), 16).unwrap();
+        let fresh = self.dir.path().join(format!("fresh{round}"));
+        let url = client.config().url.clone();
+        let out = common::run(&[
+            "export",
+            "evm",
+            "--rpc",
+            &url,
+            "--blocks",
+            &format!("0:{head}"),
+            "--tables",
+            TABLES,
+            "--token-block",
+            "creation",
+            "-o",
+            fresh.to_str().unwrap(),
+            "-q",
+        ])
+        .await;
+        assert!(out.status.success(), "{}", common::stderr(&out));
+        let out = common::run(&[
+            "load",
+            "postgres",
+            "--url",
+            &self.fresh_db,
+            "-l",
+            fresh.to_str().unwrap(),
+            "--force",
+            "-q",
+        ])
+        .await;
+        assert!(out.status.success(), "{}", common::stderr(&out));
+        let (nats_rows, dups, _) = consume(&self.js, &self.stream_name).await;
+        assert_eq!(dups, 0, "a message id repeated in the stream");
+        for table in TABLES.split(',') {
+            let canonical = json_rows(&parquet_files(&fresh.join("anvil").join(table)));
+            // the lake: immutable chunks plus the tip area
+            let mut ours = parquet_files(&self.lake.join("anvil").join(table));
+            ours.extend(parquet_files(
+                &self.lake.join("anvil").join("_tip").join(table),
+            ));
+            assert_eq!(json_rows(&ours), canonical, "lake {table}");
+            // NATS, as a consumer applying row and undo messages
+            assert_eq!(
+                nats_rows.get(table).cloned().unwrap_or_default(),
+                canonical,
+                "nats {table}"
+            );
+            // PostgreSQL
+            assert_eq!(
+                digest(&self.stream_db, table).await,
+                digest(&self.fresh_db, table).await,
+                "postgres {table}"
+            );
+            if table == "blocks" {
+                assert_eq!(canonical.len() as u64, head + 1);
+            }
+        }
+        head
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn kills_reorgs_and_restarts_leave_every_sink_canonical() {
     let Some((anvil, _)) = common::chain(
@@ -198,69 +349,17 @@ async fn kills_reorgs_and_restarts_leave_every_sink_canonical() {
     else {
         return;
     };
-    let Some(stream_db) = fresh_db("ledgerflow_test_stream_cli").await else {
+    let Some(sinks) = Sinks::new("stream_kill").await else {
         return;
     };
-    let fresh_db_url = fresh_db("ledgerflow_test_stream_fresh").await.unwrap();
-    let Some(nc) = nats().await else {
-        return;
-    };
-    let js = async_nats::jetstream::new(nc);
-    let tag = format!("t{}", std::process::id());
-    let stream_name = format!("LEDGERFLOW_TEST_{tag}");
-    let _ = js.delete_stream(&stream_name).await;
-    let dir = tempfile::tempdir().unwrap();
-    let lake = dir.path().join("lake");
-    let logs = dir.path().join("logs");
+    let logs = sinks.dir.path().join("logs");
     std::fs::create_dir_all(&logs).unwrap();
-
     let url = anvil.url();
     let client = RpcClient::new(RpcConfig::new(url.clone())).unwrap();
     let kills_wanted = env_u64("LEDGERFLOW_STREAM_KILLS", 25);
     let reorgs_wanted = env_u64("LEDGERFLOW_STREAM_REORGS", 25);
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(env_u64("LEDGERFLOW_STREAM_SEED", 5));
-    let prefix = format!("ledgerflow.test.{tag}");
-    let args = |until_head: bool| {
-        let mut a: Vec<String> = [
-            "--log-format",
-            "json",
-            "stream",
-            "evm",
-            "--rpc",
-            &url,
-            "--tables",
-            TABLES,
-            "--start",
-            "0",
-            "--confirmations",
-            "12",
-            "--max-blocks-per-event",
-            "4",
-            "--poll-interval",
-            "50ms",
-            "--postgres",
-            &stream_db,
-            "--nats",
-            NATS,
-            "--nats-stream",
-            &stream_name,
-            "--nats-prefix",
-            &prefix,
-            "--name",
-            &tag,
-            "--lake",
-            lake.to_str().unwrap(),
-            "--chunk-size",
-            "16",
-        ]
-        .iter()
-        .map(|s| s.to_string())
-        .collect();
-        if until_head {
-            a.push("--until-head".into());
-        }
-        a
-    };
+    let args = |until_head: bool| sinks.args(&url, until_head);
     let tx = |v: u64| json!({"from": DEV, "to": "0x000000000000000000000000000000000000dEaD", "value": format!("0x{:x}", v + 1)});
 
     let (mut kills, mut kills_mid_work, mut terms, mut reorgs, mut rollbacks) =
@@ -361,74 +460,10 @@ async fn kills_reorgs_and_restarts_leave_every_sink_canonical() {
         "stream soak: {round} runs, {kills} SIGKILLs ({kills_mid_work} after the streamer applied events), {terms} SIGTERMs, {reorgs} reorgs, {rollbacks} rollbacks"
     );
 
-    // the canonical chain, exported fresh
-    let head: String = serde_json::from_str(
-        client
-            .call("eth_blockNumber", json!([]))
-            .await
-            .unwrap()
-            .get(),
-    )
-    .unwrap();
-    let head = u64::from_str_radix(head.trim_start_matches("0x"), 16).unwrap();
-    let fresh = dir.path().join("fresh");
-    let out = common::run(&[
-        "export",
-        "evm",
-        "--rpc",
-        &url,
-        "--blocks",
-        &format!("0:{head}"),
-        "--tables",
-        TABLES,
-        "--token-block",
-        "creation",
-        "-o",
-        fresh.to_str().unwrap(),
-        "-q",
-    ])
-    .await;
-    assert!(out.status.success(), "{}", common::stderr(&out));
-    let out = common::run(&[
-        "load",
-        "postgres",
-        "--url",
-        &fresh_db_url,
-        "-l",
-        fresh.to_str().unwrap(),
-        "-q",
-    ])
-    .await;
-    assert!(out.status.success(), "{}", common::stderr(&out));
-
-    let (nats_rows, dups, undos) = consume(&js, &stream_name).await;
-    assert_eq!(dups, 0, "a message id repeated in the stream");
-    assert!(undos > 0);
-    for table in TABLES.split(',') {
-        let canonical = json_rows(&parquet_files(&fresh.join("anvil").join(table)));
-        // the lake: immutable chunks plus the tip area
-        let mut ours = parquet_files(&lake.join("anvil").join(table));
-        ours.extend(parquet_files(&lake.join("anvil").join("_tip").join(table)));
-        assert_eq!(json_rows(&ours), canonical, "lake {table}");
-        // NATS, as a consumer applying row and undo messages
-        assert_eq!(
-            nats_rows.get(table).cloned().unwrap_or_default(),
-            canonical,
-            "nats {table}"
-        );
-        // PostgreSQL
-        assert_eq!(
-            digest(&stream_db, table).await,
-            digest(&fresh_db_url, table).await,
-            "postgres {table}"
-        );
-        if table == "blocks" {
-            assert_eq!(canonical.len() as u64, head + 1);
-        }
-    }
+    let head = sinks.check_canonical(&client, 1).await;
     // final blocks are in chunk files aligned to the chunk size; the tip area holds the rest
     let state: serde_json::Value = serde_json::from_slice(
-        &std::fs::read(lake.join("anvil").join("_tip").join("state.json")).unwrap(),
+        &std::fs::read(sinks.lake.join("anvil").join("_tip").join("state.json")).unwrap(),
     )
     .unwrap();
     let chunk_end = state["chunk_end"].as_u64().unwrap();
@@ -437,8 +472,271 @@ async fn kills_reorgs_and_restarts_leave_every_sink_canonical() {
         chunk_end + 12 <= head && head < chunk_end + 12 + 16 + 1,
         "{chunk_end} {head}"
     );
-    let out = common::run(&["lake", "check", "-l", lake.to_str().unwrap()]).await;
+    let out = common::run(&["lake", "check", "-l", sinks.lake.to_str().unwrap()]).await;
     assert!(out.status.success(), "{}", common::stderr(&out));
-    let _ = js.delete_stream(&stream_name).await;
+    let _ = sinks.js.delete_stream(&sinks.stream_name).await;
     anvil.stop().await;
+}
+
+/// The PostgreSQL checkpoint of a sink: (tip number, tip hash).
+async fn pg_checkpoint(url: &str, name: &str) -> Option<(i64, String)> {
+    let c = ledgerflow_postgres::load::connect(url).await.unwrap();
+    let exists: bool = c
+        .query_one(
+            "SELECT to_regclass('crypto_anvil.ledgerflow_stream') IS NOT NULL",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    if !exists {
+        return None;
+    }
+    c.query_opt(
+        "SELECT number, hash FROM crypto_anvil.ledgerflow_stream WHERE sink = $1 \
+         ORDER BY number DESC LIMIT 1",
+        &[&name],
+    )
+    .await
+    .unwrap()
+    .map(|r| (r.get(0), r.get(1)))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn faulty_node_wrong_chain_and_refusing_sink() {
+    use ledgerflow_testkit::{FaultProxy, Faults};
+    let Some((anvil, _)) = common::chain(
+        "stream faults",
+        WorkloadConfig {
+            blocks: 10,
+            txs_per_block: 6,
+            users: 10,
+            ..Default::default()
+        },
+    )
+    .await
+    else {
+        return;
+    };
+    let Some(sinks) = Sinks::new("stream_faults").await else {
+        return;
+    };
+    let client = RpcClient::new(RpcConfig::new(anvil.url())).unwrap();
+
+    // 1. an unreachable node: a clear error, exit 2, nothing written
+    let mut a = sinks.args("http://127.0.0.1:9", true);
+    a.extend(["--retries", "1", "--timeout", "2"].map(String::from));
+    let out = common::run(&a.iter().map(|s| s.as_str()).collect::<Vec<_>>()).await;
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        common::stderr(&out).contains("cannot use the node at http://127.0.0.1:9"),
+        "{}",
+        common::stderr(&out)
+    );
+    assert!(pg_checkpoint(&sinks.stream_db, &sinks.tag).await.is_none());
+
+    // 2. a proxy that drops, fails, corrupts or delays 10% of the answers, while the chain
+    //    is reorganised: the same rows as the canonical chain
+    let proxy = FaultProxy::start(
+        &anvil.url(),
+        Faults {
+            seed: 11,
+            drop: 0.03,
+            http_error: 0.03,
+            corrupt: 0.04,
+            delay_p: 0.1,
+            delay: Duration::from_millis(150),
+        },
+    )
+    .await
+    .unwrap();
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(12);
+    for round in 0..6u64 {
+        let depth = rng.gen_range(1..=8u64);
+        let txs = vec![
+            json!([{"from": DEV, "to": "0x000000000000000000000000000000000000dEaD", "value": format!("0x{:x}", round + 1)}, 0]),
+        ];
+        client
+            .call("anvil_reorg", json!([depth, txs]))
+            .await
+            .unwrap();
+        client.call("anvil_mine", json!(["0x2"])).await.unwrap();
+        let a = sinks.args(&proxy.url, true);
+        let out = common::run(&a.iter().map(|s| s.as_str()).collect::<Vec<_>>()).await;
+        assert!(out.status.success(), "{}", common::stderr(&out));
+    }
+    assert!(proxy.injected() > 0);
+    println!(
+        "stream faults: {} answers faulted, {} forwarded",
+        proxy.injected(),
+        proxy.forwarded()
+    );
+    sinks.check_canonical(&client, 1).await;
+
+    // 3. a node on another chain (another genesis block): refused, checkpoints untouched
+    let before = pg_checkpoint(&sinks.stream_db, &sinks.tag).await;
+    let state = std::fs::read(sinks.lake.join("anvil/_tip/state.json")).unwrap();
+    let bin = ledgerflow_devnet::find_anvil(None).unwrap();
+    let other = ledgerflow_devnet::Anvil::start(
+        &bin,
+        &ledgerflow_devnet::AnvilOptions {
+            timestamp: 1_600_000_000,
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    let a = sinks.args(&other.url(), true);
+    let out = common::run(&a.iter().map(|s| s.as_str()).collect::<Vec<_>>()).await;
+    assert_eq!(out.status.code(), Some(2));
+    let err = common::stderr(&out);
+    assert!(
+        err.contains("is on another chain than") && err.contains("genesis"),
+        "{err}"
+    );
+    assert_eq!(pg_checkpoint(&sinks.stream_db, &sinks.tag).await, before);
+    assert_eq!(
+        std::fs::read(sinks.lake.join("anvil/_tip/state.json")).unwrap(),
+        state
+    );
+    other.stop().await;
+
+    // 4. PostgreSQL turns read-only under a running stream: the stream retries (reopening
+    //    the sink from its checkpoint), gives up after --max-retries with the database's
+    //    error, the checkpoint still matches the rows; once writable again it catches up
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut a = sinks.args(&anvil.url(), false);
+    a.extend(
+        [
+            "--max-retries",
+            "2",
+            "--metrics-addr",
+            &format!("127.0.0.1:{port}"),
+        ]
+        .map(String::from),
+    );
+    let log = sinks.dir.path().join("readonly.log");
+    let mut child = std::process::Command::new(common::bin())
+        .args(&a)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::fs::File::create(&log).unwrap())
+        .spawn()
+        .unwrap();
+    client.call("anvil_mine", json!(["0x2"])).await.unwrap();
+    let head = {
+        let h: String = serde_json::from_str(
+            client
+                .call("eth_blockNumber", json!([]))
+                .await
+                .unwrap()
+                .get(),
+        )
+        .unwrap();
+        i64::from_str_radix(h.trim_start_matches("0x"), 16).unwrap()
+    };
+    for _ in 0..300 {
+        if pg_checkpoint(&sinks.stream_db, &sinks.tag)
+            .await
+            .is_some_and(|(n, _)| n == head)
+        {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(
+        pg_checkpoint(&sinks.stream_db, &sinks.tag).await.unwrap().0,
+        head
+    );
+    // the operations endpoints of the running stream
+    let metrics = http_get(port, "/metrics");
+    assert!(metrics.starts_with("HTTP/1.1 200"), "{metrics}");
+    for line in [
+        "ledgerflow_stream_head_lag_blocks 0\n",
+        "ledgerflow_stream_up 1\n",
+        "ledgerflow_stream_events_total{kind=\"committed\"} ",
+        "ledgerflow_stream_rows_total{sink=\"postgres\",table=\"blocks\"} ",
+        "ledgerflow_stream_rows_total{sink=\"nats\",table=\"blocks\"} ",
+        "ledgerflow_stream_apply_seconds_bucket{le=\"+Inf\"} ",
+        "# TYPE ledgerflow_stream_reorg_depth_blocks histogram\n",
+    ] {
+        assert!(metrics.contains(line), "{line} not in {metrics}");
+    }
+    let health = http_get(port, "/health");
+    assert!(health.starts_with("HTTP/1.1 200"), "{health}");
+    assert!(health.contains("\"status\":\"ok\""), "{health}");
+    let admin = ledgerflow_postgres::load::connect(&format!("{PG}/postgres"))
+        .await
+        .unwrap();
+    let db = sinks.stream_db.rsplit('/').next().unwrap().to_string();
+    admin
+        .batch_execute(&format!(
+            "ALTER DATABASE {db} SET default_transaction_read_only = on"
+        ))
+        .await
+        .unwrap();
+    admin
+        .execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1",
+            &[&db],
+        )
+        .await
+        .unwrap();
+    client.call("anvil_mine", json!(["0x3"])).await.unwrap();
+    let status = tokio::task::spawn_blocking(move || child.wait().unwrap())
+        .await
+        .unwrap();
+    let err = std::fs::read_to_string(&log).unwrap();
+    assert_eq!(status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("read-only transaction") && err.contains("giving up after 3"),
+        "{err}"
+    );
+    let (tip, hash) = pg_checkpoint(&sinks.stream_db, &sinks.tag).await.unwrap();
+    let c = ledgerflow_postgres::load::connect(&sinks.stream_db)
+        .await
+        .unwrap();
+    let top: i64 = c
+        .query_one("SELECT max(number) FROM crypto_anvil.blocks", &[])
+        .await
+        .unwrap()
+        .get(0);
+    let top_hash: String = c
+        .query_one(
+            "SELECT hash FROM crypto_anvil.blocks WHERE number = $1",
+            &[&top],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!((tip, hash), (top, top_hash));
+    admin
+        .batch_execute(&format!(
+            "ALTER DATABASE {db} RESET default_transaction_read_only"
+        ))
+        .await
+        .unwrap();
+    let a = sinks.args(&anvil.url(), true);
+    let out = common::run(&a.iter().map(|s| s.as_str()).collect::<Vec<_>>()).await;
+    assert!(out.status.success(), "{}", common::stderr(&out));
+    sinks.check_canonical(&client, 2).await;
+    let _ = sinks.js.delete_stream(&sinks.stream_name).await;
+    anvil.stop().await;
+}
+
+/// A plain HTTP GET against 127.0.0.1: the whole answer, status line first.
+fn http_get(port: u16, path: &str) -> String {
+    use std::io::{Read, Write};
+    let mut c = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    write!(
+        c,
+        "GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut out = String::new();
+    c.read_to_string(&mut out).unwrap();
+    out
 }

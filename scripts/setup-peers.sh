@@ -7,7 +7,8 @@
 #   scripts/setup-peers.sh cryo    cryo 0.3.2                       -> .tools/venv-cryo
 #   scripts/setup-peers.sh btcetl  bitcoin-etl 1.5.2                -> .tools/venv-btcetl
 #   scripts/setup-peers.sh explorer bitcoin-explorer 1.2.21         -> .tools/venv-explorer
-#   scripts/setup-peers.sh readers  duckdb 2.0.1 + pyarrow 26.0.1   -> .tools/venv-readers
+#   scripts/setup-peers.sh readers  duckdb 2.0.1 + pyarrow 26.0.1 + nats-py 2.9.0 (the NATS
+#                                   consumer example)              -> .tools/venv-readers
 #   scripts/setup-peers.sh delta    deltalake 1.6.6 + duckdb 1.5.5 with its delta extension
 #                                   (duckdb-extension-delta 1.5.5)  -> .tools/venv-delta
 #

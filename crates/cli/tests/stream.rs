@@ -306,6 +306,8 @@ impl Sinks {
         assert!(out.status.success(), "{}", common::stderr(&out));
         let (nats_rows, dups, _) = consume(&self.js, &self.stream_name).await;
         assert_eq!(dups, 0, "a message id repeated in the stream");
+        // the consumer example of the docs, run as written
+        let example = example_consumer(&self.stream_name, &self.prefix, self.dir.path()).await;
         for table in TABLES.split(',') {
             let canonical = json_rows(&parquet_files(&fresh.join("anvil").join(table)));
             // the lake: immutable chunks plus the tip area
@@ -320,6 +322,15 @@ impl Sinks {
                 canonical,
                 "nats {table}"
             );
+            if let Some(example) = &example {
+                let mut got: Vec<String> = example
+                    .get(table)
+                    .and_then(|v| v.as_array())
+                    .map(|a| a.iter().map(|x| x.as_str().unwrap().to_string()).collect())
+                    .unwrap_or_default();
+                got.sort();
+                assert_eq!(got, canonical, "docs/examples/nats_consumer.py {table}");
+            }
             // PostgreSQL
             assert_eq!(
                 digest(&self.stream_db, table).await,
@@ -652,7 +663,15 @@ async fn faulty_node_wrong_chain_and_refusing_sink() {
         head
     );
     // the operations endpoints of the running stream
-    let metrics = http_get(port, "/metrics");
+    // (the tip is the lowest over the sinks; it moves once every sink has the event)
+    let mut metrics = http_get(port, "/metrics");
+    for _ in 0..50 {
+        if metrics.contains("ledgerflow_stream_head_lag_blocks 0\n") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        metrics = http_get(port, "/metrics");
+    }
     assert!(metrics.starts_with("HTTP/1.1 200"), "{metrics}");
     for line in [
         "ledgerflow_stream_head_lag_blocks 0\n",
@@ -725,6 +744,54 @@ async fn faulty_node_wrong_chain_and_refusing_sink() {
     sinks.check_canonical(&client, 2).await;
     let _ = sinks.js.delete_stream(&sinks.stream_name).await;
     anvil.stop().await;
+}
+
+/// Runs docs/examples/nats_consumer.py over the stream and returns its dump (rows per
+/// table), or `None` (with a skip line) when the readers venv with nats-py is missing.
+async fn example_consumer(stream: &str, prefix: &str, dir: &Path) -> Option<serde_json::Value> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let python = root.join(".tools/venv-readers/bin/python");
+    let has_nats = std::process::Command::new(&python)
+        .args(["-c", "import nats"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !has_nats {
+        if std::env::var("LEDGERFLOW_REQUIRE_READERS").is_ok_and(|v| v == "1") {
+            panic!("nats-py required (scripts/setup-peers.sh readers)");
+        }
+        println!("skipped: the NATS consumer example (no nats-py; scripts/setup-peers.sh readers)");
+        return None;
+    }
+    let dump = dir.join(format!("consumer-{stream}.json"));
+    let args: Vec<String> = vec![
+        root.join("docs/examples/nats_consumer.py")
+            .to_string_lossy()
+            .into_owned(),
+        "--stream".into(),
+        stream.into(),
+        "--subjects".into(),
+        format!("{prefix}.>"),
+        "--until-idle".into(),
+        "2".into(),
+        "--dump".into(),
+        dump.to_string_lossy().into_owned(),
+    ];
+    let out = tokio::task::spawn_blocking(move || {
+        std::process::Command::new(python)
+            .args(&args)
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let summary: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(summary["duplicates_dropped"], 0);
+    Some(serde_json::from_slice(&std::fs::read(&dump).unwrap()).unwrap())
 }
 
 /// A plain HTTP GET against 127.0.0.1: the whole answer, status line first.

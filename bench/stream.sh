@@ -1,0 +1,169 @@
+#!/usr/bin/env bash
+# Streaming benchmarks on one generated anvil chain, in one run:
+#
+# 1. Catch-up into PostgreSQL: ethereum-etl's `stream` (its only PostgreSQL path:
+#    SQLAlchemy INSERT ... ON CONFLICT DO NOTHING into its postgres_tables schema) against
+#    `ledgerflow stream evm --until-head --postgres`, both from block 0 to the head, the same
+#    entity types, each into a fresh database; rows/s and the ratio.
+# 2. Latency at the tip: `ledgerflow stream evm --postgres --nats` follows the chain while
+#    blocks (1-3 transactions each) are mined one at a time; for each block, the time from
+#    `evm_mine` returning to the stream's "event applied" log line (written once the rows are
+#    committed in PostgreSQL and every NATS message is acknowledged); p50/p90/p99/max.
+#
+#   bench/stream.sh [BLOCKS] [TXS_PER_BLOCK] [LATENCY_BLOCKS]   (default 500 19 1000)
+#   LF=target/release/ledgerflow POLL=100ms PACE=0.15 bench/stream.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+BLOCKS=${1:-500}
+TPB=${2:-19}
+LAT_BLOCKS=${3:-1000}
+PORT=${PORT:-18749}
+POLL=${POLL:-100ms}
+PACE=${PACE:-0.15}
+PGURL=${PGURL:-postgres://root@127.0.0.1:5432}
+NATS=${NATS:-nats://127.0.0.1:4222}
+OUT=bench/out/stream
+ETL_DB=ledgerflow_bench_etl
+LF_DB=ledgerflow_bench_lf
+TABLES=blocks,transactions,logs,token_transfers,traces,contracts,tokens
+
+scripts/setup.sh
+scripts/setup-peers.sh etlpg
+if [ -z "${LF:-}" ]; then
+  cargo build --release --locked -p ledgerflow >&2
+  LF=target/release/ledgerflow
+fi
+ETL=.tools/venv-etlpg/bin
+rm -rf "$OUT" && mkdir -p "$OUT"
+echo "generating $BLOCKS blocks x ~$TPB txs on anvil (seed 1)..." >&2
+$LF devnet run --port "$PORT" --blocks "$BLOCKS" --txs-per-block "$TPB" --seed 1 > "$OUT/workload.json" 2> "$OUT/devnet.log" &
+DEVNET=$!
+STREAM=
+cleanup() {
+  [ -n "$STREAM" ] && kill "$STREAM" 2>/dev/null || true
+  kill $DEVNET 2>/dev/null || true
+}
+trap cleanup EXIT
+until python3 -c "import json,sys; json.load(open('$OUT/workload.json'))" 2>/dev/null; do
+  kill -0 $DEVNET 2>/dev/null || { cat "$OUT/devnet.log" >&2; exit 1; }
+  sleep 2
+done
+RPC="http://127.0.0.1:$PORT"
+head_block() {
+  python3 -c "
+import json, urllib.request
+r = urllib.request.urlopen(urllib.request.Request('$RPC', json.dumps({'jsonrpc':'2.0','id':1,'method':'eth_blockNumber','params':[]}).encode(), {'content-type':'application/json'}))
+print(int(json.load(r)['result'], 16))"
+}
+HEAD=$(head_block)
+echo "chain: blocks 0..$HEAD" >&2
+fresh_db() {
+  psql "$PGURL/postgres" -qc "DROP DATABASE IF EXISTS $1 WITH (FORCE)" -c "CREATE DATABASE $1"
+}
+count_rows() { # DB SCHEMA
+  local n=0 t
+  for t in ${TABLES//,/ }; do
+    n=$(( n + $(psql "$PGURL/$1" -Atc "SELECT count(*) FROM $2.$t") ))
+  done
+  echo $n
+}
+
+# --- 1. catch-up ---------------------------------------------------------------------
+fresh_db $ETL_DB
+"$ETL/python" -c "
+from sqlalchemy import create_engine
+from ethereumetl.streaming.postgres_tables import metadata
+metadata.create_all(create_engine('postgresql+pg8000://root@127.0.0.1:5432/$ETL_DB'))"
+start=$(date +%s.%N)
+"$ETL/ethereumetl" stream -s 0 -p "$RPC" -o "postgresql+pg8000://root@127.0.0.1:5432/$ETL_DB" \
+  -e block,transaction,log,token_transfer,trace,contract,token \
+  -l "$OUT/last_synced_block.txt" --period-seconds 1 -B 100 -b 10 -w 5 \
+  > "$OUT/etl.log" 2>&1 &
+STREAM=$!
+until [ -s "$OUT/last_synced_block.txt" ] && [ "$(cat "$OUT/last_synced_block.txt")" -ge "$HEAD" ]; do
+  kill -0 $STREAM 2>/dev/null || { echo "ethereum-etl stream died:" >&2; tail -20 "$OUT/etl.log" >&2; exit 1; }
+  sleep 0.1
+done
+end=$(date +%s.%N)
+kill $STREAM; wait $STREAM 2>/dev/null || true; STREAM=
+ETL_S=$(python3 -c "print(f'{$end - $start:.3f}')")
+echo "ethereum-etl stream: $ETL_S s" >&2
+
+fresh_db $LF_DB
+start=$(date +%s.%N)
+$LF -q stream evm --rpc "$RPC" --tables "$TABLES" --start 0 --until-head \
+  --postgres "$PGURL/$LF_DB" --confirmations 12 2> "$OUT/lf-catchup.log"
+end=$(date +%s.%N)
+LF_S=$(python3 -c "print(f'{$end - $start:.3f}')")
+echo "ledgerflow stream: $LF_S s" >&2
+ETL_ROWS=$(count_rows $ETL_DB public)
+LF_ROWS=$(count_rows $LF_DB crypto_anvil)
+
+# --- 2. latency at the tip -----------------------------------------------------------
+fresh_db $LF_DB
+SUBJ="ledgerflow.bench$$"
+$LF --log-format json stream evm --rpc "$RPC" --tables "$TABLES" --start latest \
+  --postgres "$PGURL/$LF_DB" --nats "$NATS" --nats-stream "LEDGERFLOW_BENCH_$$" \
+  --nats-prefix "$SUBJ" --name "bench$$" --confirmations 12 --poll-interval "$POLL" \
+  2> "$OUT/lf-follow.log" &
+STREAM=$!
+sleep 3
+echo "mining $LAT_BLOCKS blocks, one every ${PACE}s, while ledgerflow follows (poll $POLL)..." >&2
+"$ETL/python" - "$RPC" "$LAT_BLOCKS" "$PACE" "$OUT/mined.txt" <<'PY'
+import json, random, sys, time, urllib.request
+rpc, n, pace, out = sys.argv[1], int(sys.argv[2]), float(sys.argv[3]), sys.argv[4]
+def call(method, params):
+    req = urllib.request.Request(rpc, json.dumps({"jsonrpc": "2.0", "id": 1, "method": method, "params": params}).encode(), {"content-type": "application/json"})
+    return json.load(urllib.request.urlopen(req))["result"]
+dev = "0xf39fd6e51aad88f6f4ce6ab8827279cfffb92266"
+rng = random.Random(7)
+with open(out, "w") as f:
+    for i in range(n):
+        for k in range(rng.randint(1, 3)):
+            call("eth_sendTransaction", [{"from": dev, "to": "0x000000000000000000000000000000000000dEaD", "value": hex(i * 10 + k + 1)}])
+        call("evm_mine", [])
+        t = time.time()
+        number = int(call("eth_blockNumber", []), 16)
+        f.write(f"{number} {t:.6f}\n")
+        time.sleep(pace)
+PY
+LAST=$(tail -1 "$OUT/mined.txt" | cut -d' ' -f1)
+for _ in $(seq 1 100); do
+  grep -q "\"last\":$LAST," "$OUT/lf-follow.log" && break
+  sleep 0.1
+done
+kill -TERM $STREAM; wait $STREAM 2>/dev/null || true; STREAM=
+psql "$PGURL/postgres" -qc "DROP DATABASE IF EXISTS $ETL_DB WITH (FORCE)" -c "DROP DATABASE IF EXISTS $LF_DB WITH (FORCE)"
+
+python3 - "$OUT" "$ETL_S" "$LF_S" "$ETL_ROWS" "$LF_ROWS" "$HEAD" "$POLL" <<'PY'
+import datetime, json, statistics, sys
+out, etl_s, lf_s, etl_rows, lf_rows, head, poll = sys.argv[1:]
+etl_s, lf_s, etl_rows, lf_rows = float(etl_s), float(lf_s), int(etl_rows), int(lf_rows)
+print(f"\ncatch-up, blocks 0..{head} into PostgreSQL (fresh databases):")
+print(f"  ethereum-etl stream:        {etl_s:8.2f} s  {etl_rows:8} rows  {etl_rows / etl_s:10,.0f} rows/s")
+print(f"  ledgerflow stream evm:      {lf_s:8.2f} s  {lf_rows:8} rows  {lf_rows / lf_s:10,.0f} rows/s")
+print(f"  wall-clock ratio {etl_s / lf_s:.1f}x; rows/s ratio {(lf_rows / lf_s) / (etl_rows / etl_s):.1f}x")
+mined = {}
+for line in open(f"{out}/mined.txt"):
+    n, t = line.split()
+    mined[int(n)] = float(t)
+applied = {}
+for line in open(f"{out}/lf-follow.log"):
+    try:
+        rec = json.loads(line)
+    except ValueError:
+        continue
+    f = rec.get("fields", {})
+    if f.get("message") != "event applied" or f.get("first") is None:
+        continue
+    ts = datetime.datetime.fromisoformat(rec["timestamp"].replace("Z", "+00:00")).timestamp()
+    for n in range(int(f["first"]), int(f["last"]) + 1):
+        applied.setdefault(n, ts)
+lat = sorted((applied[n] - t) * 1000 for n, t in mined.items() if n in applied)
+missing = [n for n in mined if n not in applied]
+def pct(p):
+    return lat[min(len(lat) - 1, int(round(p / 100 * (len(lat) - 1))))]
+print(f"\nlatency, mined -> committed in PostgreSQL and acknowledged by NATS (poll {poll}):")
+print(f"  blocks {len(lat)} (missing {len(missing)}); p50 {pct(50):.1f} ms  p90 {pct(90):.1f} ms  "
+      f"p99 {pct(99):.1f} ms  max {lat[-1]:.1f} ms  mean {statistics.mean(lat):.1f} ms")
+PY

@@ -231,6 +231,43 @@ impl RpcSource {
         Ok(out)
     }
 
+    /// Loads into `index` the outputs spent by `blocks` (in chain order) that neither
+    /// `index` nor the blocks themselves hold (created before them), with
+    /// `getrawtransaction`. Returns how many were fetched.
+    pub async fn load_missing_prevouts(
+        &self,
+        index: &mut crate::utxo::UtxoIndex,
+        blocks: &[Block],
+    ) -> Result<u64, BtcError> {
+        let mut created: std::collections::HashSet<[u8; 32]> = std::collections::HashSet::new();
+        for b in blocks {
+            for t in &b.txs {
+                created.insert(t.txid);
+            }
+        }
+        let mut missing = Vec::new();
+        for b in blocks {
+            for t in &b.txs {
+                for i in &t.inputs {
+                    if let Some((txid, vout)) = i.prev {
+                        if !created.contains(&txid) && !index.contains(&txid, vout) {
+                            missing.push((txid, vout));
+                        }
+                    }
+                }
+            }
+        }
+        if missing.is_empty() {
+            return Ok(0);
+        }
+        let coins = self.prevouts(&missing).await?;
+        let n = coins.len() as u64;
+        for ((t, v), c) in coins {
+            index.insert(&t, v, c.value, c.height, &c.script);
+        }
+        Ok(n)
+    }
+
     /// The outputs `txid:vout` from `getrawtransaction` (needs `txindex=1` on the node for
     /// confirmed transactions), for inputs that spend outputs created before the exported
     /// range.

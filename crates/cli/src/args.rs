@@ -743,6 +743,80 @@ pub enum StreamCommand {
     /// reorganisation deeper than --confirmations, or retries exhausted.
     #[command(verbatim_doc_comment)]
     Evm(StreamEvmArgs),
+    /// Follow a Bitcoin-family node's tip (JSON-RPC polling) into one or more sinks.
+    ///
+    /// The same events, checkpoints, sinks and operations as `stream evm`, with the
+    /// crypto_bitcoin tables (blocks, transactions with nested inputs/outputs, inputs,
+    /// outputs). Every input carries the value, type and addresses of the output it spends
+    /// (outputs older than the event are read with getrawtransaction: start the node with
+    /// txindex=1).
+    ///
+    /// Examples:
+    ///   ledgerflow stream bitcoin --rpc http://user:pass@127.0.0.1:8332 --postgres $PG
+    ///   ledgerflow stream bitcoin --rpc http://127.0.0.1:19443 --rpc-cookie ~/.litecoin/regtest/.cookie \
+    ///       --chain litecoin --network regtest --confirmations 6 -o lake/ --nats nats://127.0.0.1:4222
+    #[command(verbatim_doc_comment)]
+    Bitcoin(StreamBitcoinArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct StreamBitcoinArgs {
+    /// Node JSON-RPC endpoint; credentials may be in the URL (`http://user:pass@host:port`).
+    #[arg(long, env = "LEDGERFLOW_BTC_RPC", help_heading = "Source")]
+    pub rpc: String,
+
+    /// Chain: bitcoin, litecoin, bitcoin_cash, dogecoin, dash, zcash.
+    #[arg(long, default_value = "bitcoin", help_heading = "Source")]
+    pub chain: String,
+
+    /// Network: main, test, signet or regtest.
+    #[arg(long, default_value = "main", help_heading = "Source")]
+    pub network: String,
+
+    /// Bitcoin Core cookie file for RPC authentication (`<datadir>/.cookie`).
+    #[arg(long, help_heading = "Source")]
+    pub rpc_cookie: Option<PathBuf>,
+
+    /// RPC user (or in the URL).
+    #[arg(long, env = "LEDGERFLOW_RPC_USER", help_heading = "Source")]
+    pub rpc_user: Option<String>,
+
+    /// RPC password (or in the URL).
+    #[arg(
+        long,
+        env = "LEDGERFLOW_RPC_PASSWORD",
+        hide_env_values = true,
+        help_heading = "Source"
+    )]
+    pub rpc_password: Option<String>,
+
+    /// How blocks are fetched: `raw`, `verbose` or `auto` (as `export bitcoin`).
+    #[arg(long, default_value = "auto", help_heading = "Source")]
+    pub rpc_mode: String,
+
+    /// Tables, comma-separated, or `all` (blocks, transactions, inputs, outputs; blocks is
+    /// always written).
+    #[arg(
+        short,
+        long,
+        default_value = "all",
+        value_delimiter = ',',
+        help_heading = "Source"
+    )]
+    pub tables: Vec<String>,
+
+    /// Chain folder / dataset name (default: the chain's, e.g. litecoin_regtest).
+    #[arg(long, help_heading = "Source")]
+    pub chain_name: Option<String>,
+
+    #[command(flatten)]
+    pub follow: StreamFollowArgs,
+
+    #[command(flatten)]
+    pub sinks: StreamSinkArgs,
+
+    #[command(flatten)]
+    pub rpc_tuning: RpcTuning,
 }
 
 #[derive(Debug, Args)]
@@ -780,6 +854,19 @@ pub struct StreamEvmArgs {
     #[arg(long, default_value = "creation", help_heading = "Source")]
     pub token_block: String,
 
+    #[command(flatten)]
+    pub follow: StreamFollowArgs,
+
+    #[command(flatten)]
+    pub sinks: StreamSinkArgs,
+
+    #[command(flatten)]
+    pub rpc_tuning: RpcTuning,
+}
+
+/// How a stream follows the chain (`stream evm` and `stream bitcoin`).
+#[derive(Debug, Args)]
+pub struct StreamFollowArgs {
     /// Where a sink without a checkpoint starts: a block number, `-N` (N below the head),
     /// `latest` (the head). A lake with chunk files continues after its last chunk.
     #[arg(
@@ -814,7 +901,11 @@ pub struct StreamEvmArgs {
     /// backoff up to 30 s; /health reports the failure).
     #[arg(long, help_heading = "Following")]
     pub max_retries: Option<u64>,
+}
 
+/// The sinks of a stream and the operations endpoint.
+#[derive(Debug, Args)]
+pub struct StreamSinkArgs {
     /// PostgreSQL sink: connection URL.
     #[arg(long, env = "LEDGERFLOW_STREAM_POSTGRES", help_heading = "Sinks")]
     pub postgres: Option<String>,
@@ -858,9 +949,6 @@ pub struct StreamEvmArgs {
     /// Serve /metrics (Prometheus) and /health on this address (e.g. 127.0.0.1:9184).
     #[arg(long, help_heading = "Operations")]
     pub metrics_addr: Option<String>,
-
-    #[command(flatten)]
-    pub rpc_tuning: RpcTuning,
 }
 
 /// Parses `500ms`, `2s`, `1.5s`, `10m`, or plain seconds.

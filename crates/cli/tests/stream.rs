@@ -111,13 +111,13 @@ fn parquet_files(dir: &Path) -> Vec<RecordBatch> {
     out
 }
 
-async fn digest(url: &str, table: &str) -> (i64, String) {
+async fn digest(url: &str, schema: &str, table: &str) -> (i64, String) {
     let c = ledgerflow_postgres::load::connect(url).await.unwrap();
     let r = c
         .query_one(
             &format!(
                 "SELECT count(*), coalesce(md5(string_agg(x::text, '|' ORDER BY x::text)), '') \
-                 FROM crypto_anvil.{table} x"
+                 FROM {schema}.{table} x"
             ),
             &[],
         )
@@ -273,25 +273,33 @@ impl Sinks {
         )
         .unwrap();
         let head = u64::from_str_radix(head.trim_start_matches("0x"), 16).unwrap();
-        let fresh = self.dir.path().join(format!("fresh{round}"));
         let url = client.config().url.clone();
-        let out = common::run(&[
+        let range = format!("0:{head}");
+        let export = [
             "export",
             "evm",
             "--rpc",
             &url,
             "--blocks",
-            &format!("0:{head}"),
+            &range,
             "--tables",
             TABLES,
             "--token-block",
             "creation",
-            "-o",
-            fresh.to_str().unwrap(),
-            "-q",
-        ])
-        .await;
+        ];
+        self.check(&export, "anvil", TABLES, head, round).await;
+        head
+    }
+
+    /// Runs `export` (plus `-o DIR -q`) for the canonical chain, loads it into PostgreSQL,
+    /// and checks that every sink holds exactly its rows.
+    async fn check(&self, export: &[&str], folder: &str, tables: &str, head: u64, round: u32) {
+        let fresh = self.dir.path().join(format!("fresh{round}"));
+        let mut args = export.to_vec();
+        args.extend(["-o", fresh.to_str().unwrap(), "-q"]);
+        let out = common::run(&args).await;
         assert!(out.status.success(), "{}", common::stderr(&out));
+        let schema = format!("crypto_{}", folder.replace('-', "_"));
         let out = common::run(&[
             "load",
             "postgres",
@@ -308,12 +316,20 @@ impl Sinks {
         assert_eq!(dups, 0, "a message id repeated in the stream");
         // the consumer example of the docs, run as written
         let example = example_consumer(&self.stream_name, &self.prefix, self.dir.path()).await;
-        for table in TABLES.split(',') {
-            let canonical = json_rows(&parquet_files(&fresh.join("anvil").join(table)));
+        for table in tables.split(',') {
+            let canonical = json_rows(&parquet_files(&fresh.join(folder).join(table)));
+            if table == "blocks" {
+                assert_eq!(
+                    canonical.len() as u64,
+                    head + 1,
+                    "{:?}",
+                    common::files(&fresh).keys().collect::<Vec<_>>()
+                );
+            }
             // the lake: immutable chunks plus the tip area
-            let mut ours = parquet_files(&self.lake.join("anvil").join(table));
+            let mut ours = parquet_files(&self.lake.join(folder).join(table));
             ours.extend(parquet_files(
-                &self.lake.join("anvil").join("_tip").join(table),
+                &self.lake.join(folder).join("_tip").join(table),
             ));
             assert_eq!(json_rows(&ours), canonical, "lake {table}");
             // NATS, as a consumer applying row and undo messages
@@ -333,15 +349,37 @@ impl Sinks {
             }
             // PostgreSQL
             assert_eq!(
-                digest(&self.stream_db, table).await,
-                digest(&self.fresh_db, table).await,
+                digest(&self.stream_db, &schema, table).await,
+                digest(&self.fresh_db, &schema, table).await,
                 "postgres {table}"
             );
-            if table == "blocks" {
-                assert_eq!(canonical.len() as u64, head + 1);
-            }
         }
-        head
+    }
+
+    /// `stream bitcoin` arguments (litecoin regtest) writing to every sink.
+    fn btc_args(&self, rpc: &str, until_head: bool) -> Vec<String> {
+        let mut a = self.args(rpc, until_head);
+        // the same sinks, the Bitcoin-family source
+        a.splice(2..4, ["stream".to_string(), "bitcoin".to_string()]);
+        let j = a
+            .iter()
+            .position(|x| x == "--max-blocks-per-event")
+            .unwrap();
+        a.drain(j..j + 2);
+        let i = a.iter().position(|x| x == "--tables").unwrap();
+        a.splice(
+            i..i + 2,
+            [
+                "--chain",
+                "litecoin",
+                "--network",
+                "regtest",
+                "--max-blocks-per-event",
+                "7",
+            ]
+            .map(String::from),
+        );
+        a
     }
 }
 
@@ -806,4 +844,108 @@ fn http_get(port: u16, path: &str) -> String {
     let mut out = String::new();
     c.read_to_string(&mut out).unwrap();
     out
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bitcoin_family_stream_follows_litecoind_reorgs() {
+    use ledgerflow_devnet::litecoin::UtxoWorkloadConfig;
+    let dir = tempfile::tempdir().unwrap();
+    let Some((node, _)) = common::litecoin_node(
+        "stream bitcoin",
+        &dir.path().join("node"),
+        UtxoWorkloadConfig {
+            seed: 3,
+            blocks: 15,
+            txs_per_block: 8,
+            entities: 12,
+            ..Default::default()
+        },
+    )
+    .await
+    else {
+        return;
+    };
+    let Some(sinks) = Sinks::new("stream_ltc").await else {
+        return;
+    };
+    let url = node.url();
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(21);
+    let height = |v: serde_json::Value| v.as_u64().unwrap();
+    let (mut reorgs, mut kills) = (0, 0);
+    for round in 0..10u32 {
+        let head = height(node.call("getblockcount", json!([])).await.unwrap());
+        if round % 3 == 2 {
+            // a rollback: the tip invalidated, then a longer branch
+            let hash = node.call("getblockhash", json!([head])).await.unwrap();
+            node.call("invalidateblock", json!([hash])).await.unwrap();
+            let a = sinks.btc_args(&url, true);
+            let out = common::run(&a.iter().map(|s| s.as_str()).collect::<Vec<_>>()).await;
+            assert!(out.status.success(), "{}", common::stderr(&out));
+            node.call(
+                "generatetodescriptor",
+                json!([2, format!("raw(01{:02x})", 100 + round)]),
+            )
+            .await
+            .unwrap();
+        } else {
+            // blocks invalidated, a competing branch (other coinbase script; the orphaned
+            // transactions go back to the mempool and into the new blocks)
+            let depth = rng.gen_range(1..=6u64);
+            let hash = node
+                .call("getblockhash", json!([head + 1 - depth]))
+                .await
+                .unwrap();
+            node.call("invalidateblock", json!([hash])).await.unwrap();
+            node.call(
+                "generatetodescriptor",
+                json!([depth + 1, format!("raw(01{:02x})", round + 1)]),
+            )
+            .await
+            .unwrap();
+            reorgs += 1;
+        }
+        let a = sinks.btc_args(&url, true);
+        if rng.gen_bool(0.4) {
+            // killed while catching up
+            let mut child = std::process::Command::new(common::bin())
+                .args(&a)
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::null())
+                .spawn()
+                .unwrap();
+            tokio::time::sleep(Duration::from_millis(rng.gen_range(50..400))).await;
+            if child.try_wait().unwrap().is_none() {
+                child.kill().unwrap();
+                kills += 1;
+            }
+            child.wait().unwrap();
+        }
+        let out = common::run(&a.iter().map(|s| s.as_str()).collect::<Vec<_>>()).await;
+        assert!(out.status.success(), "{}", common::stderr(&out));
+    }
+    println!("stream bitcoin: {reorgs} reorgs, {kills} SIGKILLs");
+    let head = height(node.call("getblockcount", json!([])).await.unwrap());
+    let range = format!("0:{head}");
+    let export = [
+        "export",
+        "bitcoin",
+        "--rpc",
+        &url,
+        "--chain",
+        "litecoin",
+        "--network",
+        "regtest",
+        "--blocks",
+        &range,
+    ];
+    sinks
+        .check(
+            &export,
+            "litecoin-regtest",
+            "blocks,inputs,outputs,transactions",
+            head,
+            1,
+        )
+        .await;
+    let _ = sinks.js.delete_stream(&sinks.stream_name).await;
 }

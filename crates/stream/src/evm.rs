@@ -34,7 +34,7 @@ pub enum StreamError {
         range: String,
         /// Cause.
         #[source]
-        source: Box<ledgerflow_evm::EvmError>,
+        source: Box<dyn std::error::Error + Send + Sync>,
     },
     /// The node answered for another block than the one resolved (it changed branch in
     /// between); the follower resolves again.

@@ -21,7 +21,7 @@ pub mod nats;
 pub mod postgres;
 pub mod sink;
 
-pub use bitcoin::BitcoinHeaders;
+pub use bitcoin::{BitcoinHeaders, BtcNode};
 pub use chain::{BlockRef, ChainError, Event, Follower, Headers, Link, Window};
 pub use driver::{Driver, DriverError, EvmNode, RowSource, SinkSpec, StreamOptions};
 pub use evm::{EvmHeaders, StreamError};

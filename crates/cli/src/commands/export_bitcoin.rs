@@ -173,43 +173,19 @@ pub async fn run(a: ExportBitcoinArgs, quiet: bool) -> eyre::Result<ExitCode> {
     }
     let format = common::output_format(&a.out)?;
     let tables = parse_tables(&a.tables, format)?;
-    let params: &'static ChainParams = ChainParams::find(&a.chain, &a.network).ok_or_else(|| {
-        eyre!(
-            "unknown chain/network {:?}/{:?} (chains: bitcoin, litecoin, bitcoin_cash, dogecoin, dash, zcash; networks: main, test, signet, regtest)",
-            a.chain,
-            a.network
-        )
-    })?;
+    let params = chain_params(&a.chain, &a.network)?;
     if a.group_blocks == 0 {
         bail!("--group-blocks must be at least 1");
     }
-    let rpc_mode = match a.rpc_mode.as_str() {
-        "auto" => RpcMode::auto(params),
-        "raw" => {
-            if !params.raw_decodable {
-                bail!(
-                    "--rpc-mode raw: ledgerflow does not decode {} blocks itself; use verbose",
-                    params.chain
-                );
-            }
-            RpcMode::Raw
-        }
-        "verbose" => RpcMode::Verbose,
-        other => bail!("--rpc-mode {other:?}: expected auto, raw or verbose"),
-    };
+    let rpc_mode = rpc_mode(&a.rpc_mode, params)?;
     let rpc_cfg = match &a.rpc {
-        Some(url) => {
-            let mut cfg = common::rpc_config(url, &a.rpc_tuning)?;
-            if let Some(cookie) = &a.rpc_cookie {
-                cfg.auth = Some(
-                    ledgerflow_rpc::read_cookie(cookie)
-                        .wrap_err_with(|| format!("--rpc-cookie {}", cookie.display()))?,
-                );
-            } else if let Some(user) = &a.rpc_user {
-                cfg.auth = Some((user.clone(), a.rpc_password.clone().unwrap_or_default()));
-            }
-            Some(cfg)
-        }
+        Some(url) => Some(rpc_config(
+            url,
+            a.rpc_cookie.as_deref(),
+            a.rpc_user.as_deref(),
+            a.rpc_password.as_deref(),
+            &a.rpc_tuning,
+        )?),
         None => {
             if !params.raw_decodable {
                 bail!("{} blocks can only be read over RPC (--rpc)", params.chain);
@@ -574,6 +550,53 @@ async fn catch_up(
     Ok(())
 }
 
+/// `--chain`/`--network`.
+pub fn chain_params(chain: &str, network: &str) -> eyre::Result<&'static ChainParams> {
+    ChainParams::find(chain, network).ok_or_else(|| {
+        eyre!(
+            "unknown chain/network {chain:?}/{network:?} (chains: bitcoin, litecoin, bitcoin_cash, dogecoin, dash, zcash; networks: main, test, signet, regtest)"
+        )
+    })
+}
+
+/// `--rpc-mode`.
+pub fn rpc_mode(mode: &str, params: &ChainParams) -> eyre::Result<RpcMode> {
+    Ok(match mode {
+        "auto" => RpcMode::auto(params),
+        "raw" => {
+            if !params.raw_decodable {
+                bail!(
+                    "--rpc-mode raw: ledgerflow does not decode {} blocks itself; use verbose",
+                    params.chain
+                );
+            }
+            RpcMode::Raw
+        }
+        "verbose" => RpcMode::Verbose,
+        other => bail!("--rpc-mode {other:?}: expected auto, raw or verbose"),
+    })
+}
+
+/// A node's RPC settings with cookie or user/password auth.
+pub fn rpc_config(
+    url: &str,
+    cookie: Option<&std::path::Path>,
+    user: Option<&str>,
+    password: Option<&str>,
+    tuning: &crate::args::RpcTuning,
+) -> eyre::Result<ledgerflow_rpc::RpcConfig> {
+    let mut cfg = common::rpc_config(url, tuning)?;
+    if let Some(cookie) = cookie {
+        cfg.auth = Some(
+            ledgerflow_rpc::read_cookie(cookie)
+                .wrap_err_with(|| format!("--rpc-cookie {}", cookie.display()))?,
+        );
+    } else if let Some(user) = user {
+        cfg.auth = Some((user.to_string(), password.unwrap_or_default().to_string()));
+    }
+    Ok(cfg)
+}
+
 /// Over RPC: the outputs spent by `blocks` that neither the index nor the blocks themselves
 /// hold (created before the exported range) are fetched with `getrawtransaction`.
 async fn fetch_missing_prevouts(
@@ -581,32 +604,7 @@ async fn fetch_missing_prevouts(
     st: &mut EnrichState,
     blocks: &[Block],
 ) -> eyre::Result<()> {
-    let mut created: std::collections::HashSet<[u8; 32]> = std::collections::HashSet::new();
-    for b in blocks {
-        for t in &b.txs {
-            created.insert(t.txid);
-        }
-    }
-    let mut missing = Vec::new();
-    for b in blocks {
-        for t in &b.txs {
-            for i in &t.inputs {
-                if let Some((txid, vout)) = i.prev {
-                    if !created.contains(&txid) && !st.index.contains(&txid, vout) {
-                        missing.push((txid, vout));
-                    }
-                }
-            }
-        }
-    }
-    if missing.is_empty() {
-        return Ok(());
-    }
-    let coins = rpc.prevouts(&missing).await?;
-    st.prevouts_fetched += coins.len() as u64;
-    for ((t, v), c) in coins {
-        st.index.insert(&t, v, c.value, c.height, &c.script);
-    }
+    st.prevouts_fetched += rpc.load_missing_prevouts(&mut st.index, blocks).await?;
     Ok(())
 }
 

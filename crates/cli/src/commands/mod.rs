@@ -33,6 +33,7 @@ pub async fn run(cli: Cli) -> eyre::Result<ExitCode> {
         Command::Lake(LakeCommand::Compact(a)) => lake::compact(a).await,
         Command::Lake(LakeCommand::Convert(a)) => lake::convert(a).await,
         Command::Stream(StreamCommand::Evm(a)) => stream::evm(a).await,
+        Command::Stream(StreamCommand::Bitcoin(a)) => stream::bitcoin(a).await,
         Command::Load(LoadCommand::Postgres(a)) => load::postgres(a, quiet).await,
         Command::Schema(a) => schema::run(a),
         Command::Bench(BenchCommand::RpcFloor(a)) => bench::run(a).await,

@@ -4,18 +4,21 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use eyre::{bail, WrapErr};
+use ledgerflow_bitcoin::source::RpcSource;
+use ledgerflow_core::tables::bitcoin::BtcTable;
 use ledgerflow_core::tables::evm::EvmTable;
 use ledgerflow_core::ChainId;
 use ledgerflow_evm::{EvmSource, RpcClient, SourceConfig, TokenBlock, TraceMode};
 use ledgerflow_lake::layout::dataset_name;
 use ledgerflow_lake::{Lake, WriteOptions};
-use ledgerflow_stream::driver::{Driver, EvmNode, SinkSpec, StreamOptions};
+use ledgerflow_stream::driver::{Driver, EvmNode, RowSource, SinkSpec, StreamOptions};
 use ledgerflow_stream::lake::LakeOptions;
 use ledgerflow_stream::metrics::{self, Metrics};
 use ledgerflow_stream::nats::NatsOptions;
+use ledgerflow_stream::BtcNode;
 use tokio::sync::watch;
 
-use crate::args::StreamEvmArgs;
+use crate::args::{StreamBitcoinArgs, StreamEvmArgs, StreamFollowArgs, StreamSinkArgs};
 
 /// `--start`: a number, `-N` below the head, or `latest`.
 fn start_block(spec: &str, head: u64) -> eyre::Result<u64> {
@@ -56,20 +59,126 @@ fn shutdown_signal() -> watch::Receiver<bool> {
     rx
 }
 
+/// The sinks of the arguments, for a chain folder / dataset and its tables.
+fn sink_specs(
+    s: &StreamSinkArgs,
+    chain: &str,
+    schemas: &[(&'static str, arrow::datatypes::SchemaRef)],
+    utxo: bool,
+    footer: Vec<(String, String)>,
+) -> eyre::Result<Vec<SinkSpec>> {
+    if s.postgres.is_none() && s.nats.is_none() && s.lake.is_none() {
+        bail!("no sink: give at least one of --postgres URL, --nats URL, -o/--lake DIR");
+    }
+    if s.chunk_size == 0 {
+        bail!("--chunk-size must be at least 1");
+    }
+    let mut sinks = Vec::new();
+    if let Some(url) = &s.postgres {
+        sinks.push(SinkSpec::Postgres {
+            url: url.clone(),
+            schema: s.pg_schema.clone().unwrap_or_else(|| dataset_name(chain)),
+            name: s.name.clone(),
+            tables: schemas.to_vec(),
+            utxo,
+        });
+    }
+    if let Some(url) = &s.nats {
+        let mut o = NatsOptions::new(url, chain, &s.name);
+        if let Some(p) = &s.nats_prefix {
+            o.prefix = p.clone();
+        }
+        if let Some(st) = &s.nats_stream {
+            o.stream = st.clone();
+        }
+        o.duplicate_window = s.nats_dedup_window;
+        sinks.push(SinkSpec::Nats(o));
+    }
+    if let Some(dir) = &s.lake {
+        let mut metadata = footer;
+        metadata.push((
+            "ledgerflow.version".into(),
+            env!("CARGO_PKG_VERSION").to_string(),
+        ));
+        sinks.push(SinkSpec::Lake(LakeOptions {
+            lake: Lake::new(dir),
+            chain: chain.to_string(),
+            chunk_size: s.chunk_size,
+            tables: schemas.to_vec(),
+            write: WriteOptions {
+                zstd_level: s.zstd_level,
+                metadata,
+                ..Default::default()
+            },
+        }));
+    }
+    Ok(sinks)
+}
+
+/// Opens the sinks and follows `node` until stopped.
+async fn follow<S: RowSource>(
+    node: S,
+    rpc: &str,
+    chain: &str,
+    head: u64,
+    f: &StreamFollowArgs,
+    s: &StreamSinkArgs,
+    sinks: Vec<SinkSpec>,
+) -> eyre::Result<ExitCode> {
+    if f.max_blocks_per_event == 0 {
+        bail!("--max-blocks-per-event must be at least 1");
+    }
+    let start = start_block(&f.start, head)?;
+    let metrics = Arc::new(Metrics::default());
+    if let Some(addr) = &s.metrics_addr {
+        let listener = tokio::net::TcpListener::bind(addr)
+            .await
+            .wrap_err_with(|| format!("cannot listen on --metrics-addr {addr}"))?;
+        let local = listener.local_addr()?;
+        tracing::info!(target: "ledgerflow::stream", %local, "serving /metrics and /health");
+        let m = metrics.clone();
+        tokio::spawn(async move {
+            if let Err(e) = metrics::serve(listener, m).await {
+                tracing::error!(target: "ledgerflow::stream", error = %e, "metrics server stopped");
+            }
+        });
+    }
+    let shutdown = shutdown_signal();
+    let opts = StreamOptions {
+        confirmations: f.confirmations,
+        start,
+        max_blocks: f.max_blocks_per_event,
+        poll: f.poll_interval,
+        until_head: f.until_head,
+        stop_at: f.stop_at,
+        max_retries: f.max_retries,
+    };
+    let mut driver = Driver::open(node, sinks, opts, metrics)
+        .await
+        .wrap_err_with(|| format!("cannot start streaming from {rpc}"))?;
+    tracing::info!(target: "ledgerflow::stream", chain = %chain, head, start, genesis = %driver.genesis(), "streaming");
+    driver.run(shutdown).await?;
+    for (sink, tip) in driver.positions() {
+        match tip {
+            Some(t) => eprintln!("{sink}: at block {} {}", t.number, t.hash),
+            None => eprintln!("{sink}: nothing applied"),
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
 pub async fn evm(a: StreamEvmArgs) -> eyre::Result<ExitCode> {
     let mut tables = crate::commands::export_evm::parse_tables(&a.tables)?;
     if !tables.contains(&EvmTable::Blocks) {
         tables.insert(0, EvmTable::Blocks);
     }
-    if a.postgres.is_none() && a.nats.is_none() && a.lake.is_none() {
-        bail!("no sink: give at least one of --postgres URL, --nats URL, -o/--lake DIR");
-    }
-    if a.max_blocks_per_event == 0 || a.chunk_size == 0 {
-        bail!("--max-blocks-per-event and --chunk-size must be at least 1");
-    }
     let trace_mode: TraceMode = a.traces.parse().map_err(|e: String| eyre::eyre!(e))?;
     let token_block: TokenBlock = a.token_block.parse().map_err(|e: String| eyre::eyre!(e))?;
     let rpc = crate::commands::common::rpc_config(&a.rpc, &a.rpc_tuning)?;
+    let schemas: Vec<(&'static str, arrow::datatypes::SchemaRef)> =
+        tables.iter().map(|t| (t.name(), t.schema())).collect();
+    // arguments are checked before the node is asked anything
+    sink_specs(&a.sinks, "check", &schemas, false, Vec::new())?;
     let source = EvmSource::connect(
         RpcClient::new(rpc.clone())?,
         SourceConfig {
@@ -84,92 +193,73 @@ pub async fn evm(a: StreamEvmArgs) -> eyre::Result<ExitCode> {
         .head()
         .await
         .wrap_err_with(|| format!("cannot read the head of the node at {}", a.rpc))?;
-    let start = start_block(&a.start, head)?;
     let chain_id = source.chain_id();
     let chain = a
         .chain_name
         .clone()
         .unwrap_or_else(|| ChainId(chain_id).lake_name());
-    let dataset = dataset_name(&chain);
+    let sinks = sink_specs(
+        &a.sinks,
+        &chain,
+        &schemas,
+        false,
+        vec![("ledgerflow.chain_id".into(), chain_id.to_string())],
+    )?;
+    let node = EvmNode::new(RpcClient::new(rpc)?, source, tables);
+    follow(node, &a.rpc, &chain, head, &a.follow, &a.sinks, sinks).await
+}
+
+pub async fn bitcoin(a: StreamBitcoinArgs) -> eyre::Result<ExitCode> {
+    use crate::commands::export_bitcoin as eb;
+    let params = eb::chain_params(&a.chain, &a.network)?;
+    let mode = eb::rpc_mode(&a.rpc_mode, params)?;
+    let mut tables = eb::parse_tables(&a.tables, ledgerflow_lake::Format::Parquet)?;
+    if !tables.contains(&BtcTable::Blocks) {
+        tables.insert(0, BtcTable::Blocks);
+    }
     let schemas: Vec<(&'static str, arrow::datatypes::SchemaRef)> =
         tables.iter().map(|t| (t.name(), t.schema())).collect();
-
-    let mut sinks = Vec::new();
-    if let Some(url) = &a.postgres {
-        sinks.push(SinkSpec::Postgres {
-            url: url.clone(),
-            schema: a.pg_schema.clone().unwrap_or_else(|| dataset.clone()),
-            name: a.name.clone(),
-            tables: schemas.clone(),
-            utxo: false,
-        });
-    }
-    if let Some(url) = &a.nats {
-        let mut o = NatsOptions::new(url, &chain, &a.name);
-        if let Some(p) = &a.nats_prefix {
-            o.prefix = p.clone();
-        }
-        if let Some(s) = &a.nats_stream {
-            o.stream = s.clone();
-        }
-        o.duplicate_window = a.nats_dedup_window;
-        sinks.push(SinkSpec::Nats(o));
-    }
-    if let Some(dir) = &a.lake {
-        sinks.push(SinkSpec::Lake(LakeOptions {
-            lake: Lake::new(dir),
-            chain: chain.clone(),
-            chunk_size: a.chunk_size,
-            tables: schemas.clone(),
-            write: WriteOptions {
-                zstd_level: a.zstd_level,
-                metadata: vec![
-                    ("ledgerflow.chain_id".into(), chain_id.to_string()),
-                    (
-                        "ledgerflow.version".into(),
-                        env!("CARGO_PKG_VERSION").to_string(),
-                    ),
-                ],
-                ..Default::default()
-            },
-        }));
-    }
-
-    let metrics = Arc::new(Metrics::default());
-    if let Some(addr) = &a.metrics_addr {
-        let listener = tokio::net::TcpListener::bind(addr)
-            .await
-            .wrap_err_with(|| format!("cannot listen on --metrics-addr {addr}"))?;
-        let local = listener.local_addr()?;
-        tracing::info!(target: "ledgerflow::stream", %local, "serving /metrics and /health");
-        let m = metrics.clone();
-        tokio::spawn(async move {
-            if let Err(e) = metrics::serve(listener, m).await {
-                tracing::error!(target: "ledgerflow::stream", error = %e, "metrics server stopped");
-            }
-        });
-    }
-    let shutdown = shutdown_signal();
-    let node = EvmNode::new(RpcClient::new(rpc)?, source, tables);
-    let opts = StreamOptions {
-        confirmations: a.confirmations,
-        start,
-        max_blocks: a.max_blocks_per_event,
-        poll: a.poll_interval,
-        until_head: a.until_head,
-        stop_at: a.stop_at,
-        max_retries: a.max_retries,
+    sink_specs(&a.sinks, "check", &schemas, true, Vec::new())?;
+    let cfg = eb::rpc_config(
+        &a.rpc,
+        a.rpc_cookie.as_deref(),
+        a.rpc_user.as_deref(),
+        a.rpc_password.as_deref(),
+        &a.rpc_tuning,
+    )?;
+    let source = RpcSource {
+        client: Arc::new(RpcClient::new(cfg)?),
+        params,
+        mode,
     };
-    let mut driver = Driver::open(node, sinks, opts, metrics)
+    source
+        .check_genesis()
         .await
-        .wrap_err_with(|| format!("cannot start streaming from {}", a.rpc))?;
-    tracing::info!(target: "ledgerflow::stream", chain = %chain, chain_id, head, start, genesis = %driver.genesis(), "streaming");
-    driver.run(shutdown).await?;
-    for (sink, tip) in driver.positions() {
-        match tip {
-            Some(t) => eprintln!("{sink}: at block {} {}", t.number, t.hash),
-            None => eprintln!("{sink}: nothing applied"),
-        }
-    }
-    Ok(ExitCode::SUCCESS)
+        .wrap_err_with(|| format!("cannot use the node at {}", a.rpc))?;
+    let head = source
+        .head()
+        .await
+        .wrap_err_with(|| format!("cannot read the head of the node at {}", a.rpc))?;
+    let chain = a.chain_name.clone().unwrap_or_else(|| params.lake_name());
+    let sinks = sink_specs(
+        &a.sinks,
+        &chain,
+        &schemas,
+        true,
+        vec![
+            ("ledgerflow.chain".into(), params.chain.to_string()),
+            ("ledgerflow.network".into(), params.network.to_string()),
+        ],
+    )?;
+    let node = BtcNode::new(source, tables);
+    follow(
+        node,
+        &a.rpc,
+        &chain,
+        head.max(0) as u64,
+        &a.follow,
+        &a.sinks,
+        sinks,
+    )
+    .await
 }

@@ -923,6 +923,64 @@ async fn bitcoin_family_stream_follows_litecoind_reorgs() {
         let out = common::run(&a.iter().map(|s| s.as_str()).collect::<Vec<_>>()).await;
         assert!(out.status.success(), "{}", common::stderr(&out));
     }
+    // a competing branch mined on a second node: it gets the first node's blocks
+    // (submitblock), mines a longer branch from below the tip, and the first node takes it
+    let other =
+        ledgerflow_devnet::litecoin::Litecoind::start(None, 0, Some(&dir.path().join("other")))
+            .await
+            .unwrap();
+    let head = height(node.call("getblockcount", json!([])).await.unwrap());
+    // the workload's blocks are stamped ahead of the clock (mock time): the same clock here
+    let best = node.call("getbestblockhash", json!([])).await.unwrap();
+    let t = node.call("getblockheader", json!([best])).await.unwrap()["time"]
+        .as_u64()
+        .unwrap();
+    other.call("setmocktime", json!([t + 60])).await.unwrap();
+    copy_blocks(&node, &other, 1, head).await;
+    let fork = head - 3;
+    let hash = other.call("getblockhash", json!([fork + 1])).await.unwrap();
+    other.call("invalidateblock", json!([hash])).await.unwrap();
+    other
+        .call("generatetodescriptor", json!([5, "raw(01ee)"]))
+        .await
+        .unwrap();
+    let other_head = height(other.call("getblockcount", json!([])).await.unwrap());
+    assert_eq!(other_head, fork + 5);
+    copy_blocks(&other, &node, fork + 1, other_head).await;
+    assert_eq!(
+        node.call("getbestblockhash", json!([])).await.unwrap(),
+        other.call("getbestblockhash", json!([])).await.unwrap()
+    );
+    let a = sinks.btc_args(&url, true);
+    let out = common::run(&a.iter().map(|s| s.as_str()).collect::<Vec<_>>()).await;
+    assert!(out.status.success(), "{}", common::stderr(&out));
+    assert!(
+        common::stderr(&out).contains("\"event\":\"reorged\""),
+        "{}",
+        common::stderr(&out)
+    );
+    reorgs += 1;
+    // invalidateblock then reconsiderblock: the same blocks leave and come back (their
+    // rows are undone, then applied again under new message ids)
+    let tip = node.call("getbestblockhash", json!([])).await.unwrap();
+    let back = node
+        .call("getblockhash", json!([other_head - 1]))
+        .await
+        .unwrap();
+    node.call("invalidateblock", json!([back])).await.unwrap();
+    let out = common::run(&a.iter().map(|s| s.as_str()).collect::<Vec<_>>()).await;
+    // (the node falls back to its own earlier branch where it has one: a reorg)
+    let err = common::stderr(&out);
+    assert!(
+        err.contains("\"event\":\"reverted\"") || err.contains("\"event\":\"reorged\""),
+        "{}",
+        common::stderr(&out)
+    );
+    node.call("reconsiderblock", json!([back])).await.unwrap();
+    assert_eq!(node.call("getbestblockhash", json!([])).await.unwrap(), tip);
+    let out = common::run(&a.iter().map(|s| s.as_str()).collect::<Vec<_>>()).await;
+    assert!(out.status.success(), "{}", common::stderr(&out));
+    other.stop().await;
     println!("stream bitcoin: {reorgs} reorgs, {kills} SIGKILLs");
     let head = height(node.call("getblockcount", json!([])).await.unwrap());
     let range = format!("0:{head}");
@@ -948,4 +1006,22 @@ async fn bitcoin_family_stream_follows_litecoind_reorgs() {
         )
         .await;
     let _ = sinks.js.delete_stream(&sinks.stream_name).await;
+}
+
+/// Copies blocks `from..=to` of one node to another with `submitblock`.
+async fn copy_blocks(
+    src: &ledgerflow_devnet::litecoin::Litecoind,
+    dst: &ledgerflow_devnet::litecoin::Litecoind,
+    from: u64,
+    to: u64,
+) {
+    for h in from..=to {
+        let hash = src.call("getblockhash", json!([h])).await.unwrap();
+        let raw = src.call("getblock", json!([hash, 0])).await.unwrap();
+        let r = dst.call("submitblock", json!([raw])).await.unwrap();
+        assert!(
+            r.is_null() || r == "duplicate" || r == "inconclusive",
+            "block {h}: {r}"
+        );
+    }
 }

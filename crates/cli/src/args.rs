@@ -849,6 +849,13 @@ pub struct StreamEvmArgs {
     #[arg(long, help_heading = "Source")]
     pub chain_name: Option<String>,
 
+    /// Also subscribe to new heads over the node's WebSocket (`eth_subscribe newHeads`) to
+    /// wake up as soon as a block arrives; polling still decides everything. `--ws` alone
+    /// derives the URL from --rpc (http → ws, as anvil, geth and reth serve both on one
+    /// port); `--ws URL` names it.
+    #[arg(long, num_args = 0..=1, default_missing_value = "auto", value_name = "URL", help_heading = "Source")]
+    pub ws: Option<String>,
+
     /// Block at which token metadata is read with eth_call: `creation` (the default here:
     /// the same answer however the blocks are grouped into events), `chunk-end`, `latest`.
     #[arg(long, default_value = "creation", help_heading = "Source")]

@@ -258,6 +258,9 @@ impl Sinks {
         if until_head {
             a.push("--until-head".into());
         }
+        // new-head notifications over the node's WebSocket (a proxy without WebSocket
+        // leaves the stream polling)
+        a.push("--ws".into());
         a
     }
 
@@ -359,6 +362,7 @@ impl Sinks {
     /// `stream bitcoin` arguments (litecoin regtest) writing to every sink.
     fn btc_args(&self, rpc: &str, until_head: bool) -> Vec<String> {
         let mut a = self.args(rpc, until_head);
+        a.retain(|x| x != "--ws");
         // the same sinks, the Bitcoin-family source
         a.splice(2..4, ["stream".to_string(), "bitcoin".to_string()]);
         let j = a
@@ -411,6 +415,7 @@ async fn kills_reorgs_and_restarts_leave_every_sink_canonical() {
     let args = |until_head: bool| sinks.args(&url, until_head);
     let tx = |v: u64| json!({"from": DEV, "to": "0x000000000000000000000000000000000000dEaD", "value": format!("0x{:x}", v + 1)});
 
+    let mut subscribed = false;
     let (mut kills, mut kills_mid_work, mut terms, mut reorgs, mut rollbacks) =
         (0u64, 0u64, 0u64, 0u64, 0u64);
     let mut round = 0u64;
@@ -489,6 +494,7 @@ async fn kills_reorgs_and_restarts_leave_every_sink_canonical() {
             child.wait().unwrap();
             kills += 1;
             let text = std::fs::read_to_string(&log).unwrap_or_default();
+            subscribed |= text.contains("subscribed to new heads");
             if text.contains("event applied") {
                 kills_mid_work += 1;
             }
@@ -509,6 +515,7 @@ async fn kills_reorgs_and_restarts_leave_every_sink_canonical() {
         "stream soak: {round} runs, {kills} SIGKILLs ({kills_mid_work} after the streamer applied events), {terms} SIGTERMs, {reorgs} reorgs, {rollbacks} rollbacks"
     );
 
+    assert!(subscribed, "no run subscribed to anvil's new heads");
     let head = sinks.check_canonical(&client, 1).await;
     // final blocks are in chunk files aligned to the chunk size; the tip area holds the rest
     let state: serde_json::Value = serde_json::from_slice(

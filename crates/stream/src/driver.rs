@@ -169,6 +169,8 @@ pub struct StreamOptions {
     pub stop_at: Option<u64>,
     /// Stop with the error after this many consecutive failed steps (`None`: retry forever).
     pub max_retries: Option<u64>,
+    /// Notified on a new head (a node subscription): the wait between polls ends early.
+    pub wake: Option<Arc<tokio::sync::Notify>>,
 }
 
 /// A stream failure.
@@ -556,9 +558,16 @@ impl<S: RowSource> Driver<S> {
                         .min(Duration::from_secs(30))
                 }
             };
+            let woken = async {
+                match &self.opts.wake {
+                    Some(n) => n.notified().await,
+                    None => std::future::pending().await,
+                }
+            };
             tokio::select! {
                 _ = tokio::time::sleep(wait) => {}
                 _ = shutdown.changed() => {}
+                _ = woken, if failures == 0 => {}
             }
         }
     }

@@ -15,6 +15,7 @@ pub mod bitcoin;
 pub mod chain;
 pub mod driver;
 pub mod evm;
+pub mod heads;
 pub mod lake;
 pub mod metrics;
 pub mod nats;

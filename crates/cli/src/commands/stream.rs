@@ -116,8 +116,10 @@ fn sink_specs(
 }
 
 /// Opens the sinks and follows `node` until stopped.
+#[allow(clippy::too_many_arguments)]
 async fn follow<S: RowSource>(
     node: S,
+    wake: Option<Arc<tokio::sync::Notify>>,
     rpc: &str,
     chain: &str,
     head: u64,
@@ -152,6 +154,7 @@ async fn follow<S: RowSource>(
         until_head: f.until_head,
         stop_at: f.stop_at,
         max_retries: f.max_retries,
+        wake,
     };
     let mut driver = Driver::open(node, sinks, opts, metrics)
         .await
@@ -206,7 +209,28 @@ pub async fn evm(a: StreamEvmArgs) -> eyre::Result<ExitCode> {
         vec![("ledgerflow.chain_id".into(), chain_id.to_string())],
     )?;
     let node = EvmNode::new(RpcClient::new(rpc)?, source, tables);
-    follow(node, &a.rpc, &chain, head, &a.follow, &a.sinks, sinks).await
+    let wake = match a.ws.as_deref() {
+        None => None,
+        Some(ws) => {
+            let url = if ws == "auto" {
+                ledgerflow_stream::heads::ws_url(&a.rpc).ok_or_else(|| {
+                    eyre::eyre!(
+                        "--ws: cannot derive a WebSocket URL from {}; give --ws URL",
+                        a.rpc
+                    )
+                })?
+            } else {
+                ws.to_string()
+            };
+            let n = Arc::new(tokio::sync::Notify::new());
+            tokio::spawn(ledgerflow_stream::heads::subscribe_new_heads(
+                url,
+                n.clone(),
+            ));
+            Some(n)
+        }
+    };
+    follow(node, wake, &a.rpc, &chain, head, &a.follow, &a.sinks, sinks).await
 }
 
 pub async fn bitcoin(a: StreamBitcoinArgs) -> eyre::Result<ExitCode> {
@@ -254,6 +278,7 @@ pub async fn bitcoin(a: StreamBitcoinArgs) -> eyre::Result<ExitCode> {
     let node = BtcNode::new(source, tables);
     follow(
         node,
+        None,
         &a.rpc,
         &chain,
         head.max(0) as u64,

@@ -5,7 +5,8 @@
 #    SQLAlchemy INSERT ... ON CONFLICT DO NOTHING into its postgres_tables schema) against
 #    `ledgerflow stream evm --until-head --postgres`, both from block 0 to the head, the same
 #    entity types, each into a fresh database; rows/s and the ratio.
-# 2. Latency at the tip: `ledgerflow stream evm --postgres --nats` follows the chain while
+# 2. Latency at the tip, polling alone and with --ws (new-head notifications over the node's
+#    WebSocket): `ledgerflow stream evm --postgres --nats` follows the chain while
 #    blocks (1-3 transactions each) are mined one at a time; for each block, the time from
 #    `evm_mine` returning to the stream's "event applied" log line (written once the rows are
 #    committed in PostgreSQL and every NATS message is acknowledged); p50/p90/p99/max.
@@ -99,17 +100,19 @@ echo "ledgerflow stream: $LF_S s" >&2
 ETL_ROWS=$(count_rows $ETL_DB public)
 LF_ROWS=$(count_rows $LF_DB crypto_anvil)
 
-# --- 2. latency at the tip -----------------------------------------------------------
-fresh_db $LF_DB
-SUBJ="ledgerflow.bench$$"
-$LF --log-format json stream evm --rpc "$RPC" --tables "$TABLES" --start latest \
-  --postgres "$PGURL/$LF_DB" --nats "$NATS" --nats-stream "LEDGERFLOW_BENCH_$$" \
-  --nats-prefix "$SUBJ" --name "bench$$" --confirmations 12 --poll-interval "$POLL" \
-  2> "$OUT/lf-follow.log" &
-STREAM=$!
-sleep 3
-echo "mining $LAT_BLOCKS blocks, one every ${PACE}s, while ledgerflow follows (poll $POLL)..." >&2
-"$ETL/python" - "$RPC" "$LAT_BLOCKS" "$PACE" "$OUT/mined.txt" <<'PY'
+# --- 2. latency at the tip: polling alone, then with new-head notifications (--ws) ------
+latency() { # MODE (poll | ws)
+  local mode=$1 extra=()
+  [ "$mode" = ws ] && extra=(--ws)
+  fresh_db $LF_DB
+  $LF --log-format json stream evm --rpc "$RPC" --tables "$TABLES" --start latest \
+    --postgres "$PGURL/$LF_DB" --nats "$NATS" --nats-stream "LEDGERFLOW_BENCH_${mode}_$$" \
+    --nats-prefix "ledgerflow.bench$$.$mode" --name "bench$$$mode" --confirmations 12 \
+    --poll-interval "$POLL" "${extra[@]}" 2> "$OUT/lf-follow-$mode.log" &
+  STREAM=$!
+  sleep 3
+  echo "mining $LAT_BLOCKS blocks, one every ${PACE}s, while ledgerflow follows ($mode, poll $POLL)..." >&2
+  "$ETL/python" - "$RPC" "$LAT_BLOCKS" "$PACE" "$OUT/mined-$mode.txt" <<'PY'
 import json, random, sys, time, urllib.request
 rpc, n, pace, out = sys.argv[1], int(sys.argv[2]), float(sys.argv[3]), sys.argv[4]
 def call(method, params):
@@ -127,12 +130,16 @@ with open(out, "w") as f:
         f.write(f"{number} {t:.6f}\n")
         time.sleep(pace)
 PY
-LAST=$(tail -1 "$OUT/mined.txt" | cut -d' ' -f1)
-for _ in $(seq 1 100); do
-  grep -q "\"last\":$LAST," "$OUT/lf-follow.log" && break
-  sleep 0.1
-done
-kill -TERM $STREAM; wait $STREAM 2>/dev/null || true; STREAM=
+  local last
+  last=$(tail -1 "$OUT/mined-$mode.txt" | cut -d' ' -f1)
+  for _ in $(seq 1 100); do
+    grep -q "\"last\":$last," "$OUT/lf-follow-$mode.log" && break
+    sleep 0.1
+  done
+  kill -TERM $STREAM; wait $STREAM 2>/dev/null || true; STREAM=
+}
+latency poll
+latency ws
 psql "$PGURL/postgres" -qc "DROP DATABASE IF EXISTS $ETL_DB WITH (FORCE)" -c "DROP DATABASE IF EXISTS $LF_DB WITH (FORCE)"
 
 python3 - "$OUT" "$ETL_S" "$LF_S" "$ETL_ROWS" "$LF_ROWS" "$HEAD" "$POLL" <<'PY'
@@ -143,27 +150,29 @@ print(f"\ncatch-up, blocks 0..{head} into PostgreSQL (fresh databases):")
 print(f"  ethereum-etl stream:        {etl_s:8.2f} s  {etl_rows:8} rows  {etl_rows / etl_s:10,.0f} rows/s")
 print(f"  ledgerflow stream evm:      {lf_s:8.2f} s  {lf_rows:8} rows  {lf_rows / lf_s:10,.0f} rows/s")
 print(f"  wall-clock ratio {etl_s / lf_s:.1f}x; rows/s ratio {(lf_rows / lf_s) / (etl_rows / etl_s):.1f}x")
-mined = {}
-for line in open(f"{out}/mined.txt"):
-    n, t = line.split()
-    mined[int(n)] = float(t)
-applied = {}
-for line in open(f"{out}/lf-follow.log"):
-    try:
-        rec = json.loads(line)
-    except ValueError:
-        continue
-    f = rec.get("fields", {})
-    if f.get("message") != "event applied" or f.get("first") is None:
-        continue
-    ts = datetime.datetime.fromisoformat(rec["timestamp"].replace("Z", "+00:00")).timestamp()
-    for n in range(int(f["first"]), int(f["last"]) + 1):
-        applied.setdefault(n, ts)
-lat = sorted((applied[n] - t) * 1000 for n, t in mined.items() if n in applied)
-missing = [n for n in mined if n not in applied]
-def pct(p):
-    return lat[min(len(lat) - 1, int(round(p / 100 * (len(lat) - 1))))]
-print(f"\nlatency, mined -> committed in PostgreSQL and acknowledged by NATS (poll {poll}):")
-print(f"  blocks {len(lat)} (missing {len(missing)}); p50 {pct(50):.1f} ms  p90 {pct(90):.1f} ms  "
-      f"p99 {pct(99):.1f} ms  max {lat[-1]:.1f} ms  mean {statistics.mean(lat):.1f} ms")
+for mode in ("poll", "ws"):
+    mined = {}
+    for line in open(f"{out}/mined-{mode}.txt"):
+        n, t = line.split()
+        mined[int(n)] = float(t)
+    applied = {}
+    for line in open(f"{out}/lf-follow-{mode}.log"):
+        try:
+            rec = json.loads(line)
+        except ValueError:
+            continue
+        f = rec.get("fields", {})
+        if f.get("message") != "event applied" or f.get("first") is None:
+            continue
+        ts = datetime.datetime.fromisoformat(rec["timestamp"].replace("Z", "+00:00")).timestamp()
+        for n in range(int(f["first"]), int(f["last"]) + 1):
+            applied.setdefault(n, ts)
+    lat = sorted((applied[n] - t) * 1000 for n, t in mined.items() if n in applied)
+    missing = [n for n in mined if n not in applied]
+    def pct(p):
+        return lat[min(len(lat) - 1, int(round(p / 100 * (len(lat) - 1))))]
+    how = f"polling every {poll}" if mode == "poll" else f"--ws new-head notifications (poll {poll} as fallback)"
+    print(f"\nlatency, mined -> committed in PostgreSQL and acknowledged by NATS, {how}:")
+    print(f"  blocks {len(lat)} (missing {len(missing)}); p50 {pct(50):.1f} ms  p90 {pct(90):.1f} ms  "
+          f"p99 {pct(99):.1f} ms  max {lat[-1]:.1f} ms  mean {statistics.mean(lat):.1f} ms")
 PY

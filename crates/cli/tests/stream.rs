@@ -1032,3 +1032,130 @@ async fn copy_blocks(
         );
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn backfill_then_follow_and_a_reorg_below_the_final_depth() {
+    let Some((anvil, _)) = common::chain(
+        "stream backfill",
+        WorkloadConfig {
+            blocks: 30,
+            txs_per_block: 4,
+            users: 8,
+            ..Default::default()
+        },
+    )
+    .await
+    else {
+        return;
+    };
+    let url = anvil.url();
+    let client = RpcClient::new(RpcConfig::new(url.clone())).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let lake = dir.path().join("lake");
+    // the backfill: export 0..=31 in chunks of 16
+    let out = common::run(&[
+        "export",
+        "evm",
+        "--rpc",
+        &url,
+        "--blocks",
+        "0:31",
+        "--tables",
+        TABLES,
+        "--token-block",
+        "creation",
+        "--chunk-size",
+        "16",
+        "-o",
+        lake.to_str().unwrap(),
+        "-q",
+    ])
+    .await;
+    assert!(out.status.success(), "{}", common::stderr(&out));
+    let exported = std::fs::read(lake.join("anvil/blocks/blocks__0000000000_0000000031.parquet"))
+        .or_else(|_| std::fs::read(lake.join("anvil/blocks/blocks__0000000016_0000000031.parquet")))
+        .unwrap();
+    client.call("anvil_mine", json!(["0x5"])).await.unwrap();
+    // then follow: the stream continues after the lake's last chunk
+    let stream = |extra: &[&str]| {
+        let mut a = vec![
+            "--log-format",
+            "json",
+            "stream",
+            "evm",
+            "--rpc",
+            &url,
+            "--tables",
+            TABLES,
+            "--confirmations",
+            "3",
+            "--chunk-size",
+            "16",
+            "-o",
+            lake.to_str().unwrap(),
+            "--until-head",
+        ];
+        a.extend_from_slice(extra);
+        a.iter().map(|s| s.to_string()).collect::<Vec<String>>()
+    };
+    let a = stream(&[]);
+    let out = common::run(&a.iter().map(|s| s.as_str()).collect::<Vec<_>>()).await;
+    let err = common::stderr(&out);
+    assert!(out.status.success(), "{err}");
+    assert!(
+        err.contains("\"first\":32,"),
+        "the stream did not start after the last chunk: {err}"
+    );
+    let head: String = serde_json::from_str(
+        client
+            .call("eth_blockNumber", json!([]))
+            .await
+            .unwrap()
+            .get(),
+    )
+    .unwrap();
+    let head = u64::from_str_radix(head.trim_start_matches("0x"), 16).unwrap();
+    let fresh = dir.path().join("fresh");
+    let range = format!("0:{head}");
+    let out = common::run(&[
+        "export",
+        "evm",
+        "--rpc",
+        &url,
+        "--blocks",
+        &range,
+        "--tables",
+        TABLES,
+        "--token-block",
+        "creation",
+        "-o",
+        fresh.to_str().unwrap(),
+        "-q",
+    ])
+    .await;
+    assert!(out.status.success(), "{}", common::stderr(&out));
+    for table in TABLES.split(',') {
+        let canonical = json_rows(&parquet_files(&fresh.join("anvil").join(table)));
+        let mut ours = parquet_files(&lake.join("anvil").join(table));
+        ours.extend(parquet_files(&lake.join("anvil/_tip").join(table)));
+        assert_eq!(json_rows(&ours), canonical, "lake {table}");
+    }
+    // the exported chunks were not touched
+    let kept = std::fs::read(lake.join("anvil/blocks/blocks__0000000000_0000000031.parquet"))
+        .or_else(|_| std::fs::read(lake.join("anvil/blocks/blocks__0000000016_0000000031.parquet")))
+        .unwrap();
+    assert_eq!(kept, exported);
+
+    // a reorganisation deeper than --confirmations: refused, nothing written
+    let state = std::fs::read(lake.join("anvil/_tip/state.json")).unwrap();
+    client.call("anvil_reorg", json!([6, []])).await.unwrap();
+    let out = common::run(&a.iter().map(|s| s.as_str()).collect::<Vec<_>>()).await;
+    let err = common::stderr(&out);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("deeper than --confirmations"), "{err}");
+    assert_eq!(
+        std::fs::read(lake.join("anvil/_tip/state.json")).unwrap(),
+        state
+    );
+    anvil.stop().await;
+}

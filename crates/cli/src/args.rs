@@ -397,36 +397,8 @@ pub struct ExportBitcoinArgs {
     #[arg(long, help_heading = "Source")]
     pub datadir: Option<PathBuf>,
 
-    /// Chain: bitcoin, litecoin, bitcoin_cash, dogecoin, dash, zcash.
-    #[arg(long, default_value = "bitcoin", help_heading = "Source")]
-    pub chain: String,
-
-    /// Network: main, test, signet or regtest.
-    #[arg(long, default_value = "main", help_heading = "Source")]
-    pub network: String,
-
-    /// Bitcoin Core cookie file for RPC authentication (`<datadir>/.cookie`).
-    #[arg(long, help_heading = "Source")]
-    pub rpc_cookie: Option<PathBuf>,
-
-    /// RPC user (or in the URL).
-    #[arg(long, env = "LEDGERFLOW_RPC_USER", help_heading = "Source")]
-    pub rpc_user: Option<String>,
-
-    /// RPC password (or in the URL).
-    #[arg(
-        long,
-        env = "LEDGERFLOW_RPC_PASSWORD",
-        hide_env_values = true,
-        help_heading = "Source"
-    )]
-    pub rpc_password: Option<String>,
-
-    /// How blocks are fetched over RPC: `raw` (getblock <hash> 0, decoded here: fastest),
-    /// `verbose` (getblock <hash> 2, or getblock true + getrawtransaction on old-API chains),
-    /// `auto` (raw where ledgerflow decodes the chain's blocks, verbose for dash and zcash).
-    #[arg(long, default_value = "auto", help_heading = "Source")]
-    pub rpc_mode: String,
+    #[command(flatten)]
+    pub node: BtcNodeArgs,
 
     /// Blocks to export: `a:b` (inclusive), `a:`, `:b`, `-N:` (last N), `a:+N`, `latest`.
     #[arg(
@@ -765,34 +737,8 @@ pub struct StreamBitcoinArgs {
     #[arg(long, env = "LEDGERFLOW_BTC_RPC", help_heading = "Source")]
     pub rpc: String,
 
-    /// Chain: bitcoin, litecoin, bitcoin_cash, dogecoin, dash, zcash.
-    #[arg(long, default_value = "bitcoin", help_heading = "Source")]
-    pub chain: String,
-
-    /// Network: main, test, signet or regtest.
-    #[arg(long, default_value = "main", help_heading = "Source")]
-    pub network: String,
-
-    /// Bitcoin Core cookie file for RPC authentication (`<datadir>/.cookie`).
-    #[arg(long, help_heading = "Source")]
-    pub rpc_cookie: Option<PathBuf>,
-
-    /// RPC user (or in the URL).
-    #[arg(long, env = "LEDGERFLOW_RPC_USER", help_heading = "Source")]
-    pub rpc_user: Option<String>,
-
-    /// RPC password (or in the URL).
-    #[arg(
-        long,
-        env = "LEDGERFLOW_RPC_PASSWORD",
-        hide_env_values = true,
-        help_heading = "Source"
-    )]
-    pub rpc_password: Option<String>,
-
-    /// How blocks are fetched: `raw`, `verbose` or `auto` (as `export bitcoin`).
-    #[arg(long, default_value = "auto", help_heading = "Source")]
-    pub rpc_mode: String,
+    #[command(flatten)]
+    pub node: BtcNodeArgs,
 
     /// Tables, comma-separated, or `all` (blocks, transactions, inputs, outputs; blocks is
     /// always written).
@@ -980,4 +926,40 @@ pub fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
         return Err(format!("{s:?} is not a duration"));
     }
     Ok(std::time::Duration::from_secs_f64(secs))
+}
+
+/// A Bitcoin-family node: chain, network, RPC authentication and block fetching
+/// (`export bitcoin`, `stream bitcoin`).
+#[derive(Debug, Args)]
+pub struct BtcNodeArgs {
+    /// Chain: bitcoin, litecoin, bitcoin_cash, dogecoin, dash, zcash.
+    #[arg(long, default_value = "bitcoin", help_heading = "Source")]
+    pub chain: String,
+
+    /// Network: main, test, signet or regtest.
+    #[arg(long, default_value = "main", help_heading = "Source")]
+    pub network: String,
+
+    /// Bitcoin Core cookie file for RPC authentication (`<datadir>/.cookie`).
+    #[arg(long, help_heading = "Source")]
+    pub rpc_cookie: Option<PathBuf>,
+
+    /// RPC user (or in the URL).
+    #[arg(long, env = "LEDGERFLOW_RPC_USER", help_heading = "Source")]
+    pub rpc_user: Option<String>,
+
+    /// RPC password (or in the URL).
+    #[arg(
+        long,
+        env = "LEDGERFLOW_RPC_PASSWORD",
+        hide_env_values = true,
+        help_heading = "Source"
+    )]
+    pub rpc_password: Option<String>,
+
+    /// How blocks are fetched over RPC: `raw` (getblock <hash> 0, decoded here: fastest),
+    /// `verbose` (getblock <hash> 2, or getblock true + getrawtransaction on old-API chains),
+    /// `auto` (raw where ledgerflow decodes the chain's blocks, verbose for dash and zcash).
+    #[arg(long, default_value = "auto", help_heading = "Source")]
+    pub rpc_mode: String,
 }

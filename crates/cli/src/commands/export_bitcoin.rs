@@ -173,17 +173,17 @@ pub async fn run(a: ExportBitcoinArgs, quiet: bool) -> eyre::Result<ExitCode> {
     }
     let format = common::output_format(&a.out)?;
     let tables = parse_tables(&a.tables, format)?;
-    let params = chain_params(&a.chain, &a.network)?;
+    let params = chain_params(&a.node.chain, &a.node.network)?;
     if a.group_blocks == 0 {
         bail!("--group-blocks must be at least 1");
     }
-    let rpc_mode = rpc_mode(&a.rpc_mode, params)?;
+    let rpc_mode = rpc_mode(&a.node.rpc_mode, params)?;
     let rpc_cfg = match &a.rpc {
         Some(url) => Some(rpc_config(
             url,
-            a.rpc_cookie.as_deref(),
-            a.rpc_user.as_deref(),
-            a.rpc_password.as_deref(),
+            a.node.rpc_cookie.as_deref(),
+            a.node.rpc_user.as_deref(),
+            a.node.rpc_password.as_deref(),
             &a.rpc_tuning,
         )?),
         None => {

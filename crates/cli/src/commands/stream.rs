@@ -235,8 +235,8 @@ pub async fn evm(a: StreamEvmArgs) -> eyre::Result<ExitCode> {
 
 pub async fn bitcoin(a: StreamBitcoinArgs) -> eyre::Result<ExitCode> {
     use crate::commands::export_bitcoin as eb;
-    let params = eb::chain_params(&a.chain, &a.network)?;
-    let mode = eb::rpc_mode(&a.rpc_mode, params)?;
+    let params = eb::chain_params(&a.node.chain, &a.node.network)?;
+    let mode = eb::rpc_mode(&a.node.rpc_mode, params)?;
     let mut tables = eb::parse_tables(&a.tables, ledgerflow_lake::Format::Parquet)?;
     if !tables.contains(&BtcTable::Blocks) {
         tables.insert(0, BtcTable::Blocks);
@@ -246,9 +246,9 @@ pub async fn bitcoin(a: StreamBitcoinArgs) -> eyre::Result<ExitCode> {
     sink_specs(&a.sinks, "check", &schemas, true, Vec::new())?;
     let cfg = eb::rpc_config(
         &a.rpc,
-        a.rpc_cookie.as_deref(),
-        a.rpc_user.as_deref(),
-        a.rpc_password.as_deref(),
+        a.node.rpc_cookie.as_deref(),
+        a.node.rpc_user.as_deref(),
+        a.node.rpc_password.as_deref(),
         &a.rpc_tuning,
     )?;
     let source = RpcSource {

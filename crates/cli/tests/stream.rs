@@ -582,7 +582,7 @@ async fn faulty_node_wrong_chain_and_refusing_sink() {
     // 1. an unreachable node: a clear error, exit 2, nothing written
     let mut a = sinks.args("http://127.0.0.1:9", true);
     a.extend(["--retries", "1", "--timeout", "2"].map(String::from));
-    let out = common::run(&a.iter().map(|s| s.as_str()).collect::<Vec<_>>()).await;
+    let out = run_args(&a).await;
     assert_eq!(out.status.code(), Some(2));
     assert!(
         common::stderr(&out).contains("cannot use the node at http://127.0.0.1:9"),
@@ -618,7 +618,7 @@ async fn faulty_node_wrong_chain_and_refusing_sink() {
             .unwrap();
         client.call("anvil_mine", json!(["0x2"])).await.unwrap();
         let a = sinks.args(&proxy.url, true);
-        let out = common::run(&a.iter().map(|s| s.as_str()).collect::<Vec<_>>()).await;
+        let out = run_args(&a).await;
         assert!(out.status.success(), "{}", common::stderr(&out));
     }
     assert!(proxy.injected() > 0);
@@ -643,7 +643,7 @@ async fn faulty_node_wrong_chain_and_refusing_sink() {
     .await
     .unwrap();
     let a = sinks.args(&other.url(), true);
-    let out = common::run(&a.iter().map(|s| s.as_str()).collect::<Vec<_>>()).await;
+    let out = run_args(&a).await;
     assert_eq!(out.status.code(), Some(2));
     let err = common::stderr(&out);
     assert!(
@@ -784,7 +784,7 @@ async fn faulty_node_wrong_chain_and_refusing_sink() {
         .await
         .unwrap();
     let a = sinks.args(&anvil.url(), true);
-    let out = common::run(&a.iter().map(|s| s.as_str()).collect::<Vec<_>>()).await;
+    let out = run_args(&a).await;
     assert!(out.status.success(), "{}", common::stderr(&out));
     sinks.check_canonical(&client, 2).await;
     let _ = sinks.js.delete_stream(&sinks.stream_name).await;
@@ -839,6 +839,11 @@ async fn example_consumer(stream: &str, prefix: &str, dir: &Path) -> Option<serd
     Some(serde_json::from_slice(&std::fs::read(&dump).unwrap()).unwrap())
 }
 
+/// Runs the binary with owned arguments.
+async fn run_args(a: &[String]) -> std::process::Output {
+    common::run(&a.iter().map(|s| s.as_str()).collect::<Vec<_>>()).await
+}
+
 /// A plain HTTP GET against 127.0.0.1: the whole answer, status line first.
 fn http_get(port: u16, path: &str) -> String {
     use std::io::{Read, Write};
@@ -886,7 +891,7 @@ async fn bitcoin_family_stream_follows_litecoind_reorgs() {
             let hash = node.call("getblockhash", json!([head])).await.unwrap();
             node.call("invalidateblock", json!([hash])).await.unwrap();
             let a = sinks.btc_args(&url, true);
-            let out = common::run(&a.iter().map(|s| s.as_str()).collect::<Vec<_>>()).await;
+            let out = run_args(&a).await;
             assert!(out.status.success(), "{}", common::stderr(&out));
             node.call(
                 "generatetodescriptor",
@@ -927,7 +932,7 @@ async fn bitcoin_family_stream_follows_litecoind_reorgs() {
             }
             child.wait().unwrap();
         }
-        let out = common::run(&a.iter().map(|s| s.as_str()).collect::<Vec<_>>()).await;
+        let out = run_args(&a).await;
         assert!(out.status.success(), "{}", common::stderr(&out));
     }
     // a competing branch mined on a second node: it gets the first node's blocks
@@ -959,7 +964,7 @@ async fn bitcoin_family_stream_follows_litecoind_reorgs() {
         other.call("getbestblockhash", json!([])).await.unwrap()
     );
     let a = sinks.btc_args(&url, true);
-    let out = common::run(&a.iter().map(|s| s.as_str()).collect::<Vec<_>>()).await;
+    let out = run_args(&a).await;
     assert!(out.status.success(), "{}", common::stderr(&out));
     assert!(
         common::stderr(&out).contains("\"event\":\"reorged\""),
@@ -975,7 +980,7 @@ async fn bitcoin_family_stream_follows_litecoind_reorgs() {
         .await
         .unwrap();
     node.call("invalidateblock", json!([back])).await.unwrap();
-    let out = common::run(&a.iter().map(|s| s.as_str()).collect::<Vec<_>>()).await;
+    let out = run_args(&a).await;
     // (the node falls back to its own earlier branch where it has one: a reorg)
     let err = common::stderr(&out);
     assert!(
@@ -985,7 +990,7 @@ async fn bitcoin_family_stream_follows_litecoind_reorgs() {
     );
     node.call("reconsiderblock", json!([back])).await.unwrap();
     assert_eq!(node.call("getbestblockhash", json!([])).await.unwrap(), tip);
-    let out = common::run(&a.iter().map(|s| s.as_str()).collect::<Vec<_>>()).await;
+    let out = run_args(&a).await;
     assert!(out.status.success(), "{}", common::stderr(&out));
     other.stop().await;
     println!("stream bitcoin: {reorgs} reorgs, {kills} SIGKILLs");
@@ -1099,7 +1104,7 @@ async fn backfill_then_follow_and_a_reorg_below_the_final_depth() {
         a.iter().map(|s| s.to_string()).collect::<Vec<String>>()
     };
     let a = stream(&[]);
-    let out = common::run(&a.iter().map(|s| s.as_str()).collect::<Vec<_>>()).await;
+    let out = run_args(&a).await;
     let err = common::stderr(&out);
     assert!(out.status.success(), "{err}");
     assert!(
@@ -1149,7 +1154,7 @@ async fn backfill_then_follow_and_a_reorg_below_the_final_depth() {
     // a reorganisation deeper than --confirmations: refused, nothing written
     let state = std::fs::read(lake.join("anvil/_tip/state.json")).unwrap();
     client.call("anvil_reorg", json!([6, []])).await.unwrap();
-    let out = common::run(&a.iter().map(|s| s.as_str()).collect::<Vec<_>>()).await;
+    let out = run_args(&a).await;
     let err = common::stderr(&out);
     assert_eq!(out.status.code(), Some(2), "{err}");
     assert!(err.contains("deeper than --confirmations"), "{err}");

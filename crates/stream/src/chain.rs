@@ -63,6 +63,16 @@ impl Event {
             Event::Reverted { .. } => &[],
         }
     }
+
+    /// The lowest block the event undoes or applies: a sink replaces everything from there
+    /// up (`None`: an empty event).
+    pub fn lowest(&self) -> Option<u64> {
+        self.undo()
+            .iter()
+            .chain(self.apply())
+            .map(|b| b.number)
+            .min()
+    }
 }
 
 /// A chain-following failure.
@@ -264,6 +274,15 @@ impl Follower {
     /// The next event, or `None` when the window is at the node's head.
     pub async fn next_event<H: Headers>(&self, node: &H) -> Result<Option<Event>, H::Error> {
         let head = node.head().await?;
+        self.next_event_at(node, head).await
+    }
+
+    /// [`Follower::next_event`] with the node's head already read (`head`).
+    pub async fn next_event_at<H: Headers>(
+        &self,
+        node: &H,
+        head: u64,
+    ) -> Result<Option<Event>, H::Error> {
         let from = self.window.tip().map_or(self.start, |t| t.number + 1);
         if from > head {
             // nothing new: is the tip still the node's? (a rollback or a same-height reorg)

@@ -309,11 +309,7 @@ impl<S: RowSource> Driver<S> {
                 source,
             }
         };
-        let mut sink = slot
-            .spec
-            .open()
-            .await
-            .map_err(wrap(&format!("{:?}", kind(&slot.spec))))?;
+        let mut sink = slot.spec.open().await.map_err(wrap(kind(&slot.spec)))?;
         slot.label = sink.describe();
         let cp = sink
             .checkpoint(self.opts.confirmations)
@@ -347,7 +343,6 @@ impl<S: RowSource> Driver<S> {
             } else {
                 None
             };
-            let rows: Option<Vec<(&str, RecordBatch)>> = rows.map(|r| r.into_iter().collect());
             tracing::info!(target: "ledgerflow::stream", sink = %slot.label, blocks = pending.apply().len(), with_rows = rows.is_some(), "completing an interrupted event");
             sink.recover(rows.as_deref(), &self.tables, self.opts.confirmations)
                 .await
@@ -418,7 +413,11 @@ impl<S: RowSource> Driver<S> {
             for &j in &group {
                 grouped[j] = true;
             }
-            let Some(event) = self.slots[i].follower.next_event(&self.source).await? else {
+            let Some(event) = self.slots[i]
+                .follower
+                .next_event_at(&self.source, head)
+                .await?
+            else {
                 continue;
             };
             let Some(event) = self.bounded(event) else {
@@ -430,8 +429,6 @@ impl<S: RowSource> Driver<S> {
                     self.metrics.moved.fetch_add(1, Relaxed);
                 }
             })?;
-            let batches: Vec<(&str, RecordBatch)> =
-                rows.tables.iter().map(|(t, b)| (*t, b.clone())).collect();
             for &j in &group {
                 let slot = &mut self.slots[j];
                 let after = slot.follower.window_after(&event);
@@ -439,7 +436,7 @@ impl<S: RowSource> Driver<S> {
                     continue;
                 };
                 if let Err(source) = sink
-                    .apply(&event, &batches, &self.tables, &after, &self.genesis)
+                    .apply(&event, &rows.tables, &self.tables, &after, &self.genesis)
                     .await
                 {
                     self.metrics.sink_errors.fetch_add(1, Relaxed);
@@ -450,7 +447,7 @@ impl<S: RowSource> Driver<S> {
                     });
                 }
                 slot.follower.commit(&event);
-                for (t, b) in &batches {
+                for (t, b) in &rows.tables {
                     self.metrics.rows(sink.kind(), t, b.num_rows() as u64);
                 }
             }

@@ -219,12 +219,7 @@ impl LakeSink {
         genesis: &str,
     ) -> Result<(), SinkError> {
         let seq = self.state.seq + 1;
-        let low = event
-            .undo()
-            .iter()
-            .chain(event.apply())
-            .map(|b| b.number)
-            .min();
+        let low = event.lowest();
         if let (Some(low), Some(end)) = (low, self.state.chunk_end) {
             if low <= end {
                 return Err(SinkError::Checkpoint {

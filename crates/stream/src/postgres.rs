@@ -145,12 +145,7 @@ impl PgSink {
             }
         }
         // everything from the lowest block undone or (re)applied up is replaced
-        let low = event
-            .undo()
-            .iter()
-            .chain(event.apply())
-            .map(|b| b.number)
-            .min();
+        let low = event.lowest();
         let s = ident(&self.schema);
         let tx = self
             .client

@@ -29,60 +29,15 @@ if [ -z "${LF:-}" ]; then
 fi
 ETL=.tools/venv-etlpg/bin
 rm -rf "$OUT" && mkdir -p "$OUT"
-echo "generating $BLOCKS blocks x ~$TPB txs on anvil (seed 1)..." >&2
-$LF devnet run --port "$PORT" --blocks "$BLOCKS" --txs-per-block "$TPB" --seed 1 > "$OUT/workload.json" 2> "$OUT/devnet.log" &
-DEVNET=$!
+. bench/lib.sh
 STREAM=
-cleanup() {
-  [ -n "$STREAM" ] && kill "$STREAM" 2>/dev/null || true
-  kill $DEVNET 2>/dev/null || true
-}
-trap cleanup EXIT
-until python3 -c "import json,sys; json.load(open('$OUT/workload.json'))" 2>/dev/null; do
-  kill -0 $DEVNET 2>/dev/null || { cat "$OUT/devnet.log" >&2; exit 1; }
-  sleep 2
-done
-RPC="http://127.0.0.1:$PORT"
-HEAD=$(python3 -c "
-import json, urllib.request
-r = urllib.request.urlopen(urllib.request.Request('$RPC', json.dumps({'jsonrpc':'2.0','id':1,'method':'eth_blockNumber','params':[]}).encode(), {'content-type':'application/json'}))
-print(int(json.load(r)['result'], 16))")
-echo "chain: blocks 0..$HEAD" >&2
+trap cleanup_procs EXIT
+start_devnet "$BLOCKS" "$TPB" "$PORT"
 
-fresh_db() {
-  psql "$PGURL/postgres" -qc "DROP DATABASE IF EXISTS $1 WITH (FORCE)" -c "CREATE DATABASE $1"
-}
-count_rows() { # DB SCHEMA: rows of the seven tables
-  local n=0 t
-  for t in ${TABLES//,/ }; do
-    n=$(( n + $(psql "$PGURL/$1" -Atc "SELECT count(*) FROM $2.$t") ))
-  done
-  echo $n
-}
-
-# ethereum-etl: tables from its own SQLAlchemy metadata, then `stream` from block 0; it
-# never stops by itself, so it is stopped once its last-synced file reaches the head
+# ethereum-etl: its own `stream` into PostgreSQL
 etl_run() {
-  fresh_db $ETL_DB
-  "$ETL/python" -c "
-from sqlalchemy import create_engine
-from ethereumetl.streaming.postgres_tables import metadata
-metadata.create_all(create_engine('postgresql+pg8000://root@127.0.0.1:5432/$ETL_DB'))"
-  rm -f "$OUT/last_synced_block.txt"
-  local start end
-  start=$(date +%s.%N)
-  "$ETL/ethereumetl" stream -s 0 -p "$RPC" -o "postgresql+pg8000://root@127.0.0.1:5432/$ETL_DB" \
-    -e block,transaction,log,token_transfer,trace,contract,token \
-    -l "$OUT/last_synced_block.txt" --period-seconds 1 -B 100 -b 10 -w 5 \
-    > "$OUT/etl.log" 2>&1 &
-  STREAM=$!
-  until [ -s "$OUT/last_synced_block.txt" ] && [ "$(cat "$OUT/last_synced_block.txt")" -ge "$HEAD" ]; do
-    kill -0 $STREAM 2>/dev/null || { echo "ethereum-etl stream died:" >&2; tail -20 "$OUT/etl.log" >&2; exit 1; }
-    sleep 0.1
-  done
-  end=$(date +%s.%N)
-  kill $STREAM; wait $STREAM 2>/dev/null || true; STREAM=
-  python3 -c "print(f'{$end - $start:.3f}')" >> "$OUT/etl.times"
+  etl_pg_stream $ETL_DB
+  echo "$ETL_SECONDS" >> "$OUT/etl.times"
 }
 
 # ledgerflow: export the same tables to a lake, then load it

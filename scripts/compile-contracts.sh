@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# Recompiles crates/devnet/contracts/*.sol with the pinned solc-js and writes the committed
-# artifacts (ABI + creation bytecode) to crates/devnet/contracts/artifacts.json.
+# Recompiles crates/{devnet,evm}/contracts/*.sol with the pinned solc-js and writes the
+# committed artifacts (ABI + creation bytecode) to artifacts.json next to the sources: the
+# devnet's workload contracts, the export's BatchStaticCall (token metadata reads) and the
+# odd tokens of the CLI tests.
 # Building ledgerflow never needs this: the artifacts are in the repository.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -8,7 +10,7 @@ scripts/setup.sh --solc
 node - <<'JS'
 const fs = require('fs');
 const solc = require('./.tools/node_modules/solc');
-const dir = 'crates/devnet/contracts';
+for (const dir of ['crates/devnet/contracts', 'crates/evm/contracts', 'crates/cli/tests/contracts']) {
 const sources = {};
 for (const f of fs.readdirSync(dir).filter(f => f.endsWith('.sol')).sort()) {
   sources[f] = { content: fs.readFileSync(`${dir}/${f}`, 'utf8') };
@@ -34,5 +36,6 @@ for (const file of Object.keys(out.contracts).sort()) {
   }
 }
 fs.writeFileSync(`${dir}/artifacts.json`, JSON.stringify(artifacts, null, 1) + '\n');
-console.error(`compiled ${Object.keys(artifacts.contracts).length} contracts with ${artifacts.compiler}`);
+console.error(`${dir}: compiled ${Object.keys(artifacts.contracts).length} contracts with ${artifacts.compiler}`);
+}
 JS

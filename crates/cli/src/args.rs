@@ -476,6 +476,12 @@ pub struct ExportEvmArgs {
     #[arg(long, default_value = "chunk-end", help_heading = "Source")]
     pub token_block: String,
 
+    /// One eth_call per token function. By default the calls are batched, 96 to an eth_call
+    /// that runs a throw-away creation code making them (nothing is deployed; far faster at
+    /// old blocks), with the same answers; a node that refuses it gets direct calls anyway.
+    #[arg(long, help_heading = "Source")]
+    pub direct_token_calls: bool,
+
     /// Chain id to record (asked from the node with eth_chainId by default).
     #[arg(long, help_heading = "Source")]
     pub chain_id: Option<u64>,
@@ -806,6 +812,10 @@ pub struct StreamEvmArgs {
     /// the same answer however the blocks are grouped into events), `chunk-end`, `latest`.
     #[arg(long, default_value = "creation", help_heading = "Source")]
     pub token_block: String,
+
+    /// One eth_call per token function instead of batched calls (see `export evm`).
+    #[arg(long, help_heading = "Source")]
+    pub direct_token_calls: bool,
 
     #[command(flatten)]
     pub follow: StreamFollowArgs,

@@ -390,3 +390,108 @@ async fn geth_and_parity_traces_agree_on_anvil() {
     );
     anvil.stop().await;
 }
+
+/// Token metadata read with batched calls (one `eth_call` running BatchStaticCall's creation
+/// code) equals one `eth_call` per function, for tokens that answer oddly: a name longer
+/// than a batch keeps, bytes32 answers, only upper-case functions, a name() heavier than a
+/// batched call's gas cap, a revert, an invalid opcode, three stray bytes, an account
+/// without code and an empty address.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn batched_token_calls_equal_direct_calls() {
+    use ledgerflow_evm::{EvmSource, RpcClient, RpcConfig, SourceConfig};
+    use serde_json::json;
+    use std::sync::atomic::Ordering;
+
+    let Some((anvil, _)) = chain("batched_token_calls_equal_direct_calls", cfg(3, 2)).await else {
+        return;
+    };
+    let client = RpcClient::new(RpcConfig::new(anvil.url())).unwrap();
+    let call = |m: &'static str, p: serde_json::Value| {
+        let client = client.clone();
+        async move {
+            let raw = client.call(m, p).await.unwrap();
+            serde_json::from_str::<serde_json::Value>(raw.get()).unwrap()
+        }
+    };
+    let from = call("eth_accounts", json!([])).await[0].clone();
+    let artifacts: serde_json::Value =
+        serde_json::from_str(include_str!("contracts/artifacts.json")).unwrap();
+    let mut addresses = Vec::new();
+    for name in ["LongName", "Bytes32Meta", "UpperCase", "Heavy", "Broken"] {
+        let code = &artifacts["contracts"][name]["bytecode"];
+        let tx = call("eth_sendTransaction", json!([{"from": from, "data": code}])).await;
+        // the devnet's anvil mines only when told to
+        call("evm_mine", json!([])).await;
+        let receipt = call("eth_getTransactionReceipt", json!([tx])).await;
+        assert_eq!(receipt["status"], "0x1", "{name} deploys");
+        addresses.push(receipt["contractAddress"].as_str().unwrap().to_string());
+    }
+    call("anvil_mine", json!(["0x3"])).await;
+    addresses.push(from.as_str().unwrap().to_string());
+    addresses.push("0x000000000000000000000000000000000000dead".to_string());
+    let head = u64::from_str_radix(
+        call("eth_blockNumber", json!([]))
+            .await
+            .as_str()
+            .unwrap()
+            .trim_start_matches("0x"),
+        16,
+    )
+    .unwrap();
+    // read two blocks below the head: an old block, as the export reads tokens
+    let block = head - 2;
+    let tag = json!(format!("{block:#x}"));
+
+    let read = |direct: bool| {
+        let url = anvil.url();
+        let addresses = addresses.clone();
+        let tag = tag.clone();
+        async move {
+            let client = RpcClient::new(RpcConfig::new(url)).unwrap();
+            let source = EvmSource::connect(
+                client.clone(),
+                SourceConfig {
+                    direct_token_calls: direct,
+                    ..Default::default()
+                },
+            )
+            .await
+            .unwrap();
+            let before = client.stats().calls.load(Ordering::Relaxed);
+            let meta = source
+                .call_token_functions(&addresses, &tag, block)
+                .await
+                .unwrap();
+            (meta, client.stats().calls.load(Ordering::Relaxed) - before)
+        }
+    };
+    let (batched, batched_calls) = read(false).await;
+    let (direct, direct_calls) = read(true).await;
+    println!("eth_calls: batched {batched_calls}, direct {direct_calls}");
+    assert_eq!(batched, direct);
+
+    let s = |v: &str| Some(v.to_string());
+    let long = "A token whose name is much longer than anyone would reasonably choose, so long that the batched call cannot hand it back whole and it has to be asked again with a call of its own: two hundred and sixty bytes.......";
+    // the ABI-encoded answer (offset, length, padded bytes) is longer than a batch keeps
+    assert!(64 + long.len() > ledgerflow_evm::calls::MAX_RETURN);
+    assert_eq!(
+        batched[0],
+        [s("LONG"), s(long), s("6"), Some(alloy_u256_max())]
+    );
+    assert_eq!(batched[1], [s("MKR"), s("Maker"), s("18"), None]);
+    assert_eq!(batched[2], [s("UP"), s("Upper"), s("2"), None]);
+    assert_eq!(batched[3], [s("HVY"), s("Heavy"), None, s("1000")]);
+    assert_eq!(batched[4][3], s("7"));
+    assert_eq!(batched[4][0..2], [None, None]);
+    assert_eq!(batched[5], [None, None, None, None]);
+    assert_eq!(batched[6], [None, None, None, None]);
+    // 7 addresses x 4 functions plus the upper-case fallbacks where nothing came back: one
+    // eth_call each directly; batched, two creation calls plus the answers a batch cannot
+    // give exactly (the long name, the heavy name, the invalid opcode)
+    assert!(direct_calls >= 28, "{direct_calls}");
+    assert!(batched_calls <= 8, "{batched_calls}");
+}
+
+fn alloy_u256_max() -> String {
+    "115792089237316195423570985008687907853269984665640564039457584007913129639935".to_string()
+}

@@ -87,6 +87,9 @@ pub struct SourceConfig {
     pub group_blocks: u64,
     /// Groups fetched at once; 0 means 3.
     pub groups_in_flight: usize,
+    /// One `eth_call` per token function instead of batching them into one creation call
+    /// ([`crate::calls`]); batching falls back to this by itself where a node refuses it.
+    pub direct_token_calls: bool,
 }
 
 const UNKNOWN: u8 = 0;
@@ -101,6 +104,7 @@ pub struct EvmSource {
     cfg: SourceConfig,
     block_receipts: AtomicU8,
     parity_traces: AtomicU8,
+    batched_calls: AtomicU8,
 }
 
 fn hexq(n: u64) -> String {
@@ -161,6 +165,7 @@ impl EvmSource {
             cfg,
             block_receipts: AtomicU8::new(block_receipts),
             parity_traces: AtomicU8::new(parity),
+            batched_calls: AtomicU8::new(UNKNOWN),
         })
     }
 
@@ -546,13 +551,17 @@ impl EvmSource {
             }
         }
         let mut meta: Vec<[Option<String>; 4]> = vec![Default::default(); candidates.len()];
-        for (tag, idx) in by_tag {
+        // the tags' calls go out together (the client bounds what is in flight)
+        let answers = futures::future::try_join_all(by_tag.iter().map(|(tag, idx)| {
             let addresses: Vec<String> =
                 idx.iter().map(|&i| candidates[i].address.clone()).collect();
             let block = candidates[idx[0]].block_number as u64;
-            let m = self.call_token_functions(&addresses, &tag, block).await?;
-            for (k, i) in idx.into_iter().enumerate() {
-                meta[i] = m[k].clone();
+            async move { self.call_token_functions(&addresses, tag, block).await }
+        }))
+        .await?;
+        for ((_, idx), m) in by_tag.iter().zip(answers) {
+            for (&i, v) in idx.iter().zip(m) {
+                meta[i] = v;
             }
         }
         Ok(candidates
@@ -591,12 +600,6 @@ impl EvmSource {
         tag: &serde_json::Value,
         block: u64,
     ) -> Result<Vec<[Option<String>; 4]>, EvmError> {
-        let call = |addr: &str, sig: &str| {
-            Request::new(
-                "eth_call",
-                json!([{"to": addr, "data": transform::bytecode::selector(sig)}, tag]),
-            )
-        };
         let decode = |field: usize, bytes: &[u8]| -> Option<String> {
             match field {
                 0 | 1 => tokens::decode_text(bytes),
@@ -604,48 +607,166 @@ impl EvmSource {
                 _ => tokens::decode_uint256(bytes).map(|v| v.to_string()),
             }
         };
-        let answer = |r: &Result<Box<RawValue>, RpcError>| -> Result<Option<Vec<u8>>, EvmError> {
-            match r {
-                Ok(raw) => {
-                    let s: Option<String> = serde_json::from_str(raw.get()).ok();
-                    Ok(s.and_then(|s| crate::hex::bytes_of(&s).ok()))
-                }
-                // a revert or any non-transient node error: the function is not there
-                Err(e) if !e.class().is_retryable() => Ok(None),
-                Err(e) => Err(EvmError::Fetch {
-                    block,
-                    method: "eth_call".into(),
-                    source: clone_rpc(e),
-                }),
-            }
-        };
         let mut out: Vec<[Option<String>; 4]> = vec![Default::default(); addresses.len()];
-        let reqs: Vec<Request> = addresses
-            .iter()
-            .flat_map(|a| tokens::CALLS.iter().map(move |(_, sig, _)| call(a, sig)))
+        let calls: Vec<(usize, usize, &str)> = (0..addresses.len())
+            .flat_map(|ai| {
+                tokens::CALLS
+                    .iter()
+                    .enumerate()
+                    .map(move |(fi, (_, sig, _))| (ai, fi, *sig))
+            })
             .collect();
-        let answers = self.client.batch(reqs).await;
+        let answers = self
+            .static_calls(
+                calls
+                    .iter()
+                    .map(|&(ai, _, sig)| (addresses[ai].as_str(), sig)),
+                tag,
+                block,
+            )
+            .await?;
         let mut fallbacks = Vec::new();
-        for (ai, a) in addresses.iter().enumerate() {
-            for (fi, (_, _, fb)) in tokens::CALLS.iter().enumerate() {
-                let v =
-                    answer(&answers[ai * tokens::CALLS.len() + fi])?.and_then(|b| decode(fi, &b));
-                if v.is_none() {
-                    if let Some(fb) = fb {
-                        fallbacks.push((ai, fi, call(a, fb)));
-                    }
+        for (&(ai, fi, _), answer) in calls.iter().zip(answers) {
+            let v = answer.and_then(|b| decode(fi, &b));
+            if v.is_none() {
+                if let Some(fb) = tokens::CALLS[fi].2 {
+                    fallbacks.push((ai, fi, fb));
                 }
-                out[ai][fi] = v;
             }
+            out[ai][fi] = v;
         }
         if !fallbacks.is_empty() {
-            let reqs = fallbacks.iter().map(|(_, _, r)| r.clone()).collect();
-            let answers = self.client.batch(reqs).await;
-            for ((ai, fi, _), a) in fallbacks.iter().zip(&answers) {
-                out[*ai][*fi] = answer(a)?.and_then(|b| decode(*fi, &b));
+            let answers = self
+                .static_calls(
+                    fallbacks
+                        .iter()
+                        .map(|&(ai, _, sig)| (addresses[ai].as_str(), sig)),
+                    tag,
+                    block,
+                )
+                .await?;
+            for (&(ai, fi, _), answer) in fallbacks.iter().zip(answers) {
+                out[ai][fi] = answer.and_then(|b| decode(fi, &b));
             }
         }
         Ok(out)
+    }
+
+    /// Calls each `(address, function signature)` without arguments at block `tag`: the
+    /// bytes it returned, or `None` where it reverted or the node refused the call for good.
+    /// Batched into creation calls of [`crate::calls`] (96 per `eth_call`) unless configured
+    /// off or the node refuses them; whatever a batch could not answer exactly is asked
+    /// with one `eth_call` each.
+    async fn static_calls<'a>(
+        &self,
+        calls: impl Iterator<Item = (&'a str, &'a str)>,
+        tag: &serde_json::Value,
+        block: u64,
+    ) -> Result<Vec<Option<Vec<u8>>>, EvmError> {
+        let calls: Vec<(&str, String)> = calls
+            .map(|(a, sig)| (a, transform::bytecode::selector(sig)))
+            .collect();
+        let fetch_err = |e: &RpcError| EvmError::Fetch {
+            block,
+            method: "eth_call".into(),
+            source: clone_rpc(e),
+        };
+        // None: not answered yet
+        let mut out: Vec<Option<Option<Vec<u8>>>> = vec![None; calls.len()];
+        if !self.cfg.direct_token_calls
+            && calls.len() > 1
+            && self.batched_calls.load(Ordering::Relaxed) != NO
+        {
+            // (index in `calls`, address, selector)
+            type Parsed = (usize, [u8; 20], [u8; 4]);
+            let parsed: Vec<Parsed> = calls
+                .iter()
+                .enumerate()
+                .filter_map(|(i, (a, sel))| {
+                    let a: [u8; 20] = crate::hex::bytes_of(a).ok()?.try_into().ok()?;
+                    let sel: [u8; 4] = crate::hex::bytes_of(sel).ok()?.try_into().ok()?;
+                    Some((i, a, sel))
+                })
+                .collect();
+            let groups: Vec<&[Parsed]> = parsed.chunks(crate::calls::CALLS_PER_BATCH).collect();
+            let reqs = groups
+                .iter()
+                .map(|g| {
+                    let pairs: Vec<([u8; 20], [u8; 4])> =
+                        g.iter().map(|&(_, a, sel)| (a, sel)).collect();
+                    Request::new(
+                        "eth_call",
+                        json!([{"data": crate::calls::encode(&pairs)}, tag]),
+                    )
+                })
+                .collect();
+            let answers = self.client.batch(reqs).await;
+            for (g, answer) in groups.iter().zip(&answers) {
+                let decoded = match answer {
+                    Ok(raw) => serde_json::from_str::<String>(raw.get())
+                        .map_err(|e| e.to_string())
+                        .and_then(|s| crate::hex::bytes_of(&s).map_err(|e| e.to_string()))
+                        .and_then(|b| crate::calls::decode(&b, g.len())),
+                    // a node's own error (it may not take creation calls, or cap their
+                    // gas) turns batching off below; a connection that failed is not the
+                    // batch's fault: these calls are just made directly (and fail there
+                    // if the node stays unreachable)
+                    Err(e @ RpcError::Node { .. }) => Err(e.to_string()),
+                    Err(_) => continue,
+                };
+                match decoded {
+                    Ok(d) => {
+                        let mut any = false;
+                        for (&(i, _, _), a) in g.iter().zip(d) {
+                            out[i] = match a {
+                                crate::calls::BatchAnswer::Returned(b) => Some(Some(b)),
+                                crate::calls::BatchAnswer::Reverted => Some(None),
+                                crate::calls::BatchAnswer::Redo => None,
+                            };
+                            any |= out[i].is_some();
+                        }
+                        if any {
+                            self.batched_calls.store(YES, Ordering::Relaxed);
+                        }
+                    }
+                    Err(reason) => {
+                        // a node that refuses creation calls (or answers them oddly) gets
+                        // one eth_call per function from now on; once batching has worked
+                        // a failed batch is only asked again directly
+                        if self.batched_calls.load(Ordering::Relaxed) == UNKNOWN {
+                            tracing::debug!(
+                                block,
+                                %reason,
+                                "batched eth_call refused; calling token functions one by one"
+                            );
+                            self.batched_calls.store(NO, Ordering::Relaxed);
+                        }
+                    }
+                }
+            }
+        }
+        let rest: Vec<usize> = (0..calls.len()).filter(|&i| out[i].is_none()).collect();
+        if !rest.is_empty() {
+            let reqs = rest
+                .iter()
+                .map(|&i| {
+                    let (a, sel) = &calls[i];
+                    Request::new("eth_call", json!([{"to": a, "data": sel}, tag]))
+                })
+                .collect();
+            let answers = self.client.batch(reqs).await;
+            for (&i, answer) in rest.iter().zip(&answers) {
+                out[i] = Some(match answer {
+                    Ok(raw) => serde_json::from_str::<String>(raw.get())
+                        .ok()
+                        .and_then(|s| crate::hex::bytes_of(&s).ok()),
+                    // a revert or any non-transient node error: the function is not there
+                    Err(e) if !e.class().is_retryable() => None,
+                    Err(e) => return Err(fetch_err(e)),
+                });
+            }
+        }
+        Ok(out.into_iter().map(Option::flatten).collect())
     }
 }
 

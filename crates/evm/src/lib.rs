@@ -5,6 +5,7 @@
 //! fetches a block range ([`extract`]). Fetching (I/O) is kept apart from transforming
 //! (pure, tested from recorded answers), as in cryo.
 
+pub mod calls;
 pub mod error;
 pub mod extract;
 pub mod fuzz;

@@ -606,7 +606,7 @@ impl RpcError {
             }
             RpcError::Malformed { .. } => ErrorClass::Transient,
             RpcError::Node { code, message, .. } => {
-                if is_unsupported(*code, message) {
+                if is_unsupported(*code, message) || is_execution_failure(*code, message) {
                     ErrorClass::External
                 } else if *code == -32603
                     // Bitcoin Core: RPC_IN_WARMUP (loading the block index)
@@ -633,6 +633,32 @@ impl RpcError {
     }
 }
 
+/// An `eth_call` (or `eth_estimateGas`) that failed inside the EVM: a revert, out of gas,
+/// an invalid opcode. Nodes report these with server-side codes (anvil -32603 "EVM error
+/// InvalidFEOpcode", geth -32000 "out of gas"), but asking again gives the same answer.
+fn is_execution_failure(code: i64, message: &str) -> bool {
+    let m = message.to_ascii_lowercase();
+    code == 3
+        || [
+            "execution reverted",
+            "evm error",
+            "out of gas",
+            "invalid opcode",
+            "invalidfeopcode",
+            "opcode not found",
+            "stack underflow",
+            "stack overflow",
+            "stack limit reached",
+            "invalid jump",
+            "bad jump destination",
+            "write protection",
+            "vm execution error",
+            "max code size exceeded",
+        ]
+        .iter()
+        .any(|k| m.contains(k))
+}
+
 fn is_unsupported(code: i64, message: &str) -> bool {
     let m = message.to_ascii_lowercase();
     code == -32601
@@ -647,6 +673,39 @@ fn is_unsupported(code: i64, message: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn execution_failures_are_not_retried() {
+        let node = |code: i64, message: &str| RpcError::Node {
+            method: "eth_call".into(),
+            code,
+            message: message.into(),
+        };
+        for (code, message) in [
+            (-32603, "EVM error InvalidFEOpcode"),
+            (-32000, "out of gas"),
+            (-32000, "invalid opcode: INVALID"),
+            (3, "execution reverted: no name"),
+            (-32015, "VM execution error."),
+        ] {
+            assert_eq!(
+                node(code, message).class(),
+                ErrorClass::External,
+                "{message}"
+            );
+        }
+        for (code, message) in [
+            (-32603, "internal error"),
+            (-32000, "header not found"),
+            (-32005, "limit exceeded"),
+        ] {
+            assert_eq!(
+                node(code, message).class(),
+                ErrorClass::Transient,
+                "{message}"
+            );
+        }
+    }
 
     #[test]
     fn credentials_leave_the_url() {

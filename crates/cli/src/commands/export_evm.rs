@@ -98,6 +98,7 @@ pub fn validate(a: &ExportEvmArgs) -> eyre::Result<ExportConfig> {
             per_tx_receipts: a.per_tx_receipts,
             group_blocks: a.group_blocks,
             groups_in_flight: a.groups_in_flight,
+            direct_token_calls: a.direct_token_calls,
         },
     })
 }

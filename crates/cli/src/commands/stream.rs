@@ -187,6 +187,7 @@ pub async fn evm(a: StreamEvmArgs) -> eyre::Result<ExitCode> {
         SourceConfig {
             trace_mode,
             token_block,
+            direct_token_calls: a.direct_token_calls,
             ..Default::default()
         },
     )

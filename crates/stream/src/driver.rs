@@ -325,28 +325,39 @@ impl<S: RowSource> Driver<S> {
             }
         }
         if let Some(pending) = &cp.pending {
-            // an interrupted event: publish it again (with its rows if its blocks are
-            // still the node's)
-            let mut canonical = true;
+            // an interrupted event: publish it again, with the rows of its blocks that are
+            // still the node's. Those form a prefix (a fork replaces a suffix); they stay
+            // in the window, so their rows must be complete (some may have gone out before
+            // the interruption: the same ids again are dropped as duplicates), while the
+            // blocks above them are undone and left out of the window.
+            let mut canonical = 0;
             for b in pending.apply() {
                 if self.source.header(b.number).await?.as_ref() != Some(b) {
-                    canonical = false;
                     break;
                 }
+                canonical += 1;
             }
-            let rows = if canonical {
-                match self.source.fetch(pending.apply()).await {
-                    Ok(f) => Some(f.tables),
-                    Err(StreamError::Moved { .. }) => None,
-                    Err(e) => return Err(e.into()),
-                }
+            let rows = if canonical > 0 {
+                // a block that moves meanwhile fails the fetch (`Moved`, transient): the
+                // sink is opened again later
+                Some(
+                    self.source
+                        .fetch(&pending.apply()[..canonical])
+                        .await?
+                        .tables,
+                )
             } else {
                 None
             };
             tracing::info!(target: "ledgerflow::stream", sink = %slot.label, blocks = pending.apply().len(), with_rows = rows.is_some(), "completing an interrupted event");
-            sink.recover(rows.as_deref(), &self.tables, self.opts.confirmations)
-                .await
-                .map_err(wrap(&slot.label))?;
+            sink.recover(
+                rows.as_deref(),
+                canonical,
+                &self.tables,
+                self.opts.confirmations,
+            )
+            .await
+            .map_err(wrap(&slot.label))?;
         }
         let cp = if cp.pending.is_some() {
             sink.checkpoint(self.opts.confirmations)

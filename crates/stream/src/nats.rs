@@ -237,12 +237,16 @@ impl NatsSink {
     }
 
     /// Completes an interrupted event (the intent of the checkpoint): publishes it again
-    /// under the same ids (duplicates are dropped by the stream), with its rows when they
-    /// could still be fetched (`None`: its blocks left the chain; only the undo messages
-    /// are repeated, and the next event undoes its blocks).
+    /// under the same ids (duplicates are dropped by the stream), with the rows of the
+    /// first `canonical` blocks it applied, those still on the node's chain (`rows`;
+    /// `None` when there are none). Its other blocks left the chain, but some of their rows
+    /// may have gone out before the interruption: they get undo messages and are left out
+    /// of the checkpoint's window, so the next event applies whatever the chain has there
+    /// now (even the same block again).
     pub async fn recover(
         &mut self,
         rows: Option<&[(&str, RecordBatch)]>,
+        canonical: usize,
         tables: &[&str],
         confirmations: u64,
     ) -> Result<(), SinkError> {
@@ -250,7 +254,47 @@ impl NatsSink {
             return Ok(());
         };
         self.publish(&p.event, rows, tables).await?;
-        self.finish(&Window::restore(confirmations, p.after)).await
+        let applied = p.event.apply();
+        let gone = &applied[canonical.min(applied.len())..];
+        let mut after = p.after;
+        if let Some(first) = gone.first() {
+            let seq = self.stored.seq + 1;
+            let mut acks = Vec::new();
+            self.undo_messages(gone, tables, seq, ".recovered", &mut acks)
+                .await?;
+            self.drain(&mut acks, 0).await?;
+            after.retain(|b| b.number < first.number);
+        }
+        self.finish(&Window::restore(confirmations, after)).await
+    }
+
+    /// Undo messages for `blocks` in every table, with ids `chain.table.undo.hash.seq` and
+    /// `suffix`.
+    async fn undo_messages(
+        &mut self,
+        blocks: &[BlockRef],
+        tables: &[&str],
+        seq: u64,
+        suffix: &str,
+        acks: &mut Vec<jetstream::context::PublishAckFuture>,
+    ) -> Result<(), SinkError> {
+        let chain = self.opts.chain.clone();
+        for b in blocks {
+            for table in tables {
+                let mut h = self.headers("undo", table, b.number, &b.hash, seq);
+                h.insert(
+                    headers::MSG_ID,
+                    format!("{chain}.{table}.undo.{}.{seq}{suffix}", b.hash).as_str(),
+                );
+                let body = serde_json::json!({
+                    "op": "undo", "chain": chain, "table": table,
+                    "block_number": b.number, "block_hash": b.hash,
+                });
+                acks.push(self.send(table, h, Bytes::from(body.to_string())).await?);
+                self.drain(acks, ACKS_IN_FLIGHT).await?;
+            }
+        }
+        Ok(())
     }
 
     async fn finish(&mut self, after: &Window) -> Result<(), SinkError> {
@@ -272,21 +316,8 @@ impl NatsSink {
         let seq = self.stored.seq + 1;
         let chain = self.opts.chain.clone();
         let mut acks = Vec::new();
-        for b in event.undo() {
-            for table in tables {
-                let mut h = self.headers("undo", table, b.number, &b.hash, seq);
-                h.insert(
-                    headers::MSG_ID,
-                    format!("{chain}.{table}.undo.{}.{seq}", b.hash).as_str(),
-                );
-                let body = serde_json::json!({
-                    "op": "undo", "chain": chain, "table": table,
-                    "block_number": b.number, "block_hash": b.hash,
-                });
-                acks.push(self.send(table, h, Bytes::from(body.to_string())).await?);
-                self.drain(&mut acks, ACKS_IN_FLIGHT).await?;
-            }
-        }
+        self.undo_messages(event.undo(), tables, seq, "", &mut acks)
+            .await?;
         if let Some(rows) = rows {
             let hashes: HashMap<u64, &str> = event
                 .apply()

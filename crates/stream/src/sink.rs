@@ -114,11 +114,12 @@ impl Sink {
     pub async fn recover(
         &mut self,
         rows: Option<&[(&str, RecordBatch)]>,
+        canonical: usize,
         tables: &[&str],
         confirmations: u64,
     ) -> Result<(), SinkError> {
         match self {
-            Sink::Nats(s) => s.recover(rows, tables, confirmations).await,
+            Sink::Nats(s) => s.recover(rows, canonical, tables, confirmations).await,
             Sink::Postgres(_) | Sink::Lake(_) => Ok(()),
         }
     }

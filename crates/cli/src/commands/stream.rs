@@ -36,27 +36,26 @@ fn start_block(spec: &str, head: u64) -> eyre::Result<u64> {
         .wrap_err_with(|| format!("--start {spec:?}: expected N, -N or latest"))
 }
 
-/// Stops the stream between events on SIGTERM or Ctrl-C.
-fn shutdown_signal() -> watch::Receiver<bool> {
+/// Stops the stream between events on SIGTERM or Ctrl-C. Called first thing, so that a
+/// SIGTERM while the stream starts (connecting, opening sinks) is already a graceful stop:
+/// the handler is registered before this returns.
+fn shutdown_signal() -> eyre::Result<watch::Receiver<bool>> {
     let (tx, rx) = watch::channel(false);
+    #[cfg(unix)]
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        .wrap_err("cannot listen for SIGTERM")?;
     tokio::spawn(async move {
         #[cfg(unix)]
-        {
-            use tokio::signal::unix::{signal, SignalKind};
-            let Ok(mut term) = signal(SignalKind::terminate()) else {
-                return;
-            };
-            tokio::select! {
-                _ = term.recv() => {}
-                _ = tokio::signal::ctrl_c() => {}
-            }
+        tokio::select! {
+            _ = term.recv() => {}
+            _ = tokio::signal::ctrl_c() => {}
         }
         #[cfg(not(unix))]
         let _ = tokio::signal::ctrl_c().await;
         tracing::info!(target: "ledgerflow::stream", "stop requested; finishing the current event");
         let _ = tx.send(true);
     });
-    rx
+    Ok(rx)
 }
 
 /// The sinks of the arguments, for a chain folder / dataset and its tables.
@@ -126,6 +125,7 @@ async fn follow<S: RowSource>(
     f: &StreamFollowArgs,
     s: &StreamSinkArgs,
     sinks: Vec<SinkSpec>,
+    shutdown: watch::Receiver<bool>,
 ) -> eyre::Result<ExitCode> {
     if f.max_blocks_per_event == 0 {
         bail!("--max-blocks-per-event must be at least 1");
@@ -145,7 +145,6 @@ async fn follow<S: RowSource>(
             }
         });
     }
-    let shutdown = shutdown_signal();
     let opts = StreamOptions {
         confirmations: f.confirmations,
         start,
@@ -171,6 +170,7 @@ async fn follow<S: RowSource>(
 }
 
 pub async fn evm(a: StreamEvmArgs) -> eyre::Result<ExitCode> {
+    let shutdown = shutdown_signal()?;
     let mut tables = crate::commands::export_evm::parse_tables(&a.tables)?;
     if !tables.contains(&EvmTable::Blocks) {
         tables.insert(0, EvmTable::Blocks);
@@ -231,10 +231,14 @@ pub async fn evm(a: StreamEvmArgs) -> eyre::Result<ExitCode> {
             Some(n)
         }
     };
-    follow(node, wake, &a.rpc, &chain, head, &a.follow, &a.sinks, sinks).await
+    follow(
+        node, wake, &a.rpc, &chain, head, &a.follow, &a.sinks, sinks, shutdown,
+    )
+    .await
 }
 
 pub async fn bitcoin(a: StreamBitcoinArgs) -> eyre::Result<ExitCode> {
+    let shutdown = shutdown_signal()?;
     use crate::commands::export_bitcoin as eb;
     let params = eb::chain_params(&a.node.chain, &a.node.network)?;
     let mode = eb::rpc_mode(&a.node.rpc_mode, params)?;
@@ -286,6 +290,7 @@ pub async fn bitcoin(a: StreamBitcoinArgs) -> eyre::Result<ExitCode> {
         &a.follow,
         &a.sinks,
         sinks,
+        shutdown,
     )
     .await
 }

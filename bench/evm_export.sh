@@ -19,7 +19,9 @@ RPC="http://127.0.0.1:$PORT"
 
 scripts/setup.sh
 scripts/setup-peers.sh etl cryo
-cargo build --release --locked -p ledgerflow >&2
+# SKIP_BUILD=1 uses the release binary as it is; PRELOAD=/path/libX.so adds a run of the
+# full export with that allocator preloaded (e.g. Debian's libmimalloc2.0)
+[ "${SKIP_BUILD:-0}" = "1" ] || cargo build --release --locked -p ledgerflow >&2
 LF=target/release/ledgerflow
 ETL=.tools/venv-etl/bin/ethereumetl
 CRYO_PY=.tools/venv-cryo/bin/python
@@ -53,6 +55,10 @@ export ETL OUT HEAD RPC CONC
 
 measure floor "$RUNS" $LF bench rpc-floor --rpc "$RPC" --blocks "0:$HEAD" --concurrency "$CONC" --batch-size 50
 measure ledgerflow_all "$RUNS" $LF export evm --rpc "$RPC" --blocks "0:$HEAD" -o "$OUT/work/lake" -q --concurrency "$CONC"
+if [ -n "${PRELOAD:-}" ]; then
+  measure ledgerflow_all_preload "$RUNS" env LD_PRELOAD="$PRELOAD" $LF export evm --rpc "$RPC" --blocks "0:$HEAD" -o "$OUT/work/lake" -q --concurrency "$CONC"
+fi
+measure ledgerflow_all_direct_token_calls "$RUNS" $LF export evm --rpc "$RPC" --blocks "0:$HEAD" -o "$OUT/work/lake" -q --concurrency "$CONC" --direct-token-calls
 measure ledgerflow_all_tokens_latest "$RUNS" $LF export evm --rpc "$RPC" --blocks "0:$HEAD" -o "$OUT/work/lake" -q --concurrency "$CONC" --token-block latest
 measure ledgerflow_cryo_tables "$RUNS" $LF export evm --rpc "$RPC" --blocks "0:$HEAD" -t blocks,transactions,logs,traces -o "$OUT/work/lake" -q --concurrency "$CONC"
 measure ledgerflow_etl_tables "$RUNS" $LF export evm --rpc "$RPC" --blocks "0:$HEAD" -t blocks,transactions,receipts,logs,token_transfers,traces -f csv -o "$OUT/work/lake" -q --concurrency "$CONC"
@@ -65,7 +71,8 @@ out, head, txs, conc = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv
 def load(n):
     rows = [l.split() for l in open(f"{out}/{n}.times") if l.strip()]
     return statistics.median(float(r[0]) for r in rows), max(int(r[1]) for r in rows) / 1024
-names = ["floor", "ledgerflow_all", "ledgerflow_all_tokens_latest", "ledgerflow_cryo_tables", "ledgerflow_etl_tables", "cryo", "ethereum_etl"]
+import os
+names = ["floor", "ledgerflow_all"] + (["ledgerflow_all_preload"] if os.path.exists(f"{out}/ledgerflow_all_preload.times") else []) + ["ledgerflow_all_direct_token_calls", "ledgerflow_all_tokens_latest", "ledgerflow_cryo_tables", "ledgerflow_etl_tables", "cryo", "ethereum_etl"]
 res = {n: load(n) for n in names}
 print(f"\nchain: {head + 1} blocks, {txs} transactions; concurrency {conc}; median of runs\n")
 print(f"{'tool':<28}{'seconds':>10}{'peak MB':>10}")
@@ -74,7 +81,10 @@ for n in names:
 f = res["floor"][0]
 print()
 print(f"ledgerflow (all 8 tables) / RPC floor:           {res['ledgerflow_all'][0] / f:.2f}x  (target <= 1.2; tokens read at each chunk's end block)")
+print(f"ledgerflow (all 8, direct token calls) / floor: {res['ledgerflow_all_direct_token_calls'][0] / f:.2f}x")
 print(f"ledgerflow (all 8, tokens at latest) / RPC floor: {res['ledgerflow_all_tokens_latest'][0] / f:.2f}x")
+if "ledgerflow_all_preload" in res:
+    print(f"ledgerflow (all 8, preloaded allocator) / floor: {res['ledgerflow_all_preload'][0] / f:.2f}x, {res['ledgerflow_all_preload'][1]:.1f} MB")
 print(f"cryo / ledgerflow (blocks,txs,logs,traces):      {res['cryo'][0] / res['ledgerflow_cryo_tables'][0]:.2f}x  (target >= 2.5)")
 print(f"ethereum-etl / ledgerflow (etl's 6 tables, CSV): {res['ethereum_etl'][0] / res['ledgerflow_etl_tables'][0]:.2f}x  (target >= 12)")
 print(f"ledgerflow peak memory (all tables):             {res['ledgerflow_all'][1]:.1f} MB  (target <= 150)")

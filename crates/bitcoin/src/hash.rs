@@ -19,8 +19,6 @@ pub fn hash160(data: &[u8]) -> [u8; 20] {
     Ripemd160::digest(Sha256::digest(data)).into()
 }
 
-const HEX: &[u8; 16] = b"0123456789abcdef";
-
 /// Lower-case hex.
 pub fn to_hex(bytes: &[u8]) -> String {
     let mut s = String::with_capacity(bytes.len() * 2);
@@ -28,23 +26,27 @@ pub fn to_hex(bytes: &[u8]) -> String {
     s
 }
 
-/// Appends lower-case hex.
+/// Appends lower-case hex (encoded a block at a time with `const-hex`'s SIMD encoder).
 pub fn push_hex(s: &mut String, bytes: &[u8]) {
+    const BLOCK: usize = 256;
+    let mut buf = [0u8; 2 * BLOCK];
     s.reserve(bytes.len() * 2);
-    for b in bytes {
-        s.push(HEX[(b >> 4) as usize] as char);
-        s.push(HEX[(b & 15) as usize] as char);
+    for part in bytes.chunks(BLOCK) {
+        let out = &mut buf[..2 * part.len()];
+        // the output is exactly twice the input, so neither step can fail
+        if const_hex::encode_to_slice(part, out).is_ok() {
+            if let Ok(text) = std::str::from_utf8(out) {
+                s.push_str(text);
+            }
+        }
     }
 }
 
 /// Hex of a hash in display order (byte-reversed, as RPC prints ids).
 pub fn hash_hex(hash: &[u8; 32]) -> String {
-    let mut s = String::with_capacity(64);
-    for b in hash.iter().rev() {
-        s.push(HEX[(b >> 4) as usize] as char);
-        s.push(HEX[(b & 15) as usize] as char);
-    }
-    s
+    let mut rev = *hash;
+    rev.reverse();
+    to_hex(&rev)
 }
 
 /// Parses hex (either case); None when not hex or of odd length.
@@ -96,6 +98,11 @@ mod tests {
             "000000000019d6689c085ae165831e934ff763ae46a2a6c172b3f1b60a8ce26f"
         );
         assert!(from_hex("0g").is_none());
+        // longer than one encoding block, and empty
+        let long: Vec<u8> = (0..=255u8).cycle().take(700).collect();
+        assert_eq!(from_hex(&to_hex(&long)).unwrap(), long);
+        assert_eq!(&to_hex(&long)[..8], "00010203");
+        assert_eq!(to_hex(&[]), "");
         assert!(from_hex("abc").is_none());
     }
 }

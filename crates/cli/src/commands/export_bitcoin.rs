@@ -301,16 +301,7 @@ pub async fn run(a: ExportBitcoinArgs, quiet: bool) -> eyre::Result<ExitCode> {
                             ("ledgerflow.chain", params.chain.to_string()),
                             ("ledgerflow.network", params.network.to_string()),
                         ],
-                        // hashes and scripts are nearly all distinct: plain encoding,
-                        // dictionaries only where values repeat
-                        Some(&[
-                            "chain",
-                            "block_hash",
-                            "type",
-                            "script_type",
-                            "version",
-                            "bits",
-                        ]),
+                        Some(ledgerflow_core::tables::bitcoin::DICTIONARY_COLUMNS),
                     );
                     TableFile::parquet(&path, t.schema(), &opts)
                 }

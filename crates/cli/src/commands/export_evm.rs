@@ -193,7 +193,7 @@ pub async fn run(a: ExportEvmArgs, quiet: bool) -> eyre::Result<ExitCode> {
                         zstd,
                         t.name(),
                         &[("ledgerflow.chain_id", chain_id.to_string())],
-                        None,
+                        Some(ledgerflow_core::tables::evm::DICTIONARY_COLUMNS),
                     );
                     TableFile::parquet(&path, t.schema(), &opts)
                 }

@@ -165,6 +165,17 @@ impl ArrowCol for Vec<TxOutput> {
     }
 }
 
+/// Columns whose values repeat (block keys, script types): Parquet dictionary encoding for
+/// these, plain elsewhere (hashes and scripts are nearly all distinct).
+pub const DICTIONARY_COLUMNS: &[&str] = &[
+    "chain",
+    "block_hash",
+    "type",
+    "script_type",
+    "version",
+    "bits",
+];
+
 crate::table! {
     /// `crypto_bitcoin.blocks`: one row per block of the best chain.
     pub struct BtcBlockRow = "blocks" {

@@ -10,6 +10,34 @@
 
 use crate::table::{Timestamp, Withdrawal};
 
+/// Columns whose values repeat (addresses, block keys, small enums): Parquet dictionary
+/// encoding for these, plain elsewhere. Hashes, call data, log data and blooms are nearly
+/// all distinct, so a dictionary for them is built only to be thrown away (CPU and up to a
+/// megabyte of memory per column and file).
+pub const DICTIONARY_COLUMNS: &[&str] = &[
+    "chain_id",
+    "block_number",
+    "block_timestamp",
+    "block_hash",
+    "timestamp",
+    "miner",
+    "from_address",
+    "to_address",
+    "address",
+    "token_address",
+    "operator_address",
+    "creator_address",
+    "trace_type",
+    "call_type",
+    "reward_type",
+    "error",
+    "token_standard",
+    "transaction_type",
+    "symbol",
+    "name",
+    "decimals",
+];
+
 crate::table! {
     /// `crypto_ethereum.blocks`: one row per block.
     pub struct BlockRow = "blocks" {

@@ -62,7 +62,7 @@ pub struct WriteOptions {
     /// `Some(columns)`: dictionary encoding only for these (top-level, low-cardinality)
     /// columns, plain elsewhere — cheaper to write where most strings are unique (hashes,
     /// scripts). `None`: Parquet's default (dictionary everywhere).
-    pub dictionary_columns: Option<Vec<String>>,
+    pub dictionary_columns: Option<&'static [&'static str]>,
 }
 
 impl Default for WriteOptions {
@@ -139,13 +139,10 @@ fn properties(opts: &WriteOptions) -> WriterProperties {
         .set_max_row_group_row_count(Some(opts.row_group_size.max(1)))
         .set_statistics_enabled(EnabledStatistics::Page)
         .set_key_value_metadata(if kv.is_empty() { None } else { Some(kv) });
-    if let Some(cols) = &opts.dictionary_columns {
+    if let Some(cols) = opts.dictionary_columns {
         b = b.set_dictionary_enabled(false);
         for c in cols {
-            b = b.set_column_dictionary_enabled(
-                parquet::schema::types::ColumnPath::from(c.as_str()),
-                true,
-            );
+            b = b.set_column_dictionary_enabled(parquet::schema::types::ColumnPath::from(*c), true);
         }
     }
     b.build()

@@ -155,7 +155,7 @@ pub fn parquet_options(
     zstd_level: i32,
     table: &str,
     source_meta: &[(&str, String)],
-    dictionary_columns: Option<&[&str]>,
+    dictionary_columns: Option<&'static [&'static str]>,
 ) -> WriteOptions {
     let mut metadata = vec![("ledgerflow.table".to_string(), table.to_string())];
     metadata.extend(source_meta.iter().map(|(k, v)| (k.to_string(), v.clone())));
@@ -166,7 +166,7 @@ pub fn parquet_options(
     WriteOptions {
         zstd_level,
         metadata,
-        dictionary_columns: dictionary_columns.map(|c| c.iter().map(|s| s.to_string()).collect()),
+        dictionary_columns,
         ..Default::default()
     }
 }

@@ -107,16 +107,11 @@ fn sink_specs(
             write: WriteOptions {
                 zstd_level: s.zstd_level,
                 metadata,
-                dictionary_columns: Some(
-                    if utxo {
-                        ledgerflow_core::tables::bitcoin::DICTIONARY_COLUMNS
-                    } else {
-                        ledgerflow_core::tables::evm::DICTIONARY_COLUMNS
-                    }
-                    .iter()
-                    .map(|c| c.to_string())
-                    .collect(),
-                ),
+                dictionary_columns: Some(if utxo {
+                    ledgerflow_core::tables::bitcoin::DICTIONARY_COLUMNS
+                } else {
+                    ledgerflow_core::tables::evm::DICTIONARY_COLUMNS
+                }),
                 ..Default::default()
             },
         }));

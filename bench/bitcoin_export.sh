@@ -6,8 +6,10 @@
 #   bitcoin-etl 1.5.2: export_blocks_and_transactions + enrich_transactions (JSON), with
 #     8 workers and batches of 10 blocks / 100 transactions, and once with its defaults
 #   bitcoin-explorer 1.2.21: connected iteration over the same data directory (Python)
-# plus decode throughput on the real mainnet block against SHA-256d of every byte, and the
-# spent-output index's bytes per unspent output.
+# plus the node floor (a bare client fetching the same getblockhash + `getblock <hash> 0`
+# answers at the same concurrency, decoding nothing) with litecoind's own CPU seconds, decode
+# throughput on the real mainnet block against SHA-256d of every byte, and the spent-output
+# index's bytes per unspent output.
 # Prints median wall time of RUNS runs (bitcoin-etl: ETL_RUNS), peak RSS, and the ratios.
 #
 #   bench/bitcoin_export.sh [BLOCKS] [TXS_PER_BLOCK]     (default 1500 20 -> ~31k txs)
@@ -81,8 +83,23 @@ etl_defaults() {
 export -f etl_pipeline etl_defaults
 export ETL OUT HEAD RPC
 
+# node_cpu NAME CMD...: runs CMD once more and records litecoind's CPU seconds during it
+node_cpu() {
+  local name=$1; shift
+  local hz before after
+  hz=$(getconf CLK_TCK)
+  before=$(awk '{print $14 + $15}' "/proc/$NODE_PID/stat")
+  rm -rf "$OUT/work" && mkdir -p "$OUT/work"
+  "$@" > /dev/null 2>&1
+  after=$(awk '{print $14 + $15}' "/proc/$NODE_PID/stat")
+  python3 -c "print(f'{($after - $before) / $hz:.2f}')" > "$OUT/$name.node_cpu"
+}
+
 start_node
 LFX=(export bitcoin --chain litecoin --network regtest -q)
+measure node_floor "$RUNS" $LF bench rpc-floor --rpc "$RPC" --methods getblock --blocks "0:$HEAD" --concurrency 8 --batch-size 50
+node_cpu node_floor $LF bench rpc-floor --rpc "$RPC" --methods getblock --blocks "0:$HEAD" --concurrency 8 --batch-size 50
+node_cpu ledgerflow_rpc_etl_json $LF "${LFX[@]}" --rpc "$RPC" -f json -o "$OUT/work/lake"
 measure ledgerflow_rpc "$RUNS" $LF "${LFX[@]}" --rpc "$RPC" -o "$OUT/work/lake"
 measure ledgerflow_rpc_etl_json "$RUNS" $LF "${LFX[@]}" --rpc "$RPC" -f json -o "$OUT/work/lake"
 measure bitcoin_etl "$ETL_RUNS" bash -c etl_pipeline
@@ -109,7 +126,7 @@ out, head, txs = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
 def load(n):
     rows = [l.split() for l in open(f"{out}/{n}.times") if l.strip()]
     return statistics.median(float(r[0]) for r in rows), max(int(r[1]) for r in rows) / 1024
-names = ["ledgerflow_rpc", "ledgerflow_rpc_etl_json", "bitcoin_etl", "bitcoin_etl_defaults", "ledgerflow_files", "explorer"]
+names = ["node_floor", "ledgerflow_rpc", "ledgerflow_rpc_etl_json", "bitcoin_etl", "bitcoin_etl_defaults", "ledgerflow_files", "explorer"]
 res = {n: load(n) for n in names}
 print(f"\nchain: {head + 1} blocks, {txs} transactions (+ {head + 1} coinbases); median of runs\n")
 print(f"{'tool':<26}{'seconds':>10}{'peak MB':>10}")
@@ -119,11 +136,15 @@ print()
 print(f"bitcoin-etl (export+enrich) / ledgerflow RPC, same JSON:  {res['bitcoin_etl'][0] / res['ledgerflow_rpc_etl_json'][0]:.1f}x  (target >= 50)")
 print(f"bitcoin-etl (export+enrich) / ledgerflow RPC, Parquet:    {res['bitcoin_etl'][0] / res['ledgerflow_rpc'][0]:.1f}x")
 print(f"bitcoin-etl with its defaults / ledgerflow RPC, same JSON: {res['bitcoin_etl_defaults'][0] / res['ledgerflow_rpc_etl_json'][0]:.1f}x")
+cpu = {n: float(open(f"{out}/{n}.node_cpu").read()) for n in ["node_floor", "ledgerflow_rpc_etl_json"]}
+print(f"ledgerflow RPC JSON / node floor:                         {res['ledgerflow_rpc_etl_json'][0] / res['node_floor'][0]:.2f}x")
+print(f"litecoind CPU seconds: node floor {cpu['node_floor']:.2f}, ledgerflow RPC JSON {cpu['ledgerflow_rpc_etl_json']:.2f}")
+print(f"50x bitcoin-etl (tuned) would be {res['bitcoin_etl'][0] / 50:.2f} s; the bare fetch takes {res['node_floor'][0]:.2f} s")
 print(f"bitcoin-explorer connected / ledgerflow files + Parquet:  {res['explorer'][0] / res['ledgerflow_files'][0]:.2f}x  (target >= 1)")
 print()
 print(open(f"{out}/decode.txt").read())
 print(open(f"{out}/utxo.txt").read())
-json.dump({"blocks": head + 1, "transactions": txs,
+json.dump({"blocks": head + 1, "transactions": txs, "litecoind_cpu_seconds": cpu,
            "results": {n: {"seconds": res[n][0], "peak_mb": res[n][1]} for n in names}},
           open(f"{out}/results.json", "w"), indent=1)
 PY

@@ -338,7 +338,10 @@ pub struct RpcFloorArgs {
     /// Blocks to fetch.
     #[arg(short, long, default_value = "0:latest", allow_hyphen_values = true)]
     pub blocks: String,
-    /// Method groups: blocks, receipts, traces.
+    /// Method groups: blocks, receipts, traces (EVM: eth_getBlockByNumber with
+    /// transactions, eth_getBlockReceipts, trace_block); or getblock (a Bitcoin-family node:
+    /// getblockhash then `getblock <hash> 0`, what `export bitcoin --rpc` fetches; give the
+    /// credentials in the URL, http://USER:PASSWORD@HOST:PORT).
     #[arg(long, value_delimiter = ',', default_value = "blocks,receipts,traces")]
     pub methods: Vec<String>,
     /// HTTP requests in flight.
@@ -650,6 +653,18 @@ pub struct OutputArgs {
     /// about as well as 3).
     #[arg(long, default_value_t = 1, help_heading = "Output")]
     pub zstd_level: i32,
+
+    /// Parquet: most rows per row group.
+    #[arg(long, default_value_t = 65536, help_heading = "Output")]
+    pub row_group_size: usize,
+
+    /// Parquet: a row group is also closed once the writer buffers this many MB of it
+    /// (pages being encoded and pages encoded, not yet on disk). This bounds the memory of
+    /// every file being written: 2 MB keeps a full EVM export under ~130 MB; raise it (or
+    /// 0: no limit, row groups of --row-group-size rows) for fewer, larger row groups, or
+    /// merge chunks later with `ledgerflow lake compact`, which writes 65,536-row groups.
+    #[arg(long, default_value_t = 2.0, help_heading = "Output")]
+    pub row_group_mb: f64,
 
     /// Where to write the JSON run report (default: <OUTPUT>/<chain>/_runs/).
     #[arg(long, help_heading = "Output")]

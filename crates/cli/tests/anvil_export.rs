@@ -41,6 +41,26 @@ async fn every_table_matches_the_workload() {
     assert!(out.status.success(), "{}", stderr(&out));
     let act = |k: &str| *w.actions.get(k).unwrap_or(&0);
 
+    // the benchmarks' RPC floor fetches the same blocks, receipts and traces raw
+    let floor = run(&[
+        "bench",
+        "rpc-floor",
+        "--rpc",
+        &anvil.url(),
+        "--blocks",
+        "0:latest",
+        "--batch-size",
+        "9",
+    ])
+    .await;
+    assert!(floor.status.success(), "{}", stderr(&floor));
+    let floor: serde_json::Value = serde_json::from_slice(&floor.stdout).unwrap();
+    assert_eq!(floor["blocks"].as_u64(), Some(w.head + 1), "{floor}");
+    assert!(
+        floor["bytes"].as_u64().unwrap() > 1000 * w.transactions,
+        "{floor}"
+    );
+
     // blocks: contiguous, counts agree with transactions
     let blocks = read_table(&lake, "anvil", "blocks");
     let numbers: Vec<i64> = ints(&blocks, "number")

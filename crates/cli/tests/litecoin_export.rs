@@ -7,6 +7,7 @@
 //! * a range that starts mid-chain (spent outputs from `getrawtransaction`) equals the
 //!   same chunk of a full export;
 //! * every address of the workload's ground truth is in the outputs table;
+//! * `bench rpc-floor --methods getblock` fetches every block raw;
 //! * bitcoin-etl 1.5.2 (`export_blocks_and_transactions` + `enrich_transactions`) on the same
 //!   node writes byte-identical blocks and transactions JSON lines.
 
@@ -120,6 +121,39 @@ async fn rpc_and_files_agree_and_inputs_are_enriched() {
     ))
     .await;
     assert!(o.status.success(), "{}", stderr(&o));
+    // the node floor of the benchmarks: every block fetched raw, nothing decoded
+    let o = run(&[
+        "bench",
+        "rpc-floor",
+        "--rpc",
+        &url,
+        "--methods",
+        "getblock",
+        "--blocks",
+        "0:latest",
+        "--batch-size",
+        "7",
+    ])
+    .await;
+    assert!(o.status.success(), "{}", stderr(&o));
+    let floor: serde_json::Value =
+        serde_json::from_slice(&o.stdout).unwrap_or_else(|e| panic!("{e}: {o:?}"));
+    let blocks = (summary.head + 1) as u64;
+    assert_eq!(floor["blocks"].as_u64(), Some(blocks), "{floor}");
+    // every answer carries at least the block's header and coinbase in hex
+    let bytes = floor["bytes"].as_u64().unwrap();
+    assert!(bytes > blocks * 2 * 160, "{floor}");
+    let o = run(&[
+        "bench",
+        "rpc-floor",
+        "--rpc",
+        &url,
+        "--methods",
+        "getblock,blocks",
+    ])
+    .await;
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("cannot be mixed"), "{}", stderr(&o));
     node.stop().await;
     let o = run(&export_args(&["--datadir", &datadir], &stopped, &[])).await;
     assert!(o.status.success(), "{}", stderr(&o));

@@ -165,8 +165,19 @@ fn merge(run: &[ChunkFile], path: &std::path::Path) -> Result<u64, LakeError> {
                 .collect()
         })
         .unwrap_or_default();
+    // the exports' encoding: dictionaries only for the family's repeating columns (the
+    // chunk files say their family in their metadata)
+    let family = |key: &str| metadata.iter().any(|(k, _)| k == key);
+    let dictionary_columns = if family("ledgerflow.chain_id") {
+        Some(ledgerflow_core::tables::evm::DICTIONARY_COLUMNS)
+    } else if family("ledgerflow.chain") {
+        Some(ledgerflow_core::tables::bitcoin::DICTIONARY_COLUMNS)
+    } else {
+        None
+    };
     let opts = WriteOptions {
         metadata,
+        dictionary_columns,
         ..Default::default()
     };
     let mut out = TableFile::parquet(path, schema.clone(), &opts)?;
@@ -285,5 +296,59 @@ mod tests {
         .unwrap();
         assert_eq!(r.leftovers_removed, 1);
         assert_eq!(ranges(&lake), vec![(0, 29), (40, 59), (95, 104)]);
+    }
+
+    #[test]
+    fn keeps_the_exports_dictionary_choice() {
+        use arrow_array::StringArray;
+        use parquet::basic::Encoding;
+        use parquet::file::reader::{FileReader, SerializedFileReader};
+        let dir = tempfile::tempdir().unwrap();
+        let lake = Lake::new(dir.path());
+        let schema = Arc::new(Schema::new(vec![
+            Field::new("block_number", DataType::Int64, false),
+            Field::new("hash", DataType::Utf8, false),
+        ]));
+        for (s, e) in [(0u64, 9u64), (10, 19)] {
+            let path = lake.chunk_path("c", "t", BlockRange::new(s, e), "parquet");
+            let opts = WriteOptions {
+                metadata: vec![("ledgerflow.chain_id".into(), "1".into())],
+                dictionary_columns: Some(ledgerflow_core::tables::evm::DICTIONARY_COLUMNS),
+                ..Default::default()
+            };
+            let mut f = TableFile::parquet(&path, schema.clone(), &opts).unwrap();
+            let n: Vec<i64> = (s as i64..=e as i64).collect();
+            let h: Vec<String> = n.iter().map(|i| format!("0x{i:064x}")).collect();
+            f.write(
+                &RecordBatch::try_new(
+                    schema.clone(),
+                    vec![
+                        Arc::new(Int64Array::from(n)),
+                        Arc::new(StringArray::from(h)),
+                    ],
+                )
+                .unwrap(),
+            )
+            .unwrap();
+            f.commit().unwrap();
+        }
+        let opts = CompactOptions {
+            chain: None,
+            table: None,
+            target_blocks: 100,
+            dry_run: false,
+        };
+        compact(&lake, &opts).unwrap();
+        assert_eq!(ranges(&lake), vec![(0, 19)]);
+        let path = lake.chunk_path("c", "t", BlockRange::new(0, 19), "parquet");
+        let r = SerializedFileReader::new(File::open(path).unwrap()).unwrap();
+        let g = r.metadata().row_group(0);
+        let dict = |i: usize| {
+            g.column(i)
+                .encodings()
+                .any(|e| matches!(e, Encoding::RLE_DICTIONARY | Encoding::PLAIN_DICTIONARY))
+        };
+        assert!(dict(0), "block_number keeps its dictionary");
+        assert!(!dict(1), "hash stays plain");
     }
 }

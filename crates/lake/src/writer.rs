@@ -57,6 +57,10 @@ pub struct WriteOptions {
     pub zstd_level: i32,
     /// Rows per row group.
     pub row_group_size: usize,
+    /// A row group is also closed once the writer holds this many bytes of it (encoded,
+    /// not yet written); 0: no byte limit. Bounds the memory of a file being written
+    /// batch by batch, whatever its rows' widths.
+    pub row_group_bytes: usize,
     /// Key-value metadata written into each file's footer.
     pub metadata: Vec<(String, String)>,
     /// `Some(columns)`: dictionary encoding only for these (top-level, low-cardinality)
@@ -70,6 +74,7 @@ impl Default for WriteOptions {
         WriteOptions {
             zstd_level: 3,
             row_group_size: 64 * 1024,
+            row_group_bytes: 0,
             metadata: Vec::new(),
             dictionary_columns: None,
         }
@@ -167,6 +172,47 @@ mod tests {
     }
 
     #[test]
+    fn row_group_bytes_closes_groups_early() {
+        use parquet::file::reader::{FileReader, SerializedFileReader};
+        let dir = tempfile::tempdir().unwrap();
+        let batches: Vec<RecordBatch> = (0..20)
+            .map(|k| {
+                let rows: Vec<BlockRow> = (0..500)
+                    .map(|i| BlockRow {
+                        number: k * 500 + i,
+                        hash: format!("0x{:064x}", (k * 500 + i) * 7919),
+                        extra_data: Some(format!("{:0200}", k * 500 + i)),
+                        ..Default::default()
+                    })
+                    .collect();
+                BlockRow::to_batch(&rows).unwrap()
+            })
+            .collect();
+        let groups = |bytes: usize| {
+            let p = dir.path().join(format!("g{bytes}.parquet"));
+            let opts = WriteOptions {
+                row_group_bytes: bytes,
+                ..Default::default()
+            };
+            let mut f = TableFile::parquet(&p, batches[0].schema(), &opts).unwrap();
+            for b in &batches {
+                f.write(b).unwrap();
+            }
+            f.commit().unwrap();
+            let r = SerializedFileReader::new(File::open(&p).unwrap()).unwrap();
+            let md = r.metadata();
+            let rows: i64 = md.row_groups().iter().map(|g| g.num_rows()).sum();
+            assert_eq!(rows, 10_000);
+            md.num_row_groups()
+        };
+        // no byte limit: the 10,000 rows fit one group of 65,536
+        assert_eq!(groups(0), 1);
+        // 64 KiB: a group closes after the batch that crosses the limit
+        let n = groups(64 * 1024);
+        assert!(n > 2 && n <= 20, "{n} row groups");
+    }
+
+    #[test]
     fn parquet_is_deterministic() {
         let dir = tempfile::tempdir().unwrap();
         let rows = vec![BlockRow {
@@ -203,6 +249,8 @@ pub struct TableFile {
     tmp: PathBuf,
     inner: Inner,
     rows: u64,
+    /// [`WriteOptions::row_group_bytes`] (Parquet only).
+    group_bytes: usize,
 }
 
 impl TableFile {
@@ -228,6 +276,7 @@ impl TableFile {
             tmp,
             inner: Inner::Closed,
             rows: 0,
+            group_bytes: opts.row_group_bytes,
         };
         let w = ArrowWriter::try_new(BufWriter::new(file), schema, Some(props)).map_err(|e| {
             LakeError::Parquet {
@@ -267,6 +316,7 @@ impl TableFile {
                 flavour,
             },
             rows: 0,
+            group_bytes: 0,
         })
     }
 
@@ -282,6 +332,7 @@ impl TableFile {
             tmp,
             inner: Inner::Lines(out),
             rows: 0,
+            group_bytes: 0,
         })
     }
 
@@ -303,10 +354,19 @@ impl TableFile {
     pub fn write(&mut self, batch: &RecordBatch) -> Result<(), LakeError> {
         self.rows += batch.num_rows() as u64;
         match &mut self.inner {
-            Inner::Parquet(w) => w.write(batch).map_err(|e| LakeError::Parquet {
-                path: self.tmp.clone(),
-                source: e,
-            }),
+            Inner::Parquet(w) => {
+                w.write(batch).map_err(|e| LakeError::Parquet {
+                    path: self.tmp.clone(),
+                    source: e,
+                })?;
+                if self.group_bytes > 0 && w.memory_size() >= self.group_bytes {
+                    w.flush().map_err(|e| LakeError::Parquet {
+                        path: self.tmp.clone(),
+                        source: e,
+                    })?;
+                }
+                Ok(())
+            }
             Inner::Text {
                 out,
                 table,

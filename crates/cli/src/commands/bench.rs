@@ -20,16 +20,47 @@ pub async fn run(a: RpcFloorArgs) -> eyre::Result<ExitCode> {
         .tcp_nodelay(true)
         .pool_max_idle_per_host(a.concurrency)
         .build()?;
-    let head = {
-        let r: serde_json::Value = http
-            .post(&a.rpc)
+    let bitcoin = a.methods.iter().any(|m| m == "getblock");
+    if bitcoin && a.methods.len() > 1 {
+        bail!("--methods getblock (Bitcoin-family) cannot be mixed with the EVM groups");
+    }
+    // a Bitcoin node takes basic auth from the URL's user:password@
+    let url = reqwest::Url::parse(&a.rpc).map_err(|e| eyre!("--rpc {}: {e}", a.rpc))?;
+    let auth = (!url.username().is_empty()).then(|| {
+        (
+            url.username().to_string(),
+            url.password().unwrap_or_default().to_string(),
+        )
+    });
+    let mut bare = url.clone();
+    let _ = bare.set_username("");
+    let _ = bare.set_password(None);
+    let post = move |body: String| {
+        let r = http
+            .post(bare.clone())
             .header("content-type", "application/json")
-            .body(r#"{"jsonrpc":"2.0","id":1,"method":"eth_blockNumber","params":[]}"#)
-            .send()
-            .await?
-            .bytes()
-            .await
-            .map(|b| serde_json::from_slice(&b))??;
+            .body(body);
+        match &auth {
+            Some((u, p)) => r.basic_auth(u, Some(p)),
+            None => r,
+        }
+    };
+    let call = |body: String| {
+        let req = post(body);
+        async move {
+            let b = req.send().await?.bytes().await?;
+            eyre::Ok(serde_json::from_slice::<serde_json::Value>(&b)?)
+        }
+    };
+    let head = if bitcoin {
+        let r =
+            call(r#"{"jsonrpc":"1.0","id":1,"method":"getblockcount","params":[]}"#.into()).await?;
+        r["result"]
+            .as_u64()
+            .ok_or_else(|| eyre!("getblockcount: {r}"))?
+    } else {
+        let r = call(r#"{"jsonrpc":"2.0","id":1,"method":"eth_blockNumber","params":[]}"#.into())
+            .await?;
         let s = r["result"]
             .as_str()
             .ok_or_else(|| eyre!("eth_blockNumber: {r}"))?;
@@ -39,43 +70,87 @@ pub async fn run(a: RpcFloorArgs) -> eyre::Result<ExitCode> {
     if a.batch_size == 0 || a.concurrency == 0 {
         bail!("--batch-size and --concurrency must be at least 1");
     }
-    let methods: Vec<(&str, &str)> = a
-        .methods
-        .iter()
-        .map(|m| match m.as_str() {
-            "blocks" => Ok(("eth_getBlockByNumber", ",true")),
-            "receipts" => Ok(("eth_getBlockReceipts", "")),
-            "traces" => Ok(("trace_block", "")),
-            other => Err(eyre!(
-                "unknown method group {other:?} (blocks, receipts, traces)"
-            )),
-        })
-        .collect::<eyre::Result<_>>()?;
     let numbers: Vec<u64> = range.iter().collect();
+    let started = Instant::now();
+    let bytes = Arc::new(AtomicU64::new(0));
     let mut bodies = Vec::new();
-    for (method, extra) in &methods {
-        for chunk in numbers.chunks(a.batch_size) {
+    if bitcoin {
+        // the block hashes first (one batch per --batch-size heights, as an export asks
+        // them), then the raw blocks
+        let hash_bodies: Vec<String> = numbers
+            .chunks(a.batch_size)
+            .map(|chunk| {
+                let items: Vec<String> = chunk
+                    .iter()
+                    .map(|n| {
+                        format!(
+                            r#"{{"jsonrpc":"1.0","id":{n},"method":"getblockhash","params":[{n}]}}"#
+                        )
+                    })
+                    .collect();
+                format!("[{}]", items.join(","))
+            })
+            .collect();
+        let answers: Vec<eyre::Result<serde_json::Value>> =
+            futures::stream::iter(hash_bodies.into_iter().map(&call))
+                .buffered(a.concurrency)
+                .collect()
+                .await;
+        let mut hashes = Vec::with_capacity(numbers.len());
+        for answer in answers {
+            let answer = answer?;
+            let items = answer
+                .as_array()
+                .ok_or_else(|| eyre!("getblockhash batch: {answer}"))?;
+            for it in items {
+                hashes.push(
+                    it["result"]
+                        .as_str()
+                        .ok_or_else(|| eyre!("getblockhash: {it}"))?
+                        .to_string(),
+                );
+            }
+        }
+        for chunk in hashes.chunks(a.batch_size) {
             let items: Vec<String> = chunk
                 .iter()
-                .map(|n| format!(r#"{{"jsonrpc":"2.0","id":{n},"method":"{method}","params":["{n:#x}"{extra}]}}"#))
+                .enumerate()
+                .map(|(i, h)| {
+                    format!(
+                        r#"{{"jsonrpc":"1.0","id":{i},"method":"getblock","params":["{h}",0]}}"#
+                    )
+                })
                 .collect();
             bodies.push(format!("[{}]", items.join(",")));
         }
+    } else {
+        let methods: Vec<(&str, &str)> = a
+            .methods
+            .iter()
+            .map(|m| match m.as_str() {
+                "blocks" => Ok(("eth_getBlockByNumber", ",true")),
+                "receipts" => Ok(("eth_getBlockReceipts", "")),
+                "traces" => Ok(("trace_block", "")),
+                other => Err(eyre!(
+                    "unknown method group {other:?} (blocks, receipts, traces; getblock for a Bitcoin-family node)"
+                )),
+            })
+            .collect::<eyre::Result<_>>()?;
+        for (method, extra) in &methods {
+            for chunk in numbers.chunks(a.batch_size) {
+                let items: Vec<String> = chunk
+                    .iter()
+                    .map(|n| format!(r#"{{"jsonrpc":"2.0","id":{n},"method":"{method}","params":["{n:#x}"{extra}]}}"#))
+                    .collect();
+                bodies.push(format!("[{}]", items.join(",")));
+            }
+        }
     }
-    let bytes = Arc::new(AtomicU64::new(0));
-    let started = Instant::now();
     let results: Vec<eyre::Result<()>> = futures::stream::iter(bodies.into_iter().map(|body| {
-        let http = http.clone();
-        let url = a.rpc.clone();
+        let req = post(body);
         let bytes = bytes.clone();
         async move {
-            let r = http
-                .post(&url)
-                .header("content-type", "application/json")
-                .body(body)
-                .send()
-                .await?;
-            let b = r.bytes().await?;
+            let b = req.send().await?.bytes().await?;
             bytes.fetch_add(b.len() as u64, Ordering::Relaxed);
             Ok(())
         }

@@ -151,8 +151,32 @@ pub fn finish(
 
 /// Parquet settings of a chunk file: zstd level, the table name, the ledgerflow version and
 /// the source's own footer entries; `dictionary_columns` as in [`WriteOptions`].
+/// The Parquet settings of `--zstd-level`, `--row-group-size` and `--row-group-mb`.
+#[derive(Debug, Clone, Copy)]
+pub struct ParquetLayout {
+    pub zstd_level: i32,
+    pub row_group_size: usize,
+    pub row_group_bytes: usize,
+}
+
+impl ParquetLayout {
+    pub fn of(out: &OutputArgs) -> eyre::Result<Self> {
+        if out.row_group_size == 0 {
+            bail!("--row-group-size must be at least 1");
+        }
+        if !(out.row_group_mb >= 0.0 && out.row_group_mb.is_finite()) {
+            bail!("--row-group-mb must be 0 (no limit) or more");
+        }
+        Ok(ParquetLayout {
+            zstd_level: out.zstd_level,
+            row_group_size: out.row_group_size,
+            row_group_bytes: (out.row_group_mb * 1024.0 * 1024.0) as usize,
+        })
+    }
+}
+
 pub fn parquet_options(
-    zstd_level: i32,
+    out: ParquetLayout,
     table: &str,
     source_meta: &[(&str, String)],
     dictionary_columns: Option<&'static [&'static str]>,
@@ -164,9 +188,10 @@ pub fn parquet_options(
         env!("CARGO_PKG_VERSION").to_string(),
     ));
     WriteOptions {
-        zstd_level,
+        zstd_level: out.zstd_level,
+        row_group_size: out.row_group_size,
+        row_group_bytes: out.row_group_bytes,
         metadata,
         dictionary_columns,
-        ..Default::default()
     }
 }

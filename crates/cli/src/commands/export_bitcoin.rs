@@ -172,6 +172,7 @@ pub async fn run(a: ExportBitcoinArgs, quiet: bool) -> eyre::Result<ExitCode> {
         spec.resolve(None)?;
     }
     let format = common::output_format(&a.out)?;
+    common::ParquetLayout::of(&a.out)?;
     let tables = parse_tables(&a.tables, format)?;
     let params = chain_params(&a.node.chain, &a.node.network)?;
     if a.group_blocks == 0 {
@@ -285,7 +286,7 @@ pub async fn run(a: ExportBitcoinArgs, quiet: bool) -> eyre::Result<ExitCode> {
         stream: false,
         null_index: params.old_api,
     };
-    let zstd = a.out.zstd_level;
+    let layout = crate::commands::common::ParquetLayout::of(&a.out)?;
     let group = a.group_blocks;
     let lake_for_files = lake.clone();
     let chain_for_files = chain.clone();
@@ -295,7 +296,7 @@ pub async fn run(a: ExportBitcoinArgs, quiet: bool) -> eyre::Result<ExitCode> {
             match format {
                 Format::Parquet => {
                     let opts = common::parquet_options(
-                        zstd,
+                        layout,
                         t.name(),
                         &[
                             ("ledgerflow.chain", params.chain.to_string()),

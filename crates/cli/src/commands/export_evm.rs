@@ -78,6 +78,7 @@ pub fn validate(a: &ExportEvmArgs) -> eyre::Result<ExportConfig> {
     }
     let tables = parse_tables(&a.tables)?;
     let format = crate::commands::common::output_format(&a.out)?;
+    crate::commands::common::ParquetLayout::of(&a.out)?;
     let etl_version: EtlVersion = a.etl_version.parse().map_err(|e: String| eyre!(e))?;
     let trace_mode: TraceMode = a.traces.parse().map_err(|e: String| eyre!(e))?;
     let token_block: TokenBlock = a.token_block.parse().map_err(|e: String| eyre!(e))?;
@@ -179,7 +180,7 @@ pub async fn run(a: ExportEvmArgs, quiet: bool) -> eyre::Result<ExitCode> {
     let tables = cfg.tables.clone();
     let format = cfg.format;
     let etl_version = cfg.etl_version;
-    let zstd = a.out.zstd_level;
+    let layout = crate::commands::common::ParquetLayout::of(&a.out)?;
     let all_standards = a.all_token_standards;
     // opens the chunk file of one table (temporary name until the runner commits it)
     let lake_for_files = lake.clone();
@@ -190,7 +191,7 @@ pub async fn run(a: ExportEvmArgs, quiet: bool) -> eyre::Result<ExitCode> {
             match format {
                 Format::Parquet => {
                     let opts = crate::commands::common::parquet_options(
-                        zstd,
+                        layout,
                         t.name(),
                         &[("ledgerflow.chain_id", chain_id.to_string())],
                         Some(ledgerflow_core::tables::evm::DICTIONARY_COLUMNS),

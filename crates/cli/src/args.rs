@@ -660,7 +660,7 @@ pub struct OutputArgs {
 
     /// Parquet: a row group is also closed once the writer buffers this many MB of it
     /// (pages being encoded and pages encoded, not yet on disk). This bounds the memory of
-    /// every file being written: 2 MB keeps a full EVM export under ~130 MB; raise it (or
+    /// every file being written (2 MB: a full EVM export peaked at 130 MB); raise it (or
     /// 0: no limit, row groups of --row-group-size rows) for fewer, larger row groups, or
     /// merge chunks later with `ledgerflow lake compact`, which writes 65,536-row groups.
     #[arg(long, default_value_t = 2.0, help_heading = "Output")]

@@ -7,6 +7,10 @@
 //! area), and a NATS consumer that applies row and undo messages (and de-duplicates by
 //! `Nats-Msg-Id`, finding nothing to drop).
 //!
+//! A NATS event interrupted mid-publish whose upper block left the chain meanwhile is
+//! completed from its checkpointed intent: the canonical prefix again, undo messages for
+//! the rest (a crafted intent, deterministic).
+//!
 //! CI runs a reduced round (LEDGERFLOW_STREAM_KILLS, default 25 kills and 25 reorgs); the
 //! soak run is `LEDGERFLOW_STREAM_KILLS=200 LEDGERFLOW_STREAM_REORGS=100 cargo test -p
 //! ledgerflow --test stream -- --nocapture`.
@@ -1163,4 +1167,132 @@ async fn backfill_then_follow_and_a_reorg_below_the_final_depth() {
         state
     );
     anvil.stop().await;
+}
+
+/// A NATS event interrupted mid-publish whose upper block then left the chain: the
+/// checkpoint holds its intent (a canonical block and a block the node no longer has) and
+/// one row of the gone block already went out. The next run republishes the canonical
+/// prefix under the same ids, undoes the gone block (`.recovered` ids), and every sink
+/// ends equal to the canonical chain.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn nats_recovers_an_event_whose_top_left_the_chain() {
+    let Some((anvil, _)) = common::chain(
+        "stream_recover",
+        WorkloadConfig {
+            blocks: 6,
+            txs_per_block: 4,
+            users: 6,
+            ..Default::default()
+        },
+    )
+    .await
+    else {
+        return;
+    };
+    let Some(sinks) = Sinks::new("stream_recover").await else {
+        return;
+    };
+    let url = anvil.url();
+    let client = RpcClient::new(RpcConfig::new(url.clone())).unwrap();
+    let out = run_args(&sinks.args(&url, true)).await;
+    assert!(out.status.success(), "{}", common::stderr(&out));
+    let head = sinks.check_canonical(&client, 0).await;
+
+    // the chain grows by two blocks; the intent names the first and a block that is not
+    // (or no longer) on the chain at the second height
+    client
+        .call(
+            "eth_sendTransaction",
+            json!([{"from": DEV, "to": "0x000000000000000000000000000000000000dEaD", "value": "0x7"}]),
+        )
+        .await
+        .unwrap();
+    client.call("anvil_mine", json!(["0x2"])).await.unwrap();
+    let raw = client
+        .call(
+            "eth_getBlockByNumber",
+            json!([format!("0x{:x}", head + 1), false]),
+        )
+        .await
+        .unwrap();
+    let b: serde_json::Value = serde_json::from_str(raw.get()).unwrap();
+    let canonical = json!({
+        "number": head + 1,
+        "hash": b["hash"],
+        "parent_hash": b["parentHash"],
+    });
+    let gone_hash = format!("0x{}", "ab".repeat(32));
+    let gone = json!({"number": head + 2, "hash": gone_hash, "parent_hash": b["hash"]});
+
+    let key = format!("ledgerflow_checkpoint.anvil.{}", sinks.tag);
+    let checkpoints = sinks.js.get_stream("LEDGERFLOW_CHECKPOINTS").await.unwrap();
+    let m = checkpoints
+        .get_last_raw_message_by_subject(&key)
+        .await
+        .unwrap();
+    let mut stored: serde_json::Value = serde_json::from_slice(&m.payload).unwrap();
+    let seq = stored["seq"].as_u64().unwrap();
+    let mut after = stored["window"].as_array().unwrap().clone();
+    after.extend([canonical.clone(), gone.clone()]);
+    stored["pending"] = json!({
+        "event": {"type": "Committed", "new": [canonical, gone]},
+        "after": after,
+    });
+    // the gone block's row that went out before the interruption
+    let mut h = async_nats::HeaderMap::new();
+    h.insert(
+        "Nats-Msg-Id",
+        format!("anvil.blocks.{gone_hash}.{}.0", seq + 1).as_str(),
+    );
+    h.insert("Ledgerflow-Op", "apply");
+    h.insert("Ledgerflow-Chain", "anvil");
+    h.insert("Ledgerflow-Table", "blocks");
+    h.insert("Ledgerflow-Block-Number", (head + 2).to_string().as_str());
+    h.insert("Ledgerflow-Block-Hash", gone_hash.as_str());
+    h.insert("Ledgerflow-Seq", (seq + 1).to_string().as_str());
+    let row = json!({"number": head + 2, "hash": gone_hash}).to_string();
+    sinks
+        .js
+        .publish_with_headers(
+            format!("{}.blocks", sinks.prefix),
+            h,
+            row.into_bytes().into(),
+        )
+        .await
+        .unwrap()
+        .await
+        .unwrap();
+    let (held, _, _) = consume(&sinks.js, &sinks.stream_name).await;
+    assert!(
+        held["blocks"].iter().any(|r| r.contains(&gone_hash)),
+        "the stray row is in the stream"
+    );
+    sinks
+        .js
+        .publish(key.clone(), serde_json::to_vec(&stored).unwrap().into())
+        .await
+        .unwrap()
+        .await
+        .unwrap();
+
+    let out = run_args(&sinks.args(&url, true)).await;
+    assert!(out.status.success(), "{}", common::stderr(&out));
+    assert!(
+        common::stderr(&out).contains("completing an interrupted event"),
+        "{}",
+        common::stderr(&out)
+    );
+    // the stray row was undone, the canonical block published once, the rest followed
+    sinks.check_canonical(&client, 1).await;
+    let m = checkpoints
+        .get_last_raw_message_by_subject(&key)
+        .await
+        .unwrap();
+    let stored: serde_json::Value = serde_json::from_slice(&m.payload).unwrap();
+    assert!(stored["pending"].is_null(), "{stored}");
+    assert_eq!(
+        stored["window"].as_array().unwrap().last().unwrap()["number"],
+        head + 2,
+        "{stored}"
+    );
 }

@@ -168,9 +168,9 @@ fn merge(run: &[ChunkFile], path: &std::path::Path) -> Result<u64, LakeError> {
     // the exports' encoding: dictionaries only for the family's repeating columns (the
     // chunk files say their family in their metadata)
     let family = |key: &str| metadata.iter().any(|(k, _)| k == key);
-    let dictionary_columns = if family("ledgerflow.chain_id") {
+    let dictionary_columns = if family(ledgerflow_core::tables::evm::CHAIN_ID_KEY) {
         Some(ledgerflow_core::tables::evm::DICTIONARY_COLUMNS)
-    } else if family("ledgerflow.chain") {
+    } else if family(ledgerflow_core::tables::bitcoin::CHAIN_KEY) {
         Some(ledgerflow_core::tables::bitcoin::DICTIONARY_COLUMNS)
     } else {
         None
@@ -312,7 +312,10 @@ mod tests {
         for (s, e) in [(0u64, 9u64), (10, 19)] {
             let path = lake.chunk_path("c", "t", BlockRange::new(s, e), "parquet");
             let opts = WriteOptions {
-                metadata: vec![("ledgerflow.chain_id".into(), "1".into())],
+                metadata: vec![(
+                    ledgerflow_core::tables::evm::CHAIN_ID_KEY.into(),
+                    "1".into(),
+                )],
                 dictionary_columns: Some(ledgerflow_core::tables::evm::DICTIONARY_COLUMNS),
                 ..Default::default()
             };

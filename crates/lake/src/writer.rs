@@ -57,8 +57,8 @@ pub struct WriteOptions {
     pub zstd_level: i32,
     /// Rows per row group.
     pub row_group_size: usize,
-    /// A row group is also closed once the writer holds this many bytes of it (encoded,
-    /// not yet written); 0: no byte limit. Bounds the memory of a file being written
+    /// A row group is also closed once the writer buffers this many bytes of it in memory
+    /// (pages being encoded and encoded pages not yet written); 0: no byte limit. Bounds the memory of a file being written
     /// batch by batch, whatever its rows' widths.
     pub row_group_bytes: usize,
     /// Key-value metadata written into each file's footer.

@@ -77,20 +77,9 @@ pub async fn run(a: RpcFloorArgs) -> eyre::Result<ExitCode> {
     if bitcoin {
         // the block hashes first (one batch per --batch-size heights, as an export asks
         // them), then the raw blocks
-        let hash_bodies: Vec<String> = numbers
-            .chunks(a.batch_size)
-            .map(|chunk| {
-                let items: Vec<String> = chunk
-                    .iter()
-                    .map(|n| {
-                        format!(
-                            r#"{{"jsonrpc":"1.0","id":{n},"method":"getblockhash","params":[{n}]}}"#
-                        )
-                    })
-                    .collect();
-                format!("[{}]", items.join(","))
-            })
-            .collect();
+        let hash_bodies = batch_bodies(&numbers, a.batch_size, |_, n| {
+            format!(r#"{{"jsonrpc":"1.0","id":{n},"method":"getblockhash","params":[{n}]}}"#)
+        });
         let answers: Vec<eyre::Result<serde_json::Value>> =
             futures::stream::iter(hash_bodies.into_iter().map(&call))
                 .buffered(a.concurrency)
@@ -111,18 +100,9 @@ pub async fn run(a: RpcFloorArgs) -> eyre::Result<ExitCode> {
                 );
             }
         }
-        for chunk in hashes.chunks(a.batch_size) {
-            let items: Vec<String> = chunk
-                .iter()
-                .enumerate()
-                .map(|(i, h)| {
-                    format!(
-                        r#"{{"jsonrpc":"1.0","id":{i},"method":"getblock","params":["{h}",0]}}"#
-                    )
-                })
-                .collect();
-            bodies.push(format!("[{}]", items.join(",")));
-        }
+        bodies = batch_bodies(&hashes, a.batch_size, |i, h| {
+            format!(r#"{{"jsonrpc":"1.0","id":{i},"method":"getblock","params":["{h}",0]}}"#)
+        });
     } else {
         let methods: Vec<(&str, &str)> = a
             .methods
@@ -137,13 +117,11 @@ pub async fn run(a: RpcFloorArgs) -> eyre::Result<ExitCode> {
             })
             .collect::<eyre::Result<_>>()?;
         for (method, extra) in &methods {
-            for chunk in numbers.chunks(a.batch_size) {
-                let items: Vec<String> = chunk
-                    .iter()
-                    .map(|n| format!(r#"{{"jsonrpc":"2.0","id":{n},"method":"{method}","params":["{n:#x}"{extra}]}}"#))
-                    .collect();
-                bodies.push(format!("[{}]", items.join(",")));
-            }
+            bodies.extend(batch_bodies(&numbers, a.batch_size, |_, n| {
+                format!(
+                    r#"{{"jsonrpc":"2.0","id":{n},"method":"{method}","params":["{n:#x}"{extra}]}}"#
+                )
+            }));
         }
     }
     let results: Vec<eyre::Result<()>> = futures::stream::iter(bodies.into_iter().map(|body| {
@@ -169,6 +147,17 @@ pub async fn run(a: RpcFloorArgs) -> eyre::Result<ExitCode> {
         bytes.load(Ordering::Relaxed)
     );
     Ok(ExitCode::SUCCESS)
+}
+
+/// JSON-RPC batch bodies of `size` calls each, `call(index in its batch, item)` rendering one.
+fn batch_bodies<T>(items: &[T], size: usize, call: impl Fn(usize, &T) -> String) -> Vec<String> {
+    items
+        .chunks(size)
+        .map(|chunk| {
+            let calls: Vec<String> = chunk.iter().enumerate().map(|(i, x)| call(i, x)).collect();
+            format!("[{}]", calls.join(","))
+        })
+        .collect()
 }
 
 /// `ledgerflow bench decode`: decode throughput on one core vs SHA-256d of every byte.

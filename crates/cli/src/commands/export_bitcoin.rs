@@ -172,7 +172,7 @@ pub async fn run(a: ExportBitcoinArgs, quiet: bool) -> eyre::Result<ExitCode> {
         spec.resolve(None)?;
     }
     let format = common::output_format(&a.out)?;
-    common::ParquetLayout::of(&a.out)?;
+    let layout = common::ParquetLayout::of(&a.out)?;
     let tables = parse_tables(&a.tables, format)?;
     let params = chain_params(&a.node.chain, &a.node.network)?;
     if a.group_blocks == 0 {
@@ -286,7 +286,6 @@ pub async fn run(a: ExportBitcoinArgs, quiet: bool) -> eyre::Result<ExitCode> {
         stream: false,
         null_index: params.old_api,
     };
-    let layout = crate::commands::common::ParquetLayout::of(&a.out)?;
     let group = a.group_blocks;
     let lake_for_files = lake.clone();
     let chain_for_files = chain.clone();
@@ -299,7 +298,10 @@ pub async fn run(a: ExportBitcoinArgs, quiet: bool) -> eyre::Result<ExitCode> {
                         layout,
                         t.name(),
                         &[
-                            ("ledgerflow.chain", params.chain.to_string()),
+                            (
+                                ledgerflow_core::tables::bitcoin::CHAIN_KEY,
+                                params.chain.to_string(),
+                            ),
                             ("ledgerflow.network", params.network.to_string()),
                         ],
                         Some(ledgerflow_core::tables::bitcoin::DICTIONARY_COLUMNS),

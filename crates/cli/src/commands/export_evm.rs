@@ -69,6 +69,7 @@ pub struct ExportConfig {
     pub etl_version: EtlVersion,
     pub rpc: RpcConfig,
     pub source: SourceConfig,
+    pub layout: crate::commands::common::ParquetLayout,
 }
 
 pub fn validate(a: &ExportEvmArgs) -> eyre::Result<ExportConfig> {
@@ -78,7 +79,7 @@ pub fn validate(a: &ExportEvmArgs) -> eyre::Result<ExportConfig> {
     }
     let tables = parse_tables(&a.tables)?;
     let format = crate::commands::common::output_format(&a.out)?;
-    crate::commands::common::ParquetLayout::of(&a.out)?;
+    let layout = crate::commands::common::ParquetLayout::of(&a.out)?;
     let etl_version: EtlVersion = a.etl_version.parse().map_err(|e: String| eyre!(e))?;
     let trace_mode: TraceMode = a.traces.parse().map_err(|e: String| eyre!(e))?;
     let token_block: TokenBlock = a.token_block.parse().map_err(|e: String| eyre!(e))?;
@@ -101,6 +102,7 @@ pub fn validate(a: &ExportEvmArgs) -> eyre::Result<ExportConfig> {
             groups_in_flight: a.groups_in_flight,
             direct_token_calls: a.direct_token_calls,
         },
+        layout,
     })
 }
 
@@ -180,7 +182,7 @@ pub async fn run(a: ExportEvmArgs, quiet: bool) -> eyre::Result<ExitCode> {
     let tables = cfg.tables.clone();
     let format = cfg.format;
     let etl_version = cfg.etl_version;
-    let layout = crate::commands::common::ParquetLayout::of(&a.out)?;
+    let layout = cfg.layout;
     let all_standards = a.all_token_standards;
     // opens the chunk file of one table (temporary name until the runner commits it)
     let lake_for_files = lake.clone();
@@ -193,7 +195,10 @@ pub async fn run(a: ExportEvmArgs, quiet: bool) -> eyre::Result<ExitCode> {
                     let opts = crate::commands::common::parquet_options(
                         layout,
                         t.name(),
-                        &[("ledgerflow.chain_id", chain_id.to_string())],
+                        &[(
+                            ledgerflow_core::tables::evm::CHAIN_ID_KEY,
+                            chain_id.to_string(),
+                        )],
                         Some(ledgerflow_core::tables::evm::DICTIONARY_COLUMNS),
                     );
                     TableFile::parquet(&path, t.schema(), &opts)

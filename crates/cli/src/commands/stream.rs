@@ -212,7 +212,10 @@ pub async fn evm(a: StreamEvmArgs) -> eyre::Result<ExitCode> {
         &chain,
         &schemas,
         false,
-        vec![("ledgerflow.chain_id".into(), chain_id.to_string())],
+        vec![(
+            ledgerflow_core::tables::evm::CHAIN_ID_KEY.into(),
+            chain_id.to_string(),
+        )],
     )?;
     let node = EvmNode::new(RpcClient::new(rpc)?, source, tables);
     let wake = match a.ws.as_deref() {
@@ -281,7 +284,10 @@ pub async fn bitcoin(a: StreamBitcoinArgs) -> eyre::Result<ExitCode> {
         &schemas,
         true,
         vec![
-            ("ledgerflow.chain".into(), params.chain.to_string()),
+            (
+                ledgerflow_core::tables::bitcoin::CHAIN_KEY.into(),
+                params.chain.to_string(),
+            ),
             ("ledgerflow.network".into(), params.network.to_string()),
         ],
     )?;

@@ -165,6 +165,10 @@ impl ArrowCol for Vec<TxOutput> {
     }
 }
 
+/// Key of the Parquet footer metadata naming a Bitcoin-family chunk file's chain (what
+/// marks a file as a Bitcoin-family table, e.g. for `lake compact`).
+pub const CHAIN_KEY: &str = "ledgerflow.chain";
+
 /// Columns whose values repeat (block keys, script types): Parquet dictionary encoding for
 /// these, plain elsewhere (hashes and scripts are nearly all distinct).
 pub const DICTIONARY_COLUMNS: &[&str] = &[

@@ -10,6 +10,10 @@
 
 use crate::table::{Timestamp, Withdrawal};
 
+/// Key of the Parquet footer metadata naming an EVM chunk file's chain id (what marks a
+/// file as an EVM table, e.g. for `lake compact`).
+pub const CHAIN_ID_KEY: &str = "ledgerflow.chain_id";
+
 /// Columns whose values repeat (addresses, block keys, small enums): Parquet dictionary
 /// encoding for these, plain elsewhere. Hashes, call data, log data and blooms are nearly
 /// all distinct, so a dictionary for them is built only to be thrown away (CPU and up to a

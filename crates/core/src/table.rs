@@ -160,8 +160,11 @@ impl ArrowCol for String {
         false
     }
     fn build<'a>(values: impl ExactSizeIterator<Item = &'a Self>) -> ArrayRef {
-        let mut b = StringBuilder::with_capacity(values.len(), 0);
-        values.for_each(|v| b.append_value(v));
+        // sized up front: growing the value buffer would copy it again and again
+        let values: Vec<&str> = values.map(String::as_str).collect();
+        let bytes = values.iter().map(|v| v.len()).sum();
+        let mut b = StringBuilder::with_capacity(values.len(), bytes);
+        values.into_iter().for_each(|v| b.append_value(v));
         Arc::new(b.finish())
     }
 }
@@ -174,8 +177,10 @@ impl ArrowCol for Option<String> {
         true
     }
     fn build<'a>(values: impl ExactSizeIterator<Item = &'a Self>) -> ArrayRef {
-        let mut b = StringBuilder::with_capacity(values.len(), 0);
-        values.for_each(|v| b.append_option(v.as_deref()));
+        let values: Vec<Option<&str>> = values.map(Option::as_deref).collect();
+        let bytes = values.iter().flatten().map(|v| v.len()).sum();
+        let mut b = StringBuilder::with_capacity(values.len(), bytes);
+        values.into_iter().for_each(|v| b.append_option(v));
         Arc::new(b.finish())
     }
 }

@@ -18,7 +18,7 @@ use serde_json::value::RawValue;
 
 use crate::error::{EvmError, RpcError};
 use crate::json::{GethTxTrace, ParityTrace, RpcBlock, RpcReceipt};
-use crate::rpc::{Request, RpcClient};
+use crate::rpc::{Answer, Request, RpcClient};
 use crate::transform::{self, tokens, BlockData, BlockTraces, EvmRows, Want};
 
 /// Which trace API to use.
@@ -218,7 +218,7 @@ impl EvmSource {
 
     /// Fetches one JSON-RPC method for every block of `numbers`, retrying `null` answers
     /// (a node behind a load balancer may not have the block yet).
-    async fn per_block<T: DeserializeOwned>(
+    async fn per_block<T: DeserializeOwned + Send + 'static>(
         &self,
         method: &'static str,
         numbers: &[u64],
@@ -238,19 +238,22 @@ impl EvmSource {
                     Request::new(method, serde_json::Value::Array(p))
                 })
                 .collect();
-            let answers = self.client.batch(reqs).await;
+            // decoded as the HTTP answers are read; a batch with a bad answer comes back
+            // raw and is parsed here, where the error can name the block and field
+            let answers = self.client.batch_as::<T>(reqs).await;
             let mut missing = Vec::new();
             for (&i, a) in pending.iter().zip(answers) {
-                let raw = a.map_err(|e| EvmError::Fetch {
+                let answer = a.map_err(|e| EvmError::Fetch {
                     block: numbers[i],
                     method: method.into(),
                     source: e,
                 })?;
-                if raw.get() == "null" {
-                    missing.push(i);
-                    continue;
+                match answer {
+                    Answer::Value(Some(v)) => out[i] = Some(v),
+                    Answer::Value(None) => missing.push(i),
+                    Answer::Raw(raw) if raw.get() == "null" => missing.push(i),
+                    Answer::Raw(raw) => out[i] = Some(parse(&raw, numbers[i], method)?),
                 }
-                out[i] = Some(parse(&raw, numbers[i], method)?);
             }
             if missing.is_empty() {
                 break;

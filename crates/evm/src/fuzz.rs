@@ -27,7 +27,7 @@ pub fn block_answers(data: &[u8]) {
     let number = block
         .number
         .as_ref()
-        .and_then(|q| crate::hex::u64_of(&q.0).ok())
+        .and_then(|q| q.u64().ok())
         .unwrap_or(0);
     let mut d = BlockData {
         block,

@@ -6,10 +6,82 @@ use alloy_primitives::U256;
 use serde::de::{self, Visitor};
 use serde::{Deserialize, Deserializer};
 
-/// A JSON-RPC quantity as sent (`"0x1a"`). Also accepts a JSON integer or a decimal string,
-/// which some nodes send; the value is parsed later, where the block and field are known.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct Q(pub String);
+/// A JSON-RPC quantity (`"0x1a"`), parsed as it is read. Also accepts a JSON integer or a
+/// decimal string, which some nodes send. A string that is no quantity is kept as sent and
+/// reported where it is used, with the block and field (a node may send junk in a field the
+/// asked tables never read).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Q {
+    /// A value that fits 64 bits.
+    U64(u64),
+    /// A wider value (up to 256 bits).
+    Big(U256),
+    /// Not a quantity: the text as sent.
+    Bad(String),
+}
+
+impl Default for Q {
+    fn default() -> Self {
+        Q::U64(0)
+    }
+}
+
+impl Q {
+    /// Parses a quantity's text (never fails: junk becomes [`Q::Bad`]).
+    pub fn parse(s: &str) -> Q {
+        match digits(s) {
+            Ok((d, 16)) if d.len() <= 16 => match u64_of_hex(d.as_bytes()) {
+                Some(v) => Q::U64(v),
+                None => Q::Bad(s.to_string()),
+            },
+            Ok(_) => match u256_of(s) {
+                Ok(v) => match u64::try_from(v) {
+                    Ok(small) => Q::U64(small),
+                    Err(_) => Q::Big(v),
+                },
+                Err(_) => Q::Bad(s.to_string()),
+            },
+            Err(_) => Q::Bad(s.to_string()),
+        }
+    }
+
+    /// The value, which must fit 64 bits.
+    pub fn u64(&self) -> HexResult<u64> {
+        match self {
+            Q::U64(v) => Ok(*v),
+            Q::Big(v) => Err(format!("\"{v:#x}\" is not a 64-bit quantity")),
+            Q::Bad(s) => u64_of(s),
+        }
+    }
+
+    /// The value for an INT64 column: it must fit a signed 64-bit integer.
+    pub fn i64(&self) -> HexResult<i64> {
+        let v = self.u64()?;
+        i64::try_from(v).map_err(|_| format!("\"{v:#x}\" ({v}) does not fit the INT64 column"))
+    }
+
+    /// The exact decimal text of the value.
+    pub fn dec(&self) -> HexResult<String> {
+        match self {
+            Q::U64(v) => Ok(v.to_string()),
+            Q::Big(v) => Ok(v.to_string()),
+            Q::Bad(s) => dec_of(s),
+        }
+    }
+}
+
+/// Hex digits (no prefix, at most 16) as a `u64`; `None` on a non-hex character.
+fn u64_of_hex(d: &[u8]) -> Option<u64> {
+    let mut v = 0u64;
+    for &b in d {
+        let n = HEX_VALUE[b as usize];
+        if n == INVALID {
+            return None;
+        }
+        v = (v << 4) | n as u64;
+    }
+    Some(v)
+}
 
 impl<'de> Deserialize<'de> for Q {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -20,24 +92,40 @@ impl<'de> Deserialize<'de> for Q {
                 f.write_str("a hex quantity string or an integer")
             }
             fn visit_str<E: de::Error>(self, v: &str) -> Result<Q, E> {
-                Ok(Q(v.to_string()))
-            }
-            fn visit_string<E: de::Error>(self, v: String) -> Result<Q, E> {
-                Ok(Q(v))
+                Ok(Q::parse(v))
             }
             fn visit_u64<E: de::Error>(self, v: u64) -> Result<Q, E> {
-                Ok(Q(format!("{v:#x}")))
+                Ok(Q::U64(v))
             }
             fn visit_i64<E: de::Error>(self, v: i64) -> Result<Q, E> {
                 if v < 0 {
                     return Err(E::custom(format!("negative quantity {v}")));
                 }
-                Ok(Q(format!("{v:#x}")))
+                Ok(Q::U64(v as u64))
             }
         }
         d.deserialize_any(V)
     }
 }
+
+const INVALID: u8 = 0xff;
+
+/// Each byte's value as a hex digit (`INVALID` for a non-digit).
+static HEX_VALUE: [u8; 256] = {
+    let mut t = [INVALID; 256];
+    let mut i = 0;
+    while i < 10 {
+        t[b'0' as usize + i] = i as u8;
+        i += 1;
+    }
+    let mut i = 0;
+    while i < 6 {
+        t[b'a' as usize + i] = 10 + i as u8;
+        t[b'A' as usize + i] = 10 + i as u8;
+        i += 1;
+    }
+    t
+};
 
 /// Why a value could not be parsed.
 pub type HexResult<T> = Result<T, String>;
@@ -88,22 +176,45 @@ pub fn dec_of(s: &str) -> HexResult<String> {
     u256_of(s).map(|v| v.to_string())
 }
 
+/// Scans hex digits: `Err(byte)` with the first non-digit, else whether any digit is
+/// upper-case. Branch-free over 64-byte blocks so that it vectorises (hashes, addresses and
+/// call data are most of what an export reads).
+fn scan_hex(h: &[u8]) -> Result<bool, u8> {
+    let mut upper = 0u8;
+    for block in h.chunks(64) {
+        let mut bad = 0u8;
+        for &b in block {
+            let digit = (b.wrapping_sub(b'0') < 10) as u8;
+            let lower = (b.wrapping_sub(b'a') < 6) as u8;
+            let up = (b.wrapping_sub(b'A') < 6) as u8;
+            bad |= 1 ^ (digit | lower | up);
+            upper |= up;
+        }
+        if bad != 0 {
+            let first = block.iter().find(|b| !b.is_ascii_hexdigit());
+            return Err(first.copied().unwrap_or(b'?'));
+        }
+    }
+    Ok(upper != 0)
+}
+
+fn bad_char(s: &str, b: u8) -> String {
+    format!(
+        "{:?} has a non-hex character {:?}",
+        abbreviate(s),
+        b as char
+    )
+}
+
 /// Checks that `s` is `0x`-prefixed hex data and returns it lower-cased.
 pub fn data_of(s: &str) -> HexResult<String> {
     let h = s
         .strip_prefix("0x")
         .ok_or_else(|| format!("{:?} does not start with 0x", abbreviate(s)))?;
-    if let Some(bad) = h.bytes().find(|b| !b.is_ascii_hexdigit()) {
-        return Err(format!(
-            "{:?} has a non-hex character {:?}",
-            abbreviate(s),
-            bad as char
-        ));
-    }
-    if h.bytes().any(|b| b.is_ascii_uppercase()) {
-        Ok(s.to_ascii_lowercase())
-    } else {
-        Ok(s.to_string())
+    match scan_hex(h.as_bytes()) {
+        Err(b) => Err(bad_char(s, b)),
+        Ok(true) => Ok(s.to_ascii_lowercase()),
+        Ok(false) => Ok(s.to_string()),
     }
 }
 
@@ -113,24 +224,33 @@ pub fn data_owned(mut s: String) -> HexResult<String> {
     if bytes.len() < 2 || &bytes[..2] != b"0x" {
         return Err(format!("{:?} does not start with 0x", abbreviate(&s)));
     }
-    let mut upper = false;
-    for &b in &bytes[2..] {
-        match b {
-            b'0'..=b'9' | b'a'..=b'f' => {}
-            b'A'..=b'F' => upper = true,
-            _ => {
-                return Err(format!(
-                    "{:?} has a non-hex character {:?}",
-                    abbreviate(&s),
-                    b as char
-                ))
+    match scan_hex(&bytes[2..]) {
+        Err(b) => Err(bad_char(&s, b)),
+        Ok(upper) => {
+            if upper {
+                s.make_ascii_lowercase();
             }
+            Ok(s)
         }
     }
-    if upper {
-        s.make_ascii_lowercase();
+}
+
+/// Like [`address_of`], in place.
+pub fn address_owned(s: String) -> HexResult<String> {
+    let out = data_owned(s)?;
+    if out.len() != 42 {
+        return Err(format!("{out:?} is not a 20-byte address"));
     }
-    Ok(s)
+    Ok(out)
+}
+
+/// Like [`hash_of`], in place.
+pub fn hash_owned(s: String) -> HexResult<String> {
+    let out = data_owned(s)?;
+    if out.len() != 66 {
+        return Err(format!("{:?} is not a 32-byte hash", abbreviate(&out)));
+    }
+    Ok(out)
 }
 
 /// Checks that `s` is a 20-byte address and returns it lower-cased.
@@ -192,6 +312,29 @@ mod tests {
         assert!(u64_of("0x").is_err());
         assert!(u64_of("0xzz").is_err());
         assert!(u64_of("0x10000000000000000").is_err());
+        for (text, small) in [
+            ("0x0", Some(0)),
+            ("0x1a", Some(26)),
+            ("26", Some(26)),
+            ("0x00000000000000000001", Some(1)),
+            ("0xFFFFFFFFFFFFFFFF", Some(u64::MAX)),
+            ("0x10000000000000000", None),
+            ("0x", None),
+            ("0xzz", None),
+            ("-1", None),
+            ("", None),
+        ] {
+            let q = Q::parse(text);
+            assert_eq!(q.u64().ok(), small, "{text}");
+            assert_eq!(q.u64().is_ok(), u64_of(text).is_ok(), "{text}");
+            assert_eq!(q.dec().ok(), dec_of(text).ok(), "{text}");
+        }
+        assert!(matches!(Q::parse("0x10000000000000000"), Q::Big(_)));
+        assert!(matches!(Q::parse("0xzz"), Q::Bad(_)));
+        assert!(Q::parse("0xffffffffffffffff")
+            .i64()
+            .unwrap_err()
+            .contains("INT64"));
         assert!(i64_of("0xffffffffffffffff").unwrap_err().contains("INT64"));
         assert_eq!(
             dec_of("0xffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff").unwrap(),
@@ -214,13 +357,24 @@ mod tests {
         assert!(data_of("0x12g4").is_err());
         assert_eq!(bytes_of("0x0102ff").unwrap(), vec![1, 2, 255]);
         assert!(bytes_of("0x123").is_err());
+        assert_eq!(data_owned("0xAb09fF".into()).unwrap(), "0xab09ff");
+        assert_eq!(data_owned("0x".into()).unwrap(), "0x");
+        assert!(data_owned("0xag".into()).unwrap_err().contains("'g'"));
+        assert!(data_owned("0x-1".into()).is_err());
+        assert!(data_owned("ab".into()).is_err());
+        assert!(hash_owned("0x12".into()).is_err());
+        assert!(address_owned(format!("0x{}", "AB".repeat(20))).is_ok());
+        for b in 0u8..=255 {
+            let s = format!("0x{}", b as char);
+            assert_eq!(data_of(&s).is_ok(), (b as char).is_ascii_hexdigit(), "{b}");
+        }
     }
 
     #[test]
     fn q_accepts_ints_and_strings() {
         let q: Vec<Q> = serde_json::from_str(r#"["0x10", 16]"#).unwrap();
-        assert_eq!(q[0].0, "0x10");
-        assert_eq!(q[1].0, "0x10");
+        assert_eq!(q[0], Q::U64(16));
+        assert_eq!(q[1], Q::U64(16));
         assert!(serde_json::from_str::<Q>("-1").is_err());
     }
 }

@@ -139,13 +139,28 @@ struct ErrorObject {
 }
 
 #[derive(Deserialize)]
-struct Response {
+#[serde(bound = "T: Deserialize<'de>")]
+struct Response<T> {
     #[serde(default)]
     id: serde_json::Value,
-    #[serde(default)]
-    result: Option<Box<RawValue>>,
+    #[serde(default = "none")]
+    result: Option<T>,
     #[serde(default)]
     error: Option<ErrorObject>,
+}
+
+fn none<T>() -> Option<T> {
+    None
+}
+
+/// One answer of [`RpcClient::batch_as`].
+#[derive(Debug)]
+pub enum Answer<T> {
+    /// Decoded while the HTTP answer was read (`None`: the node answered `null`).
+    Value(Option<T>),
+    /// The answer as sent: some answer of its HTTP batch did not decode as `T`, so the
+    /// caller decodes this one itself (and can say where a bad answer went wrong).
+    Raw(Box<RawValue>),
 }
 
 #[derive(Debug)]
@@ -255,6 +270,25 @@ impl RpcClient {
     /// Many calls: split into HTTP batches of at most `batch_size`, sent concurrently (within
     /// the concurrency limit), each retried as needed. Answers come back in request order.
     pub async fn batch(&self, requests: Vec<Request>) -> Vec<Result<Box<RawValue>, RpcError>> {
+        self.batch_as::<Box<RawValue>>(requests)
+            .await
+            .into_iter()
+            .map(|a| {
+                a.map(|a| match a {
+                    Answer::Value(Some(v)) | Answer::Raw(v) => v,
+                    Answer::Value(None) => null(),
+                })
+            })
+            .collect()
+    }
+
+    /// Like [`batch`](Self::batch), but each answer is decoded as `T` in the same pass
+    /// that reads the HTTP answer (no copy of the raw JSON, no second parse). Where an
+    /// answer does not decode, the answers of that HTTP batch come back [`Answer::Raw`].
+    pub async fn batch_as<T: serde::de::DeserializeOwned + Send + 'static>(
+        &self,
+        requests: Vec<Request>,
+    ) -> Vec<Result<Answer<T>, RpcError>> {
         if requests.is_empty() {
             return Vec::new();
         }
@@ -268,19 +302,18 @@ impl RpcClient {
             .collect()
     }
 
-    async fn batch_with_retry(
+    async fn batch_with_retry<T: serde::de::DeserializeOwned + Send + 'static>(
         &self,
         requests: Vec<Request>,
-    ) -> Vec<Result<Box<RawValue>, RpcError>> {
+    ) -> Vec<Result<Answer<T>, RpcError>> {
         let n = requests.len();
-        let mut results: Vec<Option<Result<Box<RawValue>, RpcError>>> =
-            (0..n).map(|_| None).collect();
+        let mut results: Vec<Option<Result<Answer<T>, RpcError>>> = (0..n).map(|_| None).collect();
         let mut pending: Vec<usize> = (0..n).collect();
         let mut attempt = 0u32;
         let mut backoff = self.cfg.initial_backoff;
         loop {
             let batch: Vec<&Request> = pending.iter().map(|&i| &requests[i]).collect();
-            let outcome = self.send_once(&batch).await;
+            let outcome = self.send_once::<T>(&batch).await;
             let mut retry = Vec::new();
             match outcome {
                 Ok(answers) => {
@@ -334,10 +367,10 @@ impl RpcClient {
             .collect()
     }
 
-    async fn send_once(
+    async fn send_once<T: serde::de::DeserializeOwned + 'static>(
         &self,
         requests: &[&Request],
-    ) -> Result<Vec<Result<Box<RawValue>, RpcError>>, RpcError> {
+    ) -> Result<Vec<Result<Answer<T>, RpcError>>, RpcError> {
         let method = requests
             .first()
             .map(|r| r.method)
@@ -387,7 +420,7 @@ impl RpcClient {
             // Bitcoin Core answers a failed single call with HTTP 500 and a JSON-RPC error
             // object: report the node's error, not the status.
             if status.as_u16() == 500 {
-                if let Ok(answers) = decode(&bytes, requests, first_id) {
+                if let Ok(answers) = decode_as::<T>(&bytes, requests, first_id) {
                     return Ok(answers);
                 }
             }
@@ -399,7 +432,7 @@ impl RpcClient {
                 body: text,
             });
         }
-        decode(&bytes, requests, first_id)
+        decode_as::<T>(&bytes, requests, first_id)
     }
 
     fn transport_error(&self, method: &str, e: reqwest::Error) -> RpcError {
@@ -449,11 +482,35 @@ fn encode(requests: &[&Request], first_id: u64, single: bool) -> Vec<u8> {
     out
 }
 
-fn decode(
+/// Decodes an HTTP answer: as `T` in one pass, or (when some answer is no `T`) as raw
+/// JSON values.
+fn decode_as<T: serde::de::DeserializeOwned + 'static>(
     bytes: &[u8],
     requests: &[&Request],
     first_id: u64,
-) -> Result<Vec<Result<Box<RawValue>, RpcError>>, RpcError> {
+) -> Result<Vec<Result<Answer<T>, RpcError>>, RpcError> {
+    match decode::<T>(bytes, requests, first_id) {
+        Ok(answers) => Ok(answers.into_iter().map(|a| a.map(Answer::Value)).collect()),
+        // bad JSON or a bad answer: the raw pass tells which
+        Err(RpcError::Malformed { .. }) if !is_raw::<T>() => {
+            Ok(decode::<Box<RawValue>>(bytes, requests, first_id)?
+                .into_iter()
+                .map(|a| a.map(|v| Answer::Raw(v.unwrap_or_else(null))))
+                .collect())
+        }
+        Err(e) => Err(e),
+    }
+}
+
+fn is_raw<T: 'static>() -> bool {
+    std::any::TypeId::of::<T>() == std::any::TypeId::of::<Box<RawValue>>()
+}
+
+fn decode<T: serde::de::DeserializeOwned>(
+    bytes: &[u8],
+    requests: &[&Request],
+    first_id: u64,
+) -> Result<Vec<Result<Option<T>, RpcError>>, RpcError> {
     let method = requests.first().map(|r| r.method).unwrap_or("");
     let malformed = |reason: String| RpcError::Malformed {
         method: method.into(),
@@ -463,12 +520,12 @@ fn decode(
         .iter()
         .position(|b| !b.is_ascii_whitespace())
         .map(|p| bytes[p]);
-    let responses: Vec<Response> = match trimmed {
+    let responses: Vec<Response<T>> = match trimmed {
         Some(b'[') => {
             serde_json::from_slice(bytes).map_err(|e| malformed(format!("invalid JSON: {e}")))?
         }
         Some(b'{') => {
-            let r: Response = serde_json::from_slice(bytes)
+            let r: Response<T> = serde_json::from_slice(bytes)
                 .map_err(|e| malformed(format!("invalid JSON: {e}")))?;
             if requests.len() > 1 {
                 // A single answer to a batch: the server rejected the batch as a whole.
@@ -490,7 +547,7 @@ fn decode(
             )))
         }
     };
-    let mut by_id: HashMap<u64, Response> = HashMap::with_capacity(responses.len());
+    let mut by_id: HashMap<u64, Response<T>> = HashMap::with_capacity(responses.len());
     for r in responses {
         let id = match &r.id {
             serde_json::Value::Number(n) => n.as_u64(),
@@ -524,10 +581,7 @@ fn decode(
                 code: err.code,
                 message: err.message,
             }),
-            Some(Response {
-                result: Some(v), ..
-            }) => Ok(v),
-            Some(Response { result: None, .. }) => Ok(null()),
+            Some(Response { result, .. }) => Ok(result),
         };
         out.push(item);
     }
@@ -715,6 +769,46 @@ mod tests {
         let (u, a) = split_credentials("http://127.0.0.1:8545");
         assert_eq!(u, "http://127.0.0.1:8545");
         assert_eq!(a, None);
+    }
+
+    /// The raw answers, as [`RpcClient::batch`] gives them.
+    #[allow(clippy::type_complexity)]
+    fn decode(
+        bytes: &[u8],
+        requests: &[&Request],
+        first_id: u64,
+    ) -> Result<Vec<Result<Box<RawValue>, RpcError>>, RpcError> {
+        Ok(decode_as::<Box<RawValue>>(bytes, requests, first_id)?
+            .into_iter()
+            .map(|a| {
+                a.map(|a| match a {
+                    Answer::Value(Some(v)) | Answer::Raw(v) => v,
+                    Answer::Value(None) => null(),
+                })
+            })
+            .collect())
+    }
+
+    #[test]
+    fn decodes_typed_answers_in_one_pass_and_falls_back_to_raw() {
+        let r = reqs(3);
+        let refs: Vec<&Request> = r.iter().collect();
+        let body = br#"[{"id":1,"result":[1,2]},{"id":2,"result":null},{"id":3,"error":{"code":-32000,"message":"header not found"}}]"#;
+        let out = decode_as::<Vec<u8>>(body, &refs, 1).unwrap();
+        assert!(matches!(&out[0], Ok(Answer::Value(Some(v))) if v == &[1, 2]));
+        assert!(matches!(&out[1], Ok(Answer::Value(None))));
+        assert!(matches!(&out[2], Err(RpcError::Node { code: -32000, .. })));
+        // one answer that is no Vec<u8>: every answer of the batch comes back raw
+        let body = br#"[{"id":1,"result":[1,2]},{"id":2,"result":[1,"x"]},{"id":3,"result":null}]"#;
+        let out = decode_as::<Vec<u8>>(body, &refs, 1).unwrap();
+        assert!(matches!(&out[0], Ok(Answer::Raw(v)) if v.get() == "[1,2]"));
+        assert!(matches!(&out[1], Ok(Answer::Raw(v)) if v.get() == r#"[1,"x"]"#));
+        assert!(matches!(&out[2], Ok(Answer::Raw(v)) if v.get() == "null"));
+        // JSON that is broken for any type stays an error of the whole batch
+        assert!(matches!(
+            decode_as::<Vec<u8>>(br#"[{"id":1,"result":[1"#, &refs, 1),
+            Err(RpcError::Malformed { .. })
+        ));
     }
 
     fn reqs(n: usize) -> Vec<Request> {

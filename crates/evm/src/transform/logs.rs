@@ -51,12 +51,15 @@ pub(super) fn log_rows(
             .collect::<Result<Vec<String>, _>>()?;
         let row = LogRow {
             log_index: ctx.req_i64(&l.log_index, || f("logIndex"))?,
-            transaction_hash: ctx.req_hash(
-                &l.transaction_hash
-                    .clone()
-                    .or_else(|| r.transaction_hash.clone()),
-                || f("transactionHash"),
-            )?,
+            transaction_hash: ctx
+                .take_hash(
+                    &mut l
+                        .transaction_hash
+                        .take()
+                        .or_else(|| r.transaction_hash.clone()),
+                    || f("transactionHash"),
+                )?
+                .ok_or_else(|| ctx.err(f("transactionHash"), "missing".into()))?,
             transaction_index: ctx
                 .i64(
                     &l.transaction_index
@@ -65,7 +68,7 @@ pub(super) fn log_rows(
                     || f("transactionIndex"),
                 )?
                 .unwrap_or(i as i64),
-            address: ctx.addr(&l.address, || f("address"))?,
+            address: ctx.take_addr(&mut l.address, || f("address"))?,
             data: ctx.take_data(&mut l.data, || f("data"))?,
             topics,
             block_timestamp: info.timestamp,

@@ -110,7 +110,7 @@ impl Ctx<'_> {
         field: impl FnOnce() -> String,
     ) -> Result<Option<i64>, EvmError> {
         v.as_ref()
-            .map(|q| hex::i64_of(&q.0).map_err(|r| self.err(field(), r)))
+            .map(|q| q.i64().map_err(|r| self.err(field(), r)))
             .transpose()
     }
     /// A required INT64 quantity.
@@ -125,7 +125,7 @@ impl Ctx<'_> {
         field: impl FnOnce() -> String,
     ) -> Result<Option<String>, EvmError> {
         v.as_ref()
-            .map(|q| hex::dec_of(&q.0).map_err(|r| self.err(field(), r)))
+            .map(|q| q.dec().map_err(|r| self.err(field(), r)))
             .transpose()
     }
     /// An optional address, lower-cased.
@@ -156,6 +156,26 @@ impl Ctx<'_> {
     ) -> Result<String, EvmError> {
         self.hash(v, &field)?
             .ok_or_else(|| self.err(field(), "missing".into()))
+    }
+    /// An optional address, lower-cased, moved out of the answer (no copy).
+    pub fn take_addr(
+        &self,
+        v: &mut Option<String>,
+        field: impl FnOnce() -> String,
+    ) -> Result<Option<String>, EvmError> {
+        v.take()
+            .map(|s| hex::address_owned(s).map_err(|r| self.err(field(), r)))
+            .transpose()
+    }
+    /// An optional 32-byte hash, lower-cased, moved out of the answer (no copy).
+    pub fn take_hash(
+        &self,
+        v: &mut Option<String>,
+        field: impl FnOnce() -> String,
+    ) -> Result<Option<String>, EvmError> {
+        v.take()
+            .map(|s| hex::hash_owned(s).map_err(|r| self.err(field(), r)))
+            .transpose()
     }
     /// Optional hex data, lower-cased, moved out of the answer (no copy).
     pub fn take_data(
@@ -402,9 +422,9 @@ pub fn transform_block(
                     .i64(&tx.transaction_index, || f("transactionIndex"))?
                     .unwrap_or(i as i64),
                 from_address: ctx
-                    .addr(&tx.from, || f("from"))?
+                    .take_addr(&mut tx.from, || f("from"))?
                     .ok_or_else(|| ctx.err(f("from"), "missing".into()))?,
-                to_address: ctx.addr(&tx.to, || f("to"))?,
+                to_address: ctx.take_addr(&mut tx.to, || f("to"))?,
                 value: ctx.dec(&tx.value, || f("value"))?,
                 gas: ctx.i64(&tx.gas, || f("gas"))?,
                 gas_price: ctx.i64(&tx.gas_price, || f("gasPrice"))?,
@@ -454,7 +474,7 @@ pub fn transform_block(
                     .flatten(),
                 max_fee_per_blob_gas: ctx
                     .i64(&tx.max_fee_per_blob_gas, || f("maxFeePerBlobGas"))?,
-                blob_versioned_hashes: tx.blob_versioned_hashes.clone().unwrap_or_default(),
+                blob_versioned_hashes: tx.blob_versioned_hashes.take().unwrap_or_default(),
                 receipt_blob_gas_price: rc
                     .map(|r| rctx.i64(&r.blob_gas_price, || format!("receipts[{i}].blobGasPrice")))
                     .transpose()?
@@ -484,11 +504,11 @@ pub fn transform_block(
 
     if let Some(rs) = receipts {
         for (i, r) in rs.iter_mut().enumerate() {
-            if want.receipts {
-                out.receipts.push(receipt_row(chain_id, &info, r, i)?);
-            }
             if want.logs || want.token_transfers {
                 logs::log_rows(chain_id, &info, r, i, want, out)?;
+            }
+            if want.receipts {
+                out.receipts.push(receipt_row(chain_id, &info, r, i)?);
             }
         }
     }
@@ -538,7 +558,7 @@ fn scalar_text(v: &Option<serde_json::Value>) -> Option<String> {
 fn receipt_row(
     chain_id: i64,
     info: &BlockInfo,
-    r: &RpcReceipt,
+    r: &mut RpcReceipt,
     i: usize,
 ) -> Result<ReceiptRow, EvmError> {
     let ctx = Ctx {
@@ -547,16 +567,18 @@ fn receipt_row(
     };
     let f = |name: &str| format!("receipts[{i}].{name}");
     Ok(ReceiptRow {
-        transaction_hash: ctx.req_hash(&r.transaction_hash, || f("transactionHash"))?,
+        transaction_hash: ctx
+            .take_hash(&mut r.transaction_hash, || f("transactionHash"))?
+            .ok_or_else(|| ctx.err(f("transactionHash"), "missing".into()))?,
         transaction_index: ctx
             .i64(&r.transaction_index, || f("transactionIndex"))?
             .unwrap_or(i as i64),
-        block_hash: ctx.hash(&r.block_hash, || f("blockHash"))?,
+        block_hash: ctx.take_hash(&mut r.block_hash, || f("blockHash"))?,
         block_number: ctx.i64(&r.block_number, || f("blockNumber"))?,
         cumulative_gas_used: ctx.i64(&r.cumulative_gas_used, || f("cumulativeGasUsed"))?,
         gas_used: ctx.i64(&r.gas_used, || f("gasUsed"))?,
-        contract_address: ctx.addr(&r.contract_address, || f("contractAddress"))?,
-        root: ctx.data(&r.root, || f("root"))?,
+        contract_address: ctx.take_addr(&mut r.contract_address, || f("contractAddress"))?,
+        root: ctx.take_data(&mut r.root, || f("root"))?,
         status: ctx.i64(&r.status, || f("status"))?,
         effective_gas_price: ctx.i64(&r.effective_gas_price, || f("effectiveGasPrice"))?,
         blob_gas_price: ctx.i64(&r.blob_gas_price, || f("blobGasPrice"))?,

@@ -14,16 +14,27 @@ use std::collections::HashMap;
 
 use alloy_primitives::U256;
 use ledgerflow_core::tables::evm::TraceRow;
+use rustc_hash::FxHashMap;
 
 use super::{BlockInfo, Ctx};
 use crate::error::EvmError;
 use crate::json::{GethFrame, GethTxTrace, ParityTrace};
 
+/// Appends the numbers of `a` to `out`, separated by `sep`.
+fn join_into(out: &mut String, a: &[i64], sep: char) {
+    use std::fmt::Write;
+    for (k, x) in a.iter().enumerate() {
+        if k > 0 {
+            out.push(sep);
+        }
+        let _ = write!(out, "{x}");
+    }
+}
+
 fn addr_str(a: &[i64]) -> String {
-    a.iter()
-        .map(|x| x.to_string())
-        .collect::<Vec<_>>()
-        .join(",")
+    let mut s = String::with_capacity(2 * a.len());
+    join_into(&mut s, a, ',');
+    s
 }
 
 /// Parity-style traces of one block → rows (appended to `out`).
@@ -44,16 +55,16 @@ pub fn parity_rows(
         let a = &mut t.action;
         let mut res = t.result.as_mut();
         let mut row = TraceRow {
-            transaction_hash: ctx.hash(&t.transaction_hash, || f("transactionHash"))?,
+            transaction_hash: ctx.take_hash(&mut t.transaction_hash, || f("transactionHash"))?,
             transaction_index: t.transaction_position,
             trace_type: if t.trace_type == "selfdestruct" {
                 "suicide".into()
             } else {
-                t.trace_type.clone()
+                std::mem::take(&mut t.trace_type)
             },
             subtraces: t.subtraces,
             trace_address: Some(addr_str(&t.trace_address)),
-            error: t.error.clone().filter(|e| !e.is_empty()),
+            error: t.error.take().filter(|e| !e.is_empty()),
             block_timestamp: info.timestamp,
             block_number: info.number as i64,
             block_hash: info.hash.clone(),
@@ -63,8 +74,8 @@ pub fn parity_rows(
         };
         match row.trace_type.as_str() {
             "call" => {
-                row.from_address = ctx.addr(&a.from, || f("action.from"))?;
-                row.to_address = ctx.addr(&a.to, || f("action.to"))?;
+                row.from_address = ctx.take_addr(&mut a.from, || f("action.from"))?;
+                row.to_address = ctx.take_addr(&mut a.to, || f("action.to"))?;
                 row.value = ctx.dec(&a.value, || f("action.value"))?;
                 row.gas = ctx.i64(&a.gas, || f("action.gas"))?;
                 row.gas_used = res
@@ -72,7 +83,7 @@ pub fn parity_rows(
                     .map(|r| ctx.i64(&r.gas_used, || f("result.gasUsed")))
                     .transpose()?
                     .flatten();
-                row.call_type = a.call_type.clone();
+                row.call_type = a.call_type.take();
                 row.input = ctx.take_data(&mut a.input, || f("action.input"))?;
                 row.output = res
                     .as_deref_mut()
@@ -81,7 +92,7 @@ pub fn parity_rows(
                     .flatten();
             }
             "create" => {
-                row.from_address = ctx.addr(&a.from, || f("action.from"))?;
+                row.from_address = ctx.take_addr(&mut a.from, || f("action.from"))?;
                 row.value = ctx.dec(&a.value, || f("action.value"))?;
                 row.gas = ctx.i64(&a.gas, || f("action.gas"))?;
                 row.gas_used = res
@@ -91,7 +102,7 @@ pub fn parity_rows(
                     .flatten();
                 row.to_address = res
                     .as_deref_mut()
-                    .map(|r| ctx.addr(&r.address, || f("result.address")))
+                    .map(|r| ctx.take_addr(&mut r.address, || f("result.address")))
                     .transpose()?
                     .flatten();
                 row.input = ctx.take_data(&mut a.init, || f("action.init"))?;
@@ -113,7 +124,7 @@ pub fn parity_rows(
             _ => {}
         }
         rows.push(row);
-        addrs.push(t.trace_address.clone());
+        addrs.push(std::mem::take(&mut t.trace_address));
     }
     finish(info.number, &mut rows, &addrs)?;
     out.extend(rows);
@@ -208,13 +219,13 @@ fn walk(
         "selfdestruct" | "suicide" => ("suicide".to_string(), None),
         other => (other.to_string(), None),
     };
-    let error = frame.error.clone().filter(|e| !e.is_empty());
+    let error = frame.error.take().filter(|e| !e.is_empty());
     let failed = error.is_some();
     let row = TraceRow {
         transaction_hash: tx_hash.clone(),
         transaction_index: Some(tx_index as i64),
-        from_address: ctx.addr(&frame.from, || f("from"))?,
-        to_address: ctx.addr(&frame.to, || f("to"))?,
+        from_address: ctx.take_addr(&mut frame.from, || f("from"))?,
+        to_address: ctx.take_addr(&mut frame.to, || f("to"))?,
         value: match (&frame.value, trace_type.as_str()) {
             // callTracer omits value for STATICCALL/DELEGATECALL; Parity reports 0.
             (None, "call") if call_type.as_deref() != Some("delegatecall") => Some("0".into()),
@@ -271,45 +282,54 @@ fn walk(
 /// Computes `status` and `trace_id` for one block's rows (`addrs[i]` = trace address of row i).
 fn finish(block: u64, rows: &mut [TraceRow], addrs: &[Vec<i64>]) -> Result<(), EvmError> {
     // status: 0 if errored or below an errored trace of the same transaction
-    let mut failed: HashMap<(String, Vec<i64>), bool> = HashMap::new();
-    let mut order: Vec<usize> = (0..rows.len()).collect();
-    order.sort_by_key(|&i| addrs[i].len());
-    for &i in &order {
-        let own = rows[i].error.is_some();
-        let status = match &rows[i].transaction_hash {
-            Some(h) if !addrs[i].is_empty() => {
-                let parent = &addrs[i][..addrs[i].len() - 1];
-                match failed.get(&(h.clone(), parent.to_vec())) {
-                    Some(parent_failed) => !own && !parent_failed,
-                    None => {
-                        return Err(EvmError::Inconsistent {
-                            block,
-                            reason: format!(
-                                "trace {:?} of transaction {h} has no parent trace",
-                                addrs[i]
-                            ),
-                        })
+    let mut status = vec![false; rows.len()];
+    {
+        let mut failed: FxHashMap<(&str, &[i64]), bool> = FxHashMap::default();
+        failed.reserve(rows.len());
+        let mut order: Vec<usize> = (0..rows.len()).collect();
+        order.sort_by_key(|&i| addrs[i].len());
+        for &i in &order {
+            let own = rows[i].error.is_some();
+            let hash = rows[i].transaction_hash.as_deref();
+            let ok = match hash {
+                Some(h) if !addrs[i].is_empty() => {
+                    let parent = &addrs[i][..addrs[i].len() - 1];
+                    match failed.get(&(h, parent)) {
+                        Some(parent_failed) => !own && !parent_failed,
+                        None => {
+                            return Err(EvmError::Inconsistent {
+                                block,
+                                reason: format!(
+                                    "trace {:?} of transaction {h} has no parent trace",
+                                    addrs[i]
+                                ),
+                            })
+                        }
                     }
                 }
+                _ => !own,
+            };
+            status[i] = ok;
+            if let Some(h) = hash {
+                failed.insert((h, &addrs[i]), !ok);
             }
-            _ => !own,
-        };
-        rows[i].status = Some(status as i64);
-        if let Some(h) = &rows[i].transaction_hash {
-            failed.insert((h.clone(), addrs[i].clone()), !status);
         }
+    }
+    for (r, ok) in rows.iter_mut().zip(status) {
+        r.status = Some(ok as i64);
     }
     // ids
     let mut block_scoped: HashMap<String, Vec<usize>> = HashMap::new();
     for (i, r) in rows.iter_mut().enumerate() {
         match &r.transaction_hash {
             Some(h) => {
-                let a = addrs[i]
-                    .iter()
-                    .map(|x| x.to_string())
-                    .collect::<Vec<_>>()
-                    .join("_");
-                r.trace_id = Some(format!("{}_{}_{}", r.trace_type, h, a));
+                let mut id = String::with_capacity(r.trace_type.len() + h.len() + 8);
+                id.push_str(&r.trace_type);
+                id.push('_');
+                id.push_str(h);
+                id.push('_');
+                join_into(&mut id, &addrs[i], '_');
+                r.trace_id = Some(id);
             }
             None => block_scoped
                 .entry(r.trace_type.clone())

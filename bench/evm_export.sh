@@ -7,6 +7,10 @@
 #
 #   bench/evm_export.sh [BLOCKS] [TXS_PER_BLOCK]       (default 3000 19 → ~52k txs)
 #   RUNS=3 CONC=8 PORT=18745 bench/evm_export.sh
+#   SPLIT=1 bench/evm_export.sh: the node on CPU 0 and every measured tool on CPU 1 (a node
+#     that does not share its cores with the exporter, as a remote node would not); by
+#     default they share every core.
+#   REUSE_CHAIN=1 bench/evm_export.sh: measure again on the chain a previous run left running.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BLOCKS=${1:-3000}
@@ -26,19 +30,37 @@ LF=target/release/ledgerflow
 ETL=.tools/venv-etl/bin/ethereumetl
 CRYO_PY=.tools/venv-cryo/bin/python
 
-rm -rf "$OUT" && mkdir -p "$OUT"
-echo "generating $BLOCKS blocks x ~$TPB txs on anvil (seed 1)..." >&2
-gen_start=$(date +%s)
-$LF devnet run --port "$PORT" --blocks "$BLOCKS" --txs-per-block "$TPB" --seed 1 > "$OUT/workload.json" 2> "$OUT/devnet.log" &
-DEVNET=$!
-trap 'kill $DEVNET 2>/dev/null || true' EXIT
-until python3 -c "import json,sys; json.load(open('$OUT/workload.json'))" 2>/dev/null; do
-  kill -0 $DEVNET 2>/dev/null || { cat "$OUT/devnet.log" >&2; exit 1; }
-  sleep 2
-done
+# REUSE_CHAIN=1 keeps a chain that an earlier run left serving on $PORT (started with
+# `ledgerflow devnet run --port $PORT ... > bench/out/evm/workload.json`)
+if [ "${REUSE_CHAIN:-0}" = "1" ] && [ -s "$OUT/workload.json" ] && pgrep -f "anvil .*--port $PORT" > /dev/null; then
+  echo "reusing the chain on $RPC" >&2
+  rm -rf "$OUT/work"
+else
+  pkill -f "anvil .*--port $PORT" 2>/dev/null || true
+  rm -rf "$OUT" && mkdir -p "$OUT"
+  echo "generating $BLOCKS blocks x ~$TPB txs on anvil (seed 1)..." >&2
+  gen_start=$(date +%s)
+  $LF devnet run --port "$PORT" --blocks "$BLOCKS" --txs-per-block "$TPB" --seed 1 > "$OUT/workload.json" 2> "$OUT/devnet.log" &
+  DEVNET=$!
+  trap 'kill $DEVNET 2>/dev/null || true' EXIT
+  until python3 -c "import json,sys; json.load(open('$OUT/workload.json'))" 2>/dev/null; do
+    kill -0 $DEVNET 2>/dev/null || { cat "$OUT/devnet.log" >&2; exit 1; }
+    sleep 2
+  done
+  echo "generated in $(( $(date +%s) - gen_start )) s" >&2
+fi
 HEAD=$(python3 -c "import json; print(json.load(open('$OUT/workload.json'))['head'])")
+PIN=()
+ANVIL_PID=$(pgrep -f "anvil .*--port $PORT" | head -1)
+if [ "${SPLIT:-0}" = "1" ]; then
+  taskset -a -cp 0 "$ANVIL_PID" > /dev/null
+  PIN=(taskset -c 1)
+  echo "split: anvil (pid $ANVIL_PID) on CPU 0, the measured tools on CPU 1" >&2
+else
+  taskset -a -cp "0-$(( $(nproc) - 1 ))" "$ANVIL_PID" > /dev/null
+fi
 TXS=$(python3 -c "import json; print(json.load(open('$OUT/workload.json'))['transactions'])")
-echo "chain: blocks 0..$HEAD, $TXS transactions, generated in $(( $(date +%s) - gen_start )) s" >&2
+echo "chain: blocks 0..$HEAD, $TXS transactions" >&2
 
 . bench/lib.sh
 
@@ -53,17 +75,17 @@ etl_pipeline() {
 export -f etl_pipeline
 export ETL OUT HEAD RPC CONC
 
-measure floor "$RUNS" $LF bench rpc-floor --rpc "$RPC" --blocks "0:$HEAD" --concurrency "$CONC" --batch-size 50
-measure ledgerflow_all "$RUNS" $LF export evm --rpc "$RPC" --blocks "0:$HEAD" -o "$OUT/work/lake" -q --concurrency "$CONC"
+measure floor "$RUNS" "${PIN[@]}" $LF bench rpc-floor --rpc "$RPC" --blocks "0:$HEAD" --concurrency "$CONC" --batch-size 50
+measure ledgerflow_all "$RUNS" "${PIN[@]}" $LF export evm --rpc "$RPC" --blocks "0:$HEAD" -o "$OUT/work/lake" -q --concurrency "$CONC"
 if [ -n "${PRELOAD:-}" ]; then
-  measure ledgerflow_all_preload "$RUNS" env LD_PRELOAD="$PRELOAD" $LF export evm --rpc "$RPC" --blocks "0:$HEAD" -o "$OUT/work/lake" -q --concurrency "$CONC"
+  measure ledgerflow_all_preload "$RUNS" "${PIN[@]}" env LD_PRELOAD="$PRELOAD" $LF export evm --rpc "$RPC" --blocks "0:$HEAD" -o "$OUT/work/lake" -q --concurrency "$CONC"
 fi
-measure ledgerflow_all_direct_token_calls "$RUNS" $LF export evm --rpc "$RPC" --blocks "0:$HEAD" -o "$OUT/work/lake" -q --concurrency "$CONC" --direct-token-calls
-measure ledgerflow_all_tokens_latest "$RUNS" $LF export evm --rpc "$RPC" --blocks "0:$HEAD" -o "$OUT/work/lake" -q --concurrency "$CONC" --token-block latest
-measure ledgerflow_cryo_tables "$RUNS" $LF export evm --rpc "$RPC" --blocks "0:$HEAD" -t blocks,transactions,logs,traces -o "$OUT/work/lake" -q --concurrency "$CONC"
-measure ledgerflow_etl_tables "$RUNS" $LF export evm --rpc "$RPC" --blocks "0:$HEAD" -t blocks,transactions,receipts,logs,token_transfers,traces -f csv -o "$OUT/work/lake" -q --concurrency "$CONC"
-measure cryo "$RUNS" "$CRYO_PY" -c "import cryo; cryo.freeze(['blocks','transactions','logs','traces'], blocks=['0:$((HEAD + 1))'], rpc='$RPC', output_dir='$OUT/work/cryo', verbose=False, max_concurrent_requests=$CONC)"
-measure ethereum_etl "$RUNS" bash -c etl_pipeline
+measure ledgerflow_all_direct_token_calls "$RUNS" "${PIN[@]}" $LF export evm --rpc "$RPC" --blocks "0:$HEAD" -o "$OUT/work/lake" -q --concurrency "$CONC" --direct-token-calls
+measure ledgerflow_all_tokens_latest "$RUNS" "${PIN[@]}" $LF export evm --rpc "$RPC" --blocks "0:$HEAD" -o "$OUT/work/lake" -q --concurrency "$CONC" --token-block latest
+measure ledgerflow_cryo_tables "$RUNS" "${PIN[@]}" $LF export evm --rpc "$RPC" --blocks "0:$HEAD" -t blocks,transactions,logs,traces -o "$OUT/work/lake" -q --concurrency "$CONC"
+measure ledgerflow_etl_tables "$RUNS" "${PIN[@]}" $LF export evm --rpc "$RPC" --blocks "0:$HEAD" -t blocks,transactions,receipts,logs,token_transfers,traces -f csv -o "$OUT/work/lake" -q --concurrency "$CONC"
+measure cryo "$RUNS" "${PIN[@]}" "$CRYO_PY" -c "import cryo; cryo.freeze(['blocks','transactions','logs','traces'], blocks=['0:$((HEAD + 1))'], rpc='$RPC', output_dir='$OUT/work/cryo', verbose=False, max_concurrent_requests=$CONC)"
+measure ethereum_etl "$RUNS" "${PIN[@]}" bash -c etl_pipeline
 
 python3 - "$OUT" "$HEAD" "$TXS" "$CONC" <<'PY'
 import json, statistics, sys
@@ -74,7 +96,8 @@ def load(n):
 import os
 names = ["floor", "ledgerflow_all"] + (["ledgerflow_all_preload"] if os.path.exists(f"{out}/ledgerflow_all_preload.times") else []) + ["ledgerflow_all_direct_token_calls", "ledgerflow_all_tokens_latest", "ledgerflow_cryo_tables", "ledgerflow_etl_tables", "cryo", "ethereum_etl"]
 res = {n: load(n) for n in names}
-print(f"\nchain: {head + 1} blocks, {txs} transactions; concurrency {conc}; median of runs\n")
+split = os.environ.get("SPLIT", "0") == "1"
+print(f"\nchain: {head + 1} blocks, {txs} transactions; concurrency {conc}; median of runs; " + ("node on CPU 0, tools on CPU 1" if split else "node and tools share every CPU") + "\n")
 print(f"{'tool':<28}{'seconds':>10}{'peak MB':>10}")
 for n in names:
     print(f"{n:<28}{res[n][0]:>10.2f}{res[n][1]:>10.1f}")
@@ -88,7 +111,7 @@ if "ledgerflow_all_preload" in res:
 print(f"cryo / ledgerflow (blocks,txs,logs,traces):      {res['cryo'][0] / res['ledgerflow_cryo_tables'][0]:.2f}x  (target >= 2.5)")
 print(f"ethereum-etl / ledgerflow (etl's 6 tables, CSV): {res['ethereum_etl'][0] / res['ledgerflow_etl_tables'][0]:.2f}x  (target >= 12)")
 print(f"ledgerflow peak memory (all tables):             {res['ledgerflow_all'][1]:.1f} MB  (target <= 150)")
-json.dump({"blocks": head + 1, "transactions": txs, "concurrency": conc,
+json.dump({"blocks": head + 1, "transactions": txs, "concurrency": conc, "split": split,
            "results": {n: {"seconds": res[n][0], "peak_mb": res[n][1]} for n in names}},
           open(f"{out}/results.json", "w"), indent=1)
 PY

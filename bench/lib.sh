@@ -2,14 +2,26 @@
 
 # measure NAME RUNS CMD...: runs CMD RUNS times in a fresh $OUT/work, records
 # "seconds maxrss_kb" per run in $OUT/NAME.times; stops the script if CMD fails.
+# RETRIES=N measure ...: a run that fails is run again, up to N times (the failures are
+# reported, not timed: cryo 0.3.2 sometimes dies of SIGSEGV after its work).
 measure() {
   local name=$1 runs=$2; shift 2
+  local left=${RETRIES:-0}
   : > "$OUT/$name.times"
   for _ in $(seq 1 "$runs"); do
-    rm -rf "$OUT/work" && mkdir -p "$OUT/work"
-    /usr/bin/time -f "%e %M" -o "$OUT/time.txt" "$@" > "$OUT/$name.stdout" 2> "$OUT/$name.stderr" \
-      || { echo "$name failed:" >&2; tail -5 "$OUT/$name.stderr" >&2; exit 1; }
-    cat "$OUT/time.txt" >> "$OUT/$name.times"
+    while true; do
+      rm -rf "$OUT/work" && mkdir -p "$OUT/work"
+      if /usr/bin/time -f "%e %M" -o "$OUT/time.txt" "$@" > "$OUT/$name.stdout" 2> "$OUT/$name.stderr"; then
+        break
+      fi
+      if [ "$left" -gt 0 ]; then
+        left=$((left - 1))
+        echo "$name: a run failed ($(head -1 "$OUT/time.txt")); running it again" >&2
+        continue
+      fi
+      echo "$name failed:" >&2; tail -5 "$OUT/$name.stderr" "$OUT/time.txt" >&2; exit 1
+    done
+    tail -1 "$OUT/time.txt" >> "$OUT/$name.times"
   done
   echo "$name: $(tr '\n' ' ' < "$OUT/$name.times")" >&2
 }

@@ -520,12 +520,17 @@ fn decode<T: serde::de::DeserializeOwned>(
         .iter()
         .position(|b| !b.is_ascii_whitespace())
         .map(|p| bytes[p]);
+    // UTF-8 checked once for the whole answer (fast on ASCII), then parsed as text: that
+    // spares serde_json a check per string
+    let text = || {
+        std::str::from_utf8(bytes).map_err(|e| malformed(format!("invalid JSON: not UTF-8 ({e})")))
+    };
     let responses: Vec<Response<T>> = match trimmed {
         Some(b'[') => {
-            serde_json::from_slice(bytes).map_err(|e| malformed(format!("invalid JSON: {e}")))?
+            serde_json::from_str(text()?).map_err(|e| malformed(format!("invalid JSON: {e}")))?
         }
         Some(b'{') => {
-            let r: Response<T> = serde_json::from_slice(bytes)
+            let r: Response<T> = serde_json::from_str(text()?)
                 .map_err(|e| malformed(format!("invalid JSON: {e}")))?;
             if requests.len() > 1 {
                 // A single answer to a batch: the server rejected the batch as a whole.
@@ -804,6 +809,11 @@ mod tests {
         assert!(matches!(&out[0], Ok(Answer::Raw(v)) if v.get() == "[1,2]"));
         assert!(matches!(&out[1], Ok(Answer::Raw(v)) if v.get() == r#"[1,"x"]"#));
         assert!(matches!(&out[2], Ok(Answer::Raw(v)) if v.get() == "null"));
+        // bytes that are no UTF-8 inside a string: an error of the whole batch
+        assert!(matches!(
+            decode_as::<Vec<String>>(b"[{\"id\":1,\"result\":[\"\xff\"]}]", &refs, 1),
+            Err(RpcError::Malformed { reason, .. }) if reason.contains("UTF-8")
+        ));
         // JSON that is broken for any type stays an error of the whole batch
         assert!(matches!(
             decode_as::<Vec<u8>>(br#"[{"id":1,"result":[1"#, &refs, 1),

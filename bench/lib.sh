@@ -3,7 +3,7 @@
 # measure NAME RUNS CMD...: runs CMD RUNS times in a fresh $OUT/work, records
 # "seconds maxrss_kb" per run in $OUT/NAME.times; stops the script if CMD fails.
 # RETRIES=N measure ...: a run that fails is run again, up to N times (the failures are
-# reported, not timed: cryo 0.3.2 sometimes dies of SIGSEGV after its work).
+# reported, not timed: cryo 0.3.2 sometimes dies of SIGSEGV).
 measure() {
   local name=$1 runs=$2; shift 2
   local left=${RETRIES:-0}

@@ -30,6 +30,8 @@ LF=target/release/ledgerflow
 ETL=.tools/venv-etl/bin/ethereumetl
 CRYO_PY=.tools/venv-cryo/bin/python
 
+. bench/lib.sh
+
 # REUSE_CHAIN=1 keeps a chain that an earlier run left serving on $PORT (started with
 # `ledgerflow devnet run --port $PORT ... > bench/out/evm/workload.json`)
 if [ "${REUSE_CHAIN:-0}" = "1" ] && [ -s "$OUT/workload.json" ] && pgrep -f "anvil .*--port $PORT" > /dev/null; then
@@ -38,16 +40,8 @@ if [ "${REUSE_CHAIN:-0}" = "1" ] && [ -s "$OUT/workload.json" ] && pgrep -f "anv
 else
   pkill -f "anvil .*--port $PORT" 2>/dev/null || true
   rm -rf "$OUT" && mkdir -p "$OUT"
-  echo "generating $BLOCKS blocks x ~$TPB txs on anvil (seed 1)..." >&2
-  gen_start=$(date +%s)
-  $LF devnet run --port "$PORT" --blocks "$BLOCKS" --txs-per-block "$TPB" --seed 1 > "$OUT/workload.json" 2> "$OUT/devnet.log" &
-  DEVNET=$!
-  trap 'kill $DEVNET 2>/dev/null || true' EXIT
-  until python3 -c "import json,sys; json.load(open('$OUT/workload.json'))" 2>/dev/null; do
-    kill -0 $DEVNET 2>/dev/null || { cat "$OUT/devnet.log" >&2; exit 1; }
-    sleep 2
-  done
-  echo "generated in $(( $(date +%s) - gen_start )) s" >&2
+  start_devnet "$BLOCKS" "$TPB" "$PORT"
+  trap cleanup_procs EXIT
 fi
 HEAD=$(python3 -c "import json; print(json.load(open('$OUT/workload.json'))['head'])")
 PIN=()
@@ -60,9 +54,8 @@ else
   taskset -a -cp "0-$(( $(nproc) - 1 ))" "$ANVIL_PID" > /dev/null
 fi
 TXS=$(python3 -c "import json; print(json.load(open('$OUT/workload.json'))['transactions'])")
-echo "chain: blocks 0..$HEAD, $TXS transactions" >&2
+echo "workload: $TXS transactions in blocks 0..$HEAD" >&2
 
-. bench/lib.sh
 
 etl_pipeline() {
   local w=$OUT/work

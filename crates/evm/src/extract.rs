@@ -218,7 +218,7 @@ impl EvmSource {
 
     /// Fetches one JSON-RPC method for every block of `numbers`, retrying `null` answers
     /// (a node behind a load balancer may not have the block yet).
-    async fn per_block<T: DeserializeOwned + Send + 'static>(
+    async fn per_block<T: DeserializeOwned + Send>(
         &self,
         method: &'static str,
         numbers: &[u64],

@@ -206,69 +206,53 @@ fn bad_char(s: &str, b: u8) -> String {
     )
 }
 
-/// Checks that `s` is `0x`-prefixed hex data and returns it lower-cased.
-pub fn data_of(s: &str) -> HexResult<String> {
-    let h = s
-        .strip_prefix("0x")
-        .ok_or_else(|| format!("{:?} does not start with 0x", abbreviate(s)))?;
-    match scan_hex(h.as_bytes()) {
-        Err(b) => Err(bad_char(s, b)),
-        Ok(true) => Ok(s.to_ascii_lowercase()),
-        Ok(false) => Ok(s.to_string()),
-    }
-}
-
-/// Like [`data_of`], but validates and lower-cases `s` in place (no copy).
-pub fn data_owned(mut s: String) -> HexResult<String> {
-    let bytes = s.as_bytes();
-    if bytes.len() < 2 || &bytes[..2] != b"0x" {
+/// Checks that `s` is `0x`-prefixed hex data of `len` characters (any length when
+/// `None`, with the name of what `len` means) and lower-cases it in place. Errors quote
+/// `s` as sent.
+fn checked(mut s: String, len: Option<(usize, &str)>) -> HexResult<String> {
+    let Some(h) = s.as_bytes().strip_prefix(b"0x") else {
         return Err(format!("{:?} does not start with 0x", abbreviate(&s)));
-    }
-    match scan_hex(&bytes[2..]) {
-        Err(b) => Err(bad_char(&s, b)),
-        Ok(upper) => {
-            if upper {
-                s.make_ascii_lowercase();
-            }
-            Ok(s)
+    };
+    let upper = scan_hex(h).map_err(|b| bad_char(&s, b))?;
+    if let Some((n, what)) = len {
+        if s.len() != n {
+            return Err(format!("{:?} is not a {what}", abbreviate(&s)));
         }
     }
+    if upper {
+        s.make_ascii_lowercase();
+    }
+    Ok(s)
+}
+
+/// Checks that `s` is `0x`-prefixed hex data and returns it lower-cased, in place (no copy).
+pub fn data_owned(s: String) -> HexResult<String> {
+    checked(s, None)
 }
 
 /// Like [`address_of`], in place.
 pub fn address_owned(s: String) -> HexResult<String> {
-    let out = data_owned(s)?;
-    if out.len() != 42 {
-        return Err(format!("{out:?} is not a 20-byte address"));
-    }
-    Ok(out)
+    checked(s, Some((42, "20-byte address")))
 }
 
 /// Like [`hash_of`], in place.
 pub fn hash_owned(s: String) -> HexResult<String> {
-    let out = data_owned(s)?;
-    if out.len() != 66 {
-        return Err(format!("{:?} is not a 32-byte hash", abbreviate(&out)));
-    }
-    Ok(out)
+    checked(s, Some((66, "32-byte hash")))
+}
+
+/// Checks that `s` is `0x`-prefixed hex data and returns it lower-cased.
+pub fn data_of(s: &str) -> HexResult<String> {
+    data_owned(s.to_string())
 }
 
 /// Checks that `s` is a 20-byte address and returns it lower-cased.
 pub fn address_of(s: &str) -> HexResult<String> {
-    let out = data_of(s)?;
-    if out.len() != 42 {
-        return Err(format!("{s:?} is not a 20-byte address"));
-    }
-    Ok(out)
+    address_owned(s.to_string())
 }
 
 /// Checks that `s` is a 32-byte hash and returns it lower-cased.
 pub fn hash_of(s: &str) -> HexResult<String> {
-    let out = data_of(s)?;
-    if out.len() != 66 {
-        return Err(format!("{:?} is not a 32-byte hash", abbreviate(s)));
-    }
-    Ok(out)
+    hash_owned(s.to_string())
 }
 
 /// Decodes hex data (with or without `0x`) into bytes.

@@ -143,14 +143,9 @@ struct ErrorObject {
 struct Response<T> {
     #[serde(default)]
     id: serde_json::Value,
-    #[serde(default = "none")]
     result: Option<T>,
     #[serde(default)]
     error: Option<ErrorObject>,
-}
-
-fn none<T>() -> Option<T> {
-    None
 }
 
 /// One answer of [`RpcClient::batch_as`].
@@ -285,7 +280,7 @@ impl RpcClient {
     /// Like [`batch`](Self::batch), but each answer is decoded as `T` in the same pass
     /// that reads the HTTP answer (no copy of the raw JSON, no second parse). Where an
     /// answer does not decode, the answers of that HTTP batch come back [`Answer::Raw`].
-    pub async fn batch_as<T: serde::de::DeserializeOwned + Send + 'static>(
+    pub async fn batch_as<T: serde::de::DeserializeOwned + Send>(
         &self,
         requests: Vec<Request>,
     ) -> Vec<Result<Answer<T>, RpcError>> {
@@ -302,7 +297,7 @@ impl RpcClient {
             .collect()
     }
 
-    async fn batch_with_retry<T: serde::de::DeserializeOwned + Send + 'static>(
+    async fn batch_with_retry<T: serde::de::DeserializeOwned + Send>(
         &self,
         requests: Vec<Request>,
     ) -> Vec<Result<Answer<T>, RpcError>> {
@@ -367,7 +362,7 @@ impl RpcClient {
             .collect()
     }
 
-    async fn send_once<T: serde::de::DeserializeOwned + 'static>(
+    async fn send_once<T: serde::de::DeserializeOwned>(
         &self,
         requests: &[&Request],
     ) -> Result<Vec<Result<Answer<T>, RpcError>>, RpcError> {
@@ -484,7 +479,7 @@ fn encode(requests: &[&Request], first_id: u64, single: bool) -> Vec<u8> {
 
 /// Decodes an HTTP answer: as `T` in one pass, or (when some answer is no `T`) as raw
 /// JSON values.
-fn decode_as<T: serde::de::DeserializeOwned + 'static>(
+fn decode_as<T: serde::de::DeserializeOwned>(
     bytes: &[u8],
     requests: &[&Request],
     first_id: u64,
@@ -492,18 +487,12 @@ fn decode_as<T: serde::de::DeserializeOwned + 'static>(
     match decode::<T>(bytes, requests, first_id) {
         Ok(answers) => Ok(answers.into_iter().map(|a| a.map(Answer::Value)).collect()),
         // bad JSON or a bad answer: the raw pass tells which
-        Err(RpcError::Malformed { .. }) if !is_raw::<T>() => {
-            Ok(decode::<Box<RawValue>>(bytes, requests, first_id)?
-                .into_iter()
-                .map(|a| a.map(|v| Answer::Raw(v.unwrap_or_else(null))))
-                .collect())
-        }
+        Err(RpcError::Malformed { .. }) => Ok(decode::<Box<RawValue>>(bytes, requests, first_id)?
+            .into_iter()
+            .map(|a| a.map(|v| Answer::Raw(v.unwrap_or_else(null))))
+            .collect()),
         Err(e) => Err(e),
     }
-}
-
-fn is_raw<T: 'static>() -> bool {
-    std::any::TypeId::of::<T>() == std::any::TypeId::of::<Box<RawValue>>()
 }
 
 fn decode<T: serde::de::DeserializeOwned>(

@@ -51,15 +51,13 @@ pub(super) fn log_rows(
             .collect::<Result<Vec<String>, _>>()?;
         let row = LogRow {
             log_index: ctx.req_i64(&l.log_index, || f("logIndex"))?,
-            transaction_hash: ctx
-                .take_hash(
-                    &mut l
-                        .transaction_hash
-                        .take()
-                        .or_else(|| r.transaction_hash.clone()),
-                    || f("transactionHash"),
-                )?
-                .ok_or_else(|| ctx.err(f("transactionHash"), "missing".into()))?,
+            transaction_hash: ctx.take_req_hash(
+                &mut l
+                    .transaction_hash
+                    .take()
+                    .or_else(|| r.transaction_hash.clone()),
+                || f("transactionHash"),
+            )?,
             transaction_index: ctx
                 .i64(
                     &l.transaction_index

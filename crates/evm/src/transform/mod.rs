@@ -103,20 +103,32 @@ impl Ctx<'_> {
             reason,
         }
     }
+    /// Parses a field that may be absent; a bad value is an error naming the field.
+    fn parse<T, U>(
+        &self,
+        v: Option<T>,
+        field: impl FnOnce() -> String,
+        f: impl FnOnce(T) -> hex::HexResult<U>,
+    ) -> Result<Option<U>, EvmError> {
+        v.map(|x| f(x).map_err(|r| self.err(field(), r)))
+            .transpose()
+    }
+    /// A field that must be there.
+    fn required<U>(&self, v: Option<U>, field: impl FnOnce() -> String) -> Result<U, EvmError> {
+        v.ok_or_else(|| self.err(field(), "missing".into()))
+    }
     /// An optional INT64 quantity.
     pub fn i64(
         &self,
         v: &Option<Q>,
         field: impl FnOnce() -> String,
     ) -> Result<Option<i64>, EvmError> {
-        v.as_ref()
-            .map(|q| q.i64().map_err(|r| self.err(field(), r)))
-            .transpose()
+        self.parse(v.as_ref(), field, Q::i64)
     }
     /// A required INT64 quantity.
     pub fn req_i64(&self, v: &Option<Q>, field: impl Fn() -> String) -> Result<i64, EvmError> {
-        self.i64(v, &field)?
-            .ok_or_else(|| self.err(field(), "missing".into()))
+        let v = self.i64(v, &field)?;
+        self.required(v, field)
     }
     /// An optional 256-bit quantity as a decimal string.
     pub fn dec(
@@ -124,9 +136,7 @@ impl Ctx<'_> {
         v: &Option<Q>,
         field: impl FnOnce() -> String,
     ) -> Result<Option<String>, EvmError> {
-        v.as_ref()
-            .map(|q| q.dec().map_err(|r| self.err(field(), r)))
-            .transpose()
+        self.parse(v.as_ref(), field, Q::dec)
     }
     /// An optional address, lower-cased.
     pub fn addr(
@@ -134,9 +144,7 @@ impl Ctx<'_> {
         v: &Option<String>,
         field: impl FnOnce() -> String,
     ) -> Result<Option<String>, EvmError> {
-        v.as_deref()
-            .map(|s| hex::address_of(s).map_err(|r| self.err(field(), r)))
-            .transpose()
+        self.parse(v.as_deref(), field, hex::address_of)
     }
     /// An optional 32-byte hash, lower-cased.
     pub fn hash(
@@ -144,9 +152,7 @@ impl Ctx<'_> {
         v: &Option<String>,
         field: impl FnOnce() -> String,
     ) -> Result<Option<String>, EvmError> {
-        v.as_deref()
-            .map(|s| hex::hash_of(s).map_err(|r| self.err(field(), r)))
-            .transpose()
+        self.parse(v.as_deref(), field, hex::hash_of)
     }
     /// A required 32-byte hash.
     pub fn req_hash(
@@ -154,8 +160,8 @@ impl Ctx<'_> {
         v: &Option<String>,
         field: impl Fn() -> String,
     ) -> Result<String, EvmError> {
-        self.hash(v, &field)?
-            .ok_or_else(|| self.err(field(), "missing".into()))
+        let v = self.hash(v, &field)?;
+        self.required(v, field)
     }
     /// An optional address, lower-cased, moved out of the answer (no copy).
     pub fn take_addr(
@@ -163,9 +169,7 @@ impl Ctx<'_> {
         v: &mut Option<String>,
         field: impl FnOnce() -> String,
     ) -> Result<Option<String>, EvmError> {
-        v.take()
-            .map(|s| hex::address_owned(s).map_err(|r| self.err(field(), r)))
-            .transpose()
+        self.parse(v.take(), field, hex::address_owned)
     }
     /// An optional 32-byte hash, lower-cased, moved out of the answer (no copy).
     pub fn take_hash(
@@ -173,9 +177,16 @@ impl Ctx<'_> {
         v: &mut Option<String>,
         field: impl FnOnce() -> String,
     ) -> Result<Option<String>, EvmError> {
-        v.take()
-            .map(|s| hex::hash_owned(s).map_err(|r| self.err(field(), r)))
-            .transpose()
+        self.parse(v.take(), field, hex::hash_owned)
+    }
+    /// A required 32-byte hash, moved out of the answer (no copy).
+    pub fn take_req_hash(
+        &self,
+        v: &mut Option<String>,
+        field: impl Fn() -> String,
+    ) -> Result<String, EvmError> {
+        let v = self.take_hash(v, &field)?;
+        self.required(v, field)
     }
     /// Optional hex data, lower-cased, moved out of the answer (no copy).
     pub fn take_data(
@@ -183,9 +194,7 @@ impl Ctx<'_> {
         v: &mut Option<String>,
         field: impl FnOnce() -> String,
     ) -> Result<Option<String>, EvmError> {
-        v.take()
-            .map(|s| hex::data_owned(s).map_err(|r| self.err(field(), r)))
-            .transpose()
+        self.parse(v.take(), field, hex::data_owned)
     }
     /// Optional hex data, lower-cased.
     pub fn data(
@@ -193,9 +202,7 @@ impl Ctx<'_> {
         v: &Option<String>,
         field: impl FnOnce() -> String,
     ) -> Result<Option<String>, EvmError> {
-        v.as_deref()
-            .map(|s| hex::data_of(s).map_err(|r| self.err(field(), r)))
-            .transpose()
+        self.parse(v.as_deref(), field, hex::data_of)
     }
 }
 
@@ -567,9 +574,7 @@ fn receipt_row(
     };
     let f = |name: &str| format!("receipts[{i}].{name}");
     Ok(ReceiptRow {
-        transaction_hash: ctx
-            .take_hash(&mut r.transaction_hash, || f("transactionHash"))?
-            .ok_or_else(|| ctx.err(f("transactionHash"), "missing".into()))?,
+        transaction_hash: ctx.take_req_hash(&mut r.transaction_hash, || f("transactionHash"))?,
         transaction_index: ctx
             .i64(&r.transaction_index, || f("transactionIndex"))?
             .unwrap_or(i as i64),

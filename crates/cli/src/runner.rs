@@ -282,13 +282,6 @@ pub fn chain(e: &eyre::Report) -> String {
 /// Writes a JSON report atomically.
 pub fn write_report(path: &Path, report: &impl Serialize) -> eyre::Result<()> {
     let text = serde_json::to_string_pretty(report)?;
-    ledgerflow_lake::writer::write_atomic(path, |mut f, tmp| {
-        use std::io::Write;
-        f.write_all(text.as_bytes()).map_err(|e| LakeError::Io {
-            op: "write",
-            path: tmp.to_path_buf(),
-            source: e,
-        })
-    })?;
+    ledgerflow_lake::writer::write_bytes_atomic(path, text.as_bytes())?;
     Ok(())
 }

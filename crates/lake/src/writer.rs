@@ -89,27 +89,116 @@ fn temp_path(path: &Path) -> PathBuf {
     path.with_file_name(format!(".{name}.tmp-{}", std::process::id()))
 }
 
-/// Writes `path` atomically: `fill` writes into a temporary file next to it, which is then
-/// synced and renamed. On any error the temporary file is removed.
+/// A file written under a temporary name next to its final path (`.<name>.tmp-<pid>`,
+/// buffered); [`commit`](AtomicFile::commit) flushes it, syncs it to disk and renames it
+/// into place, so no reader ever sees part of it. Dropped without a commit (an error, a
+/// cancelled task), it removes its temporary file. Every file ledgerflow writes goes
+/// through this: chunk files ([`TableFile`]), reports and checkpoints ([`write_atomic`]),
+/// SQL results.
+pub struct AtomicFile {
+    path: PathBuf,
+    tmp: PathBuf,
+    out: Option<BufWriter<File>>,
+}
+
+impl AtomicFile {
+    /// Creates the temporary file (and the folders above it).
+    pub fn create(path: &Path) -> Result<Self, LakeError> {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(io("create folder", dir))?;
+        }
+        let tmp = temp_path(path);
+        let file = File::create(&tmp).map_err(io("create", &tmp))?;
+        Ok(AtomicFile {
+            path: path.to_path_buf(),
+            tmp,
+            out: Some(BufWriter::new(file)),
+        })
+    }
+
+    /// The final path.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The temporary path being written (for error messages).
+    pub fn temp_path(&self) -> &Path {
+        &self.tmp
+    }
+
+    /// Writes all of `bytes`; an error names the temporary file.
+    pub fn write_bytes(&mut self, bytes: &[u8]) -> Result<(), LakeError> {
+        let tmp = &self.tmp;
+        match self.out.as_mut() {
+            Some(out) => out.write_all(bytes).map_err(io("write", tmp)),
+            None => Err(LakeError::WrongKind {
+                path: tmp.clone(),
+                what: "a write after commit",
+            }),
+        }
+    }
+
+    /// Flushes, syncs and renames the file into place; returns its size in bytes.
+    pub fn commit(mut self) -> Result<u64, LakeError> {
+        let Some(out) = self.out.take() else {
+            return Err(LakeError::WrongKind {
+                path: self.tmp.clone(),
+                what: "a second commit",
+            });
+        };
+        let file = out.into_inner().map_err(|e| LakeError::Io {
+            op: "write",
+            path: self.tmp.clone(),
+            source: e.into_error(),
+        })?;
+        file.sync_all().map_err(io("sync", &self.tmp))?;
+        let size = file.metadata().map(|m| m.len()).unwrap_or(0);
+        drop(file);
+        std::fs::rename(&self.tmp, &self.path).map_err(io("rename into place", &self.path))?;
+        self.tmp = PathBuf::new();
+        Ok(size)
+    }
+}
+
+impl Write for AtomicFile {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        match self.out.as_mut() {
+            Some(out) => out.write(buf),
+            None => Err(std::io::Error::other("write after commit")),
+        }
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        match self.out.as_mut() {
+            Some(out) => out.flush(),
+            None => Ok(()),
+        }
+    }
+}
+
+impl Drop for AtomicFile {
+    fn drop(&mut self) {
+        if !self.tmp.as_os_str().is_empty() {
+            self.out = None;
+            let _ = std::fs::remove_file(&self.tmp);
+        }
+    }
+}
+
+/// Writes `path` atomically: `fill` writes into an [`AtomicFile`], which is then synced
+/// and renamed. On any error the temporary file is removed.
 pub fn write_atomic(
     path: &Path,
-    fill: impl FnOnce(File, &Path) -> Result<(), LakeError>,
+    fill: impl FnOnce(&mut AtomicFile) -> Result<(), LakeError>,
 ) -> Result<(), LakeError> {
-    if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir).map_err(io("create folder", dir))?;
-    }
-    let tmp = temp_path(path);
-    let file = File::create(&tmp).map_err(io("create", &tmp))?;
-    let result = fill(file, &tmp).and_then(|()| {
-        File::open(&tmp)
-            .and_then(|f| f.sync_all())
-            .map_err(io("sync", &tmp))?;
-        std::fs::rename(&tmp, path).map_err(io("rename into place", path))
-    });
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    result
+    let mut file = AtomicFile::create(path)?;
+    fill(&mut file)?;
+    file.commit().map(|_| ())
+}
+
+/// Writes `bytes` as `path`, atomically.
+pub fn write_bytes_atomic(path: &Path, bytes: &[u8]) -> Result<(), LakeError> {
+    write_atomic(path, |f| f.write_bytes(bytes))
 }
 
 /// Writes record batches (one schema) as one Parquet file, atomically (a [`TableFile`]
@@ -162,13 +251,25 @@ mod tests {
     fn atomic_write_leaves_no_temp_on_error() {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("x.parquet");
-        let r = write_atomic(&p, |_f, tmp| {
+        let r = write_atomic(&p, |f| {
+            f.write_bytes(b"half")?;
             Err(LakeError::BadName {
-                path: tmp.to_path_buf(),
+                path: f.temp_path().to_path_buf(),
             })
         });
         assert!(r.is_err());
         assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+        // committed: in place, complete, no temporary file left
+        write_bytes_atomic(&p, b"whole").unwrap();
+        assert_eq!(std::fs::read(&p).unwrap(), b"whole");
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+        // dropped before its commit: the old file stays, the temporary one goes
+        let mut f = AtomicFile::create(&p).unwrap();
+        f.write_bytes(b"new").unwrap();
+        assert!(f.temp_path().exists());
+        drop(f);
+        assert_eq!(std::fs::read(&p).unwrap(), b"whole");
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
     }
 
     #[test]
@@ -229,19 +330,19 @@ mod tests {
 }
 
 enum Inner {
-    Parquet(Box<ArrowWriter<BufWriter<File>>>),
+    Parquet(Box<ArrowWriter<AtomicFile>>),
     Text {
-        out: BufWriter<File>,
+        out: AtomicFile,
         table: String,
         columns: &'static [EtlColumn],
         flavour: Flavour,
     },
     /// Lines rendered by the caller (e.g. bitcoin-etl's JSON).
-    Lines(BufWriter<File>),
+    Lines(AtomicFile),
     Closed,
 }
 
-/// A chunk file being written batch by batch into a temporary file next to its final path;
+/// A chunk file being written batch by batch into an [`AtomicFile`];
 /// [`commit`](TableFile::commit) syncs and renames it into place. Dropped without a commit
 /// (an error, a cancelled task), it removes its temporary file.
 pub struct TableFile {
@@ -254,13 +355,9 @@ pub struct TableFile {
 }
 
 impl TableFile {
-    fn create_tmp(path: &Path) -> Result<(PathBuf, File), LakeError> {
-        if let Some(dir) = path.parent() {
-            std::fs::create_dir_all(dir).map_err(io("create folder", dir))?;
-        }
-        let tmp = temp_path(path);
-        let file = File::create(&tmp).map_err(io("create", &tmp))?;
-        Ok((tmp, file))
+    fn create_tmp(path: &Path) -> Result<(PathBuf, AtomicFile), LakeError> {
+        let file = AtomicFile::create(path)?;
+        Ok((file.temp_path().to_path_buf(), file))
     }
 
     /// A Parquet chunk file with `schema`.
@@ -278,7 +375,7 @@ impl TableFile {
             rows: 0,
             group_bytes: opts.row_group_bytes,
         };
-        let w = ArrowWriter::try_new(BufWriter::new(file), schema, Some(props)).map_err(|e| {
+        let w = ArrowWriter::try_new(file, schema, Some(props)).map_err(|e| {
             LakeError::Parquet {
                 path: me.tmp.clone(),
                 source: e,
@@ -301,7 +398,7 @@ impl TableFile {
         } else {
             Flavour::Json
         };
-        let mut out = BufWriter::new(file);
+        let mut out = file;
         if flavour == Flavour::Csv {
             out.write_all(etl::csv_header(columns).as_bytes())
                 .map_err(io("write", &tmp))?;
@@ -323,7 +420,7 @@ impl TableFile {
     /// A text chunk file whose lines the caller renders (`header` first, if any).
     pub fn lines(path: &Path, header: Option<&str>) -> Result<Self, LakeError> {
         let (tmp, file) = Self::create_tmp(path)?;
-        let mut out = BufWriter::new(file);
+        let mut out = file;
         if let Some(h) = header {
             out.write_all(h.as_bytes()).map_err(io("write", &tmp))?;
         }
@@ -412,25 +509,7 @@ impl TableFile {
                 })
             }
         };
-        let file = file.into_inner().map_err(|e| LakeError::Io {
-            op: "write",
-            path: self.tmp.clone(),
-            source: e.into_error(),
-        })?;
-        file.sync_all().map_err(io("sync", &self.tmp))?;
-        let size = file.metadata().map(|m| m.len()).unwrap_or(0);
-        drop(file);
-        std::fs::rename(&self.tmp, &self.path).map_err(io("rename into place", &self.path))?;
-        self.tmp = PathBuf::new();
-        Ok(size)
-    }
-}
-
-impl Drop for TableFile {
-    fn drop(&mut self) {
-        if !self.tmp.as_os_str().is_empty() {
-            let _ = std::fs::remove_file(&self.tmp);
-        }
+        file.commit()
     }
 }
 

@@ -1,14 +1,16 @@
 //! Query results as an aligned table, CSV, JSON lines or Parquet, to standard output or a
-//! file (written to a temporary name and renamed, so a failed query leaves no file).
+//! file (written through the lake's [`AtomicFile`]: a temporary name, synced and renamed
+//! once complete, so a failed query leaves no file).
 
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::str::FromStr;
 
 use arrow_array::RecordBatch;
 use arrow_schema::SchemaRef;
 use datafusion::dataframe::DataFrame;
 use futures::StreamExt;
+use ledgerflow_lake::writer::AtomicFile;
 use parquet::arrow::ArrowWriter;
 use parquet::basic::{Compression, ZstdLevel};
 use parquet::file::properties::WriterProperties;
@@ -51,15 +53,15 @@ pub struct Written {
     pub rows: usize,
 }
 
-enum Sink {
-    Csv(datafusion::arrow::csv::Writer<Box<dyn Write + Send>>),
-    Json(datafusion::arrow::json::LineDelimitedWriter<Box<dyn Write + Send>>),
-    Parquet(ArrowWriter<Box<dyn Write + Send>>),
-    Table(Box<dyn Write + Send>, Vec<RecordBatch>),
+enum Sink<W: Write + Send> {
+    Csv(datafusion::arrow::csv::Writer<W>),
+    Json(datafusion::arrow::json::LineDelimitedWriter<W>),
+    Parquet(ArrowWriter<W>),
+    Table(W, Vec<RecordBatch>),
 }
 
-impl Sink {
-    fn new(format: Format, schema: &SchemaRef, w: Box<dyn Write + Send>) -> Result<Sink, String> {
+impl<W: Write + Send> Sink<W> {
+    fn new(format: Format, schema: &SchemaRef, w: W) -> Result<Sink<W>, String> {
         Ok(match format {
             Format::Csv => Sink::Csv(
                 datafusion::arrow::csv::WriterBuilder::new()
@@ -92,14 +94,15 @@ impl Sink {
         }
     }
 
-    fn finish(self, schema: &SchemaRef) -> Result<(), String> {
-        match self {
-            Sink::Csv(w) => w.into_inner().flush().map_err(|e| e.to_string()),
+    /// Finishes the output and hands back the writer, flushed.
+    fn finish(self, schema: &SchemaRef) -> Result<W, String> {
+        let mut w = match self {
+            Sink::Csv(w) => w.into_inner(),
             Sink::Json(mut w) => {
                 w.finish().map_err(|e| e.to_string())?;
-                w.into_inner().flush().map_err(|e| e.to_string())
+                w.into_inner()
             }
-            Sink::Parquet(w) => w.close().map(|_| ()).map_err(|e| e.to_string()),
+            Sink::Parquet(w) => w.into_inner().map_err(|e| e.to_string())?,
             Sink::Table(mut w, all) => {
                 let text = if all.iter().all(|b| b.num_rows() == 0) {
                     // header only
@@ -110,11 +113,12 @@ impl Sink {
                     datafusion::arrow::util::pretty::pretty_format_batches(&all)
                 }
                 .map_err(|e| e.to_string())?;
-                writeln!(w, "{text}")
-                    .and_then(|_| w.flush())
-                    .map_err(|e| e.to_string())
+                writeln!(w, "{text}").map_err(|e| e.to_string())?;
+                w
             }
-        }
+        };
+        w.flush().map_err(|e| e.to_string())?;
+        Ok(w)
     }
 }
 
@@ -128,56 +132,56 @@ pub async fn write(
     let shown = output
         .map(|p| p.display().to_string())
         .unwrap_or_else(|| "-".into());
-    let out_err = |m: String| SqlError::Output {
-        path: shown.clone(),
-        message: m,
-    };
     if format == Format::Parquet && output.is_none() {
-        return Err(out_err("Parquet needs a file: add --output FILE".into()));
+        return Err(out_err(&shown)(
+            "Parquet needs a file: add --output FILE".into(),
+        ));
     }
     let schema: SchemaRef = std::sync::Arc::new(df.schema().as_arrow().clone());
     let mut stream = df
         .execute_stream()
         .await
         .map_err(SqlError::from_datafusion)?;
-    let (writer, temp): (Box<dyn Write + Send>, Option<(PathBuf, PathBuf)>) = match output {
-        None => (Box::new(std::io::BufWriter::new(std::io::stdout())), None),
+    match output {
+        None => {
+            let out = std::io::BufWriter::new(std::io::stdout());
+            let (written, _) = copy(&mut stream, format, &schema, out, &shown).await?;
+            Ok(written)
+        }
         Some(p) => {
-            let name = p
-                .file_name()
-                .map(|n| n.to_string_lossy().into_owned())
-                .unwrap_or_else(|| "result".into());
-            let tmp = p.with_file_name(format!(".{name}.tmp-{}", std::process::id()));
-            let f = std::fs::File::create(&tmp).map_err(|e| out_err(e.to_string()))?;
-            (
-                Box::new(std::io::BufWriter::new(f)),
-                Some((tmp, p.to_path_buf())),
-            )
+            // dropped on an error: the temporary file goes, nothing appears at `p`
+            let file = AtomicFile::create(p).map_err(|e| out_err(&shown)(e.to_string()))?;
+            let (written, file) = copy(&mut stream, format, &schema, file, &shown).await?;
+            file.commit().map_err(|e| out_err(&shown)(e.to_string()))?;
+            Ok(written)
         }
-    };
-    let result = async {
-        let mut sink = Sink::new(format, &schema, writer).map_err(out_err)?;
-        let mut rows = 0;
-        while let Some(b) = stream.next().await {
-            let b = b.map_err(SqlError::from_datafusion)?;
-            rows += b.num_rows();
-            sink.write(&b).map_err(out_err)?;
-        }
-        sink.finish(&schema).map_err(out_err)?;
-        Ok::<_, SqlError>(Written { rows })
     }
-    .await;
-    match (result, temp) {
-        (Ok(w), Some((tmp, path))) => {
-            std::fs::rename(&tmp, &path).map_err(|e| out_err(e.to_string()))?;
-            Ok(w)
-        }
-        (Err(e), Some((tmp, _))) => {
-            let _ = std::fs::remove_file(tmp);
-            Err(e)
-        }
-        (r, None) => r,
+}
+
+fn out_err(shown: &str) -> impl Fn(String) -> SqlError + '_ {
+    move |message| SqlError::Output {
+        path: shown.to_string(),
+        message,
     }
+}
+
+/// Writes every batch of `stream` into `w` in `format`; hands `w` back, flushed.
+async fn copy<W: Write + Send>(
+    stream: &mut datafusion::physical_plan::SendableRecordBatchStream,
+    format: Format,
+    schema: &SchemaRef,
+    w: W,
+    shown: &str,
+) -> Result<(Written, W), SqlError> {
+    let mut sink = Sink::new(format, schema, w).map_err(out_err(shown))?;
+    let mut rows = 0;
+    while let Some(b) = stream.next().await {
+        let b = b.map_err(SqlError::from_datafusion)?;
+        rows += b.num_rows();
+        sink.write(&b).map_err(out_err(shown))?;
+    }
+    let w = sink.finish(schema).map_err(out_err(shown))?;
+    Ok((Written { rows }, w))
 }
 
 /// Runs `df` and returns its rows as text lines, one per row, values separated by `|`

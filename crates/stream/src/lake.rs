@@ -20,7 +20,7 @@ use arrow_array::{Array, BooleanArray, Int64Array, RecordBatch, StringArray};
 use arrow_schema::SchemaRef;
 use ledgerflow_core::BlockRange;
 use ledgerflow_lake::layout::block_column;
-use ledgerflow_lake::writer::{write_atomic, write_parquet};
+use ledgerflow_lake::writer::{write_bytes_atomic, write_parquet};
 use ledgerflow_lake::{Lake, LakeError, WriteOptions};
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use serde::{Deserialize, Serialize};
@@ -302,9 +302,7 @@ impl LakeSink {
             sink: self.describe(),
             reason: e.to_string(),
         })?;
-        write_atomic(&path, |mut f, tmp| {
-            std::io::Write::write_all(&mut f, &bytes).map_err(io("write", tmp))
-        })?;
+        write_bytes_atomic(&path, &bytes)?;
         self.state = state;
         for id in obsolete {
             for (table, _) in &self.opts.tables {

@@ -32,43 +32,6 @@ use crate::args::ExportBitcoinArgs;
 use crate::commands::common;
 use crate::runner::{self, RunSpec, RunTotals};
 
-/// Parses `--tables`.
-pub fn parse_tables(names: &[String], format: Format) -> eyre::Result<Vec<BtcTable>> {
-    let mut out = Vec::new();
-    for n in names.iter().map(|s| s.trim()).filter(|s| !s.is_empty()) {
-        if n.eq_ignore_ascii_case("all") {
-            if format == Format::Parquet {
-                out.extend(BtcTable::ALL);
-            } else {
-                out.extend([BtcTable::Blocks, BtcTable::Transactions]);
-            }
-            continue;
-        }
-        match BtcTable::parse(n) {
-            Some(t) => out.push(t),
-            None => bail!("unknown table {n:?} (known: blocks, transactions, inputs, outputs)"),
-        }
-    }
-    if out.is_empty() {
-        out.extend(BtcTable::ALL);
-    }
-    out.sort();
-    out.dedup();
-    if format != Format::Parquet {
-        if let Some(t) = out
-            .iter()
-            .find(|t| matches!(t, BtcTable::Inputs | BtcTable::Outputs))
-        {
-            bail!(
-                "bitcoin-etl writes only blocks and transactions as {}; the flat {t} table is \
-                 available as Parquet (-f parquet)",
-                format.ext()
-            );
-        }
-    }
-    Ok(out)
-}
-
 fn want_of(tables: &[BtcTable]) -> Want {
     Want {
         blocks: tables.contains(&BtcTable::Blocks),
@@ -173,7 +136,7 @@ pub async fn run(a: ExportBitcoinArgs, quiet: bool) -> eyre::Result<ExitCode> {
     }
     let format = common::output_format(&a.out)?;
     let layout = common::ParquetLayout::of(&a.out)?;
-    let tables = parse_tables(&a.tables, format)?;
+    let tables = BtcTable::parse_list(&a.tables, (format != Format::Parquet).then(|| format.ext()))?;
     let params = chain_params(&a.node.chain, &a.node.network)?;
     if a.group_blocks == 0 {
         bail!("--group-blocks must be at least 1");
@@ -256,10 +219,7 @@ pub async fn run(a: ExportBitcoinArgs, quiet: bool) -> eyre::Result<ExitCode> {
             &table_names,
         );
         for t in &tables {
-            print!(
-                "{}",
-                crate::commands::schema::describe_schema(t.name(), &t.schema())
-            );
+            print!("{}", t.describe());
         }
         return Ok(ExitCode::SUCCESS);
     }

@@ -17,34 +17,6 @@ use serde::Serialize;
 use crate::args::ExportEvmArgs;
 use crate::runner::{self, RunSpec, RunTotals};
 
-/// Parses `--tables` (names or `all`).
-pub fn parse_tables(names: &[String]) -> eyre::Result<Vec<EvmTable>> {
-    let mut out = Vec::new();
-    for n in names.iter().map(|s| s.trim()).filter(|s| !s.is_empty()) {
-        if n.eq_ignore_ascii_case("all") {
-            out.extend(EvmTable::ALL);
-            continue;
-        }
-        match EvmTable::from_name(n) {
-            Some(t) => out.push(t),
-            None => bail!(
-                "unknown table {n:?} (known: {})",
-                EvmTable::ALL
-                    .iter()
-                    .map(|t| t.name())
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ),
-        }
-    }
-    if out.is_empty() {
-        out.extend(EvmTable::ALL);
-    }
-    out.sort();
-    out.dedup();
-    Ok(out)
-}
-
 /// The token transfers ethereum-etl itself would write (ERC-20 and ERC-721).
 fn etl_token_transfers(batch: &RecordBatch) -> Result<RecordBatch, arrow::error::ArrowError> {
     use arrow::array::{AsArray, BooleanArray};
@@ -77,7 +49,7 @@ pub fn validate(a: &ExportEvmArgs) -> eyre::Result<ExportConfig> {
     if !spec.needs_head() {
         spec.resolve(None)?;
     }
-    let tables = parse_tables(&a.tables)?;
+    let tables = EvmTable::parse_list(&a.tables)?;
     let format = crate::commands::common::output_format(&a.out)?;
     let layout = crate::commands::common::ParquetLayout::of(&a.out)?;
     let etl_version: EtlVersion = a.etl_version.parse().map_err(|e: String| eyre!(e))?;
@@ -172,7 +144,7 @@ pub async fn run(a: ExportEvmArgs, quiet: bool) -> eyre::Result<ExitCode> {
             &spec.tables,
         );
         for t in &cfg.tables {
-            print!("{}", crate::commands::schema::describe(*t));
+            print!("{}", t.describe());
         }
         return Ok(ExitCode::SUCCESS);
     }

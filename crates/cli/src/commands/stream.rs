@@ -176,7 +176,7 @@ async fn follow<S: RowSource>(
 
 pub async fn evm(a: StreamEvmArgs) -> eyre::Result<ExitCode> {
     let shutdown = shutdown_signal()?;
-    let mut tables = crate::commands::export_evm::parse_tables(&a.tables)?;
+    let mut tables = EvmTable::parse_list(&a.tables)?;
     if !tables.contains(&EvmTable::Blocks) {
         tables.insert(0, EvmTable::Blocks);
     }
@@ -250,7 +250,7 @@ pub async fn bitcoin(a: StreamBitcoinArgs) -> eyre::Result<ExitCode> {
     use crate::commands::export_bitcoin as eb;
     let params = eb::chain_params(&a.node.chain, &a.node.network)?;
     let mode = eb::rpc_mode(&a.node.rpc_mode, params)?;
-    let mut tables = eb::parse_tables(&a.tables, ledgerflow_lake::Format::Parquet)?;
+    let mut tables = BtcTable::parse_list(&a.tables, None)?;
     if !tables.contains(&BtcTable::Blocks) {
         tables.insert(0, BtcTable::Blocks);
     }

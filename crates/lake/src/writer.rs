@@ -375,12 +375,11 @@ impl TableFile {
             rows: 0,
             group_bytes: opts.row_group_bytes,
         };
-        let w = ArrowWriter::try_new(file, schema, Some(props)).map_err(|e| {
-            LakeError::Parquet {
+        let w =
+            ArrowWriter::try_new(file, schema, Some(props)).map_err(|e| LakeError::Parquet {
                 path: me.tmp.clone(),
                 source: e,
-            }
-        })?;
+            })?;
         me.inner = Inner::Parquet(Box::new(w));
         Ok(me)
     }

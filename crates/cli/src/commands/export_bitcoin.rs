@@ -136,7 +136,8 @@ pub async fn run(a: ExportBitcoinArgs, quiet: bool) -> eyre::Result<ExitCode> {
     }
     let format = common::output_format(&a.out)?;
     let layout = common::ParquetLayout::of(&a.out)?;
-    let tables = BtcTable::parse_list(&a.tables, (format != Format::Parquet).then(|| format.ext()))?;
+    let tables =
+        BtcTable::parse_list(&a.tables, (format != Format::Parquet).then(|| format.ext()))?;
     let params = chain_params(&a.node.chain, &a.node.network)?;
     if a.group_blocks == 0 {
         bail!("--group-blocks must be at least 1");

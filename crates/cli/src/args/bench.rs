@@ -1,0 +1,59 @@
+//! `ledgerflow bench`: the measurement helpers of `bench/`.
+
+use std::path::PathBuf;
+
+use clap::{Args, Subcommand};
+
+#[derive(Debug, Subcommand)]
+pub enum BenchCommand {
+    /// Fetch the raw answers an export needs, decoding nothing (the "RPC floor").
+    RpcFloor(RpcFloorArgs),
+    /// Decode throughput of a raw Bitcoin block on one core (MB/s), against hashing every
+    /// byte with SHA-256d (the physical limit of any decoder that checks ids).
+    Decode(BenchDecodeArgs),
+    /// Bytes per unspent output of the spent-output index at a given size, with a
+    /// mainnet-like mix of script types.
+    Utxo(BenchUtxoArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct BenchDecodeArgs {
+    /// A raw block file (consensus encoding).
+    #[arg(long)]
+    pub block: PathBuf,
+    /// Seconds to measure each step for.
+    #[arg(long, default_value_t = 3.0)]
+    pub seconds: f64,
+}
+
+#[derive(Debug, Args)]
+pub struct BenchUtxoArgs {
+    /// Unspent outputs to insert.
+    #[arg(long, default_value_t = 10_000_000)]
+    pub count: u64,
+    /// Seed of the synthetic outpoints.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+}
+
+#[derive(Debug, Args)]
+pub struct RpcFloorArgs {
+    /// JSON-RPC endpoint.
+    #[arg(long, default_value = "http://127.0.0.1:8545")]
+    pub rpc: String,
+    /// Blocks to fetch.
+    #[arg(short, long, default_value = "0:latest", allow_hyphen_values = true)]
+    pub blocks: String,
+    /// Method groups: blocks, receipts, traces (EVM: eth_getBlockByNumber with
+    /// transactions, eth_getBlockReceipts, trace_block); or getblock (a Bitcoin-family node:
+    /// getblockhash then `getblock <hash> 0`, what `export bitcoin --rpc` fetches; give the
+    /// credentials in the URL, http://USER:PASSWORD@HOST:PORT).
+    #[arg(long, value_delimiter = ',', default_value = "blocks,receipts,traces")]
+    pub methods: Vec<String>,
+    /// HTTP requests in flight.
+    #[arg(long, default_value_t = 8)]
+    pub concurrency: usize,
+    /// Calls per HTTP batch.
+    #[arg(long, default_value_t = 50)]
+    pub batch_size: usize,
+}

@@ -13,6 +13,8 @@
 //! * [`etl`]: bitcoin-etl's JSON/CSV rendering.
 //! * [`blkfiles`]: reading a data directory's `blocks/blk*.dat` (XOR, best chain).
 //! * [`source`]: the RPC and file sources that feed the transform in height order.
+//! * [`pipeline`]: an export run: chunks fetched concurrently, enriched in height order
+//!   through the shared index, rows handed to each chunk's writer.
 
 pub mod address;
 pub mod blkfiles;
@@ -22,6 +24,7 @@ pub mod etl;
 pub mod fuzz;
 pub mod hash;
 pub mod model;
+pub mod pipeline;
 pub mod raw;
 pub mod script;
 pub mod source;

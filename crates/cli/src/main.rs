@@ -3,7 +3,7 @@
 mod args;
 mod commands;
 mod logging;
-mod runner;
+mod progress;
 
 use std::process::ExitCode;
 

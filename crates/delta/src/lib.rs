@@ -19,6 +19,7 @@
 //! current version is always exact.
 
 pub mod error;
+pub mod runs;
 pub mod stats;
 
 use std::collections::BTreeMap;
@@ -39,6 +40,7 @@ use parquet::arrow::arrow_reader::ArrowReaderMetadata;
 use serde::Serialize;
 
 pub use error::DeltaError;
+pub use runs::DeltaLogs;
 
 /// The name of the log folder inside a table folder.
 pub const LOG_DIR: &str = "_delta_log";

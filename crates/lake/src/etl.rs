@@ -170,6 +170,23 @@ fn write_csv_value(out: &mut String, v: &Py<'_>) {
     csv_field(out, &s)
 }
 
+/// The token transfers ethereum-etl itself writes (ERC-20 and ERC-721): the ERC-1155 rows
+/// of a `token_transfers` batch (column `token_standard`) left out.
+pub fn etl_token_transfers(batch: &RecordBatch) -> Result<RecordBatch, arrow::error::ArrowError> {
+    use arrow::array::BooleanArray;
+    let standard = batch
+        .column_by_name("token_standard")
+        .ok_or_else(|| {
+            arrow::error::ArrowError::SchemaError("token_transfers has no token_standard".into())
+        })?
+        .as_string::<i32>();
+    let keep: BooleanArray = standard
+        .iter()
+        .map(|s| Some(s != Some("erc1155")))
+        .collect();
+    arrow::compute::filter_record_batch(batch, &keep)
+}
+
 /// Renders the header line (CSV only).
 pub fn csv_header(columns: &[EtlColumn]) -> String {
     let mut out = String::new();

@@ -16,12 +16,14 @@
 //! * [`compact`]: `lake compact` (merge small adjacent chunks, crash-safe).
 //! * [`check`]: `lake check` (gaps, overlaps, counts across tables).
 //! * [`etl`]: ethereum-etl compatible CSV/JSON rendering.
+//! * [`runner`]: the chunk runner every export shares (plan, skip, fetch, commit, hooks).
 
 pub mod check;
 pub mod compact;
 pub mod error;
 pub mod etl;
 pub mod layout;
+pub mod runner;
 pub mod writer;
 
 pub use error::LakeError;

@@ -6,11 +6,11 @@ use std::time::Duration;
 
 use eyre::{bail, eyre};
 use ledgerflow_core::BlockRange;
-use ledgerflow_lake::{Format, WriteOptions};
+use ledgerflow_lake::Format;
 use ledgerflow_rpc::RpcConfig;
 
 use crate::args::{OutputArgs, RpcTuning};
-use crate::runner::{ChunkPlan, RunTotals};
+use ledgerflow_lake::runner::{ChunkPlan, ParquetLayout, RunTotals};
 
 /// Validates the output arguments; returns the format of the chunk files (`delta` writes
 /// Parquet chunks, see [`wants_delta`]).
@@ -149,49 +149,31 @@ pub fn finish(
     }
 }
 
-/// Parquet settings of a chunk file: zstd level, the table name, the ledgerflow version and
-/// the source's own footer entries; `dictionary_columns` as in [`WriteOptions`].
-/// The Parquet settings of `--zstd-level`, `--row-group-size` and `--row-group-mb`.
-#[derive(Debug, Clone, Copy)]
-pub struct ParquetLayout {
-    pub zstd_level: i32,
-    pub row_group_size: usize,
-    pub row_group_bytes: usize,
-}
-
-impl ParquetLayout {
-    pub fn of(out: &OutputArgs) -> eyre::Result<Self> {
-        if out.row_group_size == 0 {
-            bail!("--row-group-size must be at least 1");
-        }
-        if !(out.row_group_mb >= 0.0 && out.row_group_mb.is_finite()) {
-            bail!("--row-group-mb must be 0 (no limit) or more");
-        }
-        Ok(ParquetLayout {
-            zstd_level: out.zstd_level,
-            row_group_size: out.row_group_size,
-            row_group_bytes: (out.row_group_mb * 1024.0 * 1024.0) as usize,
-        })
+/// Validates `--zstd-level`, `--row-group-size` and `--row-group-mb` into the chunk files'
+/// Parquet layout.
+pub fn parquet_layout(out: &OutputArgs) -> eyre::Result<ParquetLayout> {
+    if out.row_group_size == 0 {
+        bail!("--row-group-size must be at least 1");
     }
-}
-
-pub fn parquet_options(
-    out: ParquetLayout,
-    table: &str,
-    source_meta: &[(&str, String)],
-    dictionary_columns: Option<&'static [&'static str]>,
-) -> WriteOptions {
-    let mut metadata = vec![("ledgerflow.table".to_string(), table.to_string())];
-    metadata.extend(source_meta.iter().map(|(k, v)| (k.to_string(), v.clone())));
-    metadata.push((
-        "ledgerflow.version".to_string(),
-        env!("CARGO_PKG_VERSION").to_string(),
-    ));
-    WriteOptions {
+    if !(out.row_group_mb >= 0.0 && out.row_group_mb.is_finite()) {
+        bail!("--row-group-mb must be 0 (no limit) or more");
+    }
+    Ok(ParquetLayout {
         zstd_level: out.zstd_level,
         row_group_size: out.row_group_size,
-        row_group_bytes: out.row_group_bytes,
-        metadata,
-        dictionary_columns,
+        row_group_bytes: (out.row_group_mb * 1024.0 * 1024.0) as usize,
+    })
+}
+
+/// The Delta logs of a `--format delta` run (`None` otherwise).
+pub async fn delta_logs(
+    o: &OutputArgs,
+    spec: &ledgerflow_lake::runner::RunSpec,
+) -> eyre::Result<Option<ledgerflow_delta::DeltaLogs>> {
+    if !wants_delta(o) {
+        return Ok(None);
     }
+    Ok(Some(
+        ledgerflow_delta::DeltaLogs::open(&spec.lake, &spec.chain, &spec.tables).await?,
+    ))
 }

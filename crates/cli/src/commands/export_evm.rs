@@ -4,34 +4,18 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use arrow::record_batch::RecordBatch;
 use eyre::{bail, eyre, WrapErr};
 use ledgerflow_core::compat::{etl_columns, EtlVersion};
 use ledgerflow_core::tables::evm::*;
 use ledgerflow_core::{BlockRange, BlockSpec, ChainId};
 use ledgerflow_evm::{EvmSource, RpcClient, RpcConfig, SourceConfig, TokenBlock, TraceMode, Want};
+use ledgerflow_lake::runner::{self, BoxError, RunSpec, RunTotals};
 use ledgerflow_lake::writer::TableFile;
 use ledgerflow_lake::{Format, Lake};
 use serde::Serialize;
 
 use crate::args::ExportEvmArgs;
-use crate::runner::{self, RunSpec, RunTotals};
-
-/// The token transfers ethereum-etl itself would write (ERC-20 and ERC-721).
-fn etl_token_transfers(batch: &RecordBatch) -> Result<RecordBatch, arrow::error::ArrowError> {
-    use arrow::array::{AsArray, BooleanArray};
-    let standard = batch
-        .column_by_name("token_standard")
-        .ok_or_else(|| {
-            arrow::error::ArrowError::SchemaError("token_transfers has no token_standard".into())
-        })?
-        .as_string::<i32>();
-    let keep: BooleanArray = standard
-        .iter()
-        .map(|s| Some(s != Some("erc1155")))
-        .collect();
-    arrow::compute::filter_record_batch(batch, &keep)
-}
+use crate::progress::BlocksBar;
 
 /// Validated settings of an export.
 pub struct ExportConfig {
@@ -41,7 +25,7 @@ pub struct ExportConfig {
     pub etl_version: EtlVersion,
     pub rpc: RpcConfig,
     pub source: SourceConfig,
-    pub layout: crate::commands::common::ParquetLayout,
+    pub layout: runner::ParquetLayout,
 }
 
 pub fn validate(a: &ExportEvmArgs) -> eyre::Result<ExportConfig> {
@@ -51,7 +35,7 @@ pub fn validate(a: &ExportEvmArgs) -> eyre::Result<ExportConfig> {
     }
     let tables = EvmTable::parse_list(&a.tables)?;
     let format = crate::commands::common::output_format(&a.out)?;
-    let layout = crate::commands::common::ParquetLayout::of(&a.out)?;
+    let layout = crate::commands::common::parquet_layout(&a.out)?;
     let etl_version: EtlVersion = a.etl_version.parse().map_err(|e: String| eyre!(e))?;
     let trace_mode: TraceMode = a.traces.parse().map_err(|e: String| eyre!(e))?;
     let token_block: TokenBlock = a.token_block.parse().map_err(|e: String| eyre!(e))?;
@@ -129,7 +113,6 @@ pub async fn run(a: ExportEvmArgs, quiet: bool) -> eyre::Result<ExitCode> {
         format: cfg.format,
         chunk_size: a.out.chunk_size,
         overwrite: a.out.overwrite,
-        delta: crate::commands::common::wants_delta(&a.out),
     };
     let chunks = runner::plan(&spec, range)?;
     let todo = chunks.iter().filter(|c| !c.done).count();
@@ -164,7 +147,7 @@ pub async fn run(a: ExportEvmArgs, quiet: bool) -> eyre::Result<ExitCode> {
             let path = lake_for_files.chunk_path(&chain_for_files, t.name(), r, format.ext());
             match format {
                 Format::Parquet => {
-                    let opts = crate::commands::common::parquet_options(
+                    let opts = runner::chunk_options(
                         layout,
                         t.name(),
                         &[(
@@ -183,12 +166,13 @@ pub async fn run(a: ExportEvmArgs, quiet: bool) -> eyre::Result<ExitCode> {
     );
     tracing::info!(target: "ledgerflow::export", %range, chain = %chain, chunks = chunks.len(), todo, "export starting");
     let source = Arc::new(source);
-    let mut delta = runner::DeltaLogs::for_run(&spec).await?;
+    let mut delta = crate::commands::common::delta_logs(&a.out, &spec).await?;
+    let bar = BlocksBar::new(quiet);
     let totals = runner::run(
         &chunks,
         a.rpc_tuning.chunk_concurrency,
-        quiet,
-        delta.as_mut(),
+        &bar,
+        delta.as_mut().map(|d| d as _),
         |r| {
             let tables = tables.clone();
             let source = source.clone();
@@ -209,19 +193,18 @@ pub async fn run(a: ExportEvmArgs, quiet: bool) -> eyre::Result<ExitCode> {
                             && format != Format::Parquet
                             && !all_standards
                         {
-                            let etl_rows = etl_token_transfers(batch).map_err(|source| {
-                                ledgerflow_lake::LakeError::Arrow {
+                            let etl_rows = ledgerflow_lake::etl::etl_token_transfers(batch)
+                                .map_err(|source| ledgerflow_lake::LakeError::Arrow {
                                     path: file.path().to_path_buf(),
                                     source,
-                                }
-                            })?;
+                                })?;
                             file.write(&etl_rows)
                         } else {
                             file.write(batch)
                         }
                     })
                     .await?;
-                eyre::Ok(
+                Ok::<_, BoxError>(
                     files
                         .into_iter()
                         .map(|(t, f)| (t.name(), f))
@@ -229,8 +212,9 @@ pub async fn run(a: ExportEvmArgs, quiet: bool) -> eyre::Result<ExitCode> {
                 )
             });
             async move {
-                task.await
-                    .map_err(|e| eyre!("internal error: chunk task failed: {e} (please report)"))?
+                task.await.map_err(|e| -> BoxError {
+                    format!("internal error: chunk task failed: {e} (please report)").into()
+                })?
             }
         },
     )

@@ -14,7 +14,6 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use arrow_array::{Array, Int64Array, RecordBatch, TimestampMicrosecondArray};
-use arrow_schema::SchemaRef;
 use ledgerflow_core::tables::evm::EvmTable;
 use ledgerflow_evm::EvmSource;
 use ledgerflow_rpc::RpcClient;
@@ -22,11 +21,8 @@ use tokio::sync::watch;
 
 use crate::chain::{BlockRef, ChainError, Event, Follower, Headers};
 use crate::evm::{fetch_rows, EvmHeaders, StreamError};
-use crate::lake::{LakeOptions, LakeSink};
 use crate::metrics::Metrics;
-use crate::nats::{NatsOptions, NatsSink};
-use crate::postgres::PgSink;
-use crate::sink::{Sink, SinkError};
+use crate::sink::{OpenSink, Sink, SinkError};
 
 /// An event's rows, fetched once for every sink.
 #[derive(Debug, Default)]
@@ -109,49 +105,6 @@ pub fn last_timestamp(batch: &RecordBatch) -> Option<i64> {
         .map(|a| a.value(i))
 }
 
-/// How to open a sink (again, after a failure).
-#[derive(Debug, Clone)]
-pub enum SinkSpec {
-    /// PostgreSQL.
-    Postgres {
-        /// Connection URL.
-        url: String,
-        /// Schema (dataset name, `crypto_<chain>`).
-        schema: String,
-        /// Checkpoint name.
-        name: String,
-        /// Tables and schemas.
-        tables: Vec<(&'static str, SchemaRef)>,
-        /// Bitcoin-family keys.
-        utxo: bool,
-    },
-    /// NATS JetStream.
-    Nats(NatsOptions),
-    /// The lake.
-    Lake(LakeOptions),
-}
-
-impl SinkSpec {
-    /// Connects / opens.
-    pub async fn open(&self) -> Result<Sink, SinkError> {
-        Ok(match self {
-            SinkSpec::Postgres {
-                url,
-                schema,
-                name,
-                tables,
-                utxo,
-            } => {
-                let t: Vec<(&str, SchemaRef)> =
-                    tables.iter().map(|(n, s)| (*n, s.clone())).collect();
-                Sink::Postgres(PgSink::open(url, schema, name, &t, *utxo).await?)
-            }
-            SinkSpec::Nats(o) => Sink::Nats(Box::new(NatsSink::open(o.clone()).await?)),
-            SinkSpec::Lake(o) => Sink::Lake(LakeSink::open(o.clone())?),
-        })
-    }
-}
-
 /// How the stream runs.
 #[derive(Debug, Clone)]
 pub struct StreamOptions {
@@ -226,9 +179,16 @@ impl DriverError {
 }
 
 struct Slot {
-    spec: SinkSpec,
+    spec: Box<dyn OpenSink>,
     label: String,
-    sink: Option<Sink>,
+    sink: Option<Box<dyn Sink>>,
+    follower: Follower,
+}
+
+/// A sink just opened, with its description and restored follower.
+struct Opened {
+    label: String,
+    sink: Option<Box<dyn Sink>>,
     follower: Follower,
 }
 
@@ -244,10 +204,11 @@ pub struct Driver<S> {
 
 impl<S: RowSource> Driver<S> {
     /// Opens every sink, checks that its rows come from the node's chain, completes an
-    /// interrupted event, and restores its follower from its checkpoint.
+    /// interrupted event, and restores its follower from its checkpoint. A sink that fails
+    /// later is opened again through its [`OpenSink`].
     pub async fn open(
         source: S,
-        sinks: Vec<SinkSpec>,
+        sinks: Vec<Box<dyn OpenSink>>,
         opts: StreamOptions,
         metrics: Arc<Metrics>,
     ) -> Result<Self, DriverError> {
@@ -270,14 +231,13 @@ impl<S: RowSource> Driver<S> {
             tables,
         };
         for spec in sinks {
-            let mut slot = Slot {
+            let o = me.load(spec.as_ref()).await?;
+            me.slots.push(Slot {
                 spec,
-                label: String::new(),
-                sink: None,
-                follower: Follower::new(Default::default(), 0, 1),
-            };
-            me.load(&mut slot).await?;
-            me.slots.push(slot);
+                label: o.label,
+                sink: o.sink,
+                follower: o.follower,
+            });
         }
         me.update_tip();
         Ok(me)
@@ -301,7 +261,13 @@ impl<S: RowSource> Driver<S> {
             .collect()
     }
 
-    async fn load(&self, slot: &mut Slot) -> Result<(), DriverError> {
+    /// Opens the sink of `spec` and restores its follower (see [`Driver::open`]).
+    async fn load(&self, spec: &dyn OpenSink) -> Result<Opened, DriverError> {
+        let mut slot = Opened {
+            label: String::new(),
+            sink: None,
+            follower: Follower::new(Default::default(), 0, 1),
+        };
         let wrap = |label: &str| {
             let label = label.to_string();
             move |source| DriverError::Sink {
@@ -309,7 +275,7 @@ impl<S: RowSource> Driver<S> {
                 source,
             }
         };
-        let mut sink = slot.spec.open().await.map_err(wrap(kind(&slot.spec)))?;
+        let mut sink = spec.open().await.map_err(wrap(spec.kind()))?;
         slot.label = sink.describe();
         let cp = sink
             .checkpoint(self.opts.confirmations)
@@ -369,7 +335,7 @@ impl<S: RowSource> Driver<S> {
         tracing::info!(target: "ledgerflow::stream", sink = %slot.label, tip = ?cp.window.tip().map(|b| b.number), "sink opened");
         slot.follower = Follower::new(cp.window, self.opts.start, self.opts.max_blocks);
         slot.sink = Some(sink);
-        Ok(())
+        Ok(slot)
     }
 
     fn update_tip(&self) {
@@ -397,14 +363,11 @@ impl<S: RowSource> Driver<S> {
         // sinks that failed earlier come back from their checkpoints
         for i in 0..self.slots.len() {
             if self.slots[i].sink.is_none() {
-                let mut slot = Slot {
-                    spec: self.slots[i].spec.clone(),
-                    label: String::new(),
-                    sink: None,
-                    follower: Follower::new(Default::default(), 0, 1),
-                };
-                self.load(&mut slot).await?;
-                self.slots[i] = slot;
+                let o = self.load(self.slots[i].spec.as_ref()).await?;
+                let slot = &mut self.slots[i];
+                slot.label = o.label;
+                slot.sink = o.sink;
+                slot.follower = o.follower;
             }
         }
         let head = self.source.head().await?;
@@ -578,14 +541,6 @@ impl<S: RowSource> Driver<S> {
                 _ = woken, if failures == 0 => {}
             }
         }
-    }
-}
-
-fn kind(spec: &SinkSpec) -> &'static str {
-    match spec {
-        SinkSpec::Postgres { .. } => "postgres",
-        SinkSpec::Nats(_) => "nats",
-        SinkSpec::Lake(_) => "lake",
     }
 }
 

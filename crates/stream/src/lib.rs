@@ -5,9 +5,9 @@
 //!   [`chain::Follower`] that turns polls into events.
 //! - Node sources: [`evm`] (headers, and an event's rows checked against its block hashes)
 //!   and [`bitcoin`] (headers).
-//! - Sinks ([`sink::Sink`]), each storing its checkpoint atomically with the rows:
-//!   [`postgres`] (one transaction per event), [`nats`] (JetStream, intent + de-duplication
-//!   ids) and [`lake`] (immutable chunks for final blocks, a tip area for the rest).
+//! - The sink traits ([`sink::Sink`], [`sink::OpenSink`]): every sink stores its
+//!   checkpoint atomically with the rows. The concrete sinks (PostgreSQL, NATS JetStream,
+//!   the lake) live in `ledgerflow-sinks`; this crate names none of them.
 //! - [`driver`]: the loop over one node and several sinks; [`metrics`]: `/metrics` and
 //!   `/health`.
 
@@ -16,14 +16,11 @@ pub mod chain;
 pub mod driver;
 pub mod evm;
 pub mod heads;
-pub mod lake;
 pub mod metrics;
-pub mod nats;
-pub mod postgres;
 pub mod sink;
 
 pub use bitcoin::{BitcoinHeaders, BtcNode};
 pub use chain::{BlockRef, ChainError, Event, Follower, Headers, Link, Window};
-pub use driver::{Driver, DriverError, EvmNode, RowSource, SinkSpec, StreamOptions};
+pub use driver::{Driver, DriverError, EvmNode, RowSource, StreamOptions};
 pub use evm::{EvmHeaders, StreamError};
-pub use sink::{Checkpoint, Sink, SinkError};
+pub use sink::{BoxError, Checkpoint, OpenSink, Sink, SinkError, StoreError};

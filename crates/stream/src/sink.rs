@@ -1,32 +1,36 @@
 //! What every sink does: hand back its checkpoint, and apply an event with its rows and
 //! the window after it, atomically with respect to that checkpoint.
+//!
+//! The driver knows sinks only through these traits: [`Sink`] (an open sink) and
+//! [`OpenSink`] (how to open one, again after a failure). The concrete sinks
+//! (PostgreSQL, NATS JetStream, the lake) live in `ledgerflow-sinks`; a new one is one
+//! file there (or in any crate) implementing both traits, plus one line where the binary
+//! builds the list it hands to [`crate::Driver::open`].
 
 use arrow_array::RecordBatch;
 
 use crate::chain::{Event, Window};
-use crate::lake::LakeSink;
-use crate::nats::NatsSink;
-use crate::postgres::PgSink;
+
+/// Any error of a sink's store (its causes are kept).
+pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
 
 /// A sink failure.
 #[derive(Debug, thiserror::Error)]
 pub enum SinkError {
-    /// PostgreSQL.
+    /// The store failed (the database, the message server, the file system): the driver
+    /// reopens the sink from its checkpoint and tries the event again.
     #[error(transparent)]
-    Postgres(#[from] ledgerflow_postgres::PgError),
-    /// The lake.
-    #[error(transparent)]
-    Lake(#[from] ledgerflow_lake::LakeError),
-    /// NATS.
+    Store(StoreError),
+    /// The store failed while doing `what`.
     #[error("{what}")]
-    Nats {
+    Context {
         /// What was being done.
         what: String,
         /// Cause.
         #[source]
-        source: async_nats::Error,
+        source: BoxError,
     },
-    /// A checkpoint that cannot be read or written.
+    /// A checkpoint that cannot be read or written (not retried).
     #[error("checkpoint of {sink}: {reason}")]
     Checkpoint {
         /// The sink.
@@ -44,6 +48,30 @@ pub enum SinkError {
     },
 }
 
+impl SinkError {
+    /// A store's own error, shown as it is (with its causes).
+    pub fn store(e: impl std::error::Error + Send + Sync + 'static) -> Self {
+        SinkError::Store(StoreError(Box::new(e)))
+    }
+}
+
+/// A store's error behind [`SinkError::Store`]: displayed as the error itself, its
+/// causes as its causes.
+#[derive(Debug)]
+pub struct StoreError(pub BoxError);
+
+impl std::fmt::Display for StoreError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl std::error::Error for StoreError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.0.source()
+    }
+}
+
 /// A sink's stored position.
 #[derive(Debug, Clone, Default)]
 pub struct Checkpoint {
@@ -55,72 +83,54 @@ pub struct Checkpoint {
     pub pending: Option<Event>,
 }
 
-/// One of the sinks a stream writes.
-pub enum Sink {
-    /// PostgreSQL tables.
-    Postgres(PgSink),
-    /// A NATS JetStream stream.
-    Nats(Box<NatsSink>),
-    /// The Parquet lake (immutable chunks and the tip area).
-    Lake(LakeSink),
-}
-
-impl Sink {
+/// An open sink.
+///
+/// `apply` must store the event's rows and the window after it atomically (all or
+/// nothing, as its checkpoint sees it): after a failure the driver drops the sink, opens
+/// it again and resumes from [`Sink::checkpoint`].
+#[async_trait::async_trait]
+pub trait Sink: Send {
     /// A short name for logs and metrics (`postgres`, `nats`, `lake`).
-    pub fn kind(&self) -> &'static str {
-        match self {
-            Sink::Postgres(_) => "postgres",
-            Sink::Nats(_) => "nats",
-            Sink::Lake(_) => "lake",
-        }
-    }
+    fn kind(&self) -> &'static str;
 
     /// Where it writes, for messages.
-    pub fn describe(&self) -> String {
-        match self {
-            Sink::Postgres(s) => s.describe(),
-            Sink::Nats(s) => s.describe(),
-            Sink::Lake(s) => s.describe(),
-        }
-    }
+    fn describe(&self) -> String;
 
-    /// The stored checkpoint.
-    pub async fn checkpoint(&mut self, confirmations: u64) -> Result<Checkpoint, SinkError> {
-        match self {
-            Sink::Postgres(s) => Ok(s.checkpoint(confirmations).await?),
-            Sink::Nats(s) => Ok(s.checkpoint(confirmations)),
-            Sink::Lake(s) => Ok(s.checkpoint(confirmations)),
-        }
-    }
+    /// The stored checkpoint (`confirmations`: blocks deeper than this are final).
+    async fn checkpoint(&mut self, confirmations: u64) -> Result<Checkpoint, SinkError>;
 
     /// Applies an event with the rows of the blocks it applies (`tables`: every table the
-    /// stream writes, for undo messages) and stores `after` as the checkpoint with it.
-    pub async fn apply(
+    /// stream writes, for sinks that publish undo records per table) and stores `after`
+    /// as the checkpoint with it; `genesis` is the node's genesis hash.
+    async fn apply(
         &mut self,
         event: &Event,
         rows: &[(&str, RecordBatch)],
         tables: &[&str],
         after: &Window,
         genesis: &str,
-    ) -> Result<(), SinkError> {
-        match self {
-            Sink::Postgres(s) => Ok(s.apply(event, rows, after, genesis).await?),
-            Sink::Nats(s) => s.apply(event, rows, tables, after, genesis).await,
-            Sink::Lake(s) => s.apply(event, rows, after, genesis),
-        }
-    }
+    ) -> Result<(), SinkError>;
 
-    /// Completes an interrupted event (see [`Checkpoint::pending`]).
-    pub async fn recover(
+    /// Completes an interrupted event (see [`Checkpoint::pending`]): `rows` of its first
+    /// `canonical` blocks (those still on the node's chain). Sinks whose store is
+    /// transactional never leave one, and keep this default.
+    async fn recover(
         &mut self,
-        rows: Option<&[(&str, RecordBatch)]>,
-        canonical: usize,
-        tables: &[&str],
-        confirmations: u64,
+        _rows: Option<&[(&str, RecordBatch)]>,
+        _canonical: usize,
+        _tables: &[&str],
+        _confirmations: u64,
     ) -> Result<(), SinkError> {
-        match self {
-            Sink::Nats(s) => s.recover(rows, canonical, tables, confirmations).await,
-            Sink::Postgres(_) | Sink::Lake(_) => Ok(()),
-        }
+        Ok(())
     }
+}
+
+/// How to open a sink (at the start, and again after it failed).
+#[async_trait::async_trait]
+pub trait OpenSink: Send + Sync {
+    /// The kind of sink it opens (as [`Sink::kind`]), for messages before it is open.
+    fn kind(&self) -> &'static str;
+
+    /// Connects / opens.
+    async fn open(&self) -> Result<Box<dyn Sink>, SinkError>;
 }

@@ -11,11 +11,10 @@ use ledgerflow_core::ChainId;
 use ledgerflow_evm::{EvmSource, RpcClient, SourceConfig, TokenBlock, TraceMode};
 use ledgerflow_lake::layout::dataset_name;
 use ledgerflow_lake::{Lake, WriteOptions};
-use ledgerflow_stream::driver::{Driver, EvmNode, RowSource, SinkSpec, StreamOptions};
-use ledgerflow_stream::lake::LakeOptions;
+use ledgerflow_sinks::{LakeOptions, NatsOptions, PgOptions};
+use ledgerflow_stream::driver::{Driver, EvmNode, RowSource, StreamOptions};
 use ledgerflow_stream::metrics::{self, Metrics};
-use ledgerflow_stream::nats::NatsOptions;
-use ledgerflow_stream::BtcNode;
+use ledgerflow_stream::{BtcNode, OpenSink};
 use tokio::sync::watch;
 
 use crate::args::{StreamBitcoinArgs, StreamEvmArgs, StreamFollowArgs, StreamSinkArgs};
@@ -58,29 +57,30 @@ fn shutdown_signal() -> eyre::Result<watch::Receiver<bool>> {
     Ok(rx)
 }
 
-/// The sinks of the arguments, for a chain folder / dataset and its tables.
+/// The sinks of the arguments, for a chain folder / dataset and its tables (the one place
+/// that names the concrete sinks: a new sink is one more `push` here).
 fn sink_specs(
     s: &StreamSinkArgs,
     chain: &str,
     schemas: &[(&'static str, arrow::datatypes::SchemaRef)],
     utxo: bool,
     footer: Vec<(String, String)>,
-) -> eyre::Result<Vec<SinkSpec>> {
+) -> eyre::Result<Vec<Box<dyn OpenSink>>> {
     if s.postgres.is_none() && s.nats.is_none() && s.lake.is_none() {
         bail!("no sink: give at least one of --postgres URL, --nats URL, -o/--lake DIR");
     }
     if s.chunk_size == 0 {
         bail!("--chunk-size must be at least 1");
     }
-    let mut sinks = Vec::new();
+    let mut sinks: Vec<Box<dyn OpenSink>> = Vec::new();
     if let Some(url) = &s.postgres {
-        sinks.push(SinkSpec::Postgres {
+        sinks.push(Box::new(PgOptions {
             url: url.clone(),
             schema: s.pg_schema.clone().unwrap_or_else(|| dataset_name(chain)),
             name: s.name.clone(),
             tables: schemas.to_vec(),
             utxo,
-        });
+        }));
     }
     if let Some(url) = &s.nats {
         let mut o = NatsOptions::new(url, chain, &s.name);
@@ -91,7 +91,7 @@ fn sink_specs(
             o.stream = st.clone();
         }
         o.duplicate_window = s.nats_dedup_window;
-        sinks.push(SinkSpec::Nats(o));
+        sinks.push(Box::new(o));
     }
     if let Some(dir) = &s.lake {
         let mut metadata = footer;
@@ -99,7 +99,7 @@ fn sink_specs(
             "ledgerflow.version".into(),
             env!("CARGO_PKG_VERSION").to_string(),
         ));
-        sinks.push(SinkSpec::Lake(LakeOptions {
+        sinks.push(Box::new(LakeOptions {
             lake: Lake::new(dir),
             chain: chain.to_string(),
             chunk_size: s.chunk_size,
@@ -129,7 +129,7 @@ async fn follow<S: RowSource>(
     head: u64,
     f: &StreamFollowArgs,
     s: &StreamSinkArgs,
-    sinks: Vec<SinkSpec>,
+    sinks: Vec<Box<dyn OpenSink>>,
     shutdown: watch::Receiver<bool>,
 ) -> eyre::Result<ExitCode> {
     if f.max_blocks_per_event == 0 {

@@ -25,8 +25,8 @@ use ledgerflow_lake::{Lake, LakeError, WriteOptions};
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use serde::{Deserialize, Serialize};
 
-use crate::chain::{BlockRef, Event, Window};
-use crate::sink::{Checkpoint, SinkError};
+use ledgerflow_stream::chain::{BlockRef, Event, Window};
+use ledgerflow_stream::sink::{Checkpoint, OpenSink, Sink, SinkError};
 
 /// The tip area's folder inside a chain's folder.
 pub const TIP_DIR: &str = "_tip";
@@ -103,7 +103,7 @@ impl LakeSink {
                 )
             }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
-            Err(e) => return Err(io("read", &state_path)(e).into()),
+            Err(e) => return Err(io("read", &state_path)(e).into_sink()),
         };
         let mut me = LakeSink {
             opts,
@@ -111,7 +111,10 @@ impl LakeSink {
             anchor: None,
         };
         for (t, _) in &me.opts.tables {
-            me.opts.lake.remove_temp_files(&me.opts.chain, t)?;
+            me.opts
+                .lake
+                .remove_temp_files(&me.opts.chain, t)
+                .map_err(SinkError::store)?;
         }
         match state {
             Some(s) => {
@@ -119,7 +122,12 @@ impl LakeSink {
                 me.clean()?;
             }
             None => {
-                let chunks = me.opts.lake.parquet_chunks(&me.opts.chain, "blocks")?.0;
+                let chunks = me
+                    .opts
+                    .lake
+                    .parquet_chunks(&me.opts.chain, "blocks")
+                    .map_err(SinkError::store)?
+                    .0;
                 if let Some(last) = chunks.last() {
                     let end = last.range.end;
                     me.anchor = Some(block_in_file(&last.path, end)?);
@@ -155,19 +163,26 @@ impl LakeSink {
             let entries = match std::fs::read_dir(&dir) {
                 Ok(e) => e,
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
-                Err(e) => return Err(io("list", &dir)(e).into()),
+                Err(e) => return Err(io("list", &dir)(e).into_sink()),
             };
             for entry in entries {
-                let entry = entry.map_err(io("list", &dir))?;
+                let entry = entry.map_err(io("list", &dir)).map_err(SinkError::store)?;
                 let name = entry.file_name().to_string_lossy().into_owned();
                 let keep = name
                     .strip_suffix(".parquet")
                     .is_some_and(|stem| named.contains(stem));
                 if !keep {
-                    std::fs::remove_file(entry.path()).map_err(io("remove", &entry.path()))?;
+                    std::fs::remove_file(entry.path())
+                        .map_err(io("remove", &entry.path()))
+                        .map_err(SinkError::store)?;
                 }
             }
-            for c in self.opts.lake.chunks(&self.opts.chain, table)? {
+            for c in self
+                .opts
+                .lake
+                .chunks(&self.opts.chain, table)
+                .map_err(SinkError::store)?
+            {
                 let above = match self.state.chunk_end {
                     Some(end) => c.range.end > end,
                     None => true,
@@ -181,7 +196,9 @@ impl LakeSink {
                     .is_some_and(|s| c.range.start >= s.from);
                 if above && ours {
                     tracing::warn!(target: "ledgerflow::stream", file = %c.path.display(), "removing a chunk of an interrupted fold");
-                    std::fs::remove_file(&c.path).map_err(io("remove", &c.path))?;
+                    std::fs::remove_file(&c.path)
+                        .map_err(io("remove", &c.path))
+                        .map_err(SinkError::store)?;
                 }
             }
         }
@@ -302,7 +319,7 @@ impl LakeSink {
             sink: self.describe(),
             reason: e.to_string(),
         })?;
-        write_bytes_atomic(&path, &bytes)?;
+        write_bytes_atomic(&path, &bytes).map_err(SinkError::store)?;
         self.state = state;
         for id in obsolete {
             for (table, _) in &self.opts.tables {
@@ -310,7 +327,7 @@ impl LakeSink {
                 match std::fs::remove_file(&p) {
                     Ok(()) => {}
                     Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-                    Err(e) => return Err(io("remove", &p)(e).into()),
+                    Err(e) => return Err(io("remove", &p)(e).into_sink()),
                 }
             }
         }
@@ -399,9 +416,10 @@ impl LakeSink {
             .cloned()
             .collect();
         if nonempty.is_empty() {
-            write_parquet(path, &[RecordBatch::new_empty(schema.clone())], &opts)?;
+            write_parquet(path, &[RecordBatch::new_empty(schema.clone())], &opts)
+                .map_err(SinkError::store)?;
         } else {
-            write_parquet(path, &nonempty, &opts)?;
+            write_parquet(path, &nonempty, &opts).map_err(SinkError::store)?;
         }
         Ok(())
     }
@@ -409,15 +427,19 @@ impl LakeSink {
 
 /// Every batch of a Parquet file.
 fn read(path: &Path) -> Result<Vec<RecordBatch>, SinkError> {
-    let file = File::open(path).map_err(io("open", path))?;
+    let file = File::open(path)
+        .map_err(io("open", path))
+        .map_err(SinkError::store)?;
     let perr = |source| LakeError::Parquet {
         path: path.to_path_buf(),
         source,
     };
     let reader = ParquetRecordBatchReaderBuilder::try_new(file)
-        .map_err(perr)?
+        .map_err(perr)
+        .map_err(SinkError::store)?
         .build()
-        .map_err(perr)?;
+        .map_err(perr)
+        .map_err(SinkError::store)?;
     reader
         .map(|b| {
             b.map_err(|source| {
@@ -425,7 +447,7 @@ fn read(path: &Path) -> Result<Vec<RecordBatch>, SinkError> {
                     path: path.to_path_buf(),
                     source,
                 }
-                .into()
+                .into_sink()
             })
         })
         .collect()
@@ -481,4 +503,52 @@ fn block_in_file(path: &Path, number: u64) -> Result<BlockRef, SinkError> {
         sink: format!("lake chunk {}", path.display()),
         reason: format!("block {number} is not in the file"),
     })
+}
+
+/// A lake error as a sink's store error.
+trait IntoSink {
+    fn into_sink(self) -> SinkError;
+}
+
+impl IntoSink for LakeError {
+    fn into_sink(self) -> SinkError {
+        SinkError::store(self)
+    }
+}
+
+#[async_trait::async_trait]
+impl Sink for LakeSink {
+    fn kind(&self) -> &'static str {
+        "lake"
+    }
+
+    fn describe(&self) -> String {
+        LakeSink::describe(self)
+    }
+
+    async fn checkpoint(&mut self, confirmations: u64) -> Result<Checkpoint, SinkError> {
+        Ok(LakeSink::checkpoint(self, confirmations))
+    }
+
+    async fn apply(
+        &mut self,
+        event: &Event,
+        rows: &[(&str, RecordBatch)],
+        _tables: &[&str],
+        after: &Window,
+        genesis: &str,
+    ) -> Result<(), SinkError> {
+        LakeSink::apply(self, event, rows, after, genesis)
+    }
+}
+
+#[async_trait::async_trait]
+impl OpenSink for LakeOptions {
+    fn kind(&self) -> &'static str {
+        "lake"
+    }
+
+    async fn open(&self) -> Result<Box<dyn Sink>, SinkError> {
+        Ok(Box::new(LakeSink::open(self.clone())?))
+    }
 }

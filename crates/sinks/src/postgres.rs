@@ -15,8 +15,8 @@ use ledgerflow_postgres::schema::{block_column, ddl, ident, pg_type, PgType};
 use ledgerflow_postgres::{copy, PgError};
 use tokio_postgres::Client;
 
-use crate::chain::{BlockRef, Event, Window};
-use crate::sink::Checkpoint;
+use ledgerflow_stream::chain::{BlockRef, Event, Window};
+use ledgerflow_stream::sink::{Checkpoint, OpenSink, Sink, SinkError};
 
 /// A stream's PostgreSQL sink.
 pub struct PgSink {
@@ -239,5 +239,65 @@ impl PgSink {
     /// The client (tests and checks read the tables through it).
     pub fn client(&self) -> &Client {
         &self.client
+    }
+}
+
+/// How to open a stream's PostgreSQL sink (see [`PgSink::open`]).
+#[derive(Debug, Clone)]
+pub struct PgOptions {
+    /// Connection URL.
+    pub url: String,
+    /// Schema (dataset name, `crypto_<chain>`).
+    pub schema: String,
+    /// Checkpoint name.
+    pub name: String,
+    /// Tables and schemas.
+    pub tables: Vec<(&'static str, SchemaRef)>,
+    /// Bitcoin-family keys.
+    pub utxo: bool,
+}
+
+#[async_trait::async_trait]
+impl Sink for PgSink {
+    fn kind(&self) -> &'static str {
+        "postgres"
+    }
+
+    fn describe(&self) -> String {
+        PgSink::describe(self)
+    }
+
+    async fn checkpoint(&mut self, confirmations: u64) -> Result<Checkpoint, SinkError> {
+        PgSink::checkpoint(self, confirmations)
+            .await
+            .map_err(SinkError::store)
+    }
+
+    async fn apply(
+        &mut self,
+        event: &Event,
+        rows: &[(&str, RecordBatch)],
+        _tables: &[&str],
+        after: &Window,
+        genesis: &str,
+    ) -> Result<(), SinkError> {
+        PgSink::apply(self, event, rows, after, genesis)
+            .await
+            .map_err(SinkError::store)
+    }
+}
+
+#[async_trait::async_trait]
+impl OpenSink for PgOptions {
+    fn kind(&self) -> &'static str {
+        "postgres"
+    }
+
+    async fn open(&self) -> Result<Box<dyn Sink>, SinkError> {
+        let t: Vec<(&str, SchemaRef)> = self.tables.iter().map(|(n, s)| (*n, s.clone())).collect();
+        let sink = PgSink::open(&self.url, &self.schema, &self.name, &t, self.utxo)
+            .await
+            .map_err(SinkError::store)?;
+        Ok(Box::new(sink))
     }
 }

@@ -8,7 +8,7 @@
 //! subject in a checkpoint stream, which keeps one message per subject, like a key-value
 //! bucket), then publishes, waits for every acknowledgement, and writes the new checkpoint.
 //! A restart that finds an intent publishes the event again with the same ids, which the
-//! stream's de-duplication window drops ([`crate::driver`] does it before following on). If
+//! stream's de-duplication window drops ([`ledgerflow_stream::driver`] does it before following on). If
 //! the intent's blocks left the canonical chain meanwhile, only its undo messages are
 //! repeated and the follower's next event undoes the intent's blocks.
 //!
@@ -25,8 +25,8 @@ use async_nats::HeaderMap;
 use bytes::Bytes;
 use serde::{Deserialize, Serialize};
 
-use crate::chain::{BlockRef, Event, Window};
-use crate::sink::{Checkpoint, SinkError};
+use ledgerflow_stream::chain::{BlockRef, Event, Window};
+use ledgerflow_stream::sink::{Checkpoint, OpenSink, Sink, SinkError};
 
 /// Acknowledgements awaited in batches of this many (below the client's limit).
 const ACKS_IN_FLIGHT: usize = 1024;
@@ -120,7 +120,7 @@ pub struct NatsSink {
 
 fn nats_err(what: impl Into<String>) -> impl FnOnce(async_nats::Error) -> SinkError {
     let what = what.into();
-    move |source| SinkError::Nats { what, source }
+    move |source| SinkError::Context { what, source }
 }
 
 fn boxed<E: std::error::Error + Send + Sync + 'static>(e: E) -> async_nats::Error {
@@ -434,4 +434,51 @@ fn json_rows(batch: &RecordBatch) -> Result<Vec<Bytes>, arrow_schema::ArrowError
         )));
     }
     Ok(out)
+}
+
+#[async_trait::async_trait]
+impl Sink for NatsSink {
+    fn kind(&self) -> &'static str {
+        "nats"
+    }
+
+    fn describe(&self) -> String {
+        NatsSink::describe(self)
+    }
+
+    async fn checkpoint(&mut self, confirmations: u64) -> Result<Checkpoint, SinkError> {
+        Ok(NatsSink::checkpoint(self, confirmations))
+    }
+
+    async fn apply(
+        &mut self,
+        event: &Event,
+        rows: &[(&str, RecordBatch)],
+        tables: &[&str],
+        after: &Window,
+        genesis: &str,
+    ) -> Result<(), SinkError> {
+        NatsSink::apply(self, event, rows, tables, after, genesis).await
+    }
+
+    async fn recover(
+        &mut self,
+        rows: Option<&[(&str, RecordBatch)]>,
+        canonical: usize,
+        tables: &[&str],
+        confirmations: u64,
+    ) -> Result<(), SinkError> {
+        NatsSink::recover(self, rows, canonical, tables, confirmations).await
+    }
+}
+
+#[async_trait::async_trait]
+impl OpenSink for NatsOptions {
+    fn kind(&self) -> &'static str {
+        "nats"
+    }
+
+    async fn open(&self) -> Result<Box<dyn Sink>, SinkError> {
+        Ok(Box::new(NatsSink::open(self.clone()).await?))
+    }
 }

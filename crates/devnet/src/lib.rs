@@ -12,7 +12,6 @@
 //! of entities, payments with change, consolidations, CoinJoins and peel chains, with the
 //! ground truth of which entity owns which address.
 
-pub mod abi;
 pub mod anvil;
 pub mod litecoin;
 pub mod workload;

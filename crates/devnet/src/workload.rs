@@ -10,8 +10,8 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha20Rng;
 use serde_json::{json, Value};
 
-use crate::abi::{self, Arg};
 use crate::DevnetError;
+use ledgerflow_evm::abi::{self, Value as Arg};
 
 const ARTIFACTS: &str = include_str!("../contracts/artifacts.json");
 /// anvil's first default account (funded at genesis).
@@ -332,8 +332,8 @@ impl Workload {
             (
                 "Token20",
                 vec![
-                    Arg::Str("Ledger Dollar".into()),
-                    Arg::Str("LUSD".into()),
+                    Arg::String("Ledger Dollar".into()),
+                    Arg::String("LUSD".into()),
                     Arg::Uint(big),
                 ],
             ),
@@ -346,8 +346,8 @@ impl Workload {
             (
                 "Token20",
                 vec![
-                    Arg::Str("Bytes Coin".into()),
-                    Arg::Str("BYC".into()),
+                    Arg::String("Bytes Coin".into()),
+                    Arg::String("BYC".into()),
                     Arg::Uint(ether(1_000_000)),
                 ],
             ),
@@ -365,7 +365,10 @@ impl Workload {
             self.contracts.insert(k, a);
         }
         let router = self
-            .mine(vec![Self::deploy("Router", &[Arg::Addr(self.c("lib"))])?])
+            .mine(vec![Self::deploy(
+                "Router",
+                &[Arg::Address(self.c("lib"))],
+            )?])
             .await?;
         let ra = self.receipt_address(&router[0]).await?;
         self.contracts.insert("router", ra);
@@ -388,7 +391,7 @@ impl Workload {
                 self.c("lusd"),
                 U256::ZERO,
                 "mint(address,uint256)",
-                &[Arg::Addr(u), Arg::Uint(ether(1_000_000))],
+                &[Arg::Address(u), Arg::Uint(ether(1_000_000))],
                 120_000,
                 "fund_erc20",
             ));
@@ -397,7 +400,7 @@ impl Workload {
                 self.c("byc"),
                 U256::ZERO,
                 "mint(address,uint256)",
-                &[Arg::Addr(u), Arg::Uint(ether(1_000))],
+                &[Arg::Address(u), Arg::Uint(ether(1_000))],
                 120_000,
                 "fund_erc20",
             ));
@@ -408,7 +411,7 @@ impl Workload {
                     U256::ZERO,
                     "mint(address,uint256,uint256)",
                     &[
-                        Arg::Addr(u),
+                        Arg::Address(u),
                         Arg::Uint(U256::from(id)),
                         Arg::Uint(U256::from(1_000_000u64)),
                     ],
@@ -434,7 +437,7 @@ impl Workload {
                 self.c("lusd"),
                 U256::ZERO,
                 "approve(address,uint256)",
-                &[Arg::Addr(next), Arg::Uint(U256::MAX)],
+                &[Arg::Address(next), Arg::Uint(U256::MAX)],
                 80_000,
                 "approve",
             ));
@@ -498,7 +501,7 @@ impl Workload {
                     token,
                     U256::ZERO,
                     "transfer(address,uint256)",
-                    &[Arg::Addr(to), Arg::Uint(small)],
+                    &[Arg::Address(to), Arg::Uint(small)],
                     90_000,
                     "erc20_transfer",
                 )
@@ -512,7 +515,7 @@ impl Workload {
                     self.c("lusd"),
                     U256::ZERO,
                     "transferFrom(address,address,uint256)",
-                    &[Arg::Addr(owner), Arg::Addr(to), Arg::Uint(small)],
+                    &[Arg::Address(owner), Arg::Address(to), Arg::Uint(small)],
                     100_000,
                     "erc20_transfer_from",
                 )
@@ -526,7 +529,7 @@ impl Workload {
                     self.c("nft"),
                     U256::ZERO,
                     "mint(address,uint256)",
-                    &[Arg::Addr(from), Arg::Uint(id)],
+                    &[Arg::Address(from), Arg::Uint(id)],
                     120_000,
                     "erc721_mint",
                 )
@@ -547,8 +550,8 @@ impl Workload {
                     U256::ZERO,
                     sig,
                     &[
-                        Arg::Addr(self.users[owner]),
-                        Arg::Addr(self.users[new_owner]),
+                        Arg::Address(self.users[owner]),
+                        Arg::Address(self.users[new_owner]),
                         Arg::Uint(id),
                     ],
                     90_000,
@@ -564,8 +567,8 @@ impl Workload {
                     U256::ZERO,
                     "safeTransferFrom(address,address,uint256,uint256,bytes)",
                     &[
-                        Arg::Addr(from),
-                        Arg::Addr(to),
+                        Arg::Address(from),
+                        Arg::Address(to),
                         Arg::Uint(id),
                         Arg::Uint(amount),
                         Arg::Bytes(vec![]),
@@ -586,10 +589,10 @@ impl Workload {
                     U256::ZERO,
                     "safeBatchTransferFrom(address,address,uint256[],uint256[],bytes)",
                     &[
-                        Arg::Addr(from),
-                        Arg::Addr(to),
-                        Arg::UintArray(ids),
-                        Arg::UintArray(amounts),
+                        Arg::Address(from),
+                        Arg::Address(to),
+                        Arg::uints(ids),
+                        Arg::uints(amounts),
                         Arg::Bytes(vec![]),
                     ],
                     150_000,
@@ -633,7 +636,7 @@ impl Workload {
                     self.c("router"),
                     small * U256::from(3),
                     "fanout(address[])",
-                    &[Arg::AddrArray(rcpt)],
+                    &[Arg::addresses(rcpt)],
                     150_000,
                     "internal_value_calls",
                 )
@@ -652,7 +655,7 @@ impl Workload {
                 self.c("router"),
                 U256::ZERO,
                 "tryBoom(address)",
-                &[Arg::Addr(self.c("reverter"))],
+                &[Arg::Address(self.c("reverter"))],
                 80_000,
                 "reverted_subcall",
             ),
@@ -661,7 +664,7 @@ impl Workload {
                 self.c("router"),
                 U256::ZERO,
                 "peekSupply(address)",
-                &[Arg::Addr(self.c("lusd"))],
+                &[Arg::Address(self.c("lusd"))],
                 80_000,
                 "staticcall",
             ),
@@ -683,7 +686,7 @@ impl Workload {
                     self.c("factory"),
                     U256::ZERO,
                     "create2(bytes32)",
-                    &[Arg::B32(salt)],
+                    &[Arg::FixedBytes(salt.to_vec())],
                     250_000,
                     "factory_create2",
                 )
@@ -693,7 +696,7 @@ impl Workload {
                 self.c("factory"),
                 small,
                 "createAndDestroy(address)",
-                &[Arg::Addr(to)],
+                &[Arg::Address(to)],
                 250_000,
                 "create_and_selfdestruct",
             ),
@@ -706,8 +709,8 @@ impl Workload {
                     U256::ZERO,
                     "deployToken(string,string,uint256)",
                     &[
-                        Arg::Str(format!("Factory Token {k}")),
-                        Arg::Str(format!("FT{k}")),
+                        Arg::String(format!("Factory Token {k}")),
+                        Arg::String(format!("FT{k}")),
                         Arg::Uint(ether(1_000)),
                     ],
                     1_500_000,
@@ -733,7 +736,7 @@ impl Workload {
                     self.c("lusd"),
                     U256::ZERO,
                     "transfer(address,uint256)",
-                    &[Arg::Addr(to), Arg::Uint(small)],
+                    &[Arg::Address(to), Arg::Uint(small)],
                     23_000,
                     "failed_tx_out_of_gas",
                 );
@@ -745,8 +748,8 @@ impl Workload {
                 self.next_nft += 1;
                 let mut data = bytecode("Token20").unwrap_or_default();
                 data.extend(abi::encode(&[
-                    Arg::Str(format!("User Token {k}")),
-                    Arg::Str(format!("UT{k}")),
+                    Arg::String(format!("User Token {k}")),
+                    Arg::String(format!("UT{k}")),
                     Arg::Uint(ether(500)),
                 ]));
                 Tx {

@@ -50,31 +50,27 @@ pub enum BatchAnswer {
     Redo,
 }
 
-fn word(out: &mut String, v: u64) {
-    out.push_str(&format!("{v:064x}"));
-}
-
-/// The `data` of the `eth_call` that makes `calls` (`(address, selector)`), `0x`-prefixed.
+/// The `data` of the `eth_call` that makes `calls` (`(address, selector)`), `0x`-prefixed:
+/// the creation code followed by the constructor's arguments,
+/// `abi.encode(address[] targets, bytes4[] selectors, uint256 gasPerCall, uint256 maxReturn)`.
 pub fn encode(calls: &[([u8; 20], [u8; 4])]) -> String {
-    let n = calls.len() as u64;
-    let mut s = String::with_capacity(2 + CREATION_CODE.len() + 128 * (4 + calls.len()));
+    use crate::abi::{self, Value};
+    use alloy_primitives::{Address, U256};
+    let args = abi::encode(&[
+        Value::addresses(calls.iter().map(|(a, _)| Address::from(*a))),
+        Value::Array(
+            calls
+                .iter()
+                .map(|(_, sel)| Value::FixedBytes(sel.to_vec()))
+                .collect(),
+        ),
+        Value::Uint(U256::from(GAS_PER_CALL)),
+        Value::Uint(U256::from(MAX_RETURN)),
+    ]);
+    let mut s = String::with_capacity(2 + CREATION_CODE.len() + 2 * args.len());
     s.push_str("0x");
     s.push_str(&CREATION_CODE);
-    // abi.encode(address[] targets, bytes4[] selectors, uint256 gasPerCall, uint256 maxReturn)
-    word(&mut s, 4 * 32);
-    word(&mut s, 4 * 32 + 32 + 32 * n);
-    word(&mut s, GAS_PER_CALL);
-    word(&mut s, MAX_RETURN as u64);
-    word(&mut s, n);
-    for (a, _) in calls {
-        s.push_str(&"0".repeat(24));
-        s.push_str(&alloy_primitives::hex::encode(a));
-    }
-    word(&mut s, n);
-    for (_, sel) in calls {
-        s.push_str(&alloy_primitives::hex::encode(sel));
-        s.push_str(&"0".repeat(56));
-    }
+    s.push_str(&alloy_primitives::hex::encode(args));
     s
 }
 

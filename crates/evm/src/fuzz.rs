@@ -55,6 +55,38 @@ pub fn token_answer(data: &[u8]) {
     let _ = transform::tokens::decode_uint256(data);
 }
 
+/// ABI data through the strict decoder, under a type list chosen by the first byte
+/// (static, dynamic and nested types); what decodes must encode back to the same bytes
+/// or to a canonical form that decodes to the same values.
+pub fn abi_data(data: &[u8]) {
+    use crate::abi::{decode, encode, Type};
+    const TYPES: &[&str] = &[
+        "uint256",
+        "address,uint8,bool",
+        "string",
+        "bytes,uint256[]",
+        "(uint64,string)[]",
+        "bytes4[3],int16",
+        "(bool,bytes)[2],address[]",
+        "string[],(uint256,(bytes32,string))",
+    ];
+    let (sel, rest) = match data.split_first() {
+        Some((s, r)) => (*s as usize % TYPES.len(), r),
+        None => return,
+    };
+    let Ok(types) = Type::parse_list(TYPES[sel]) else {
+        return;
+    };
+    if let Ok(values) = decode(&types, rest) {
+        let again = encode(&values);
+        assert_eq!(
+            decode(&types, &again).ok().as_ref(),
+            Some(&values),
+            "re-encoded values decode to themselves"
+        );
+    }
+}
+
 /// A log (first 32·k bytes: topics, rest: data) through the token transfer decoders.
 pub fn transfer_log(data: &[u8]) {
     let k = (data.first().copied().unwrap_or(0) % 5) as usize;
@@ -159,6 +191,7 @@ mod tests {
             bytecode(&b);
             token_answer(&b);
             transfer_log(&b);
+            abi_data(&b);
         }
     }
 }

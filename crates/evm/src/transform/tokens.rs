@@ -23,18 +23,9 @@ pub fn decode_text(bytes: &[u8]) -> Option<String> {
     Some(s.replace('\0', ""))
 }
 
+/// The ABI `string` (or `bytes`) of an answer, read leniently (bounds only).
 fn decode_abi_string(bytes: &[u8]) -> Option<Vec<u8>> {
-    let word = |off: usize| -> Option<U256> {
-        bytes
-            .get(off..off.checked_add(32)?)
-            .map(U256::from_be_slice)
-    };
-    let offset = usize::try_from(word(0)?).ok()?;
-    let len = usize::try_from(word(offset)?).ok()?;
-    let start = offset.checked_add(32)?;
-    bytes
-        .get(start..start.checked_add(len)?)
-        .map(|b| b.to_vec())
+    crate::abi::dynamic_bytes(bytes, 0).map(|b| b.to_vec())
 }
 
 /// Decodes a `uint8` answer (`decimals`).
@@ -45,7 +36,7 @@ pub fn decode_uint8(bytes: &[u8]) -> Option<String> {
 
 /// Decodes a `uint256` answer.
 pub fn decode_uint256(bytes: &[u8]) -> Option<U256> {
-    bytes.get(..32).map(U256::from_be_slice)
+    crate::abi::word(bytes, 0)
 }
 
 #[cfg(test)]

@@ -1,33 +1,92 @@
 #!/usr/bin/env bash
-# Checks that workspace dependencies point down (docs/architecture.md):
-# core <- rpc <- {evm, bitcoin}; core <- lake <- {sql, postgres, delta}; stream on sources and sinks; devnet(evm); cli on top; testkit is test-only and
-# depends on no crate of ours.
+# Checks that workspace dependencies point down (docs/architecture.md, "Crates"):
+#
+#   core  <- rpc <- {evm, bitcoin}          sources
+#   core  <- lake <- {sql, postgres, delta} the lake and what reads or loads it
+#   stream: the sink traits, the checkpoint and the driver, over the sources
+#           (core, rpc, evm, bitcoin); it names no concrete sink
+#   sinks:  PostgreSQL, NATS and lake sinks (stream, lake, postgres); only the binary
+#           (and the future server) may depend on it: they alone wire concrete sinks
+#   devnet: local nodes and workloads (core, rpc, evm, bitcoin)
+#   analytics, coming (graph, entities, ml): core, lake, sql and each other in that
+#           order (ml may use graph and entities), never rpc, evm, bitcoin or stream
+#   oracle, coming: the stream's traits, rpc, evm, and the analytics crates (plus what
+#           they stand on), never sinks
+#   server, coming: like the binary
+#   ledgerflow (the binary): everything
+#   testkit: test-only, depends on no crate of ours and is never a normal dependency
+#
+# Normal dependencies are checked transitively. Dev-dependencies (what tests may use) are
+# checked too: a crate's tests may use its normal dependencies plus what `dev_allowed`
+# lists (testkit everywhere; devnet, with the sources it stands on, for the stream, the
+# sinks, the oracle, the server and the binary). Every workspace crate needs a rule, so a
+# new crate cannot land without one; rules for crates that do not exist yet are kept
+# here so they hold from their first commit.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+
+core="ledgerflow-core"
+sources="ledgerflow-rpc ledgerflow-evm ledgerflow-bitcoin"
+lakes="ledgerflow-lake ledgerflow-sql ledgerflow-postgres ledgerflow-delta"
 declare -A allowed=(
   [ledgerflow-core]=""
-  [ledgerflow-rpc]="ledgerflow-core"
-  [ledgerflow-evm]="ledgerflow-core ledgerflow-rpc"
-  [ledgerflow-bitcoin]="ledgerflow-core ledgerflow-rpc"
-  [ledgerflow-lake]="ledgerflow-core"
-  [ledgerflow-sql]="ledgerflow-core ledgerflow-lake"
-  [ledgerflow-postgres]="ledgerflow-core ledgerflow-lake"
-  [ledgerflow-delta]="ledgerflow-core ledgerflow-lake"
-  [ledgerflow-stream]="ledgerflow-core ledgerflow-rpc ledgerflow-evm ledgerflow-bitcoin ledgerflow-lake ledgerflow-postgres"
-  [ledgerflow-devnet]="ledgerflow-core ledgerflow-rpc ledgerflow-evm ledgerflow-bitcoin"
   [ledgerflow-testkit]=""
-  [ledgerflow]="ledgerflow-core ledgerflow-rpc ledgerflow-evm ledgerflow-bitcoin ledgerflow-lake ledgerflow-sql ledgerflow-postgres ledgerflow-delta ledgerflow-stream ledgerflow-devnet"
+  [ledgerflow-rpc]="$core"
+  [ledgerflow-evm]="$core ledgerflow-rpc"
+  [ledgerflow-bitcoin]="$core ledgerflow-rpc"
+  [ledgerflow-lake]="$core"
+  [ledgerflow-sql]="$core ledgerflow-lake"
+  [ledgerflow-postgres]="$core ledgerflow-lake"
+  [ledgerflow-delta]="$core ledgerflow-lake"
+  [ledgerflow-stream]="$core $sources"
+  [ledgerflow-sinks]="$core $sources ledgerflow-lake ledgerflow-postgres ledgerflow-stream"
+  [ledgerflow-devnet]="$core $sources"
+  # analytics (issue 17, 18, 20)
+  [ledgerflow-graph]="$core ledgerflow-lake ledgerflow-sql"
+  [ledgerflow-entities]="$core ledgerflow-lake ledgerflow-sql ledgerflow-graph"
+  [ledgerflow-ml]="$core ledgerflow-lake ledgerflow-sql ledgerflow-graph ledgerflow-entities"
+  # oracle (issue 19)
+  [ledgerflow-oracle]="$core $sources ledgerflow-stream ledgerflow-lake ledgerflow-sql ledgerflow-graph ledgerflow-entities ledgerflow-ml"
+  # the binary and the explorer's server
+  [ledgerflow-server]="$core $sources $lakes ledgerflow-stream ledgerflow-sinks ledgerflow-devnet ledgerflow-graph ledgerflow-entities ledgerflow-ml ledgerflow-oracle"
+  [ledgerflow]="$core $sources $lakes ledgerflow-stream ledgerflow-sinks ledgerflow-devnet ledgerflow-graph ledgerflow-entities ledgerflow-ml ledgerflow-oracle"
 )
+devnet="ledgerflow-devnet $core $sources"
+declare -A dev_allowed=(
+  [ledgerflow-stream]="$devnet"
+  [ledgerflow-sinks]="$devnet"
+  [ledgerflow-oracle]="$devnet"
+  [ledgerflow-server]="$devnet"
+  [ledgerflow]="$devnet"
+)
+
+ours() { # crate, edge kinds: the crates of ours it reaches (itself excluded)
+  cargo tree --locked -p "$1" -e "$2" --prefix none --format '{p}' \
+    | awk '{print $1}' | grep '^ledgerflow' | grep -vx "$1" | sort -u || true
+}
+
+members=$(cargo metadata --locked --no-deps --format-version 1 \
+  | python3 -c 'import json, sys; print("\n".join(p["name"] for p in json.load(sys.stdin)["packages"]))')
 status=0
-for crate in "${!allowed[@]}"; do
-  deps=$(cargo tree --locked -p "$crate" -e normal --prefix none --format '{p}' 2>/dev/null \
-    | awk '{print $1}' | grep '^ledgerflow' | grep -vx "$crate" | sort -u || true)
-  for d in $deps; do
+for crate in $members; do
+  if [[ ! -v "allowed[$crate]" ]]; then
+    echo "dependency direction: no rule for $crate in scripts/check-deps.sh" >&2
+    status=1
+    continue
+  fi
+  normal=$(ours "$crate" normal)
+  for d in $normal; do
     if ! [[ " ${allowed[$crate]} " == *" $d "* ]]; then
       echo "dependency direction: $crate must not depend on $d" >&2
       status=1
     fi
   done
+  for d in $(comm -13 <(echo "$normal") <(ours "$crate" normal,dev)); do
+    if ! [[ " ${allowed[$crate]} ledgerflow-testkit ${dev_allowed[$crate]:-} " == *" $d "* ]]; then
+      echo "dependency direction: the tests of $crate must not depend on $d" >&2
+      status=1
+    fi
+  done
 done
-[ $status -eq 0 ] && echo "dependency direction: ok" >&2
+[ $status -eq 0 ] && echo "dependency direction: ok ($(echo "$members" | wc -w) crates, dev-dependencies included)" >&2
 exit $status

@@ -26,19 +26,7 @@ async fn every_table_matches_the_workload() {
     };
     let dir = tempfile::tempdir().unwrap();
     let lake = dir.path().join("lake");
-    let out = run(&[
-        "export",
-        "evm",
-        "--rpc",
-        &anvil.url(),
-        "-o",
-        lake.to_str().unwrap(),
-        "--chunk-size",
-        "16",
-        "-q",
-    ])
-    .await;
-    assert!(out.status.success(), "{}", stderr(&out));
+    export_evm(&anvil.url(), &lake, &["--chunk-size", "16"]).await;
     let act = |k: &str| *w.actions.get(k).unwrap_or(&0);
 
     // the benchmarks' RPC floor fetches the same blocks, receipts and traces raw
@@ -258,21 +246,17 @@ async fn same_chain_gives_byte_identical_files_and_resume_skips_done_chunks() {
     let dir = tempfile::tempdir().unwrap();
     let (a, b) = (dir.path().join("a"), dir.path().join("b"));
     for lake in [&a, &b] {
-        let out = run(&[
-            "export",
-            "evm",
-            "--rpc",
+        export_evm(
             &anvil.url(),
-            "-o",
-            lake.to_str().unwrap(),
-            "--chunk-size",
-            "10",
-            "-q",
-            "--report",
-            dir.path().join("r.json").to_str().unwrap(),
-        ])
+            &lake,
+            &[
+                "--chunk-size",
+                "10",
+                "--report",
+                dir.path().join("r.json").to_str().unwrap(),
+            ],
+        )
         .await;
-        assert!(out.status.success(), "{}", stderr(&out));
     }
     assert_eq!(
         files(&a),
@@ -301,21 +285,12 @@ async fn same_chain_gives_byte_identical_files_and_resume_skips_done_chunks() {
         .join("anvil/blocks/blocks__0000000010_0000000014.parquet")
         .exists());
     let report = dir.path().join("resume.json");
-    let out = run(&[
-        "export",
-        "evm",
-        "--rpc",
+    export_evm(
         &anvil.url(),
-        "-o",
-        c.to_str().unwrap(),
-        "--chunk-size",
-        "10",
-        "-q",
-        "--report",
-        report.to_str().unwrap(),
-    ])
+        &c,
+        &["--chunk-size", "10", "--report", report.to_str().unwrap()],
+    )
     .await;
-    assert!(out.status.success(), "{}", stderr(&out));
     let r: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();
     assert_eq!(r["chunks_skipped"], 1, "{r}");

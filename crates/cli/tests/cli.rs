@@ -5,6 +5,7 @@
 
 mod common;
 
+use ledgerflow_testkit::services::or_skip;
 use std::time::Duration;
 
 use common::*;
@@ -139,19 +140,7 @@ async fn killed_export_leaves_only_whole_chunks_and_rerun_completes() {
             }
         }
     }
-    let out = run(&[
-        "export",
-        "evm",
-        "--rpc",
-        &anvil.url(),
-        "-o",
-        lake.to_str().unwrap(),
-        "--chunk-size",
-        "4",
-        "-q",
-    ])
-    .await;
-    assert!(out.status.success(), "{}", stderr(&out));
+    export_evm(&anvil.url(), &lake, &["--chunk-size", "4"]).await;
     assert_eq!(
         lake_files(&lake),
         lake_files(&reference),
@@ -168,13 +157,10 @@ async fn killed_export_leaves_only_whole_chunks_and_rerun_completes() {
 /// leaves a lake with every table of each.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn demo_exports_both_chain_families() {
-    if ledgerflow_devnet::find_anvil(None).is_err()
-        || ledgerflow_devnet::litecoin::find_litecoind(None).is_err()
-    {
-        if std::env::var("LEDGERFLOW_REQUIRE_LITECOIND").is_ok_and(|v| v == "1") {
-            panic!("demo: anvil or litecoind missing");
-        }
-        println!("skipped: demo: anvil or litecoind not installed (scripts/setup.sh)");
+    let tools = ledgerflow_devnet::find_anvil(None)
+        .and_then(|_| ledgerflow_devnet::litecoin::find_litecoind(None).map(|_| ()))
+        .map_err(|e| format!("demo: anvil or litecoind not installed (scripts/setup.sh): {e}"));
+    if or_skip("demo", "LITECOIND", tools).is_none() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();

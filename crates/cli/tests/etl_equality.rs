@@ -7,6 +7,7 @@
 
 mod common;
 
+use ledgerflow_testkit::services::or_skip;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -18,11 +19,11 @@ fn ethereumetl() -> Option<PathBuf> {
     if p.is_file() {
         return Some(p);
     }
-    if std::env::var("LEDGERFLOW_REQUIRE_ETL").is_ok_and(|v| v == "1") {
-        panic!("ethereum-etl is not installed (scripts/setup-peers.sh etl)");
-    }
-    println!("skipped: etl_equality: ethereum-etl not installed (run scripts/setup-peers.sh etl)");
-    None
+    or_skip(
+        "etl_equality",
+        "ETL",
+        Err("ethereum-etl not installed (run scripts/setup-peers.sh etl)"),
+    )
 }
 
 fn etl(bin: &Path, dir: &Path, args: &[&str]) {

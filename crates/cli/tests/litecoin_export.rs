@@ -15,6 +15,7 @@
 
 mod common;
 
+use ledgerflow_testkit::services::or_skip;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -231,11 +232,11 @@ fn bitcoinetl() -> Option<PathBuf> {
     if p.is_file() {
         return Some(p);
     }
-    if std::env::var("LEDGERFLOW_REQUIRE_ETL").is_ok_and(|v| v == "1") {
-        panic!("bitcoin-etl is not installed (scripts/setup-peers.sh btcetl)");
-    }
-    println!("skipped: bitcoin_etl_equality: bitcoin-etl not installed (run scripts/setup-peers.sh btcetl)");
-    None
+    or_skip(
+        "bitcoin_etl_equality",
+        "ETL",
+        Err("bitcoin-etl not installed (run scripts/setup-peers.sh btcetl)"),
+    )
 }
 
 fn sorted_lines(paths: &[PathBuf]) -> Vec<String> {

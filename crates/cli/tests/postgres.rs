@@ -5,6 +5,7 @@
 //! input. Skips visibly when no server answers, unless LEDGERFLOW_REQUIRE_POSTGRES=1.
 
 mod common;
+use common::export_evm;
 
 use std::path::Path;
 
@@ -15,16 +16,9 @@ use ledgerflow_sql::{Engine, Options};
 const SERVER: &str = "postgres://root@127.0.0.1:5432";
 
 async fn server_up() -> bool {
-    match ledgerflow_postgres::load::connect(&format!("{SERVER}/postgres")).await {
-        Ok(_) => true,
-        Err(e) => {
-            if std::env::var("LEDGERFLOW_REQUIRE_POSTGRES").is_ok_and(|v| v == "1") {
-                panic!("postgres: {e}");
-            }
-            println!("skipped: postgres: {e}");
-            false
-        }
-    }
+    ledgerflow_testkit::services::postgres_admin("postgres")
+        .await
+        .is_some()
 }
 
 async fn text(url: &str, sql: &str) -> Vec<String> {
@@ -91,19 +85,7 @@ async fn load_reload_replace_crash_and_bad_input() {
     let dir = tempfile::tempdir().unwrap();
     let lake = dir.path().join("lake");
     let lake_s = lake.to_str().unwrap();
-    let out = run(&[
-        "export",
-        "evm",
-        "--rpc",
-        &anvil.url(),
-        "-o",
-        lake_s,
-        "--chunk-size",
-        "10",
-        "-q",
-    ])
-    .await;
-    assert!(out.status.success(), "{}", stderr(&out));
+    export_evm(&anvil.url(), &lake, &["--chunk-size", "10"]).await;
     let chunks = std::fs::read_dir(lake.join("anvil"))
         .unwrap()
         .filter(|e| {

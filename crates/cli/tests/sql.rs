@@ -9,7 +9,9 @@
 //! * block-range pruning, BigQuery paths, the CLI's formats and its errors.
 
 mod common;
+use common::export_evm;
 
+use ledgerflow_testkit::services::or_skip;
 use std::path::{Path, PathBuf};
 
 use common::{chain, litecoin_node, run, stderr};
@@ -163,11 +165,11 @@ fn reader_python(venv: &str, peer: &str) -> Option<PathBuf> {
     if py.exists() {
         return Some(py);
     }
-    if std::env::var("LEDGERFLOW_REQUIRE_READERS").is_ok_and(|v| v == "1") {
-        panic!("{venv} missing: run scripts/setup-peers.sh {peer}");
-    }
-    println!("skipped: third-party readers: run scripts/setup-peers.sh {peer}");
-    None
+    or_skip(
+        "third-party readers",
+        "READERS",
+        Err(format!("{venv} missing: run scripts/setup-peers.sh {peer}")),
+    )
 }
 
 /// One reader's answer (a read_*.py JSON line) agrees with ledgerflow: `<reader>_rows` is
@@ -338,19 +340,7 @@ async fn evm_example_queries_views_and_pruning() {
     };
     let dir = tempfile::tempdir().unwrap();
     let lake = dir.path().join("lake");
-    let out = run(&[
-        "export",
-        "evm",
-        "--rpc",
-        &anvil.url(),
-        "-o",
-        lake.to_str().unwrap(),
-        "--chunk-size",
-        "10",
-        "-q",
-    ])
-    .await;
-    assert!(out.status.success(), "{}", stderr(&out));
+    export_evm(&anvil.url(), &lake, &["--chunk-size", "10"]).await;
     let engine = Engine::open(&lake, &Options::default()).await.unwrap();
     assert!(
         engine.view_errors().is_empty(),

@@ -17,6 +17,7 @@
 
 mod common;
 
+use ledgerflow_testkit::services::or_skip;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::Path;
 use std::time::Duration;
@@ -41,36 +42,14 @@ fn env_u64(name: &str, default: u64) -> u64 {
 }
 
 async fn fresh_db(name: &str) -> Option<String> {
-    let admin = match ledgerflow_postgres::load::connect(&format!("{PG}/postgres")).await {
-        Ok(c) => c,
-        Err(e) => {
-            if std::env::var("LEDGERFLOW_REQUIRE_POSTGRES").is_ok_and(|v| v == "1") {
-                panic!("PostgreSQL required: {e}");
-            }
-            println!("skipped: no PostgreSQL at {PG} ({e})");
-            return None;
-        }
-    };
-    for stmt in [
-        format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"),
-        format!("CREATE DATABASE {name}"),
-    ] {
-        admin.batch_execute(&stmt).await.unwrap();
-    }
-    Some(format!("{PG}/{name}"))
+    ledgerflow_testkit::services::fresh_postgres_db("stream", name).await
 }
 
 async fn nats() -> Option<async_nats::Client> {
-    match async_nats::connect(NATS).await {
-        Ok(c) => Some(c),
-        Err(e) => {
-            if std::env::var("LEDGERFLOW_REQUIRE_NATS").is_ok_and(|v| v == "1") {
-                panic!("NATS required: {e}");
-            }
-            println!("skipped: no NATS at {NATS} ({e})");
-            None
-        }
-    }
+    let c = async_nats::connect(NATS)
+        .await
+        .map_err(|e| format!("no NATS at {NATS} ({e})"));
+    or_skip("stream", "NATS", c)
 }
 
 /// Each row of the batches as arrow-json text (what the NATS sink publishes), sorted.
@@ -805,11 +784,11 @@ async fn example_consumer(stream: &str, prefix: &str, dir: &Path) -> Option<serd
         .output()
         .is_ok_and(|o| o.status.success());
     if !has_nats {
-        if std::env::var("LEDGERFLOW_REQUIRE_READERS").is_ok_and(|v| v == "1") {
-            panic!("nats-py required (scripts/setup-peers.sh readers)");
-        }
-        println!("skipped: the NATS consumer example (no nats-py; scripts/setup-peers.sh readers)");
-        return None;
+        return or_skip(
+            "the NATS consumer example",
+            "READERS",
+            Err("no nats-py (scripts/setup-peers.sh readers)"),
+        );
     }
     let dump = dir.join(format!("consumer-{stream}.json"));
     let args: Vec<String> = vec![

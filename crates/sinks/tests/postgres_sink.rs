@@ -10,11 +10,11 @@ use ledgerflow_rpc::{RpcClient, RpcConfig};
 use ledgerflow_sinks::PgSink;
 use ledgerflow_stream::evm::fetch_rows;
 use ledgerflow_stream::{Event, EvmHeaders, Follower, Headers, Window};
+use ledgerflow_testkit::services::or_skip;
 use rand::{Rng, SeedableRng};
 use serde_json::json;
 
 const DEV: &str = "0xf39fd6e51aad88f6f4ce6ab8827279cfffb92266";
-const PG: &str = "postgres://root@127.0.0.1:5432";
 const TABLES: [EvmTable; 4] = [
     EvmTable::Blocks,
     EvmTable::Transactions,
@@ -27,23 +27,7 @@ fn tables() -> Vec<(&'static str, arrow_schema::SchemaRef)> {
 }
 
 async fn fresh_db(name: &str) -> Option<String> {
-    let admin = match ledgerflow_postgres::load::connect(&format!("{PG}/postgres")).await {
-        Ok(c) => c,
-        Err(e) => {
-            if std::env::var("LEDGERFLOW_REQUIRE_POSTGRES").is_ok_and(|v| v == "1") {
-                panic!("PostgreSQL required: {e}");
-            }
-            println!("skipped: no PostgreSQL at {PG} ({e})");
-            return None;
-        }
-    };
-    for stmt in [
-        format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"),
-        format!("CREATE DATABASE {name}"),
-    ] {
-        admin.batch_execute(&stmt).await.unwrap();
-    }
-    Some(format!("{PG}/{name}"))
+    ledgerflow_testkit::services::fresh_postgres_db("postgres sink", name).await
 }
 
 /// Follows the node to its head: each event's rows fetched and applied with the window
@@ -82,15 +66,8 @@ async fn digest(sink: &PgSink, schema: &str, table: &str) -> (i64, String) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn reorgs_and_restarts_leave_the_canonical_rows() {
-    let bin = match find_anvil(None) {
-        Ok(b) => b,
-        Err(e) => {
-            if std::env::var("LEDGERFLOW_REQUIRE_ANVIL").is_ok_and(|v| v == "1") {
-                panic!("anvil required: {e}");
-            }
-            println!("skipped: anvil not installed ({e})");
-            return;
-        }
+    let Some(bin) = or_skip("postgres sink", "ANVIL", find_anvil(None)) else {
+        return;
     };
     let Some(url) = fresh_db("ledgerflow_test_stream_pg").await else {
         return;

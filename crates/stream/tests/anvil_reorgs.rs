@@ -17,26 +17,12 @@ use serde_json::json;
 const DEV: &str = "0xf39fd6e51aad88f6f4ce6ab8827279cfffb92266";
 
 async fn node() -> Option<Anvil> {
-    match find_anvil(None) {
-        Ok(bin) => Some(
-            Anvil::start(
-                &bin,
-                &AnvilOptions {
-                    no_mining: true,
-                    ..Default::default()
-                },
-            )
-            .await
-            .unwrap(),
-        ),
-        Err(e) => {
-            if std::env::var("LEDGERFLOW_REQUIRE_ANVIL").is_ok_and(|v| v == "1") {
-                panic!("anvil required: {e}");
-            }
-            println!("skipped: anvil not installed ({e}); run scripts/setup.sh");
-            None
-        }
-    }
+    let bin = ledgerflow_testkit::services::or_skip("anvil reorgs", "ANVIL", find_anvil(None))?;
+    let opts = AnvilOptions {
+        no_mining: true,
+        ..Default::default()
+    };
+    Some(Anvil::start(&bin, &opts).await.unwrap())
 }
 
 async fn call(c: &RpcClient, method: &'static str, params: serde_json::Value) {

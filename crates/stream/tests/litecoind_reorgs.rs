@@ -14,13 +14,7 @@ use rand::{Rng, SeedableRng};
 use serde_json::json;
 
 async fn node(dir: &std::path::Path) -> Option<Litecoind> {
-    if let Err(e) = find_litecoind(None) {
-        if std::env::var("LEDGERFLOW_REQUIRE_LITECOIND").is_ok_and(|v| v == "1") {
-            panic!("litecoind required: {e}");
-        }
-        println!("skipped: litecoind not installed ({e}); run scripts/setup.sh");
-        return None;
-    }
+    ledgerflow_testkit::services::or_skip("litecoind reorgs", "LITECOIND", find_litecoind(None))?;
     Some(Litecoind::start(None, 0, Some(dir)).await.unwrap())
 }
 

@@ -5,7 +5,11 @@
 //! * [`FaultProxy`]: a JSON-RPC proxy in front of a real node that drops connections,
 //!   delays, corrupts or fails a seeded fraction of answers;
 //! * [`shared_dir`]: where the shared fixtures are (`LEDGERFLOW_SHARED`, default `../shared`
-//!   relative to the workspace), or `None` with a visible skip line.
+//!   relative to the workspace), or `None` with a visible skip line;
+//! * [`services`]: skip-or-require for the local services and tools (PostgreSQL, NATS,
+//!   anvil, litecoind, peers), and fresh PostgreSQL databases.
+
+pub mod services;
 
 use std::collections::HashMap;
 use std::net::SocketAddr;

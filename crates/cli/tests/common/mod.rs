@@ -12,20 +12,12 @@ use ledgerflow_devnet::litecoin::{
     generate_utxo, Litecoind, UtxoWorkloadConfig, UtxoWorkloadSummary,
 };
 use ledgerflow_devnet::{find_anvil, Anvil, AnvilOptions, WorkloadConfig, WorkloadSummary};
+use ledgerflow_testkit::services::or_skip;
 
 /// Starts anvil and generates a workload, or returns None (with a visible skip line) when
 /// anvil is not installed. With `LEDGERFLOW_REQUIRE_ANVIL=1` (CI) a missing anvil fails.
 pub async fn chain(test: &str, cfg: WorkloadConfig) -> Option<(Anvil, WorkloadSummary)> {
-    let bin = match find_anvil(None) {
-        Ok(b) => b,
-        Err(e) => {
-            if std::env::var("LEDGERFLOW_REQUIRE_ANVIL").is_ok_and(|v| v == "1") {
-                panic!("{test}: {e}");
-            }
-            println!("skipped: {test}: {e}");
-            return None;
-        }
-    };
+    let bin = or_skip(test, "ANVIL", find_anvil(None))?;
     let anvil = Anvil::start(&bin, &AnvilOptions::default())
         .await
         .expect("anvil starts");
@@ -43,13 +35,11 @@ pub async fn litecoin_node(
     datadir: &Path,
     cfg: UtxoWorkloadConfig,
 ) -> Option<(Litecoind, UtxoWorkloadSummary)> {
-    if let Err(e) = ledgerflow_devnet::litecoin::find_litecoind(None) {
-        if std::env::var("LEDGERFLOW_REQUIRE_LITECOIND").is_ok_and(|v| v == "1") {
-            panic!("{test}: {e}");
-        }
-        println!("skipped: {test}: {e}");
-        return None;
-    }
+    or_skip(
+        test,
+        "LITECOIND",
+        ledgerflow_devnet::litecoin::find_litecoind(None),
+    )?;
     let n = Litecoind::start(None, 0, Some(datadir)).await.unwrap();
     let s = generate_utxo(&n, &cfg).await.unwrap();
     Some((n, s))
@@ -70,6 +60,31 @@ pub async fn run(args: &[&str]) -> Output {
     })
     .await
     .expect("join")
+}
+
+/// `ledgerflow export evm --rpc RPC -o LAKE -q ARGS…`, which must succeed (its stderr is
+/// shown otherwise).
+pub async fn export_evm(rpc: &str, lake: &Path, args: &[&str]) -> Output {
+    let lake = lake.to_str().expect("a UTF-8 path");
+    let mut all = vec!["export", "evm", "--rpc", rpc, "-o", lake, "-q"];
+    all.extend_from_slice(args);
+    let out = run(&all).await;
+    assert!(
+        out.status.success(),
+        "export evm {args:?}: {}",
+        stderr(&out)
+    );
+    out
+}
+
+/// A seeded workload of `blocks` blocks with about `txs_per_block` transactions each.
+pub fn workload(seed: u64, blocks: u64, txs_per_block: usize) -> WorkloadConfig {
+    WorkloadConfig {
+        seed,
+        blocks,
+        txs_per_block,
+        ..Default::default()
+    }
 }
 
 pub fn stderr(o: &Output) -> String {

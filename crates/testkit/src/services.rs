@@ -1,0 +1,61 @@
+//! The local services and tools the integration tests use (PostgreSQL, NATS, anvil,
+//! litecoind, the Python peers): each test either finds what it needs or prints a visible
+//! `skipped:` line and passes, unless the environment says the thing is required
+//! (`LEDGERFLOW_REQUIRE_<WHAT>=1`, as the test command sets on CI machines): then a
+//! missing one fails the test.
+
+use std::fmt::Display;
+
+/// The PostgreSQL server every development and CI machine runs.
+pub const POSTGRES: &str = "postgres://root@127.0.0.1:5432";
+
+/// Whether `LEDGERFLOW_REQUIRE_<what>` is `1`.
+pub fn required(what: &str) -> bool {
+    std::env::var(format!("LEDGERFLOW_REQUIRE_{what}")).is_ok_and(|v| v == "1")
+}
+
+/// `found`, or `None` after a `skipped: <test>: <why>` line; panics instead when
+/// `LEDGERFLOW_REQUIRE_<what>=1`.
+pub fn or_skip<T, E: Display>(test: &str, what: &str, found: Result<T, E>) -> Option<T> {
+    match found {
+        Ok(t) => Some(t),
+        Err(e) => {
+            if required(what) {
+                panic!("{test}: {what} required (LEDGERFLOW_REQUIRE_{what}=1): {e}");
+            }
+            println!("skipped: {test}: {e}");
+            None
+        }
+    }
+}
+
+/// A connection to the server's `postgres` database, or `None` (see [`or_skip`], what:
+/// `POSTGRES`).
+pub async fn postgres_admin(test: &str) -> Option<tokio_postgres::Client> {
+    let url = format!("{POSTGRES}/postgres");
+    let connected = tokio_postgres::connect(&url, tokio_postgres::NoTls)
+        .await
+        .map(|(client, conn)| {
+            tokio::spawn(async move {
+                let _ = conn.await;
+            });
+            client
+        })
+        .map_err(|e| format!("no PostgreSQL at {POSTGRES} ({e})"));
+    or_skip(test, "POSTGRES", connected)
+}
+
+/// A fresh, empty database `name` (dropped first if it exists); its URL, or `None` when
+/// no server answers (see [`postgres_admin`]).
+pub async fn fresh_postgres_db(test: &str, name: &str) -> Option<String> {
+    let admin = postgres_admin(test).await?;
+    for stmt in [
+        format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"),
+        format!("CREATE DATABASE {name}"),
+    ] {
+        if let Err(e) = admin.batch_execute(&stmt).await {
+            panic!("{test}: {stmt}: {e}");
+        }
+    }
+    Some(format!("{POSTGRES}/{name}"))
+}

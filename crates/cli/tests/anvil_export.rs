@@ -248,7 +248,7 @@ async fn same_chain_gives_byte_identical_files_and_resume_skips_done_chunks() {
     for lake in [&a, &b] {
         export_evm(
             &anvil.url(),
-            &lake,
+            lake,
             &[
                 "--chunk-size",
                 "10",

@@ -239,7 +239,7 @@ impl std::str::FromStr for Type {
                 return Ok(256);
             }
             let b: u16 = digits.parse().map_err(|_| bad())?;
-            if b == 0 || b > 256 || b % 8 != 0 {
+            if b == 0 || b > 256 || !b.is_multiple_of(8) {
                 return Err(bad());
             }
             Ok(b)

@@ -218,13 +218,20 @@ impl Pipeline {
     }
 
     /// Starts the chunk `range` at once (its first groups are fetched while earlier chunks
-    /// are transformed) and returns its completion: `writer` back, having received every
-    /// group's rows in height order.
-    pub fn chunk<W: RowWriter>(
+    /// are transformed) and returns its completion: the writer back, having received every
+    /// group's rows in height order. The writer is made by `writer` inside the chunk's
+    /// task, so that a writer that cannot be made (a chunk file that cannot be created)
+    /// fails this chunk and poisons the queue like any other failure, instead of leaving
+    /// the chunks after it waiting for a turn that never comes.
+    pub fn chunk<W, F>(
         &self,
         range: BlockRange,
-        writer: W,
-    ) -> impl Future<Output = Result<W, PipelineError>> + Send + 'static {
+        writer: F,
+    ) -> impl Future<Output = Result<W, PipelineError>> + Send + 'static
+    where
+        W: RowWriter,
+        F: FnOnce() -> Result<W, BoxError> + Send + 'static,
+    {
         let ticket = self.tickets.get(&range.start).copied();
         let task = tokio::spawn(run_chunk(
             self.source.clone(),
@@ -252,14 +259,14 @@ impl Pipeline {
     }
 }
 
-async fn run_chunk<W: RowWriter>(
+async fn run_chunk<W: RowWriter, F: FnOnce() -> Result<W, BoxError>>(
     source: Source,
     opts: PipelineOptions,
     turns: Arc<Turns>,
     ticket: Option<usize>,
     state: Arc<Mutex<EnrichState>>,
     r: BlockRange,
-    mut writer: W,
+    make_writer: F,
 ) -> Result<W, PipelineError> {
     let ticket =
         ticket.ok_or_else(|| PipelineError::Internal(format!("chunk {r} has no ticket")))?;
@@ -268,6 +275,8 @@ async fn run_chunk<W: RowWriter>(
         ticket,
         done: false,
     };
+    // a writer that cannot be made drops the guard unfinished: the queue is poisoned
+    let mut writer = make_writer().map_err(PipelineError::Write)?;
     let group = opts.group_blocks.max(1);
     let groups: Vec<(i64, i64)> = (r.start..=r.end)
         .step_by(group as usize)

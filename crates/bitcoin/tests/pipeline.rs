@@ -62,8 +62,8 @@ async fn chunks_started_out_of_order_transform_in_height_order() {
     let chunks = [BlockRange::new(0, mid), BlockRange::new(mid + 1, tip)];
     let p = Pipeline::new(source, options(), &chunks);
     // the later chunk is started first: it waits for the earlier one's turn
-    let second = p.chunk(chunks[1], Collect::default());
-    let first = p.chunk(chunks[0], Collect::default());
+    let second = p.chunk(chunks[1], || Ok(Collect::default()));
+    let first = p.chunk(chunks[0], || Ok(Collect::default()));
     let (a, b) = (first.await.unwrap(), second.await.unwrap());
     let all: Vec<i64> = a.blocks.iter().chain(&b.blocks).copied().collect();
     assert_eq!(all, (0..=tip as i64).collect::<Vec<_>>());
@@ -90,9 +90,9 @@ async fn a_failing_chunk_poisons_the_chunks_after_it() {
         BlockRange::new(tip + 6, tip + 9),
     ];
     let p = Pipeline::new(source.clone(), options(), &chunks);
-    let third = p.chunk(chunks[2], Collect::default());
-    let second = p.chunk(chunks[1], Collect::default());
-    let first = p.chunk(chunks[0], Collect::default());
+    let third = p.chunk(chunks[2], || Ok(Collect::default()));
+    let second = p.chunk(chunks[1], || Ok(Collect::default()));
+    let first = p.chunk(chunks[0], || Ok(Collect::default()));
     assert_eq!(first.await.unwrap().blocks.len(), 10);
     let e = second.await.err().unwrap();
     assert!(matches!(e, PipelineError::Source(_)), "{e}");
@@ -103,6 +103,29 @@ async fn a_failing_chunk_poisons_the_chunks_after_it() {
     // a failing writer: its error comes back as the chunk's
     let chunks = [BlockRange::new(0, tip)];
     let p = Pipeline::new(source, options(), &chunks);
-    let e = p.chunk(chunks[0], Fails).await.err().unwrap();
+    let e = p.chunk(chunks[0], || Ok(Fails)).await.err().unwrap();
     assert_eq!(e.to_string(), "disk full");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_writer_that_cannot_be_made_poisons_the_queue() {
+    let Some((source, tip)) = source() else {
+        return;
+    };
+    let mid = tip / 2;
+    let chunks = [BlockRange::new(0, mid), BlockRange::new(mid + 1, tip)];
+    let p = Pipeline::new(source, options(), &chunks);
+    let second = p.chunk(chunks[1], || Ok(Collect::default()));
+    let first = p.chunk(chunks[0], || -> Result<Collect, BoxError> {
+        Err("cannot create the chunk file".into())
+    });
+    assert_eq!(
+        first.await.err().unwrap().to_string(),
+        "cannot create the chunk file"
+    );
+    // the later chunk does not wait forever for the turn of the one that never started
+    let second = tokio::time::timeout(std::time::Duration::from_secs(30), second)
+        .await
+        .expect("the second chunk finishes");
+    assert!(matches!(second, Err(PipelineError::EarlierChunkFailed)));
 }

@@ -206,31 +206,35 @@ pub async fn run(a: ExportBitcoinArgs, quiet: bool) -> eyre::Result<ExitCode> {
         &todo,
     );
     // opens the chunk file of one table (temporary name until the runner commits it)
-    let open = |t: BtcTable, r: BlockRange| -> Result<TableFile, ledgerflow_lake::LakeError> {
-        let path = lake.chunk_path(&chain, t.name(), r, format.ext());
-        match format {
-            Format::Parquet => {
-                let opts = runner::chunk_options(
-                    layout,
-                    t.name(),
-                    &[
-                        (CHAIN_KEY, params.chain.to_string()),
-                        ("ledgerflow.network", params.network.to_string()),
-                    ],
-                    Some(DICTIONARY_COLUMNS),
-                );
-                TableFile::parquet(&path, t.schema(), &opts)
+    let lake_for_files = lake.clone();
+    let chain_for_files = chain.clone();
+    let open = Arc::new(
+        move |t: BtcTable, r: BlockRange| -> Result<TableFile, ledgerflow_lake::LakeError> {
+            let path = lake_for_files.chunk_path(&chain_for_files, t.name(), r, format.ext());
+            match format {
+                Format::Parquet => {
+                    let opts = runner::chunk_options(
+                        layout,
+                        t.name(),
+                        &[
+                            (CHAIN_KEY, params.chain.to_string()),
+                            ("ledgerflow.network", params.network.to_string()),
+                        ],
+                        Some(DICTIONARY_COLUMNS),
+                    );
+                    TableFile::parquet(&path, t.schema(), &opts)
+                }
+                Format::Csv => TableFile::lines(
+                    &path,
+                    Some(match t {
+                        BtcTable::Blocks => etl::BLOCK_CSV_HEADER,
+                        _ => etl::TRANSACTION_CSV_HEADER,
+                    }),
+                ),
+                Format::Json => TableFile::lines(&path, None),
             }
-            Format::Csv => TableFile::lines(
-                &path,
-                Some(match t {
-                    BtcTable::Blocks => etl::BLOCK_CSV_HEADER,
-                    _ => etl::TRANSACTION_CSV_HEADER,
-                }),
-            ),
-            Format::Json => TableFile::lines(&path, None),
-        }
-    };
+        },
+    );
     tracing::info!(target: "ledgerflow::export", %range, chain = %chain, chunks = chunks.len(), todo = todo.len(), enrich, "export starting");
     let mut delta = common::delta_logs(&a.out, &run_spec).await?;
     let bar = BlocksBar::new(quiet);
@@ -240,21 +244,21 @@ pub async fn run(a: ExportBitcoinArgs, quiet: bool) -> eyre::Result<ExitCode> {
         &bar,
         delta.as_mut().map(|d| d as _),
         |r| {
-            let files = tables
-                .iter()
-                .map(|t| open(*t, r).map(|f| (*t, f)))
-                .collect::<Result<Vec<_>, _>>();
-            let done = files.map(|files| {
-                pipe.chunk(
-                    r,
-                    ChunkFiles {
-                        files,
-                        format: row_format,
-                    },
-                )
+            let open = open.clone();
+            let tables = tables.clone();
+            // the chunk's files are opened inside its task (a failure poisons the queue)
+            let done = pipe.chunk(r, move || {
+                let files = tables
+                    .iter()
+                    .map(|t| open(*t, r).map(|f| (*t, f)))
+                    .collect::<Result<Vec<_>, _>>()?;
+                Ok(ChunkFiles {
+                    files,
+                    format: row_format,
+                })
             });
             async move {
-                let w = done?.await?;
+                let w = done.await?;
                 Ok::<_, BoxError>(
                     w.files
                         .into_iter()

@@ -21,7 +21,8 @@
 # lists (testkit everywhere; devnet, with the sources it stands on, for the stream, the
 # sinks, the oracle, the server and the binary). Every workspace crate needs a rule, so a
 # new crate cannot land without one; rules for crates that do not exist yet are kept
-# here so they hold from their first commit.
+# here so they hold from their first commit. Inside each crate, modules must not import
+# each other in a circle.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -88,5 +89,45 @@ for crate in $members; do
     fi
   done
 done
-[ $status -eq 0 ] && echo "dependency direction: ok ($(echo "$members" | wc -w) crates, dev-dependencies included)" >&2
+# inside each crate, modules must not import each other in a circle (`use crate::a` in b
+# and `use crate::b` in a; test modules are left out)
+python3 - <<'PY' || status=1
+import glob, os, re, sys
+bad = 0
+for src in sorted(glob.glob("crates/*/src")):
+    files = {}
+    for f in glob.glob(src + "/**/*.rs", recursive=True):
+        m = os.path.relpath(f, src)[:-3].replace(os.sep, "::")
+        m = m[:-5] if m.endswith("::mod") else m
+        if m not in ("lib", "main"):
+            files[m] = f
+    edges = {m: set() for m in files}
+    for m, f in files.items():
+        text = open(f).read().split("#[cfg(test)]")[0]
+        for path in re.findall(r"crate::((?:\w+::)*\w+)", text):
+            parts = path.split("::")
+            for k in range(len(parts), 0, -1):
+                c = "::".join(parts[:k])
+                if c in files:
+                    if c != m and not m.startswith(c + "::"):
+                        edges[m].add(c)
+                    break
+    state = {}
+    def visit(n, stack):
+        global bad
+        state[n] = 1
+        for d in sorted(edges[n]):
+            if state.get(d) == 1:
+                print(f"module imports: a circle in {src}: " + " -> ".join(stack[stack.index(d):] + [d]), file=sys.stderr)
+                bad = 1
+            elif d not in state:
+                visit(d, stack + [d])
+        state[n] = 2
+    for m in sorted(files):
+        if m not in state:
+            visit(m, [m])
+sys.exit(bad)
+PY
+
+[ $status -eq 0 ] && echo "dependency direction: ok ($(echo "$members" | wc -w) crates, dev-dependencies included; no module circles)" >&2
 exit $status

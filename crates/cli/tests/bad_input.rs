@@ -9,7 +9,6 @@ use std::path::Path;
 use std::time::Duration;
 
 use common::*;
-use ledgerflow_devnet::WorkloadConfig;
 use ledgerflow_testkit::{FaultProxy, Faults, ReplayServer};
 use serde_json::json;
 
@@ -169,16 +168,7 @@ async fn malformed_answers_name_block_method_and_field() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_flaky_node_gives_the_same_lake() {
-    let Some((anvil, _)) = chain(
-        "a_flaky_node_gives_the_same_lake",
-        WorkloadConfig {
-            seed: 5,
-            blocks: 20,
-            txs_per_block: 10,
-            ..Default::default()
-        },
-    )
-    .await
+    let Some((anvil, _)) = chain("a_flaky_node_gives_the_same_lake", workload(5, 20, 10)).await
     else {
         return;
     };
@@ -238,12 +228,7 @@ async fn a_flaky_node_gives_the_same_lake() {
 async fn a_node_that_always_corrupts_fails_cleanly() {
     let Some((anvil, _)) = chain(
         "a_node_that_always_corrupts_fails_cleanly",
-        WorkloadConfig {
-            seed: 5,
-            blocks: 3,
-            txs_per_block: 5,
-            ..Default::default()
-        },
+        workload(5, 3, 5),
     )
     .await
     else {

@@ -9,7 +9,6 @@ use ledgerflow_testkit::services::or_skip;
 use std::time::Duration;
 
 use common::*;
-use ledgerflow_devnet::WorkloadConfig;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn schema_and_help_teach() {
@@ -36,17 +35,7 @@ async fn schema_and_help_teach() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn dry_run_prints_plan_and_writes_nothing() {
-    let Some((anvil, w)) = chain(
-        "dry_run",
-        WorkloadConfig {
-            seed: 2,
-            blocks: 5,
-            txs_per_block: 3,
-            ..Default::default()
-        },
-    )
-    .await
-    else {
+    let Some((anvil, w)) = chain("dry_run", workload(2, 5, 3)).await else {
         return;
     };
     let dir = tempfile::tempdir().unwrap();
@@ -81,17 +70,7 @@ async fn dry_run_prints_plan_and_writes_nothing() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn killed_export_leaves_only_whole_chunks_and_rerun_completes() {
-    let Some((anvil, w)) = chain(
-        "killed_export",
-        WorkloadConfig {
-            seed: 8,
-            blocks: 80,
-            txs_per_block: 20,
-            ..Default::default()
-        },
-    )
-    .await
-    else {
+    let Some((anvil, w)) = chain("killed_export", workload(8, 80, 20)).await else {
         return;
     };
     let dir = tempfile::tempdir().unwrap();

@@ -12,7 +12,6 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use common::*;
-use ledgerflow_devnet::WorkloadConfig;
 
 fn ethereumetl() -> Option<PathBuf> {
     let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../.tools/venv-etl/bin/ethereumetl");
@@ -63,17 +62,7 @@ fn only_file(dir: &Path) -> PathBuf {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn same_rows_as_ethereum_etl() {
     let Some(bin) = ethereumetl() else { return };
-    let Some((anvil, w)) = chain(
-        "same_rows_as_ethereum_etl",
-        WorkloadConfig {
-            seed: 21,
-            blocks: 40,
-            txs_per_block: 15,
-            ..Default::default()
-        },
-    )
-    .await
-    else {
+    let Some((anvil, w)) = chain("same_rows_as_ethereum_etl", workload(21, 40, 15)).await else {
         return;
     };
     let dir = tempfile::tempdir().unwrap();

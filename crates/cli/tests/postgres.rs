@@ -6,11 +6,11 @@
 
 mod common;
 use common::export_evm;
+use common::workload;
 
 use std::path::Path;
 
 use common::{chain, litecoin_node, run, stderr};
-use ledgerflow_devnet::WorkloadConfig;
 use ledgerflow_sql::{Engine, Options};
 
 const SERVER: &str = "postgres://root@127.0.0.1:5432";
@@ -73,12 +73,7 @@ async fn load_reload_replace_crash_and_bad_input() {
         .unwrap();
     let url = format!("{SERVER}/{db}");
 
-    let cfg = WorkloadConfig {
-        seed: 9,
-        blocks: 30,
-        txs_per_block: 10,
-        ..Default::default()
-    };
+    let cfg = workload(9, 30, 10);
     let Some((anvil, _w)) = chain("postgres_load", cfg).await else {
         return;
     };

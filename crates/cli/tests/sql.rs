@@ -10,6 +10,7 @@
 
 mod common;
 use common::export_evm;
+use common::workload;
 
 use ledgerflow_testkit::services::or_skip;
 use std::path::{Path, PathBuf};
@@ -947,12 +948,7 @@ fn last_commit(table_dir: &Path) -> (u64, String) {
 /// a chunk the log lacks.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn delta_tables_follow_exports_overwrites_and_compaction() {
-    let cfg = WorkloadConfig {
-        seed: 6,
-        blocks: 30,
-        txs_per_block: 8,
-        ..Default::default()
-    };
+    let cfg = workload(6, 30, 8);
     let Some((anvil, _w)) = chain("sql_delta", cfg).await else {
         return;
     };

@@ -113,11 +113,11 @@ def load(name, tag):
     cpu = [r[1] + r[2] for r in rows]
     return wall, cpu, max(r[3] for r in rows) / 1024
 print(f"\nA = {a}\nB = {b}\nmedians of {len(load(cases[0], 'a')[0])} interleaved rounds (min-max)\n")
-print(f"{'case':<14}{'wall A':>16}{'wall B':>16}{'B/A':>7}{'cpu A':>16}{'cpu B':>16}{'B/A':>7}{'peak MB A/B':>16}")
+print(f"{'case':<14}{'wall A':>18}{'wall B':>18}{'B/A':>8}{'cpu A':>18}{'cpu B':>18}{'B/A':>8}{'peak MB A/B':>14}")
 for c in cases:
     wa, ca, ma = load(c, "a")
     wb, cb, mb = load(c, "b")
     f = lambda xs: f"{statistics.median(xs):.2f} ({min(xs):.2f}-{max(xs):.2f})"
-    print(f"{c:<14}{f(wa):>16}{f(wb):>16}{statistics.median(wb) / statistics.median(wa):>7.3f}"
-          f"{f(ca):>16}{f(cb):>16}{statistics.median(cb) / statistics.median(ca):>7.3f}{f'{ma:.0f}/{mb:.0f}':>16}")
+    print(f"{c:<14}{f(wa):>18}{f(wb):>18}{statistics.median(wb) / statistics.median(wa):>8.3f}"
+          f"{f(ca):>18}{f(cb):>18}{statistics.median(cb) / statistics.median(ca):>8.3f}{f'{ma:.0f}/{mb:.0f}':>14}")
 PY

@@ -25,3 +25,41 @@ impl ErrorClass {
         matches!(self, ErrorClass::Transient)
     }
 }
+
+/// An error and its causes on one line, separated by `: ` (for run reports, logs and
+/// messages that must fit one line).
+pub fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut s = e.to_string();
+    let mut cur = e.source();
+    while let Some(c) = cur {
+        s.push_str(": ");
+        s.push_str(&c.to_string());
+        cur = c.source();
+    }
+    s
+}
+
+#[cfg(test)]
+mod chain_tests {
+    #[derive(Debug)]
+    struct E(&'static str, Option<Box<E>>);
+    impl std::fmt::Display for E {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str(self.0)
+        }
+    }
+    impl std::error::Error for E {
+        fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+            self.1.as_deref().map(|e| e as _)
+        }
+    }
+
+    #[test]
+    fn joins_the_causes() {
+        let e = E(
+            "chunk",
+            Some(Box::new(E("rpc", Some(Box::new(E("timeout", None)))))),
+        );
+        assert_eq!(super::error_chain(&e), "chunk: rpc: timeout");
+    }
+}

@@ -22,6 +22,7 @@ use std::time::Instant;
 
 use futures::future::BoxFuture;
 use futures::StreamExt;
+use ledgerflow_core::error::error_chain;
 use ledgerflow_core::BlockRange;
 use serde::Serialize;
 
@@ -266,18 +267,6 @@ where
     observer.finished();
     totals.seconds = started.elapsed().as_secs_f64();
     totals
-}
-
-/// An error and its causes on one line, separated by `: `.
-pub fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
-    let mut s = e.to_string();
-    let mut cur = e.source();
-    while let Some(c) = cur {
-        s.push_str(": ");
-        s.push_str(&c.to_string());
-        cur = c.source();
-    }
-    s
 }
 
 /// Writes a run report (pretty JSON) atomically.

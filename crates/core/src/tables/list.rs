@@ -30,9 +30,41 @@ pub enum TableListError {
     },
 }
 
-/// The names of a list (trimmed, empty entries dropped).
-fn names(list: &[String]) -> impl Iterator<Item = &str> {
-    list.iter().map(|s| s.trim()).filter(|s| !s.is_empty())
+/// Parses a table list of one family: names (trimmed, empty entries dropped) through
+/// `parse`, `all` as `all`; an empty list means `every`. Sorted, without repeats.
+fn parse_names<T: Copy + Ord>(
+    list: &[String],
+    all: &[T],
+    every: &[T],
+    name: fn(T) -> &'static str,
+    parse: fn(&str) -> Option<T>,
+) -> Result<Vec<T>, TableListError> {
+    let mut out = Vec::new();
+    for n in list.iter().map(|s| s.trim()).filter(|s| !s.is_empty()) {
+        if n.eq_ignore_ascii_case("all") {
+            out.extend_from_slice(all);
+            continue;
+        }
+        match parse(n) {
+            Some(t) => out.push(t),
+            None => {
+                return Err(TableListError::Unknown {
+                    name: n.to_string(),
+                    known: every
+                        .iter()
+                        .map(|t| name(*t))
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                })
+            }
+        }
+    }
+    if out.is_empty() {
+        out.extend_from_slice(every);
+    }
+    out.sort();
+    out.dedup();
+    Ok(out)
 }
 
 impl EvmTable {
@@ -40,32 +72,13 @@ impl EvmTable {
     /// [`EvmTable::from_name`]) and `all`; an empty list means every table. The result is
     /// sorted in dependency order without repeats.
     pub fn parse_list(list: &[String]) -> Result<Vec<EvmTable>, TableListError> {
-        let mut out = Vec::new();
-        for n in names(list) {
-            if n.eq_ignore_ascii_case("all") {
-                out.extend(EvmTable::ALL);
-                continue;
-            }
-            match EvmTable::from_name(n) {
-                Some(t) => out.push(t),
-                None => {
-                    return Err(TableListError::Unknown {
-                        name: n.to_string(),
-                        known: EvmTable::ALL
-                            .iter()
-                            .map(|t| t.name())
-                            .collect::<Vec<_>>()
-                            .join(", "),
-                    })
-                }
-            }
-        }
-        if out.is_empty() {
-            out.extend(EvmTable::ALL);
-        }
-        out.sort();
-        out.dedup();
-        Ok(out)
+        parse_names(
+            list,
+            &EvmTable::ALL,
+            &EvmTable::ALL,
+            EvmTable::name,
+            EvmTable::from_name,
+        )
     }
 
     /// The table as `ledgerflow schema` prints it.
@@ -83,35 +96,12 @@ impl BtcTable {
         list: &[String],
         etl_format: Option<&str>,
     ) -> Result<Vec<BtcTable>, TableListError> {
-        let mut out = Vec::new();
-        for n in names(list) {
-            if n.eq_ignore_ascii_case("all") {
-                if etl_format.is_none() {
-                    out.extend(BtcTable::ALL);
-                } else {
-                    out.extend([BtcTable::Blocks, BtcTable::Transactions]);
-                }
-                continue;
-            }
-            match BtcTable::parse(n) {
-                Some(t) => out.push(t),
-                None => {
-                    return Err(TableListError::Unknown {
-                        name: n.to_string(),
-                        known: BtcTable::ALL
-                            .iter()
-                            .map(|t| t.name())
-                            .collect::<Vec<_>>()
-                            .join(", "),
-                    })
-                }
-            }
-        }
-        if out.is_empty() {
-            out.extend(BtcTable::ALL);
-        }
-        out.sort();
-        out.dedup();
+        let all: &[BtcTable] = if etl_format.is_none() {
+            &BtcTable::ALL
+        } else {
+            &[BtcTable::Blocks, BtcTable::Transactions]
+        };
+        let out = parse_names(list, all, &BtcTable::ALL, BtcTable::name, BtcTable::parse)?;
         if let Some(format) = etl_format {
             if let Some(t) = out
                 .iter()

@@ -7,6 +7,9 @@
 #   btc_rpc        export bitcoin over RPC, enriched, Parquet (litecoind regtest)
 #   btc_rpc_json   export bitcoin over RPC, enriched bitcoin-etl JSON
 #   btc_files      export bitcoin from the data directory, enriched, Parquet
+#   stream_pg_lake stream evm --until-head from block 0 into PostgreSQL and the lake at
+#                  once (two sinks behind the stream's Sink trait; a fresh database and
+#                  lake each run)
 # Prints, per case, the median wall seconds and CPU seconds (user + sys) of A and B and
 # the ratio B/A, with the spread of each.
 #
@@ -26,6 +29,8 @@ ONLY=${ONLY:-all}
 EVM_PORT=${EVM_PORT:-18755}
 BTC_PORT=${BTC_PORT:-19553}
 OUT=bench/out/ab
+PGURL=${PGURL:-postgres://root@127.0.0.1:5432}
+STREAM_TABLES=blocks,transactions,logs,token_transfers,traces,contracts,tokens
 mkdir -p "$OUT"
 scripts/setup.sh
 LF=$B
@@ -69,9 +74,14 @@ if [ "$ONLY" = "all" ] || [ "$ONLY" = "evm" ]; then
   EVM_HEAD=$HEAD
   evm_all() { run evm_all "$1" export evm --rpc "$EVM_RPC" --blocks "0:$EVM_HEAD" -o "$OUT/work/lake" -q --concurrency 8; }
   evm_etl_csv() { run evm_etl_csv "$1" export evm --rpc "$EVM_RPC" --blocks "0:$EVM_HEAD" -t blocks,transactions,receipts,logs,token_transfers,traces -f csv -o "$OUT/work/lake" -q --concurrency 8; }
-  for c in evm_all evm_etl_csv; do rm -f "$OUT/$c.a" "$OUT/$c.b"; done
-  rounds evm_all evm_etl_csv
-  cases+=(evm_all evm_etl_csv)
+  stream_pg_lake() {
+    fresh_db ab_stream > /dev/null
+    run stream_pg_lake "$1" -q stream evm --rpc "$EVM_RPC" --tables "$STREAM_TABLES" --start 0 --until-head \
+      --confirmations 12 --postgres "$PGURL/ab_stream" --lake "$OUT/work/lake"
+  }
+  for c in evm_all evm_etl_csv stream_pg_lake; do rm -f "$OUT/$c.a" "$OUT/$c.b"; done
+  rounds evm_all evm_etl_csv stream_pg_lake
+  cases+=(evm_all evm_etl_csv stream_pg_lake)
   if [ "${REUSE_CHAIN:-0}" != "1" ]; then cleanup_procs; trap - EXIT; fi
 fi
 
@@ -113,11 +123,11 @@ def load(name, tag):
     cpu = [r[1] + r[2] for r in rows]
     return wall, cpu, max(r[3] for r in rows) / 1024
 print(f"\nA = {a}\nB = {b}\nmedians of {len(load(cases[0], 'a')[0])} interleaved rounds (min-max)\n")
-print(f"{'case':<14}{'wall A':>18}{'wall B':>18}{'B/A':>8}{'cpu A':>18}{'cpu B':>18}{'B/A':>8}{'peak MB A/B':>14}")
+print(f"{'case':<16}{'wall A':>18}{'wall B':>18}{'B/A':>8}{'cpu A':>18}{'cpu B':>18}{'B/A':>8}{'peak MB A/B':>14}")
 for c in cases:
     wa, ca, ma = load(c, "a")
     wb, cb, mb = load(c, "b")
     f = lambda xs: f"{statistics.median(xs):.2f} ({min(xs):.2f}-{max(xs):.2f})"
-    print(f"{c:<14}{f(wa):>18}{f(wb):>18}{statistics.median(wb) / statistics.median(wa):>8.3f}"
+    print(f"{c:<16}{f(wa):>18}{f(wb):>18}{statistics.median(wb) / statistics.median(wa):>8.3f}"
           f"{f(ca):>18}{f(cb):>18}{statistics.median(cb) / statistics.median(ca):>8.3f}{f'{ma:.0f}/{mb:.0f}':>14}")
 PY

@@ -41,7 +41,8 @@ use crate::transform::{block_rows, BtcRows, EnrichStats, Want};
 use crate::utxo::UtxoIndex;
 
 /// Any error of a row writer (its causes are kept).
-pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
+pub use ledgerflow_core::error::BoxError;
+use ledgerflow_core::error::Transparent;
 
 /// Groups of blocks fetched ahead of the one being transformed (the first ones before the
 /// chunk's turn comes).
@@ -65,45 +66,25 @@ pub trait RowWriter: Send + 'static {
 }
 
 /// A pipeline failure.
-#[derive(Debug)]
+#[derive(Debug, thiserror::Error)]
 pub enum PipelineError {
     /// The source (node or block files).
-    Source(BtcError),
+    #[error(transparent)]
+    Source(#[from] BtcError),
     /// An earlier chunk failed, so this one cannot be enriched.
+    #[error("an earlier chunk failed; this chunk was not enriched")]
     EarlierChunkFailed,
     /// The chunk's row writer.
-    Write(BoxError),
+    #[error(transparent)]
+    Write(Transparent),
     /// A task of the pipeline died (a bug: please report).
+    #[error("internal error: {0} (please report)")]
     Internal(String),
 }
 
-impl std::fmt::Display for PipelineError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            PipelineError::Source(e) => e.fmt(f),
-            PipelineError::EarlierChunkFailed => {
-                f.write_str("an earlier chunk failed; this chunk was not enriched")
-            }
-            PipelineError::Write(e) => e.fmt(f),
-            PipelineError::Internal(what) => write!(f, "internal error: {what} (please report)"),
-        }
-    }
-}
-
-impl std::error::Error for PipelineError {
-    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        // transparent: the wrapped error's own causes
-        match self {
-            PipelineError::Source(e) => e.source(),
-            PipelineError::Write(e) => e.source(),
-            PipelineError::EarlierChunkFailed | PipelineError::Internal(_) => None,
-        }
-    }
-}
-
-impl From<BtcError> for PipelineError {
-    fn from(e: BtcError) -> Self {
-        PipelineError::Source(e)
+impl PipelineError {
+    fn write(e: BoxError) -> Self {
+        PipelineError::Write(Transparent(e))
     }
 }
 
@@ -276,7 +257,7 @@ async fn run_chunk<W: RowWriter, F: FnOnce() -> Result<W, BoxError>>(
         done: false,
     };
     // a writer that cannot be made drops the guard unfinished: the queue is poisoned
-    let mut writer = make_writer().map_err(PipelineError::Write)?;
+    let mut writer = make_writer().map_err(PipelineError::write)?;
     let group = opts.group_blocks.max(1);
     let groups: Vec<(i64, i64)> = (r.start..=r.end)
         .step_by(group as usize)
@@ -292,7 +273,7 @@ async fn run_chunk<W: RowWriter, F: FnOnce() -> Result<W, BoxError>>(
     let (rows_tx, rows_rx) = std::sync::mpsc::sync_channel::<BtcRows>(2);
     let write_task = tokio::task::spawn_blocking(move || -> Result<W, PipelineError> {
         for rows in rows_rx {
-            writer.write(&rows).map_err(PipelineError::Write)?;
+            writer.write(&rows).map_err(PipelineError::write)?;
         }
         Ok(writer)
     });
@@ -301,6 +282,7 @@ async fn run_chunk<W: RowWriter, F: FnOnce() -> Result<W, BoxError>>(
     if opts.enrich {
         catch_up(&source, &mut st, r.start as i64, group as i64).await?;
     }
+    let mut writer_failed = false;
     for gi in 0..groups.len() {
         let blocks: Vec<Block> = match next_fetch.pop_front() {
             Some(h) => h
@@ -338,29 +320,28 @@ async fn run_chunk<W: RowWriter, F: FnOnce() -> Result<W, BoxError>>(
         st.report.peak_heap_bytes = st.report.peak_heap_bytes.max(heap);
         st.report.peak_unspent = st.report.peak_unspent.max(st.index.len());
         // a full channel waits for the writer (bounded memory)
-        let sent = tokio::task::block_in_place(|| rows_tx.send(rows));
-        if sent.is_err() {
+        if tokio::task::block_in_place(|| rows_tx.send(rows)).is_err() {
             // the writer failed (its error is reported below) and the rest of the chunk
-            // was not indexed: the guard is dropped unfinished, so no later chunk is
-            // enriched from this incomplete index
-            drop(st);
-            drop(guard);
-            drop(rows_tx);
-            return match write_task.await {
-                Ok(Ok(_)) => Err(PipelineError::Internal(
-                    "the row writer stopped without an error".into(),
-                )),
-                Ok(Err(e)) => Err(e),
-                Err(e) => Err(PipelineError::Internal(format!("writer task: {e}"))),
-            };
+            // was not indexed
+            writer_failed = true;
+            break;
         }
     }
     drop(st);
-    guard.finish();
+    if writer_failed {
+        // unfinished: no later chunk is enriched from this incomplete index
+        drop(guard);
+    } else {
+        guard.finish();
+    }
     drop(rows_tx);
-    write_task
-        .await
-        .map_err(|e| PipelineError::Internal(format!("writer task: {e}")))?
+    match write_task.await {
+        Ok(Ok(_)) if writer_failed => Err(PipelineError::Internal(
+            "the row writer stopped without an error".into(),
+        )),
+        Ok(done) => done,
+        Err(e) => Err(PipelineError::Internal(format!("writer task: {e}"))),
+    }
 }
 
 /// Brings the index up to `start` (file source: reads and indexes the blocks before the
@@ -534,6 +515,6 @@ mod tests {
             "an earlier chunk failed; this chunk was not enriched"
         );
         let inner: BoxError = "disk full".into();
-        assert_eq!(PipelineError::Write(inner).to_string(), "disk full");
+        assert_eq!(PipelineError::write(inner).to_string(), "disk full");
     }
 }

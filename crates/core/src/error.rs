@@ -26,6 +26,28 @@ impl ErrorClass {
     }
 }
 
+/// Any error, boxed (what runner hooks, row writers and sink stores hand back); its
+/// causes are kept.
+pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
+
+/// A [`BoxError`] that is itself an error, shown as the boxed one (its message, then its
+/// causes as its own), for `#[error(transparent)]` variants: a `Box<dyn Error>` is not an
+/// `Error`.
+#[derive(Debug)]
+pub struct Transparent(pub BoxError);
+
+impl std::fmt::Display for Transparent {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl std::error::Error for Transparent {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.0.source()
+    }
+}
+
 /// An error and its causes on one line, separated by `: ` (for run reports, logs and
 /// messages that must fit one line).
 pub fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {

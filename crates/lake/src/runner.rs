@@ -31,7 +31,7 @@ use crate::layout::{ChunkFile, Lake};
 use crate::writer::{write_bytes_atomic, Format, TableFile, WriteOptions};
 
 /// Any error of a chunk's fetch or of a commit hook (its causes are kept for the report).
-pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
+pub use ledgerflow_core::error::BoxError;
 
 /// What a run writes and where.
 #[derive(Debug, Clone)]

@@ -103,7 +103,7 @@ impl LakeSink {
                 )
             }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
-            Err(e) => return Err(io("read", &state_path)(e).into_sink()),
+            Err(e) => return Err(SinkError::store(io("read", &state_path)(e))),
         };
         let mut me = LakeSink {
             opts,
@@ -163,7 +163,7 @@ impl LakeSink {
             let entries = match std::fs::read_dir(&dir) {
                 Ok(e) => e,
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
-                Err(e) => return Err(io("list", &dir)(e).into_sink()),
+                Err(e) => return Err(SinkError::store(io("list", &dir)(e))),
             };
             for entry in entries {
                 let entry = entry.map_err(io("list", &dir)).map_err(SinkError::store)?;
@@ -327,7 +327,7 @@ impl LakeSink {
                 match std::fs::remove_file(&p) {
                     Ok(()) => {}
                     Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-                    Err(e) => return Err(io("remove", &p)(e).into_sink()),
+                    Err(e) => return Err(SinkError::store(io("remove", &p)(e))),
                 }
             }
         }
@@ -443,11 +443,10 @@ fn read(path: &Path) -> Result<Vec<RecordBatch>, SinkError> {
     reader
         .map(|b| {
             b.map_err(|source| {
-                LakeError::Arrow {
+                SinkError::store(LakeError::Arrow {
                     path: path.to_path_buf(),
                     source,
-                }
-                .into_sink()
+                })
             })
         })
         .collect()
@@ -503,17 +502,6 @@ fn block_in_file(path: &Path, number: u64) -> Result<BlockRef, SinkError> {
         sink: format!("lake chunk {}", path.display()),
         reason: format!("block {number} is not in the file"),
     })
-}
-
-/// A lake error as a sink's store error.
-trait IntoSink {
-    fn into_sink(self) -> SinkError;
-}
-
-impl IntoSink for LakeError {
-    fn into_sink(self) -> SinkError {
-        SinkError::store(self)
-    }
 }
 
 #[async_trait::async_trait]

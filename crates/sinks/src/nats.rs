@@ -215,59 +215,6 @@ impl NatsSink {
         Ok(())
     }
 
-    /// Publishes an event: its intent is saved first, then the undo messages and the rows,
-    /// then (every message acknowledged) the checkpoint `after`.
-    pub async fn apply(
-        &mut self,
-        event: &Event,
-        rows: &[(&str, RecordBatch)],
-        tables: &[&str],
-        after: &Window,
-        genesis: &str,
-    ) -> Result<(), SinkError> {
-        let mut intent = self.stored.clone();
-        intent.genesis = Some(genesis.to_string());
-        intent.pending = Some(Pending {
-            event: event.clone(),
-            after: after.blocks().cloned().collect(),
-        });
-        self.save(intent).await?;
-        self.publish(event, Some(rows), tables).await?;
-        self.finish(after).await
-    }
-
-    /// Completes an interrupted event (the intent of the checkpoint): publishes it again
-    /// under the same ids (duplicates are dropped by the stream), with the rows of the
-    /// first `canonical` blocks it applied, those still on the node's chain (`rows`;
-    /// `None` when there are none). Its other blocks left the chain, but some of their rows
-    /// may have gone out before the interruption: they get undo messages and are left out
-    /// of the checkpoint's window, so the next event applies whatever the chain has there
-    /// now (even the same block again).
-    pub async fn recover(
-        &mut self,
-        rows: Option<&[(&str, RecordBatch)]>,
-        canonical: usize,
-        tables: &[&str],
-        confirmations: u64,
-    ) -> Result<(), SinkError> {
-        let Some(p) = self.stored.pending.clone() else {
-            return Ok(());
-        };
-        self.publish(&p.event, rows, tables).await?;
-        let applied = p.event.apply();
-        let gone = &applied[canonical.min(applied.len())..];
-        let mut after = p.after;
-        if let Some(first) = gone.first() {
-            let seq = self.stored.seq + 1;
-            let mut acks = Vec::new();
-            self.undo_messages(gone, tables, seq, ".recovered", &mut acks)
-                .await?;
-            self.drain(&mut acks, 0).await?;
-            after.retain(|b| b.number < first.number);
-        }
-        self.finish(&Window::restore(confirmations, after)).await
-    }
-
     /// Undo messages for `blocks` in every table, with ids `chain.table.undo.hash.seq` and
     /// `suffix`.
     async fn undo_messages(
@@ -450,6 +397,8 @@ impl Sink for NatsSink {
         Ok(NatsSink::checkpoint(self, confirmations))
     }
 
+    /// Publishes an event: its intent is saved first, then the undo messages and the rows,
+    /// then (every message acknowledged) the checkpoint `after`.
     async fn apply(
         &mut self,
         event: &Event,
@@ -458,9 +407,24 @@ impl Sink for NatsSink {
         after: &Window,
         genesis: &str,
     ) -> Result<(), SinkError> {
-        NatsSink::apply(self, event, rows, tables, after, genesis).await
+        let mut intent = self.stored.clone();
+        intent.genesis = Some(genesis.to_string());
+        intent.pending = Some(Pending {
+            event: event.clone(),
+            after: after.blocks().cloned().collect(),
+        });
+        self.save(intent).await?;
+        self.publish(event, Some(rows), tables).await?;
+        self.finish(after).await
     }
 
+    /// Completes an interrupted event (the intent of the checkpoint): publishes it again
+    /// under the same ids (duplicates are dropped by the stream), with the rows of the
+    /// first `canonical` blocks it applied, those still on the node's chain (`rows`;
+    /// `None` when there are none). Its other blocks left the chain, but some of their rows
+    /// may have gone out before the interruption: they get undo messages and are left out
+    /// of the checkpoint's window, so the next event applies whatever the chain has there
+    /// now (even the same block again).
     async fn recover(
         &mut self,
         rows: Option<&[(&str, RecordBatch)]>,
@@ -468,7 +432,22 @@ impl Sink for NatsSink {
         tables: &[&str],
         confirmations: u64,
     ) -> Result<(), SinkError> {
-        NatsSink::recover(self, rows, canonical, tables, confirmations).await
+        let Some(p) = self.stored.pending.clone() else {
+            return Ok(());
+        };
+        self.publish(&p.event, rows, tables).await?;
+        let applied = p.event.apply();
+        let gone = &applied[canonical.min(applied.len())..];
+        let mut after = p.after;
+        if let Some(first) = gone.first() {
+            let seq = self.stored.seq + 1;
+            let mut acks = Vec::new();
+            self.undo_messages(gone, tables, seq, ".recovered", &mut acks)
+                .await?;
+            self.drain(&mut acks, 0).await?;
+            after.retain(|b| b.number < first.number);
+        }
+        self.finish(&Window::restore(confirmations, after)).await
     }
 }
 

@@ -23,4 +23,4 @@ pub use bitcoin::{BitcoinHeaders, BtcNode};
 pub use chain::{BlockRef, ChainError, Event, Follower, Headers, Link, Window};
 pub use driver::{Driver, DriverError, EvmNode, RowSource, StreamOptions};
 pub use evm::{EvmHeaders, StreamError};
-pub use sink::{BoxError, Checkpoint, OpenSink, Sink, SinkError, StoreError};
+pub use sink::{BoxError, Checkpoint, OpenSink, Sink, SinkError};

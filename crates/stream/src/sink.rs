@@ -12,7 +12,8 @@ use arrow_array::RecordBatch;
 use crate::chain::{Event, Window};
 
 /// Any error of a sink's store (its causes are kept).
-pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
+pub use ledgerflow_core::error::BoxError;
+use ledgerflow_core::error::Transparent;
 
 /// A sink failure.
 #[derive(Debug, thiserror::Error)]
@@ -20,7 +21,7 @@ pub enum SinkError {
     /// The store failed (the database, the message server, the file system): the driver
     /// reopens the sink from its checkpoint and tries the event again.
     #[error(transparent)]
-    Store(StoreError),
+    Store(Transparent),
     /// The store failed while doing `what`.
     #[error("{what}")]
     Context {
@@ -51,24 +52,7 @@ pub enum SinkError {
 impl SinkError {
     /// A store's own error, shown as it is (with its causes).
     pub fn store(e: impl std::error::Error + Send + Sync + 'static) -> Self {
-        SinkError::Store(StoreError(Box::new(e)))
-    }
-}
-
-/// A store's error behind [`SinkError::Store`]: displayed as the error itself, its
-/// causes as its causes.
-#[derive(Debug)]
-pub struct StoreError(pub BoxError);
-
-impl std::fmt::Display for StoreError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        self.0.fmt(f)
-    }
-}
-
-impl std::error::Error for StoreError {
-    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        self.0.source()
+        SinkError::Store(Transparent(Box::new(e)))
     }
 }
 

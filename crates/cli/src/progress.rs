@@ -35,3 +35,19 @@ impl Observer for BlocksBar {
         self.0.finish_and_clear();
     }
 }
+
+/// A spinner with a message and the elapsed time, ticking on its own (None with `--quiet`
+/// or when stderr is not a terminal).
+pub fn spinner(quiet: bool, msg: &str) -> Option<ProgressBar> {
+    if quiet || !std::io::IsTerminal::is_terminal(&std::io::stderr()) {
+        return None;
+    }
+    let pb = ProgressBar::new_spinner();
+    pb.set_style(
+        ProgressStyle::with_template("{spinner} [{elapsed_precise}] {msg}")
+            .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+    );
+    pb.set_message(msg.to_string());
+    pb.enable_steady_tick(std::time::Duration::from_millis(120));
+    Some(pb)
+}

@@ -9,6 +9,7 @@
 //! | `i64` / `Option<i64>` | `Int64` | INT64 |
 //! | `String` / `Option<String>` | `Utf8` | STRING, and NUMERIC as an exact decimal string |
 //! | `bool` / `Option<bool>` | `Boolean` | BOOLEAN |
+//! | `f64` / `Option<f64>` | `Float64` | FLOAT64 (scores, ranks, shares) |
 //! | [`Timestamp`] | `Timestamp(µs, "UTC")` | TIMESTAMP |
 //! | `Vec<String>` | `List<Utf8>` | STRING REPEATED |
 //! | `Vec<Withdrawal>` | `List<Struct>` | RECORD REPEATED |
@@ -18,8 +19,8 @@
 use std::sync::Arc;
 
 use arrow_array::builder::{
-    BooleanBuilder, Date32Builder, Decimal128Builder, Int64Builder, ListBuilder, StringBuilder,
-    StructBuilder, TimestampMicrosecondBuilder,
+    BooleanBuilder, Date32Builder, Decimal128Builder, Float64Builder, Int64Builder, ListBuilder,
+    StringBuilder, StructBuilder, TimestampMicrosecondBuilder,
 };
 use arrow_array::ArrayRef;
 use arrow_schema::{DataType, Field, Fields, TimeUnit};
@@ -147,6 +148,34 @@ impl ArrowCol for Option<i64> {
     }
     fn build<'a>(values: impl ExactSizeIterator<Item = &'a Self>) -> ArrayRef {
         let mut b = Int64Builder::with_capacity(values.len());
+        values.for_each(|v| b.append_option(*v));
+        Arc::new(b.finish())
+    }
+}
+
+impl ArrowCol for f64 {
+    fn data_type() -> DataType {
+        DataType::Float64
+    }
+    fn nullable() -> bool {
+        false
+    }
+    fn build<'a>(values: impl ExactSizeIterator<Item = &'a Self>) -> ArrayRef {
+        let mut b = Float64Builder::with_capacity(values.len());
+        values.for_each(|v| b.append_value(*v));
+        Arc::new(b.finish())
+    }
+}
+
+impl ArrowCol for Option<f64> {
+    fn data_type() -> DataType {
+        DataType::Float64
+    }
+    fn nullable() -> bool {
+        true
+    }
+    fn build<'a>(values: impl ExactSizeIterator<Item = &'a Self>) -> ArrayRef {
+        let mut b = Float64Builder::with_capacity(values.len());
         values.for_each(|v| b.append_option(*v));
         Arc::new(b.finish())
     }

@@ -4,6 +4,7 @@
 
 mod bench;
 mod devnet;
+mod entities;
 mod export;
 mod lake;
 mod load;
@@ -14,6 +15,7 @@ mod stream;
 
 pub use bench::*;
 pub use devnet::*;
+pub use entities::*;
 pub use export::*;
 pub use lake::*;
 pub use load::*;
@@ -117,6 +119,11 @@ pub enum Command {
     /// Load the lake into a database.
     #[command(subcommand)]
     Load(LoadCommand),
+    /// Entities of a UTXO chain: address clustering (multi-input, CoinJoin rules, change
+    /// heuristics, a super-cluster guard) into lake tables, and why two addresses are one
+    /// entity.
+    #[command(subcommand)]
+    Entities(EntitiesCommand),
     /// Lake maintenance: verify a lake's consistency.
     #[command(subcommand)]
     Lake(LakeCommand),

@@ -4,6 +4,7 @@ pub mod bench;
 pub mod common;
 pub mod demo;
 pub mod devnet;
+pub mod entities;
 pub mod export_bitcoin;
 pub mod export_evm;
 pub mod lake;
@@ -15,8 +16,8 @@ pub mod stream;
 use std::process::ExitCode;
 
 use crate::args::{
-    BenchCommand, Cli, Command, DevnetCommand, ExportCommand, LakeCommand, LoadCommand,
-    StreamCommand,
+    BenchCommand, Cli, Command, DevnetCommand, EntitiesCommand, ExportCommand, LakeCommand,
+    LoadCommand, StreamCommand,
 };
 
 pub async fn run(cli: Cli) -> eyre::Result<ExitCode> {
@@ -29,6 +30,8 @@ pub async fn run(cli: Cli) -> eyre::Result<ExitCode> {
         Command::Devnet(DevnetCommand::Litecoin(a)) => devnet::litecoin(a).await,
         Command::Sql(a) => sql::run(a, false).await,
         Command::Shell(a) => sql::run(a, true).await,
+        Command::Entities(EntitiesCommand::Build(a)) => entities::build(a, quiet).await,
+        Command::Entities(EntitiesCommand::Why(a)) => entities::why(a).await,
         Command::Lake(LakeCommand::Check(a)) => lake::check(a).await,
         Command::Lake(LakeCommand::Compact(a)) => lake::compact(a).await,
         Command::Lake(LakeCommand::Convert(a)) => lake::convert(a).await,

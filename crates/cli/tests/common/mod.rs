@@ -91,6 +91,10 @@ pub fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
 }
 
+pub fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
 /// Reads every Parquet chunk of a table into one batch list.
 pub fn read_table(lake: &Path, chain: &str, table: &str) -> Vec<RecordBatch> {
     let dir = lake.join(chain).join(table);

@@ -1,0 +1,103 @@
+//! `ledgerflow entities build|why`.
+
+use std::process::ExitCode;
+use std::time::Instant;
+
+use eyre::WrapErr;
+use ledgerflow_entities::change::{ChangeSpec, Combine};
+use ledgerflow_entities::{CoinJoinMode, Options};
+use ledgerflow_lake::Lake;
+
+use crate::args::{CoinJoinArg, CombineArg, EntitiesBuildArgs, EntitiesWhyArgs, WhyFormat};
+
+fn lake_of(path: &std::path::Path) -> eyre::Result<Lake> {
+    if !path.is_dir() {
+        eyre::bail!("no such lake folder: {}", path.display());
+    }
+    Ok(Lake::new(path))
+}
+
+/// The clustering options of the flags (validated before any I/O).
+pub fn options(a: &EntitiesBuildArgs) -> eyre::Result<Options> {
+    let combine = match a.change_combine {
+        CombineArg::All => Combine::All,
+        CombineArg::Any => Combine::Any,
+    };
+    let change = ChangeSpec::parse(&a.change, combine).map_err(|e| eyre::eyre!("--change: {e}"))?;
+    if !(0.0..=1.0).contains(&a.change_min_confidence) {
+        eyre::bail!(
+            "--change-min-confidence {} must lie between 0 and 1",
+            a.change_min_confidence
+        );
+    }
+    Ok(Options {
+        coinjoin: match a.coinjoin {
+            CoinJoinArg::Exclude => CoinJoinMode::Exclude,
+            CoinJoinArg::Include => CoinJoinMode::Include,
+            CoinJoinArg::Flag => CoinJoinMode::Flag,
+        },
+        change,
+        guard_size: a.guard_size,
+        min_confidence: a.change_min_confidence,
+    })
+}
+
+pub async fn build(a: EntitiesBuildArgs, quiet: bool) -> eyre::Result<ExitCode> {
+    let opts = options(&a)?;
+    let lake = lake_of(&a.lake)?;
+    let started = Instant::now();
+    let spinner = crate::progress::spinner(quiet, &format!("clustering {}", a.chain));
+    let chain = a.chain.clone();
+    let rebuild = a.rebuild;
+    let report = tokio::task::spawn_blocking(move || {
+        ledgerflow_entities::build(&lake, &chain, &opts, rebuild)
+    })
+    .await
+    .wrap_err("the clustering task failed")?
+    .wrap_err_with(|| format!("entities build for chain {}", a.chain))?;
+    if let Some(s) = spinner {
+        s.finish_and_clear();
+    }
+    let secs = started.elapsed().as_secs_f64();
+    if a.json {
+        let mut v = serde_json::to_value(&report)?;
+        v["seconds"] = serde_json::json!(secs);
+        println!("{}", serde_json::to_string_pretty(&v)?);
+    } else {
+        println!(
+            "{}: blocks {}..={}, {} transactions ({} clustered now, {}), {} inputs, {} addresses \
+             -> {} entities ({} with several addresses, largest {}); {} merges, {} refused by \
+             the guard, {} refused for confidence, {} CoinJoins, {} change outputs; {:.2} s",
+            report.chain,
+            report.first_block,
+            report.last_block,
+            report.transactions,
+            report.clustered,
+            report.mode,
+            report.inputs,
+            report.addresses,
+            report.entities,
+            report.multi_address_entities,
+            report.largest_entity,
+            report.merges,
+            report.refused_guard,
+            report.refused_confidence,
+            report.coinjoins,
+            report.change_outputs,
+            secs
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+pub async fn why(a: EntitiesWhyArgs) -> eyre::Result<ExitCode> {
+    let lake = lake_of(&a.lake)?;
+    let (x, y) = (&a.addresses[0], &a.addresses[1]);
+    let e = ledgerflow_entities::why::why(&lake, &a.chain, x, y)
+        .wrap_err_with(|| format!("entities why {x} {y}"))?;
+    match a.format {
+        WhyFormat::Json => println!("{}", serde_json::to_string_pretty(&e)?),
+        WhyFormat::Text => print!("{}", ledgerflow_entities::why::render(&e)),
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,730 @@
+#![allow(clippy::unwrap_used)]
+//! `entities build|why` on BlockSci's node-written regtest chains, against BlockSci's own
+//! regression outputs (`fixtures/blocksci/expected`) and the scenario record
+//! (`output.json`).
+
+mod common;
+
+use std::collections::{BTreeSet, HashMap};
+use std::path::{Path, PathBuf};
+
+use common::{run, stderr, stdout};
+use ledgerflow_entities::change::{ChangeSpec, Combine, Heuristic};
+use ledgerflow_entities::ledger::{AddressBook, Ledger};
+use ledgerflow_lake::Lake;
+
+const CHAINS: [(&str, &str); 3] = [
+    ("btc", "bitcoin-regtest"),
+    ("bch", "bitcoin_cash-regtest"),
+    ("ltc", "litecoin-regtest"),
+];
+
+/// Exports one BlockSci chain into a fresh lake: (lake dir guard, lake path, chain folder).
+async fn lake_of(shared: &Path, tag: &str) -> (tempfile::TempDir, PathBuf, String) {
+    let (_, folder) = CHAINS.iter().find(|c| c.0 == tag).unwrap();
+    let chain = match tag {
+        "btc" => "bitcoin",
+        "bch" => "bitcoin_cash",
+        _ => "litecoin",
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let lake = dir.path().join("lake");
+    let data = shared.join("fixtures/blocksci").join(tag);
+    let r = run(&[
+        "export",
+        "bitcoin",
+        "--datadir",
+        data.to_str().unwrap(),
+        "--chain",
+        chain,
+        "--network",
+        "regtest",
+        "-o",
+        lake.to_str().unwrap(),
+        "-q",
+    ])
+    .await;
+    assert!(r.status.success(), "export {tag}: {}", stderr(&r));
+    assert!(lake.join(folder).is_dir(), "{folder} in the lake");
+    (dir, lake, folder.to_string())
+}
+
+fn scenario(shared: &Path, tag: &str) -> serde_json::Value {
+    let p = shared
+        .join("fixtures/blocksci")
+        .join(tag)
+        .join("output.json");
+    serde_json::from_slice(&std::fs::read(p).unwrap()).unwrap()
+}
+
+/// The address sets of BlockSci's printed cluster lines (`[PubkeyHashAddress(m…), …]`),
+/// in the form the lake writes them (see [`canonical`]).
+fn cluster_lines(text: &str, tag: &str) -> Vec<BTreeSet<String>> {
+    text.lines()
+        .filter(|l| l.starts_with('[') && l.contains("Address("))
+        .map(|l| {
+            l.split("Address(")
+                .skip(1)
+                .map(|p| canonical(p.split(')').next().unwrap(), tag))
+                .collect()
+        })
+        .collect()
+}
+
+/// One spelling for both sides: bare multisig as `multisig of N` (BlockSci prints
+/// `2 of 3`, the lake the key addresses joined by `,`), and Bitcoin Cash's legacy
+/// base58 addresses (BlockSci, output.json) as the node's cashaddr (the lake).
+fn canonical(a: &str, tag: &str) -> String {
+    if let Some((_, n)) = a.split_once(" of ") {
+        return format!("multisig of {n}");
+    }
+    if a.contains(',') {
+        return format!("multisig of {}", a.split(',').count());
+    }
+    if tag == "bch" {
+        if let Some(raw) = base58_decode(a) {
+            if raw.len() == 25 {
+                let hash: [u8; 20] = raw[1..21].try_into().unwrap();
+                let script = raw[0] == 0xc4 || raw[0] == 0x05;
+                return ledgerflow_bitcoin::address::cashaddr("bchreg", script, &hash);
+            }
+        }
+    }
+    a.to_string()
+}
+
+fn base58_decode(s: &str) -> Option<Vec<u8>> {
+    const ALPHABET: &[u8] = b"123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz";
+    let mut out: Vec<u8> = Vec::new(); // big-endian
+    for c in s.bytes() {
+        let mut carry = ALPHABET.iter().position(|&x| x == c)? as u32;
+        for b in out.iter_mut().rev() {
+            carry += (*b as u32) * 58;
+            *b = (carry & 0xff) as u8;
+            carry >>= 8;
+        }
+        while carry > 0 {
+            out.insert(0, (carry & 0xff) as u8);
+            carry >>= 8;
+        }
+    }
+    let zeros = s.bytes().take_while(|&c| c == b'1').count();
+    let mut v = vec![0u8; zeros];
+    v.extend(out);
+    Some(v)
+}
+
+/// A scenario address in the lake's spelling.
+fn addr(sc: &serde_json::Value, key: &str, tag: &str) -> String {
+    canonical(sc[key].as_str().unwrap(), tag)
+}
+
+fn expected(shared: &Path, name: &str, tag: &str) -> String {
+    let p = shared
+        .join("fixtures/blocksci/expected")
+        .join(format!("{name}[{tag}].out"));
+    std::fs::read_to_string(p).unwrap()
+}
+
+async fn build(lake: &Path, chain: &str, extra: &[&str]) {
+    let mut args = vec![
+        "entities",
+        "build",
+        "--lake",
+        lake.to_str().unwrap(),
+        "--chain",
+        chain,
+        "-q",
+    ];
+    args.extend_from_slice(extra);
+    let r = run(&args).await;
+    assert!(
+        r.status.success(),
+        "entities build {extra:?}: {}",
+        stderr(&r)
+    );
+}
+
+/// address → entity id, from the `address_entity` table (read with SQL, as users do).
+async fn partition(lake: &Path, chain: &str) -> HashMap<String, i64> {
+    let ds = ledgerflow_lake::layout::dataset_name(chain);
+    let r = run(&[
+        "sql",
+        "--lake",
+        lake.to_str().unwrap(),
+        "--format",
+        "csv",
+        &format!("SELECT address, entity_id FROM {ds}.address_entity"),
+    ])
+    .await;
+    assert!(r.status.success(), "{}", stderr(&r));
+    stdout(&r)
+        .lines()
+        .skip(1)
+        .map(|l| {
+            let (a, e) = l.rsplit_once(',').unwrap();
+            (a.trim_matches('"').to_string(), e.parse().unwrap())
+        })
+        .collect()
+}
+
+fn cluster_of(p: &HashMap<String, i64>, address: &str) -> BTreeSet<String> {
+    let e = *p
+        .get(address)
+        .unwrap_or_else(|| panic!("address {address} is not in address_entity"));
+    p.iter()
+        .filter(|(_, &x)| x == e)
+        .map(|(a, _)| canonical(a, ""))
+        .collect()
+}
+
+/// The addresses of BlockSci's `cluster_regtest`.
+const REGTEST_IDS: [&str; 8] = [
+    "address-p2pkh-spend-1",
+    "address-p2sh-spend-2",
+    "addr-2-in-2-out",
+    "addr-peeling-chain",
+    "addr-merge-0",
+    "addr-merge-2",
+    "merge-addr-1",
+    "merge-addr-2",
+];
+
+/// Compares cluster lists, showing only what differs.
+#[track_caller]
+fn same_clusters(ours: &[BTreeSet<String>], want: &[BTreeSet<String>], what: &str) {
+    assert_eq!(ours.len(), want.len(), "{what}: cluster count");
+    for (k, (o, w)) in ours.iter().zip(want).enumerate() {
+        let extra: Vec<_> = o.difference(w).collect();
+        let missing: Vec<_> = w.difference(o).collect();
+        assert!(
+            extra.is_empty() && missing.is_empty(),
+            "{what}: cluster {k} ({} vs {} addresses): extra {extra:?}, missing {missing:?}",
+            o.len(),
+            w.len()
+        );
+    }
+}
+
+fn regtest_clusters(
+    p: &HashMap<String, i64>,
+    sc: &serde_json::Value,
+    tag: &str,
+) -> Vec<BTreeSet<String>> {
+    REGTEST_IDS
+        .iter()
+        .map(|id| cluster_of(p, &addr(sc, id, tag)))
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn blocksci_clusters_without_change() {
+    let Some(shared) = ledgerflow_testkit::shared_dir("entities") else {
+        return;
+    };
+    for (tag, _) in CHAINS {
+        let (_d, lake, chain) = lake_of(&shared, tag).await;
+        let sc = scenario(&shared, tag);
+        build(&lake, &chain, &[]).await;
+        let p = partition(&lake, &chain).await;
+        // merge-addr-1..3 form one entity of exactly those three
+        let want: BTreeSet<String> = (1..=3)
+            .map(|i| addr(&sc, &format!("merge-addr-{i}"), tag))
+            .collect();
+        assert_eq!(
+            cluster_of(&p, &addr(&sc, "merge-addr-1", tag)),
+            want,
+            "{tag}"
+        );
+        // BlockSci's printed clusters, with CoinJoins ignored and not
+        let no_change = cluster_lines(
+            &expected(&shared, "test_clustering.test_clustering_no_change", tag),
+            tag,
+        );
+        assert_eq!(no_change[0], want, "{tag}");
+        let ours = regtest_clusters(&p, &sc, tag);
+        same_clusters(
+            &ours,
+            &no_change[no_change.len() - 8..],
+            &format!("{tag} no change"),
+        );
+        let ignore = cluster_lines(
+            &expected(
+                &shared,
+                "test_clustering.test_clustering_ignore_coinjoin",
+                tag,
+            ),
+            tag,
+        );
+        same_clusters(&ours, &ignore, &format!("{tag} ignoring CoinJoins"));
+
+        // the CoinJoin's participants: apart when excluded, together when included
+        let l = Ledger::load(&Lake::new(&lake), &chain, None, AddressBook::default()).unwrap();
+        let cj = l
+            .tx_by_hex(sc["simple-coinjoin-tx"].as_str().unwrap())
+            .unwrap();
+        let parts: Vec<String> = l
+            .inputs_of(cj)
+            .iter()
+            .map(|i| l.book.name(i.addr).to_string())
+            .collect();
+        assert!(parts.len() >= 3);
+        let entities: BTreeSet<i64> = parts.iter().map(|a| p[a]).collect();
+        assert_eq!(
+            entities.len(),
+            parts.len(),
+            "{tag}: CoinJoin inputs kept apart"
+        );
+        let r = run(&[
+            "sql",
+            "--lake",
+            lake.to_str().unwrap(),
+            "--format",
+            "csv",
+            &format!(
+                "SELECT rule FROM {}.coinjoins WHERE transaction_hash = '{}'",
+                ledgerflow_lake::layout::dataset_name(&chain),
+                sc["simple-coinjoin-tx"].as_str().unwrap()
+            ),
+        ])
+        .await;
+        assert_eq!(stdout(&r).lines().nth(1), Some("equal-output"), "{tag}");
+
+        build(&lake, &chain, &["--coinjoin", "include"]).await;
+        let p = partition(&lake, &chain).await;
+        let entities: BTreeSet<i64> = parts.iter().map(|a| p[a]).collect();
+        assert_eq!(
+            entities.len(),
+            1,
+            "{tag}: CoinJoin inputs merged when included"
+        );
+        let with = cluster_lines(
+            &expected(
+                &shared,
+                "test_clustering.test_clustering_cluster_coinjoin",
+                tag,
+            ),
+            tag,
+        );
+        same_clusters(
+            &regtest_clusters(&p, &sc, tag),
+            &with,
+            &format!("{tag} clustering CoinJoins"),
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn blocksci_clusters_with_each_change_heuristic() {
+    let Some(shared) = ledgerflow_testkit::shared_dir("entities") else {
+        return;
+    };
+    // test_clustering_with_change's order
+    let heuristics = [
+        "peeling-chain",
+        "optimal",
+        "address-type",
+        "locktime",
+        "address-reuse",
+        "fresh-address",
+        "legacy",
+        "none",
+    ];
+    for (tag, _) in CHAINS {
+        let (_d, lake, chain) = lake_of(&shared, tag).await;
+        let sc = scenario(&shared, tag);
+        let want = cluster_lines(
+            &expected(&shared, "test_clustering.test_clustering_with_change", tag),
+            tag,
+        );
+        assert_eq!(want.len(), 8 * heuristics.len(), "{tag}");
+        for (k, h) in heuristics.iter().enumerate() {
+            build(&lake, &chain, &["--change", h]).await;
+            let p = partition(&lake, &chain).await;
+            same_clusters(
+                &regtest_clusters(&p, &sc, tag),
+                &want[8 * k..8 * k + 8],
+                &format!("{tag}: clusters with change heuristic {h}"),
+            );
+        }
+    }
+}
+
+/// BlockSci's `test_change_regression`: each heuristic's candidate set and unique change
+/// on ten scenario transactions.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn blocksci_change_candidates() {
+    let Some(shared) = ledgerflow_testkit::shared_dir("entities") else {
+        return;
+    };
+    let heuristics = [
+        "address-type",
+        "locktime",
+        "fresh-address",
+        "peeling-chain",
+        "optimal",
+        "address-reuse",
+        "legacy",
+        "none",
+    ];
+    let ids = [
+        "change-negative-testcase-tx",
+        "change-reuse-tx-1",
+        "change-locktime-tx-1",
+        "change-optimal-0-tx",
+        "peeling-chain-5-tx",
+        "change-ten-2-tx",
+        "fan-8-tx",
+        "peeling-chain-4-tx",
+        "tx-chain-10-tx-1",
+        "funding-tx-2-in-2-out",
+    ];
+    for (tag, _) in CHAINS {
+        let (_d, lake, chain) = lake_of(&shared, tag).await;
+        let sc = scenario(&shared, tag);
+        let l = Ledger::load(&Lake::new(&lake), &chain, None, AddressBook::default()).unwrap();
+        let text = expected(&shared, "test_change.test_change_regression", tag);
+        let lines: Vec<&str> = text.lines().collect();
+        let mut k = 0;
+        for h in heuristics {
+            let spec = ChangeSpec::parse(h, Combine::All).unwrap();
+            for id in ids {
+                let t = l.tx_by_hex(sc[id].as_str().unwrap()).unwrap();
+                let all = Heuristic::parse(h).unwrap().candidates(&l, t);
+                let unique: Vec<u32> = spec
+                    .unique(&l, t)
+                    .map(|c| vec![c.position])
+                    .unwrap_or_default();
+                assert_eq!(format!("{all:?}"), lines[k], "{tag} {h} {id}: candidates");
+                assert_eq!(
+                    format!("{unique:?}"),
+                    lines[k + 1],
+                    "{tag} {h} {id}: unique change"
+                );
+                k += 2;
+            }
+        }
+        assert_eq!(k, lines.len(), "{tag}: every line compared");
+
+        // each scenario's change transaction: the heuristic picks the recorded position
+        let cases: &[(&str, &str, &str, usize)] = &[
+            (
+                "optimal",
+                "change-optimal-{}-tx",
+                "change-optimal-{}-position",
+                2,
+            ),
+            (
+                "address-type",
+                "change-address-type-tx-{}",
+                "change-address-type-position-{}",
+                3,
+            ),
+            (
+                "locktime",
+                "change-locktime-tx-{}",
+                "change-locktime-position-{}",
+                3,
+            ),
+            (
+                "address-reuse",
+                "change-reuse-tx-{}",
+                "change-reuse-position-{}",
+                3,
+            ),
+            (
+                "fresh-address",
+                "change-client-behavior-tx-{}",
+                "change-client-behavior-position-{}",
+                3,
+            ),
+        ];
+        for (h, tx, pos, n) in cases {
+            for i in 0..*n {
+                let t = l
+                    .tx_by_hex(sc[tx.replace("{}", &i.to_string())].as_str().unwrap())
+                    .unwrap();
+                let want = sc[pos.replace("{}", &i.to_string())].as_u64().unwrap() as u32;
+                let got = Heuristic::parse(h).unwrap().candidates(&l, t);
+                assert_eq!(got, vec![want], "{tag} {h} case {i}");
+            }
+        }
+        for i in 0..6u8 {
+            let t = l
+                .tx_by_hex(sc[format!("change-ten-{i}-tx")].as_str().unwrap())
+                .unwrap();
+            let want = sc[format!("change-ten-{i}-position")].as_u64().unwrap() as u32;
+            assert_eq!(
+                Heuristic::PowerOfTen(8 - i).candidates(&l, t),
+                vec![want],
+                "{tag} power-of-ten:{}",
+                8 - i
+            );
+        }
+        for i in 3..8 {
+            let t = l
+                .tx_by_hex(sc[format!("peeling-chain-{i}-tx")].as_str().unwrap())
+                .unwrap();
+            let want = sc[format!("peeling-chain-{i}-position")].as_u64().unwrap() as u32;
+            let spec = ChangeSpec::parse("peeling-chain,spent", Combine::All).unwrap();
+            assert_eq!(
+                spec.candidates(&l, t),
+                vec![want],
+                "{tag} peeling chain {i}"
+            );
+        }
+        // the negative case: no heuristic that must stay silent picks anything
+        let t = l
+            .tx_by_hex(sc["change-negative-testcase-tx"].as_str().unwrap())
+            .unwrap();
+        for h in [
+            "peeling-chain",
+            "optimal",
+            "address-reuse",
+            "legacy",
+            "none",
+        ] {
+            assert!(
+                Heuristic::parse(h).unwrap().candidates(&l, t).is_empty(),
+                "{tag} {h}"
+            );
+        }
+        for h in ["address-type", "locktime", "fresh-address"] {
+            assert_eq!(
+                Heuristic::parse(h).unwrap().candidates(&l, t).len(),
+                2,
+                "{tag} {h}"
+            );
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn why_explains_and_bad_input_is_refused() {
+    let Some(shared) = ledgerflow_testkit::shared_dir("entities") else {
+        return;
+    };
+    let (_d, lake, chain) = lake_of(&shared, "btc").await;
+    let sc = scenario(&shared, "btc");
+    let l = lake.to_str().unwrap();
+    // before any build: why has nothing to read
+    let a1 = sc["merge-addr-1"].as_str().unwrap();
+    let a3 = sc["merge-addr-3"].as_str().unwrap();
+    let r = run(&["entities", "why", "-l", l, "--chain", &chain, a1, a3]).await;
+    assert_eq!(r.status.code(), Some(2));
+    assert!(stderr(&r).contains("entities build"), "{}", stderr(&r));
+
+    build(&lake, &chain, &[]).await;
+    let r = run(&[
+        "entities", "why", "-l", l, "--chain", &chain, a1, a3, "--format", "json",
+    ])
+    .await;
+    assert!(r.status.success(), "{}", stderr(&r));
+    let v: serde_json::Value = serde_json::from_slice(&r.stdout).unwrap();
+    assert_eq!(v["same_entity"], true);
+    let path = v["path"].as_array().unwrap();
+    assert!(!path.is_empty());
+    assert_eq!(path[0]["from"], a1);
+    assert_eq!(path.last().unwrap()["to"], a3);
+    assert_eq!(path[0]["transaction_hash"], sc["merge-final-tx"]);
+    assert_eq!(path[0]["rule"], "multi-input");
+
+    // apart: the CoinJoin's participants
+    let other = sc["addr-merge-0"].as_str().unwrap();
+    let r = run(&["entities", "why", "-l", l, "--chain", &chain, a1, other]).await;
+    assert!(r.status.success(), "{}", stderr(&r));
+    assert!(
+        stdout(&r).contains("are not in one entity"),
+        "{}",
+        stdout(&r)
+    );
+
+    // bad input: exit 2, a message naming what is wrong
+    let cases: Vec<(Vec<&str>, &str)> = vec![
+        (
+            vec!["entities", "why", "-l", l, "--chain", &chain, a1, a1],
+            "two different addresses",
+        ),
+        (
+            vec![
+                "entities",
+                "why",
+                "-l",
+                l,
+                "--chain",
+                &chain,
+                a1,
+                "mNotAnAddress",
+            ],
+            "mNotAnAddress",
+        ),
+        (
+            vec!["entities", "why", "-l", l, "--chain", &chain, a1],
+            "required",
+        ),
+        (
+            vec![
+                "entities",
+                "why",
+                "-l",
+                l,
+                "--chain",
+                "dogecoin-regtest",
+                a1,
+                a3,
+            ],
+            "dogecoin-regtest",
+        ),
+        (
+            vec!["entities", "build", "-l", l, "--chain", "dogecoin-regtest"],
+            "dogecoin-regtest",
+        ),
+        (
+            vec![
+                "entities", "build", "-l", l, "--chain", &chain, "--change", "magic",
+            ],
+            "magic",
+        ),
+        (
+            vec![
+                "entities",
+                "build",
+                "-l",
+                l,
+                "--chain",
+                &chain,
+                "--coinjoin",
+                "maybe",
+            ],
+            "maybe",
+        ),
+    ];
+    for (args, needle) in cases {
+        let r = run(&args).await;
+        assert_eq!(r.status.code(), Some(2), "{args:?}");
+        assert!(stderr(&r).contains(needle), "{args:?}: {}", stderr(&r));
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lake_without_enriched_inputs_is_refused() {
+    let Some(shared) = ledgerflow_testkit::shared_dir("entities") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let lake = dir.path().join("lake");
+    let data = shared.join("fixtures/blocksci/btc");
+    let r = run(&[
+        "export",
+        "bitcoin",
+        "--datadir",
+        data.to_str().unwrap(),
+        "--network",
+        "regtest",
+        "--no-enrich",
+        "-o",
+        lake.to_str().unwrap(),
+        "-q",
+    ])
+    .await;
+    assert!(r.status.success(), "{}", stderr(&r));
+    let r = run(&[
+        "entities",
+        "build",
+        "-l",
+        lake.to_str().unwrap(),
+        "--chain",
+        "bitcoin-regtest",
+    ])
+    .await;
+    assert_eq!(r.status.code(), Some(2));
+    assert!(stderr(&r).contains("--no-enrich"), "{}", stderr(&r));
+    assert!(!lake.join("bitcoin-regtest/address_entity").exists());
+    assert!(!lake.join("bitcoin-regtest/_entities").exists());
+}
+
+/// A lake cut at a block, built, then grown: the resumed build equals a rebuild.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn incremental_build_equals_rebuild() {
+    let Some(shared) = ledgerflow_testkit::shared_dir("entities") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let lake = dir.path().join("lake");
+    let data = shared.join("fixtures/blocksci/btc");
+    let export = |blocks: &'static str| {
+        let lake = lake.clone();
+        let data = data.clone();
+        async move {
+            let r = run(&[
+                "export",
+                "bitcoin",
+                "--datadir",
+                data.to_str().unwrap(),
+                "--network",
+                "regtest",
+                "--blocks",
+                blocks,
+                "--chunk-size",
+                "50",
+                "-o",
+                lake.to_str().unwrap(),
+                "-q",
+            ])
+            .await;
+            assert!(r.status.success(), "{}", stderr(&r));
+        }
+    };
+    export("0:149").await;
+    let chain = "bitcoin-regtest";
+    for opts in [vec![], vec!["--change", "optimal,address-type"]] {
+        build(&lake, chain, &opts).await;
+        export("150:201").await;
+        let mut args = opts.clone();
+        args.push("--json");
+        let r = run(&[
+            &[
+                "entities",
+                "build",
+                "-l",
+                lake.to_str().unwrap(),
+                "--chain",
+                chain,
+            ][..],
+            &args[..],
+        ]
+        .concat())
+        .await;
+        assert!(r.status.success(), "{}", stderr(&r));
+        let v: serde_json::Value = serde_json::from_slice(&r.stdout).unwrap();
+        assert_eq!(v["mode"], "resumed", "{v}");
+        assert!(v["clustered"].as_u64().unwrap() > 0);
+        let resumed = partition(&lake, chain).await;
+        let merges = table_text(&lake, chain, "entity_merges").await;
+        let entities = table_text(&lake, chain, "entities").await;
+        let mut args = opts.clone();
+        args.push("--rebuild");
+        build(&lake, chain, &args).await;
+        assert_eq!(partition(&lake, chain).await, resumed);
+        assert_eq!(table_text(&lake, chain, "entity_merges").await, merges);
+        assert_eq!(table_text(&lake, chain, "entities").await, entities);
+        // back to the cut for the next round
+        std::fs::remove_dir_all(&lake).unwrap();
+        export("0:149").await;
+    }
+}
+
+async fn table_text(lake: &Path, chain: &str, table: &str) -> String {
+    let ds = ledgerflow_lake::layout::dataset_name(chain);
+    let r = run(&[
+        "sql",
+        "--lake",
+        lake.to_str().unwrap(),
+        "--format",
+        "csv",
+        &format!("SELECT * FROM {ds}.{table} ORDER BY 1, 2, 3, 4"),
+    ])
+    .await;
+    assert!(r.status.success(), "{}", stderr(&r));
+    stdout(&r)
+}

@@ -3,6 +3,7 @@
 mod args;
 mod commands;
 mod logging;
+mod plot;
 mod progress;
 
 use std::process::ExitCode;

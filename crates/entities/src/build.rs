@@ -330,8 +330,8 @@ fn restore(lake: &Lake, chain: &str, c: &mut Clustering) -> Result<(), EntityErr
     Ok(())
 }
 
-/// Two Int64 columns of every Parquet chunk of a table.
-pub(crate) fn read_pairs(
+/// Two Int64 columns of every Parquet chunk of a table (none when it has no chunk).
+pub fn read_pairs(
     lake: &Lake,
     chain: &str,
     table: &str,

@@ -16,6 +16,7 @@ pub mod change;
 pub mod cluster;
 pub mod coinjoin;
 pub mod error;
+pub mod graph;
 pub mod ledger;
 pub mod tables;
 pub mod unionfind;

@@ -6,6 +6,7 @@ mod bench;
 mod devnet;
 mod entities;
 mod export;
+mod graph;
 mod lake;
 mod load;
 mod node;
@@ -17,6 +18,7 @@ pub use bench::*;
 pub use devnet::*;
 pub use entities::*;
 pub use export::*;
+pub use graph::*;
 pub use lake::*;
 pub use load::*;
 pub use node::*;
@@ -124,6 +126,10 @@ pub enum Command {
     /// entity.
     #[command(subcommand)]
     Entities(EntitiesCommand),
+    /// Address and entity transaction graphs: build them into the lake, then PageRank,
+    /// degrees, components, betweenness, k-hop neighbourhoods, paths, exports.
+    #[command(subcommand)]
+    Graph(GraphCommand),
     /// Lake maintenance: verify a lake's consistency.
     #[command(subcommand)]
     Lake(LakeCommand),

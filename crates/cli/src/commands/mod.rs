@@ -7,6 +7,7 @@ pub mod devnet;
 pub mod entities;
 pub mod export_bitcoin;
 pub mod export_evm;
+pub mod graph;
 pub mod lake;
 pub mod load;
 pub mod schema;
@@ -16,8 +17,8 @@ pub mod stream;
 use std::process::ExitCode;
 
 use crate::args::{
-    BenchCommand, Cli, Command, DevnetCommand, EntitiesCommand, ExportCommand, LakeCommand,
-    LoadCommand, StreamCommand,
+    BenchCommand, Cli, Command, DevnetCommand, EntitiesCommand, ExportCommand, GraphCommand,
+    LakeCommand, LoadCommand, StreamCommand,
 };
 
 pub async fn run(cli: Cli) -> eyre::Result<ExitCode> {
@@ -32,6 +33,14 @@ pub async fn run(cli: Cli) -> eyre::Result<ExitCode> {
         Command::Shell(a) => sql::run(a, true).await,
         Command::Entities(EntitiesCommand::Build(a)) => entities::build(a, quiet).await,
         Command::Entities(EntitiesCommand::Why(a)) => entities::why(a).await,
+        Command::Graph(GraphCommand::Build(a)) => graph::build(a).await,
+        Command::Graph(GraphCommand::Pagerank(a)) => graph::pagerank(a).await,
+        Command::Graph(GraphCommand::Degree(a)) => graph::degree(a).await,
+        Command::Graph(GraphCommand::Components(a)) => graph::components(a).await,
+        Command::Graph(GraphCommand::Betweenness(a)) => graph::betweenness(a).await,
+        Command::Graph(GraphCommand::Khop(a)) => graph::khop(a).await,
+        Command::Graph(GraphCommand::Path(a)) => graph::path(a).await,
+        Command::Graph(GraphCommand::Export(a)) => graph::export(a).await,
         Command::Lake(LakeCommand::Check(a)) => lake::check(a).await,
         Command::Lake(LakeCommand::Compact(a)) => lake::compact(a).await,
         Command::Lake(LakeCommand::Convert(a)) => lake::convert(a).await,

@@ -9,6 +9,8 @@
 #   scripts/setup-peers.sh explorer bitcoin-explorer 1.2.21         -> .tools/venv-explorer
 #   scripts/setup-peers.sh readers  duckdb 2.0.1 + pyarrow 26.0.1 + nats-py 2.9.0 (the NATS
 #                                   consumer example)              -> .tools/venv-readers
+#   scripts/setup-peers.sh graph    networkx 3.6.1 + graphsense-clustering 0.2.0 + python-igraph
+#                                   1.0.0 (graph and clustering comparisons) -> .tools/venv-graph
 #   scripts/setup-peers.sh delta    deltalake 1.6.6 + duckdb 1.5.5 with its delta extension
 #                                   (duckdb-extension-delta 1.5.5)  -> .tools/venv-delta
 #
@@ -51,6 +53,7 @@ for what in "$@"; do
     explorer) install explorer 3.11 ;;
     readers) install readers 3.11 ;;
     delta) install delta 3.11 ;;
-    *) echo "setup-peers: unknown peer $what (etl, etlpg, cryo, btcetl, explorer, readers, delta)" >&2; exit 2 ;;
+    graph) install graph 3.11 ;;
+    *) echo "setup-peers: unknown peer $what (etl, etlpg, cryo, btcetl, explorer, readers, delta, graph)" >&2; exit 2 ;;
   esac
 done

@@ -27,6 +27,13 @@ if scripts/setup-peers.sh readers delta; then
 else
   echo "WARNING: duckdb/pyarrow/deltalake could not be installed; the third-party reader tests will be skipped" >&2
 fi
+# networkx, graphsense-clustering and python-igraph (pinned wheels, seconds) for the graph
+# and clustering comparisons
+if scripts/setup-peers.sh graph; then
+  export LEDGERFLOW_REQUIRE_GRAPHPEERS=1
+else
+  echo "WARNING: networkx/graphsense-clustering could not be installed; those comparisons will be skipped" >&2
+fi
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets --locked -- -D warnings
 scripts/check-deps.sh

@@ -214,7 +214,8 @@ pub fn strong_components(g: &Csr) -> Vec<u32> {
 }
 
 /// Betweenness centrality (Brandes, unweighted shortest paths, directed), normalised as
-/// networkx does (by (n−1)(n−2), times n/k when k sources are sampled). `sample`:
+/// networkx 3.6 does: by (n−1)(n−2) when exact; with k sampled sources, by (k−1)(n−2)
+/// for the sources and k(n−2) for the other nodes. `sample`:
 /// `None` for the exact value (every node a source), `Some((k, seed))` for k sources
 /// drawn with a seeded ChaCha generator.
 pub fn betweenness(g: &Csr, sample_sources: Option<(usize, u64)>) -> Vec<f64> {
@@ -273,12 +274,29 @@ pub fn betweenness(g: &Csr, sample_sources: Option<(usize, u64)>) -> Vec<f64> {
         }
     }
     if n > 2 {
-        let mut scale = 1.0 / ((n as f64 - 1.0) * (n as f64 - 2.0));
-        if sources.len() < n {
-            scale *= n as f64 / sources.len() as f64;
-        }
-        for x in &mut bc {
-            *x *= scale;
+        let pairs = (n - 1) as f64; // targets other than v (endpoints excluded)
+        if sources.len() == n {
+            let scale = 1.0 / ((n - 1) as f64 * (n - 2) as f64);
+            for x in &mut bc {
+                *x *= scale;
+            }
+        } else {
+            // networkx 3.6's unbiased estimate: a sampled source cannot lie on its own
+            // paths, so it is scaled by k − 1 sources, the others by k
+            let k = sources.len() as f64;
+            let s_source = if k > 1.0 {
+                1.0 / ((k - 1.0) * (pairs - 1.0))
+            } else {
+                0.0
+            };
+            let s_other = 1.0 / (k * (pairs - 1.0));
+            let mut is_source = vec![false; n];
+            for &s in &sources {
+                is_source[s as usize] = true;
+            }
+            for (v, x) in bc.iter_mut().enumerate() {
+                *x *= if is_source[v] { s_source } else { s_other };
+            }
         }
     }
     bc

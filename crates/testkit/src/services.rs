@@ -29,6 +29,19 @@ pub fn or_skip<T, E: Display>(test: &str, what: &str, found: Result<T, E>) -> Op
     }
 }
 
+/// The Python of a peer virtual environment (`.tools/<venv>/bin/python` in the repository,
+/// made by `scripts/setup-peers.sh <peer>`), or `None` (see [`or_skip`]).
+pub fn peer_python(test: &str, venv: &str, peer: &str, what: &str) -> Option<std::path::PathBuf> {
+    let repo = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let py = repo.join(".tools").join(venv).join("bin/python");
+    let found = if py.exists() {
+        Ok(py)
+    } else {
+        Err(format!("{venv} missing: run scripts/setup-peers.sh {peer}"))
+    };
+    or_skip(test, what, found)
+}
+
 /// A connection to the server's `postgres` database, or `None` (see [`or_skip`], what:
 /// `POSTGRES`).
 pub async fn postgres_admin(test: &str) -> Option<tokio_postgres::Client> {

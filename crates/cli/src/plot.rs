@@ -178,45 +178,77 @@ fn bars_chart<DB: DrawingBackend>(
 where
     DB::ErrorType: 'static,
 {
-    root.fill(&WHITE)?;
-    let max_y = bars.iter().map(|b| b.1).fold(0.0, f64::max).max(1e-12) * 1.1;
+    let max_y = bars.iter().map(|b| b.1).fold(0.0, f64::max).max(1.0) * 1.1;
     let n = bars.len().max(1);
     let mut chart = ChartBuilder::on(root)
-        .caption(title, ("sans-serif", 22))
+        .caption(title, ("sans-serif", 18))
         .margin(12)
         .x_label_area_size(44)
-        .y_label_area_size(80)
-        .build_cartesian_2d(0usize..n, 0.0..max_y)?;
+        .y_label_area_size(110)
+        .build_cartesian_2d((0..n).into_segmented(), 0.0..max_y)?;
     chart
         .configure_mesh()
         .disable_x_mesh()
         .x_desc(x_desc)
         .y_desc(y_desc)
         .x_labels(n.min(20))
-        .x_label_formatter(&|i| bars.get(*i).map(|b| b.0.clone()).unwrap_or_default())
-        .label_style(("sans-serif", 13))
+        .x_label_formatter(&|v| match v {
+            SegmentValue::CenterOf(i) => bars.get(*i).map(|b| b.0.clone()).unwrap_or_default(),
+            _ => String::new(),
+        })
+        .y_label_formatter(&|y| format!("{y:.0}"))
+        .label_style(("sans-serif", 12))
         .draw()?;
     chart.draw_series(
-        bars.iter()
-            .enumerate()
-            .map(|(i, b)| Rectangle::new([(i, 0.0), (i + 1, b.1)], BLUE.mix(0.7).filled())),
+        Histogram::vertical(&chart)
+            .style(BLUE.mix(0.7).filled())
+            .margin(6)
+            .data(bars.iter().enumerate().map(|(i, b)| (i, b.1))),
     )?;
     Ok(())
 }
 
-/// A bar chart (taint per hop, per entity).
-pub fn bars(
+fn taint_chart<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    title: &str,
+    hops: &[(String, f64)],
+    ents: &[(String, f64)],
+) -> DrawResult
+where
+    DB::ErrorType: 'static,
+{
+    root.fill(&WHITE)?;
+    let root = root.titled(title, ("sans-serif", 22))?;
+    let (left, right) = root.split_horizontally(root.dim_in_pixel().0 / 2);
+    bars_chart(
+        &left,
+        "taint received by hop",
+        "hops from the seed",
+        "base units",
+        hops,
+    )?;
+    bars_chart(
+        &right,
+        "most exposed entities",
+        "entity",
+        "base units",
+        ents,
+    )?;
+    Ok(())
+}
+
+/// The taint of one family: per hop and per entity, side by side.
+pub fn taint(
     path: &Path,
     title: &str,
-    x_desc: &str,
-    y_desc: &str,
-    bars: &[(String, f64)],
+    hops: &[(String, f64)],
+    ents: &[(String, f64)],
 ) -> eyre::Result<()> {
     draw(
         path,
-        900,
+        1200,
         560,
-        |r| bars_chart(r, title, x_desc, y_desc, bars),
-        |r| bars_chart(r, title, x_desc, y_desc, bars),
+        |r| taint_chart(r, title, hops, ents),
+        |r| taint_chart(r, title, hops, ents),
     )
 }

@@ -728,3 +728,337 @@ async fn table_text(lake: &Path, chain: &str, table: &str) -> String {
     assert!(r.status.success(), "{}", stderr(&r));
     stdout(&r)
 }
+
+/// `taint` on BlockSci's taint scenario: JSON fields, conservation, SQL sees the tables,
+/// bad seeds refused with nothing written.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn taint_runs_and_refuses_bad_seeds() {
+    let Some(shared) = ledgerflow_testkit::shared_dir("entities") else {
+        return;
+    };
+    let (_d, lake, chain) = lake_of(&shared, "btc").await;
+    let sc = scenario(&shared, "btc");
+    let l = lake.to_str().unwrap();
+    let fund1 = format!("{}:0", sc["taint-fund-tx-1"].as_str().unwrap());
+    let fund2 = sc["taint-fund-tx-2"].as_str().unwrap().to_string();
+    let max = sc["taint-max-height"].as_i64().unwrap().to_string();
+    for model in ["poison", "haircut", "fifo", "lifo", "tiho"] {
+        for no_fee in [false, true] {
+            let mut args = vec![
+                "taint",
+                "-l",
+                l,
+                "--chain",
+                &chain,
+                "--seed",
+                &fund1,
+                "--seed",
+                &fund2,
+                "--model",
+                model,
+                "--max-height",
+                &max,
+                "--format",
+                "json",
+            ];
+            if no_fee {
+                args.push("--no-fee");
+            }
+            let r = run(&args).await;
+            assert!(r.status.success(), "{model}: {}", stderr(&r));
+            let v: serde_json::Value = serde_json::from_slice(&r.stdout).unwrap();
+            for key in [
+                "model",
+                "seeds",
+                "total_tainted",
+                "outputs",
+                "addresses",
+                "entities",
+                "max_hops",
+            ] {
+                assert!(v.get(key).is_some(), "{model}: no {key} in {v}");
+            }
+            assert_eq!(v["model"], model);
+            let f = &v["families"][0];
+            let n = |k: &str| f[k].as_str().unwrap().parse::<u128>().unwrap();
+            assert!(v["outputs"].as_u64().unwrap() > 2, "{model}: taint moved");
+            // SQL sees the outputs; total_tainted is what the unspent ones hold
+            let q = format!(
+                "SELECT CAST(SUM(tainted) AS VARCHAR), CAST(SUM(CASE WHEN tainted > value THEN 1 ELSE 0 END) AS VARCHAR) FROM {}.taint_outputs WHERE unspent",
+                ledgerflow_lake::layout::dataset_name(&chain)
+            );
+            let s = run(&["sql", "-l", l, "--format", "csv", &q]).await;
+            let line = stdout(&s).lines().nth(1).unwrap().to_string();
+            let (sum, over) = line.split_once(',').unwrap();
+            assert_eq!(
+                sum.trim_matches('"'),
+                f["total_tainted"].as_str().unwrap(),
+                "{model}"
+            );
+            assert_eq!(
+                over.trim_matches('"'),
+                "0",
+                "{model}: no output holds more taint than value"
+            );
+            if model == "poison" {
+                continue;
+            }
+            // conservation: the seeds' value is held, paid as fees or cut off
+            assert_eq!(
+                n("total_tainted") + n("fee_taint") + n("cut_off"),
+                n("seed_value"),
+                "{model} no_fee={no_fee}: {f}"
+            );
+        }
+    }
+    // two families at once
+    let r = run(&[
+        "taint",
+        "-l",
+        l,
+        "--chain",
+        &chain,
+        "--seed",
+        &format!("a={fund1}"),
+        "--seed",
+        &format!("b={fund2}"),
+        "--model",
+        "haircut",
+        "--format",
+        "json",
+    ])
+    .await;
+    assert!(r.status.success(), "{}", stderr(&r));
+    let v: serde_json::Value = serde_json::from_slice(&r.stdout).unwrap();
+    assert_eq!(v["families"].as_array().unwrap().len(), 2);
+    assert_eq!(v["families"][1]["family"], "b");
+
+    // bad input: exit 2, nothing written (the last good run's tables stay)
+    let before = std::fs::read_dir(lake.join(&chain).join("taint_summary"))
+        .unwrap()
+        .count();
+    let unknown = format!("{}:0", "ab".repeat(32));
+    let bad_n = format!("{}:x", "ab".repeat(32));
+    let no_out = format!("{}:99", sc["taint-fund-tx-1"].as_str().unwrap());
+    let cases: Vec<(Vec<&str>, &str)> = vec![
+        (
+            vec!["taint", "-l", l, "--chain", &chain, "--seed", &unknown],
+            "not in chain",
+        ),
+        (
+            vec!["taint", "-l", l, "--chain", &chain, "--seed", "xyz:1"],
+            "malformed outpoint",
+        ),
+        (
+            vec!["taint", "-l", l, "--chain", &chain, "--seed", &bad_n],
+            "malformed outpoint",
+        ),
+        (
+            vec![
+                "taint",
+                "-l",
+                l,
+                "--chain",
+                &chain,
+                "--seed",
+                "mNoSuchAddress",
+            ],
+            "mNoSuchAddress",
+        ),
+        (
+            vec!["taint", "-l", l, "--chain", &chain, "--seed", &no_out],
+            "no output 99",
+        ),
+        (
+            vec!["taint", "-l", l, "--chain", "nochain", "--seed", &fund1],
+            "nochain",
+        ),
+        (
+            vec![
+                "taint", "-l", l, "--chain", &chain, "--seed", &fund1, "--model", "magic",
+            ],
+            "magic",
+        ),
+        (
+            vec![
+                "taint",
+                "-l",
+                l,
+                "--chain",
+                &chain,
+                "--seed",
+                &fund1,
+                "--plot",
+                "/tmp/x.gif",
+            ],
+            ".svg or .png",
+        ),
+    ];
+    for (args, needle) in cases {
+        let r = run(&args).await;
+        assert_eq!(r.status.code(), Some(2), "{args:?}");
+        assert!(stderr(&r).contains(needle), "{args:?}: {}", stderr(&r));
+    }
+    assert_eq!(
+        std::fs::read_dir(lake.join(&chain).join("taint_summary"))
+            .unwrap()
+            .count(),
+        before
+    );
+}
+
+/// `graph build` and the analyses on a BlockSci chain: tables SQL sees, a plot, exports.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn graph_commands_write_tables() {
+    let Some(shared) = ledgerflow_testkit::shared_dir("entities") else {
+        return;
+    };
+    let (d, lake, chain) = lake_of(&shared, "btc").await;
+    let sc = scenario(&shared, "btc");
+    let l = lake.to_str().unwrap();
+    // the entity graph needs entities first
+    let r = run(&["graph", "build", "-l", l, "--chain", &chain]).await;
+    assert_eq!(r.status.code(), Some(2));
+    assert!(stderr(&r).contains("entities build"), "{}", stderr(&r));
+    build(&lake, &chain, &[]).await;
+    let r = run(&["graph", "build", "-l", l, "--chain", &chain]).await;
+    assert!(r.status.success(), "{}", stderr(&r));
+    let plot = d.path().join("degrees.svg");
+    for args in [
+        vec!["graph", "pagerank", "-l", l, "--chain", &chain, "--json"],
+        vec![
+            "graph",
+            "degree",
+            "-l",
+            l,
+            "--chain",
+            &chain,
+            "--plot",
+            plot.to_str().unwrap(),
+        ],
+        vec![
+            "graph",
+            "components",
+            "-l",
+            l,
+            "--chain",
+            &chain,
+            "--level",
+            "address",
+        ],
+        vec![
+            "graph",
+            "betweenness",
+            "-l",
+            l,
+            "--chain",
+            &chain,
+            "--samples",
+            "20",
+            "--seed",
+            "3",
+        ],
+        vec![
+            "graph",
+            "khop",
+            "-l",
+            l,
+            "--chain",
+            &chain,
+            "--node",
+            sc["merge-addr-1"].as_str().unwrap(),
+            "--hops",
+            "2",
+            "--direction",
+            "both",
+        ],
+    ] {
+        let r = run(&args).await;
+        assert!(r.status.success(), "{args:?}: {}", stderr(&r));
+    }
+    let svg = std::fs::read_to_string(&plot).unwrap();
+    assert!(svg.starts_with("<svg") && svg.contains("degree distribution"));
+    let ds = ledgerflow_lake::layout::dataset_name(&chain);
+    for (table, min) in [
+        ("entity_pagerank", 100),
+        ("entity_degrees", 100),
+        ("address_components", 100),
+        ("entity_betweenness", 100),
+        ("entity_khop", 2),
+        ("address_graph", 100),
+        ("entity_graph", 100),
+    ] {
+        let r = run(&[
+            "sql",
+            "-l",
+            l,
+            "--format",
+            "csv",
+            &format!("SELECT count(*) FROM {ds}.{table}"),
+        ])
+        .await;
+        assert!(r.status.success(), "{table}: {}", stderr(&r));
+        let n: usize = stdout(&r).lines().nth(1).unwrap().parse().unwrap();
+        assert!(n >= min, "{table}: {n} rows");
+    }
+    // PageRank sums to one
+    let r = run(&[
+        "sql",
+        "-l",
+        l,
+        "--format",
+        "csv",
+        &format!("SELECT SUM(pagerank) FROM {ds}.entity_pagerank"),
+    ])
+    .await;
+    let s: f64 = stdout(&r).lines().nth(1).unwrap().parse().unwrap();
+    assert!((s - 1.0).abs() < 1e-9, "{s}");
+    // paths: the funding chain of the peeling chain reaches its end
+    let from = sc["addr-peeling-chain"].as_str().unwrap();
+    let r = run(&[
+        "graph", "path", "-l", l, "--chain", &chain, "--level", "address", "--from", from, "--to",
+        from,
+    ])
+    .await;
+    assert_eq!(r.status.code(), Some(2));
+    // exports
+    for (fmt, file, head) in [
+        ("neo4j", "nodes.csv", "node_id:ID,address,:LABEL"),
+        (
+            "neo4j",
+            "relationships.csv",
+            ":START_ID,:END_ID,value:double",
+        ),
+        ("graphml", "graph.graphml", "<?xml"),
+        ("csv", "edges.csv", "src_id,dst_id,value"),
+    ] {
+        let out = d.path().join(fmt);
+        let r = run(&[
+            "graph",
+            "export",
+            "-l",
+            l,
+            "--chain",
+            &chain,
+            "--format",
+            fmt,
+            "-o",
+            out.to_str().unwrap(),
+        ])
+        .await;
+        assert!(r.status.success(), "{}", stderr(&r));
+        let text = std::fs::read_to_string(out.join(file)).unwrap();
+        assert!(
+            text.starts_with(head),
+            "{fmt} {file}: {}",
+            &text[..80.min(text.len())]
+        );
+    }
+    // unknown node
+    let r = run(&[
+        "graph", "khop", "-l", l, "--chain", &chain, "--node", "mNope",
+    ])
+    .await;
+    assert_eq!(r.status.code(), Some(2));
+    assert!(stderr(&r).contains("mNope"));
+}

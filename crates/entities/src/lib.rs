@@ -19,6 +19,8 @@ pub mod error;
 pub mod graph;
 pub mod ledger;
 pub mod tables;
+pub mod taint;
+pub mod taint_run;
 pub mod unionfind;
 pub mod why;
 

@@ -13,6 +13,7 @@ mod node;
 mod schema;
 mod sql;
 mod stream;
+mod taint;
 
 pub use bench::*;
 pub use devnet::*;
@@ -25,6 +26,7 @@ pub use node::*;
 pub use schema::*;
 pub use sql::*;
 pub use stream::*;
+pub use taint::*;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
@@ -130,6 +132,9 @@ pub enum Command {
     /// degrees, components, betweenness, k-hop neighbourhoods, paths, exports.
     #[command(subcommand)]
     Graph(GraphCommand),
+    /// Trace how value from seed outputs, transactions or addresses disperses (poison,
+    /// haircut, FIFO, LIFO, TIHO) into lake tables.
+    Taint(TaintArgs),
     /// Lake maintenance: verify a lake's consistency.
     #[command(subcommand)]
     Lake(LakeCommand),

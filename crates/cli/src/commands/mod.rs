@@ -13,6 +13,7 @@ pub mod load;
 pub mod schema;
 pub mod sql;
 pub mod stream;
+pub mod taint;
 
 use std::process::ExitCode;
 
@@ -41,6 +42,7 @@ pub async fn run(cli: Cli) -> eyre::Result<ExitCode> {
         Command::Graph(GraphCommand::Khop(a)) => graph::khop(a).await,
         Command::Graph(GraphCommand::Path(a)) => graph::path(a).await,
         Command::Graph(GraphCommand::Export(a)) => graph::export(a).await,
+        Command::Taint(a) => taint::run(a).await,
         Command::Lake(LakeCommand::Check(a)) => lake::check(a).await,
         Command::Lake(LakeCommand::Compact(a)) => lake::compact(a).await,
         Command::Lake(LakeCommand::Convert(a)) => lake::convert(a).await,

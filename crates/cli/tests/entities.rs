@@ -1062,3 +1062,184 @@ async fn graph_commands_write_tables() {
     assert_eq!(r.status.code(), Some(2));
     assert!(stderr(&r).contains("mNope"));
 }
+
+/// Precision and recall of the heuristics on the litecoind workload, whose generator knows
+/// each address's owner; multi-input alone (CoinJoins excluded) never mixes two owners.
+/// Also: multi-input without the CoinJoin filter equals graphsense-clustering's partition
+/// on the same inputs.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ground_truth_on_the_litecoin_workload() {
+    let dir = tempfile::tempdir().unwrap();
+    let Some((node, summary)) = common::litecoin_node(
+        "entities ground truth",
+        &dir.path().join("node"),
+        ledgerflow_devnet::litecoin::UtxoWorkloadConfig {
+            seed: 11,
+            blocks: 30,
+            txs_per_block: 15,
+            entities: 30,
+            ..Default::default()
+        },
+    )
+    .await
+    else {
+        return;
+    };
+    let lake = dir.path().join("lake");
+    let r = run(&[
+        "export",
+        "bitcoin",
+        "--rpc",
+        &node.url(),
+        "--chain",
+        "litecoin",
+        "--network",
+        "regtest",
+        "-o",
+        lake.to_str().unwrap(),
+        "-q",
+    ])
+    .await;
+    assert!(r.status.success(), "{}", stderr(&r));
+    drop(node);
+    let chain = "litecoin-regtest";
+    let owner: HashMap<String, String> = summary
+        .ground_truth
+        .iter()
+        .map(|a| (a.address.clone(), a.entity.clone()))
+        .collect();
+    let sets: &[(&str, &[&str])] = &[
+        ("multi-input", &[]),
+        (
+            "multi-input, CoinJoins included",
+            &["--coinjoin", "include"],
+        ),
+        ("+ optimal", &["--change", "optimal"]),
+        ("+ address-type", &["--change", "address-type"]),
+        ("+ fresh-address", &["--change", "fresh-address"]),
+        ("+ one-time", &["--change", "one-time"]),
+        (
+            "+ optimal,address-type",
+            &["--change", "optimal,address-type"],
+        ),
+        (
+            "+ optimal,fresh-address",
+            &["--change", "optimal,fresh-address"],
+        ),
+        ("+ legacy", &["--change", "legacy"]),
+        ("+ peeling-chain", &["--change", "peeling-chain"]),
+        ("+ locktime", &["--change", "locktime"]),
+        ("+ power-of-ten", &["--change", "power-of-ten"]),
+    ];
+    println!("| heuristics | entities | pair precision | pure entities | recall |");
+    println!("|---|---|---|---|---|");
+    for (name, args) in sets {
+        build(&lake, chain, args).await;
+        let p = partition(&lake, chain).await;
+        // known addresses per entity
+        let mut by_entity: HashMap<i64, Vec<&str>> = HashMap::new();
+        for (a, e) in &p {
+            if let Some(o) = owner.get(a) {
+                by_entity.entry(*e).or_default().push(o);
+            }
+        }
+        let (mut together, mut same_owner_together) = (0u64, 0u64);
+        let mut pure = 0;
+        for owners in by_entity.values() {
+            let mut count: HashMap<&str, u64> = HashMap::new();
+            for o in owners {
+                *count.entry(o).or_default() += 1;
+            }
+            if count.len() == 1 {
+                pure += 1;
+            }
+            let n = owners.len() as u64;
+            together += n * (n - 1) / 2;
+            same_owner_together += count.values().map(|c| c * (c - 1) / 2).sum::<u64>();
+        }
+        let mut per_owner: HashMap<&str, u64> = HashMap::new();
+        for (a, o) in &owner {
+            if p.contains_key(a) {
+                *per_owner.entry(o).or_default() += 1;
+            }
+        }
+        let all_pairs: u64 = per_owner.values().map(|c| c * (c - 1) / 2).sum();
+        let precision = if together == 0 {
+            1.0
+        } else {
+            same_owner_together as f64 / together as f64
+        };
+        let recall = same_owner_together as f64 / all_pairs.max(1) as f64;
+        println!(
+            "| {name} | {} | {precision:.4} | {pure}/{} | {recall:.4} |",
+            by_entity.len(),
+            by_entity.len()
+        );
+        if *name == "multi-input" {
+            assert_eq!(precision, 1.0, "multi-input mixes owners");
+            assert_eq!(pure, by_entity.len());
+            assert!(recall > 0.0);
+        }
+    }
+
+    // graphsense-clustering: the same inputs, multi-input only, no CoinJoin filter
+    let Some(py) = ledgerflow_testkit::services::peer_python(
+        "graphsense on the workload",
+        "venv-graph",
+        "graph",
+        "GRAPHPEERS",
+    ) else {
+        return;
+    };
+    build(&lake, chain, &["--coinjoin", "include"]).await;
+    let p = partition(&lake, chain).await;
+    let l = Ledger::load(&Lake::new(&lake), chain, None, AddressBook::default()).unwrap();
+    let txs: Vec<Vec<u32>> = (0..l.txs.len() as u32)
+        .filter(|&t| !l.txs[t as usize].coinbase)
+        .map(|t| {
+            l.inputs_of(t)
+                .iter()
+                .map(|i| i.addr)
+                .filter(|&a| a != u32::MAX)
+                .collect()
+        })
+        .collect();
+    let input = serde_json::json!({"max_id": l.book.len() - 1, "txs": txs});
+    let script = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../entities/tests/graphsense_check.py"
+    );
+    let mut child = std::process::Command::new(&py)
+        .arg(script)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::Write;
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(input.to_string().as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success());
+    let theirs: Vec<i64> = serde_json::from_slice(&out.stdout).unwrap();
+    let mut differ = 0;
+    for i in 0..l.book.len() {
+        if p[l.book.name(i as u32)] != theirs[i] {
+            differ += 1;
+        }
+    }
+    assert_eq!(
+        differ,
+        0,
+        "{differ} of {} addresses in another cluster than graphsense-clustering's",
+        l.book.len()
+    );
+    println!(
+        "graphsense-clustering: same partition of {} addresses from {} transactions",
+        l.book.len(),
+        txs.len()
+    );
+}

@@ -185,4 +185,21 @@ async fn demo_exports_both_chain_families() {
         "{e}"
     );
     assert!(e.matches("top balances").count() == 2, "{e}");
+    // and with the Litecoin chain's entities, a PageRank top 10 and a taint run
+    for t in [
+        "addresses",
+        "address_entity",
+        "entities",
+        "entity_graph",
+        "entity_pagerank",
+        "taint_outputs",
+    ] {
+        assert!(
+            rows(&read_table(&lake, "litecoin-regtest", t)) > 0,
+            "litecoin-regtest/{t}"
+        );
+    }
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(out.contains("haircut seed:"), "{out}");
+    assert!(lake.join("litecoin-taint.svg").exists());
 }

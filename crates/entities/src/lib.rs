@@ -18,6 +18,7 @@ pub mod coinjoin;
 pub mod error;
 pub mod graph;
 pub mod ledger;
+pub mod synthetic;
 pub mod tables;
 pub mod taint;
 pub mod taint_run;

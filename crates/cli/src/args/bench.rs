@@ -14,6 +14,76 @@ pub enum BenchCommand {
     /// Bytes per unspent output of the spent-output index at a given size, with a
     /// mainnet-like mix of script types.
     Utxo(BenchUtxoArgs),
+    /// Multi-input clustering throughput on synthetic input lists (written as Parquet for
+    /// the peer with --write), optionally checked against the peer's partition.
+    Cluster(BenchClusterArgs),
+    /// PageRank seconds per iteration on a synthetic graph (written as Parquet for the
+    /// peer with --write).
+    Pagerank(BenchPagerankArgs),
+    /// Write a synthetic UTXO lake (enriched transactions) for end-to-end runs of
+    /// `entities build`, `graph` and `taint`.
+    Lake(BenchLakeArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct BenchClusterArgs {
+    /// Transactions.
+    #[arg(long, default_value_t = 10_000_000)]
+    pub transactions: usize,
+    /// Address ids.
+    #[arg(long, default_value_t = 10_000_000)]
+    pub addresses: u32,
+    /// Seed.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Write the input lists here (Parquet, one list<uint32> column `inputs`).
+    #[arg(long)]
+    pub write: Option<PathBuf>,
+    /// Compare our partition with this one (Parquet, column `cluster_id`, one row per
+    /// address id).
+    #[arg(long)]
+    pub check: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct BenchPagerankArgs {
+    /// Nodes.
+    #[arg(long, default_value_t = 2_000_000)]
+    pub nodes: u32,
+    /// Edges.
+    #[arg(long, default_value_t = 10_000_000)]
+    pub edges: usize,
+    /// Seed.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Iterations to time.
+    #[arg(long, default_value_t = 20)]
+    pub iterations: usize,
+    /// Write the edges here (Parquet: src, dst uint32, weight float64).
+    #[arg(long)]
+    pub write: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct BenchLakeArgs {
+    /// The lake folder.
+    #[arg(short, long)]
+    pub output: PathBuf,
+    /// Chain folder.
+    #[arg(long, default_value = "synthetic")]
+    pub chain: String,
+    /// Transactions (coinbase not counted).
+    #[arg(long, default_value_t = 1_000_000)]
+    pub transactions: usize,
+    /// Transactions per block.
+    #[arg(long, default_value_t = 2_000)]
+    pub per_block: usize,
+    /// Blocks per chunk file.
+    #[arg(long, default_value_t = 100)]
+    pub chunk_size: u64,
+    /// Seed.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
 }
 
 #[derive(Debug, Args)]

@@ -151,5 +151,75 @@ async fn bitcoin_part(a: &DemoArgs, quiet: bool) -> eyre::Result<ExitCode> {
         "lake: {}/litecoin-regtest/<table>/*.parquet",
         a.output.display()
     );
+    if code != ExitCode::SUCCESS {
+        return Ok(code);
+    }
+    entities_part(&a.output).await?;
     Ok(code)
+}
+
+/// Clusters the Litecoin chain, ranks its entities and traces a taint through it.
+async fn entities_part(output: &std::path::Path) -> eyre::Result<()> {
+    use crate::args::{
+        GraphArgs, GraphBuildArgs, LevelArg, ModelArg, PagerankArgs, TaintArgs, TaintFormat,
+    };
+    let chain = "litecoin-regtest".to_string();
+    let lake = ledgerflow_lake::Lake::new(output);
+    eprintln!("clustering its addresses into entities (multi-input, CoinJoins excluded)");
+    let r = ledgerflow_entities::build(
+        &lake,
+        &chain,
+        &ledgerflow_entities::Options::default(),
+        true,
+    )?;
+    eprintln!(
+        "{} addresses -> {} entities ({} with several addresses, largest {}), {} CoinJoins detected",
+        r.addresses, r.entities, r.multi_address_entities, r.largest_entity, r.coinjoins
+    );
+    crate::commands::graph::build(GraphBuildArgs {
+        lake: output.to_path_buf(),
+        chain: chain.clone(),
+        token: None,
+        no_ether: false,
+    })
+    .await?;
+    eprintln!("PageRank of the entity graph, top 10:");
+    crate::commands::graph::pagerank(PagerankArgs {
+        g: GraphArgs {
+            lake: output.to_path_buf(),
+            chain: chain.clone(),
+            level: LevelArg::Entity,
+            json: false,
+        },
+        alpha: 0.85,
+        tol: 1e-10,
+        max_iter: 200,
+        top: 10,
+    })
+    .await?;
+    // the first payment of the workload as the seed
+    let l = ledgerflow_entities::Ledger::load(&lake, &chain, None, Default::default())?;
+    let Some(t) = (0..l.txs.len() as u32).find(|&t| !l.txs[t as usize].coinbase) else {
+        return Ok(());
+    };
+    let seed = format!("{}:0", l.tx_hex(t));
+    let plot = output.join("litecoin-taint.svg");
+    eprintln!("haircut taint from {seed} (plot: {}):", plot.display());
+    crate::commands::taint::run(TaintArgs {
+        lake: output.to_path_buf(),
+        chain: chain.clone(),
+        seeds: vec![seed],
+        model: ModelArg::Haircut,
+        max_height: None,
+        min_value: 0,
+        no_fee: false,
+        format: TaintFormat::Text,
+        plot: Some(plot),
+    })
+    .await?;
+    eprintln!(
+        "try: ledgerflow entities why -l {0} --chain {chain} A B    or    ledgerflow sql -l {0} \"SELECT * FROM crypto_litecoin_regtest.entities ORDER BY address_count DESC LIMIT 10\"",
+        output.display()
+    );
+    Ok(())
 }

@@ -1,6 +1,7 @@
 //! One module per command.
 
 pub mod bench;
+pub mod bench_entities;
 pub mod common;
 pub mod demo;
 pub mod devnet;
@@ -53,5 +54,8 @@ pub async fn run(cli: Cli) -> eyre::Result<ExitCode> {
         Command::Bench(BenchCommand::RpcFloor(a)) => bench::run(a).await,
         Command::Bench(BenchCommand::Decode(a)) => bench::decode(a),
         Command::Bench(BenchCommand::Utxo(a)) => bench::utxo(a),
+        Command::Bench(BenchCommand::Cluster(a)) => bench_entities::cluster(a),
+        Command::Bench(BenchCommand::Pagerank(a)) => bench_entities::pagerank_bench(a),
+        Command::Bench(BenchCommand::Lake(a)) => bench_entities::lake(a),
     }
 }

@@ -1243,3 +1243,41 @@ async fn ground_truth_on_the_litecoin_workload() {
         txs.len()
     );
 }
+
+/// An EVM chain: its address graph builds and ranks; clustering and taint say that they are
+/// for UTXO chains.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn evm_graph_and_utxo_only_commands() {
+    let Some((anvil, _)) = common::chain("entities evm", common::workload(3, 6, 6)).await else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let lake = dir.path().join("lake");
+    common::export_evm(&anvil.url(), &lake, &[]).await;
+    let l = lake.to_str().unwrap();
+    let r = run(&["graph", "build", "-l", l, "--chain", "anvil"]).await;
+    assert!(r.status.success(), "{}", stderr(&r));
+    let r = run(&[
+        "graph", "pagerank", "-l", l, "--chain", "anvil", "--level", "address", "--json",
+    ])
+    .await;
+    assert!(r.status.success(), "{}", stderr(&r));
+    let v: serde_json::Value = serde_json::from_slice(&r.stdout).unwrap();
+    assert!(v["nodes"].as_u64().unwrap() > 3, "{v}");
+    for args in [
+        vec!["entities", "build", "-l", l, "--chain", "anvil"],
+        vec![
+            "taint",
+            "-l",
+            l,
+            "--chain",
+            "anvil",
+            "--seed",
+            "0x0000000000000000000000000000000000000001",
+        ],
+    ] {
+        let r = run(&args).await;
+        assert_eq!(r.status.code(), Some(2), "{args:?}");
+        assert!(stderr(&r).contains("not a UTXO chain"), "{}", stderr(&r));
+    }
+}

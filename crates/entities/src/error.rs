@@ -30,6 +30,16 @@ pub enum EntityError {
         /// What to do about it.
         hint: &'static str,
     },
+    /// The chain is an account chain (its transactions have no nested inputs).
+    #[error(
+        "chain {chain} is not a UTXO chain (its transactions table has no nested inputs): \
+         clustering and taint work on UTXO chains; an account chain's addresses are its \
+         actors (`ledgerflow graph build` works on it)"
+    )]
+    NotUtxo {
+        /// The chain folder.
+        chain: String,
+    },
     /// The inputs were exported without enrichment (no spent address or value).
     #[error(
         "{path}: transaction {tx} input {input} has no {what}: the lake was exported without \
@@ -108,6 +118,7 @@ impl EntityError {
             EntityError::NoChain { .. }
             | EntityError::NoTable { .. }
             | EntityError::NotEnriched { .. }
+            | EntityError::NotUtxo { .. }
             | EntityError::NotFound(_)
             | EntityError::Usage(_) => ErrorClass::User,
             EntityError::BadFile { .. }

@@ -314,6 +314,17 @@ impl Ledger {
                        table with its nested inputs and outputs)",
             });
         }
+        if !chunks.is_empty() && !lake.tables(chain)?.iter().any(|t| t == "inputs") {
+            let has_inputs = File::open(&chunks[0].path)
+                .ok()
+                .and_then(|f| ParquetRecordBatchReaderBuilder::try_new(f).ok())
+                .is_some_and(|b| b.schema().field_with_name("inputs").is_ok());
+            if !has_inputs {
+                return Err(EntityError::NotUtxo {
+                    chain: chain.to_string(),
+                });
+            }
+        }
         let mut b = LedgerBuilder::with_book(book);
         for c in chunks {
             if let Some(after) = after {

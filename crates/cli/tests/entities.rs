@@ -1244,17 +1244,123 @@ async fn ground_truth_on_the_litecoin_workload() {
     );
 }
 
-/// An EVM chain: its address graph builds and ranks; clustering and taint say that they are
-/// for UTXO chains.
+/// An EVM chain: its address graph builds and ranks; the deposit-address heuristic joins
+/// deposit addresses to the hot wallet they forward to (transactions sent to a real
+/// anvil); taint says it is for UTXO chains.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn evm_graph_and_utxo_only_commands() {
-    let Some((anvil, _)) = common::chain("entities evm", common::workload(3, 6, 6)).await else {
+async fn evm_graph_deposits_and_utxo_only_commands() {
+    let Some(bin) = ledgerflow_testkit::services::or_skip(
+        "entities evm",
+        "ANVIL",
+        ledgerflow_devnet::find_anvil(None),
+    ) else {
         return;
     };
+    // every transaction mined into its own block as it is sent
+    let opts = ledgerflow_devnet::AnvilOptions {
+        no_mining: false,
+        ..Default::default()
+    };
+    let anvil = ledgerflow_devnet::Anvil::start(&bin, &opts).await.unwrap();
+    let url = anvil.url();
+    let http = reqwest::Client::new();
+    let call = |method: &'static str, params: serde_json::Value| {
+        let http = http.clone();
+        let url = url.clone();
+        async move {
+            let body =
+                serde_json::json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params});
+            let text = http
+                .post(&url)
+                .header("content-type", "application/json")
+                .body(body.to_string())
+                .send()
+                .await
+                .unwrap()
+                .text()
+                .await
+                .unwrap();
+            let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+            assert!(v.get("error").is_none(), "{method}: {v}");
+            v["result"].clone()
+        }
+    };
+    let accounts: Vec<String> =
+        serde_json::from_value(call("eth_accounts", serde_json::json!([])).await).unwrap();
+    let send = |from: String, to: String, wei: u128| {
+        let call = &call;
+        async move {
+            call(
+                "eth_sendTransaction",
+                serde_json::json!([{"from": from, "to": to, "value": format!("0x{wei:x}"), "gas": "0x5208"}]),
+            )
+            .await;
+        }
+    };
+    const ETH: u128 = 1_000_000_000_000_000_000;
+    let hot = accounts[5].clone();
+    let deposits: Vec<String> = (1..=3)
+        .map(|i| format!("0x{:040x}", 0xd0_u64 + i))
+        .collect();
+    let control = format!("0x{:040x}", 0xc0_u64);
+    for a in deposits.iter().chain([&control]) {
+        call("anvil_impersonateAccount", serde_json::json!([a])).await;
+    }
+    for (i, d) in deposits.iter().enumerate() {
+        send(accounts[1 + i].clone(), d.clone(), ETH).await;
+        send(d.clone(), hot.clone(), ETH / 100 * 99).await;
+    }
+    send(accounts[1].clone(), control.clone(), ETH).await;
+    send(control.clone(), accounts[6].clone(), ETH / 2).await;
+    send(control.clone(), accounts[7].clone(), ETH / 10 * 4).await;
+
     let dir = tempfile::tempdir().unwrap();
     let lake = dir.path().join("lake");
-    common::export_evm(&anvil.url(), &lake, &[]).await;
+    common::export_evm(&url, &lake, &["--tables", "blocks,transactions"]).await;
     let l = lake.to_str().unwrap();
+    let r = run(&[
+        "entities",
+        "build",
+        "-l",
+        l,
+        "--chain",
+        "anvil",
+        "--deposit",
+        "--json",
+    ])
+    .await;
+    assert!(r.status.success(), "{}", stderr(&r));
+    let v: serde_json::Value = serde_json::from_slice(&r.stdout).unwrap();
+    assert_eq!(v["deposits"], 3, "{v}");
+    assert_eq!(v["hot_wallets"], 1, "{v}");
+    let p = partition(&lake, "anvil").await;
+    for d in &deposits {
+        assert_eq!(p[d], p[&hot], "{d} joined to the hot wallet");
+    }
+    assert_ne!(p[&control], p[&hot]);
+    assert_ne!(p[&accounts[1]], p[&hot], "customers stay apart");
+    let r = run(&[
+        "entities",
+        "why",
+        "-l",
+        l,
+        "--chain",
+        "anvil",
+        &hot,
+        &deposits[0],
+    ])
+    .await;
+    assert!(r.status.success(), "{}", stderr(&r));
+    assert!(
+        stdout(&r).contains("deposit address forwarding ether"),
+        "{}",
+        stdout(&r)
+    );
+    // without the heuristic every address is its own entity
+    build(&lake, "anvil", &[]).await;
+    let p = partition(&lake, "anvil").await;
+    assert_ne!(p[&deposits[0]], p[&hot]);
+
     let r = run(&["graph", "build", "-l", l, "--chain", "anvil"]).await;
     assert!(r.status.success(), "{}", stderr(&r));
     let r = run(&[
@@ -1263,21 +1369,9 @@ async fn evm_graph_and_utxo_only_commands() {
     .await;
     assert!(r.status.success(), "{}", stderr(&r));
     let v: serde_json::Value = serde_json::from_slice(&r.stdout).unwrap();
-    assert!(v["nodes"].as_u64().unwrap() > 3, "{v}");
-    for args in [
-        vec!["entities", "build", "-l", l, "--chain", "anvil"],
-        vec![
-            "taint",
-            "-l",
-            l,
-            "--chain",
-            "anvil",
-            "--seed",
-            "0x0000000000000000000000000000000000000001",
-        ],
-    ] {
-        let r = run(&args).await;
-        assert_eq!(r.status.code(), Some(2), "{args:?}");
-        assert!(stderr(&r).contains("not a UTXO chain"), "{}", stderr(&r));
-    }
+    assert!(v["nodes"].as_u64().unwrap() >= 10, "{v}");
+    let r = run(&["taint", "-l", l, "--chain", "anvil", "--seed", &hot]).await;
+    assert_eq!(r.status.code(), Some(2));
+    assert!(stderr(&r).contains("not a UTXO chain"), "{}", stderr(&r));
+    anvil.stop().await;
 }

@@ -15,6 +15,7 @@ pub mod build;
 pub mod change;
 pub mod cluster;
 pub mod coinjoin;
+pub mod deposit;
 pub mod error;
 pub mod graph;
 pub mod ledger;

@@ -286,10 +286,15 @@ pub fn render(e: &Explanation) -> String {
         if e.path.len() == 1 { "" } else { "s" }
     ));
     for (k, h) in e.path.iter().enumerate() {
-        let what = match (&h.heuristics, h.output_index) {
-            (Some(hs), Some(p)) => format!(
+        let what = match (h.rule.as_str(), &h.heuristics, h.output_index) {
+            ("change", Some(hs), Some(p)) => format!(
                 "change output {p} picked by {hs} (confidence {:.2})",
                 h.confidence
+            ),
+            ("deposit", hs, _) => format!(
+                "deposit address forwarding {} to its hot wallet ({:.0} % of what it received)",
+                hs.as_deref().unwrap_or("value"),
+                h.confidence * 100.0
             ),
             _ => "spent together (multi-input)".to_string(),
         };

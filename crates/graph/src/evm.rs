@@ -82,14 +82,39 @@ fn bad(path: &Path, what: &str) -> GraphError {
     }
 }
 
-/// The address edges of an EVM chain folder.
-pub fn evm_edges(
+/// One value transfer of an account chain, in chain order.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Transfer {
+    /// Transaction number (first-seen order; a transaction's ether and token transfers
+    /// share it).
+    pub tx: u64,
+    /// The transaction hash.
+    pub hash: String,
+    /// Sender (address number).
+    pub from: u32,
+    /// Receiver.
+    pub to: u32,
+    /// Value in base units (wei or token units; 0 for failed transactions).
+    pub value: f64,
+    /// The exact value as a decimal string.
+    pub value_text: String,
+    /// Block.
+    pub block: i64,
+    /// Block time (seconds).
+    pub time: i64,
+    /// `None`: ether; `Some(token)`: that token.
+    pub token: Option<String>,
+}
+
+/// The transfers of an EVM chain folder in chain order, and the address of every
+/// address number (numbered in order of first appearance).
+pub fn evm_transfers(
     lake: &Lake,
     chain: &str,
     o: &EvmGraphOptions,
-) -> Result<Vec<EdgeRow>, GraphError> {
+) -> Result<(Vec<Transfer>, Vec<String>), GraphError> {
     let mut names = Names::default();
-    let mut transfers: Vec<(u64, u32, u32, f64, i64, i64)> = Vec::new();
+    let mut transfers: Vec<Transfer> = Vec::new();
     let mut tx_no: u64 = 0;
     // (block, transaction hash) -> number, so ether and token transfers of one
     // transaction count it once
@@ -186,25 +211,41 @@ pub fn evm_edges(
                     });
                     let a = names.id(from.value(i));
                     let d = names.id(to.value(i));
-                    transfers.push((
-                        t,
-                        a,
-                        d,
-                        v,
-                        block.value(i),
-                        time.value(i).div_euclid(1_000_000),
-                    ));
+                    transfers.push(Transfer {
+                        tx: t,
+                        hash: hash.value(i).to_string(),
+                        from: a,
+                        to: d,
+                        value: v,
+                        value_text: if failed || value.is_null(i) {
+                            "0".into()
+                        } else {
+                            value.value(i).to_string()
+                        },
+                        block: block.value(i),
+                        time: time.value(i).div_euclid(1_000_000),
+                        token: token.map(|t| t.value(i).to_string()),
+                    });
                 }
                 Ok(())
             })?;
         }
     }
-    // one transaction's ether and token transfers together, so it counts once per pair
-    transfers.sort_by_key(|t| t.0);
+    // one transaction's ether and token transfers together (stable: in log order)
+    transfers.sort_by_key(|t| (t.block, t.tx));
+    Ok((transfers, names.names))
+}
+
+/// The address edges of an EVM chain folder.
+pub fn evm_edges(
+    lake: &Lake,
+    chain: &str,
+    o: &EvmGraphOptions,
+) -> Result<Vec<EdgeRow>, GraphError> {
+    let (transfers, names) = evm_transfers(lake, chain, o)?;
     let mut b = EdgeBuilder::new();
-    for (t, a, d, v, block, time) in transfers {
-        b.add(a, d, v, t, block, time);
+    for t in &transfers {
+        b.add(t.from, t.to, t.value, t.tx, t.block, t.time);
     }
-    let names = names.names;
     Ok(b.rows(|i| names[i as usize].clone(), |i| i as i64))
 }

@@ -22,6 +22,9 @@ pub enum EntitiesCommand {
     /// A second build after new blocks landed extends the last one (same result as a
     /// build from scratch, which --rebuild forces).
     ///
+    /// Account (EVM) chains: every address is an actor; --deposit joins deposit addresses
+    /// to the hot wallet they forward to (after Victor 2020), for ether and --token.
+    ///
     /// Change heuristics (comma-separated; all must agree unless --change-combine any):
     ///   optimal         smaller than the smallest input
     ///   address-type    the one script type of all the inputs
@@ -83,6 +86,23 @@ pub struct EntitiesBuildArgs {
     /// Cluster from scratch even where the last build could be extended.
     #[arg(long)]
     pub rebuild: bool,
+    /// EVM chains: join deposit addresses to the hot wallet they forward to (an address
+    /// that forwards what it receives to one address within --deposit-max-delay blocks,
+    /// once that address collects from --deposit-min-count of them).
+    #[arg(long, help_heading = "Account chains (EVM)")]
+    pub deposit: bool,
+    /// Most blocks between receiving and forwarding.
+    #[arg(long, default_value_t = 100, help_heading = "Account chains (EVM)")]
+    pub deposit_max_delay: i64,
+    /// Least share of what it received a deposit address forwards.
+    #[arg(long, default_value_t = 0.9, help_heading = "Account chains (EVM)")]
+    pub deposit_min_share: f64,
+    /// Least deposit addresses of one hot wallet.
+    #[arg(long, default_value_t = 2, help_heading = "Account chains (EVM)")]
+    pub deposit_min_count: usize,
+    /// Also this token's transfers (its contract address).
+    #[arg(long, help_heading = "Account chains (EVM)")]
+    pub token: Option<String>,
     /// Print the report as JSON.
     #[arg(long)]
     pub json: bool,

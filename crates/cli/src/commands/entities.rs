@@ -45,6 +45,16 @@ pub fn options(a: &EntitiesBuildArgs) -> eyre::Result<Options> {
 pub async fn build(a: EntitiesBuildArgs, quiet: bool) -> eyre::Result<ExitCode> {
     let opts = options(&a)?;
     let lake = lake_of(&a.lake)?;
+    ledgerflow_entities::ledger::check_chain(&lake, &a.chain)?;
+    if !lake.tables(&a.chain)?.iter().any(|t| t == "inputs") {
+        return build_evm(a, lake).await;
+    }
+    if a.deposit || a.token.is_some() {
+        eyre::bail!(
+            "--deposit and --token are for account (EVM) chains; {} is a UTXO chain",
+            a.chain
+        );
+    }
     let started = Instant::now();
     let spinner = crate::progress::spinner(quiet, &format!("clustering {}", a.chain));
     let chain = a.chain.clone();
@@ -85,6 +95,38 @@ pub async fn build(a: EntitiesBuildArgs, quiet: bool) -> eyre::Result<ExitCode> 
             report.coinjoins,
             report.change_outputs,
             secs
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn build_evm(a: EntitiesBuildArgs, lake: Lake) -> eyre::Result<ExitCode> {
+    if !(0.0..=1.0).contains(&a.deposit_min_share) {
+        eyre::bail!(
+            "--deposit-min-share {} must lie between 0 and 1",
+            a.deposit_min_share
+        );
+    }
+    let o = ledgerflow_entities::deposit::DepositOptions {
+        max_delay: a.deposit_max_delay,
+        min_share: a.deposit_min_share,
+        min_deposits: a.deposit_min_count.max(1),
+        token: a.token.as_ref().map(|t| t.to_lowercase()),
+    };
+    let chain = a.chain.clone();
+    let deposit = a.deposit;
+    let r = tokio::task::spawn_blocking(move || {
+        ledgerflow_entities::deposit::build_evm(&lake, &chain, deposit.then_some(&o))
+    })
+    .await
+    .wrap_err("the entities task failed")?
+    .wrap_err_with(|| format!("entities build for chain {}", a.chain))?;
+    if a.json {
+        println!("{}", serde_json::to_string_pretty(&r)?);
+    } else {
+        println!(
+            "{}: {} transfers, {} addresses -> {} entities; {} deposit addresses joined to {} hot wallets",
+            r.chain, r.transfers, r.addresses, r.entities, r.deposits, r.hot_wallets
         );
     }
     Ok(ExitCode::SUCCESS)

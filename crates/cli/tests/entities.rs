@@ -1290,11 +1290,22 @@ async fn evm_graph_deposits_and_utxo_only_commands() {
     let send = |from: String, to: String, wei: u128| {
         let call = &call;
         async move {
-            call(
+            let hash = call(
                 "eth_sendTransaction",
                 serde_json::json!([{"from": from, "to": to, "value": format!("0x{wei:x}"), "gas": "0x5208"}]),
             )
             .await;
+            // mined (automine can answer before the block is in)
+            for _ in 0..200 {
+                if !call("eth_getTransactionReceipt", serde_json::json!([hash]))
+                    .await
+                    .is_null()
+                {
+                    return;
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+            }
+            panic!("transaction {hash} not mined");
         }
     };
     const ETH: u128 = 1_000_000_000_000_000_000;
@@ -1370,8 +1381,52 @@ async fn evm_graph_deposits_and_utxo_only_commands() {
     assert!(r.status.success(), "{}", stderr(&r));
     let v: serde_json::Value = serde_json::from_slice(&r.stdout).unwrap();
     assert!(v["nodes"].as_u64().unwrap() >= 10, "{v}");
-    let r = run(&["taint", "-l", l, "--chain", "anvil", "--seed", &hot]).await;
+    // account taint: the customers' deposits end up at the hot wallet
+    for (model, held) in [
+        ("haircut", 3 * (ETH / 100 * 99)),
+        ("fifo", 3 * (ETH / 100 * 99)),
+    ] {
+        let mut args = vec![
+            "taint", "-l", l, "--chain", "anvil", "--model", model, "--format", "json",
+        ];
+        for d in &deposits {
+            args.push("--seed");
+            args.push(d);
+        }
+        let r = run(&args).await;
+        assert!(r.status.success(), "{}", stderr(&r));
+        let v: serde_json::Value = serde_json::from_slice(&r.stdout).unwrap();
+        let hot_held = v["assets"][0]["accounts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|x| x["address"] == hot.as_str())
+            .map(|x| x["held"].as_str().unwrap().parse::<u128>().unwrap())
+            .unwrap();
+        assert_eq!(hot_held, held, "{model}: {v}");
+        assert_eq!(v["total_tainted"], (3 * ETH).to_string(), "{model}");
+    }
+    let r = run(&[
+        "taint", "-l", l, "--chain", "anvil", "--seed", &hot, "--model", "poison",
+    ])
+    .await;
     assert_eq!(r.status.code(), Some(2));
-    assert!(stderr(&r).contains("not a UTXO chain"), "{}", stderr(&r));
+    assert!(stderr(&r).contains("haircut"), "{}", stderr(&r));
+    let r = run(&[
+        "taint",
+        "-l",
+        l,
+        "--chain",
+        "anvil",
+        "--seed",
+        "0x00000000000000000000000000000000000000ff",
+    ])
+    .await;
+    assert_eq!(r.status.code(), Some(2));
+    assert!(
+        stderr(&r).contains("0x00000000000000000000000000000000000000ff"),
+        "{}",
+        stderr(&r)
+    );
     anvil.stop().await;
 }

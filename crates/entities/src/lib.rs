@@ -17,6 +17,7 @@ pub mod cluster;
 pub mod coinjoin;
 pub mod deposit;
 pub mod error;
+pub mod evm_taint;
 pub mod graph;
 pub mod ledger;
 pub mod synthetic;

@@ -25,6 +25,10 @@ use clap::{Args, ValueEnum};
 ///   ledgerflow taint -l lake --chain litecoin-regtest --seed hack=TXID --seed ransom=ADDR --model fifo --format json
 ///   ledgerflow taint -l lake --chain bitcoin-regtest --seed TXID:1 --model poison --max-height 196 --plot taint.svg
 ///
+/// Account (EVM) chains: seeds are transaction hashes (the value they move) or addresses
+/// (what they receive); --model haircut (share of the balance) or fifo (oldest lot
+/// first), for ether and --token; table taint_accounts.
+///
 /// Exit codes: 0 done, 2 bad seed, unknown chain, lake without enriched inputs.
 #[derive(Debug, Args)]
 #[command(verbatim_doc_comment)]
@@ -53,6 +57,9 @@ pub struct TaintArgs {
     /// Output format of the summary.
     #[arg(long, value_enum, default_value_t = TaintFormat::Text)]
     pub format: TaintFormat,
+    /// Account (EVM) chains: also trace this token (its contract address).
+    #[arg(long)]
+    pub token: Option<String>,
     /// Draw the taint per hop and the most exposed entities to FILE.svg or FILE.png.
     #[arg(long)]
     pub plot: Option<PathBuf>,

@@ -214,6 +214,7 @@ async fn entities_part(output: &std::path::Path) -> eyre::Result<()> {
         min_value: 0,
         no_fee: false,
         format: TaintFormat::Text,
+        token: None,
         plot: Some(plot),
     })
     .await?;

@@ -109,7 +109,7 @@ pub fn propagate_accounts(
         if v == 0 {
             continue;
         }
-        let seeded = seed_tx.iter().any(|h| *h == t.hash) || seed_addr.contains(&t.to);
+        let seeded = seed_tx.contains(&t.hash) || seed_addr.contains(&t.to);
         // out of the sender
         let s = acc.entry(t.from).or_default();
         let (mut tainted, mut lots): (u128, Vec<(u128, bool)>) = match model {
@@ -275,7 +275,7 @@ mod tests {
     fn haircut_and_fifo_by_hand() {
         // 0 (the hacker) gets 100 tainted from seed tx 1; 2 has 300 clean from 9.
         // 0 pays 2 fifty; 2 then pays 3 one hundred.
-        let v = vec![
+        let v = [
             t(1, 8, 0, 100),
             t(2, 9, 2, 300),
             t(3, 0, 2, 50),

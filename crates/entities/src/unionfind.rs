@@ -84,6 +84,26 @@ impl UnionFind {
         true
     }
 
+    /// Joins the sets of all of `ids` (one transaction's inputs: the multi-input
+    /// heuristic without evidence); returns how many links it made. The running root is
+    /// kept, so each further id costs one find.
+    #[inline]
+    pub fn union_all(&mut self, ids: &[u32]) -> u32 {
+        let Some((&first, rest)) = ids.split_first() else {
+            return 0;
+        };
+        let mut root = self.find(first);
+        let mut links = 0;
+        for &x in rest {
+            let r = self.find(x);
+            if r != root {
+                root = self.link(root, r);
+                links += 1;
+            }
+        }
+        links
+    }
+
     /// For every element, the smallest element of its set (the stable entity id).
     pub fn smallest_members(&mut self) -> Vec<u32> {
         let n = self.parent.len();
@@ -116,5 +136,7 @@ mod tests {
         assert_eq!(u.size_of_root(r), 3);
         u.grow(8);
         assert_eq!(u.find(7), 7);
+        assert_eq!(u.union_all(&[6, 7, 0, 6]), 2);
+        assert_eq!(u.smallest_members()[7], 0);
     }
 }

@@ -42,11 +42,7 @@ pub fn synthetic(seed: u64, txs: usize, n: u32) -> Vec<Vec<u32>> {
 fn ours(txs: &[Vec<u32>], n: usize) -> Vec<u32> {
     let mut u = UnionFind::new(n);
     for t in txs {
-        if let Some((&first, rest)) = t.split_first() {
-            for &a in rest {
-                u.union(first, a);
-            }
-        }
+        u.union_all(t);
     }
     u.smallest_members()
 }

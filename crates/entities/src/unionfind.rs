@@ -1,20 +1,34 @@
-//! A disjoint-set forest over dense `u32` ids: 8 bytes per element (parent and size),
-//! union by size, path halving. Sizes let the super-cluster guard refuse a merge before it
-//! happens.
+//! A disjoint-set forest over dense `u32` ids, linked by minimum (the smaller root
+//! becomes the root, so every set's root is its smallest element: the stable entity id,
+//! with no relabelling pass), with path halving. 4 bytes per element; 8 with set sizes
+//! (what the super-cluster guard and the merge evidence need), kept at the roots.
 
 /// Disjoint sets over `0..len`.
 #[derive(Debug, Clone, Default)]
 pub struct UnionFind {
     parent: Vec<u32>,
+    /// Set sizes at the roots (empty when not tracked).
     size: Vec<u32>,
+    sized: bool,
 }
 
 impl UnionFind {
-    /// `n` singletons.
+    /// `n` singletons, with set sizes.
     pub fn new(n: usize) -> Self {
         UnionFind {
             parent: (0..n as u32).collect(),
             size: vec![1; n],
+            sized: true,
+        }
+    }
+
+    /// `n` singletons without set sizes (4 bytes per element: multi-input clustering
+    /// with neither guard nor evidence).
+    pub fn without_sizes(n: usize) -> Self {
+        UnionFind {
+            parent: (0..n as u32).collect(),
+            size: Vec::new(),
+            sized: false,
         }
     }
 
@@ -33,14 +47,22 @@ impl UnionFind {
         let old = self.parent.len();
         if n > old {
             self.parent.extend(old as u32..n as u32);
-            self.size.resize(n, 1);
+            if self.sized {
+                self.size.resize(n, 1);
+            }
         }
     }
 
-    /// Bytes held per element (the benchmark's memory figure).
-    pub const BYTES_PER_ELEMENT: usize = 8;
+    /// Bytes held per element.
+    pub fn bytes_per_element(&self) -> usize {
+        if self.sized {
+            8
+        } else {
+            4
+        }
+    }
 
-    /// The representative of `x`'s set.
+    /// The representative (the smallest element) of `x`'s set.
     #[inline]
     pub fn find(&mut self, mut x: u32) -> u32 {
         loop {
@@ -54,23 +76,26 @@ impl UnionFind {
         }
     }
 
-    /// The size of the set whose representative is `root`.
+    /// The size of the set whose representative is `root` (1 when sizes are not kept).
     #[inline]
     pub fn size_of_root(&self, root: u32) -> u32 {
-        self.size[root as usize]
+        if self.sized {
+            self.size[root as usize]
+        } else {
+            1
+        }
     }
 
-    /// Joins the sets of two representatives (which must differ); returns the new one.
+    /// Joins the sets of two representatives (which must differ); returns the new one,
+    /// the smaller of the two.
     #[inline]
     pub fn link(&mut self, ra: u32, rb: u32) -> u32 {
-        let (big, small) = if self.size[ra as usize] >= self.size[rb as usize] {
-            (ra, rb)
-        } else {
-            (rb, ra)
-        };
-        self.parent[small as usize] = big;
-        self.size[big as usize] += self.size[small as usize];
-        big
+        let (lo, hi) = if ra < rb { (ra, rb) } else { (rb, ra) };
+        self.parent[hi as usize] = lo;
+        if self.sized {
+            self.size[lo as usize] += self.size[hi as usize];
+        }
+        lo
     }
 
     /// Joins the sets of `a` and `b`; whether they were apart.
@@ -107,17 +132,92 @@ impl UnionFind {
     /// For every element, the smallest element of its set (the stable entity id).
     pub fn smallest_members(&mut self) -> Vec<u32> {
         let n = self.parent.len();
-        let mut min_of_root = vec![u32::MAX; n];
         let mut out = Vec::with_capacity(n);
         for i in 0..n as u32 {
-            let r = self.find(i) as usize;
-            if min_of_root[r] == u32::MAX {
-                min_of_root[r] = i;
-            }
-            out.push(min_of_root[r]);
+            // in ascending order every parent is already final: one step suffices
+            let p = self.parent[i as usize];
+            let r = if p == i { i } else { out[p as usize] };
+            self.parent[i as usize] = r;
+            out.push(r);
         }
         out
     }
+}
+
+/// Multi-input clustering of many transactions' input lists (Arrow-style `offsets` into
+/// `values`) over `n` address ids on `threads` threads sharing one forest of atomic
+/// parents (4 bytes per address): a link points the larger root at the smaller with a
+/// compare-and-swap and retries if another thread linked that root first; path halving
+/// only ever points an element at one of its ancestors, so racing halvings are harmless.
+/// Every set's root is its smallest element whatever the interleaving, so the partition
+/// and every entity id are the same for every thread count. Returns the entity id (the
+/// smallest member) of every address.
+pub fn multi_input(offsets: &[u32], values: &[u32], n: usize, threads: usize) -> Vec<u32> {
+    use std::sync::atomic::{AtomicU32, Ordering::Relaxed};
+    let parent: Vec<AtomicU32> = (0..n as u32).map(AtomicU32::new).collect();
+    let find = |mut x: u32| -> u32 {
+        loop {
+            let p = parent[x as usize].load(Relaxed);
+            if p == x {
+                return x;
+            }
+            let gp = parent[p as usize].load(Relaxed);
+            if gp != p {
+                parent[x as usize].store(gp, Relaxed);
+            }
+            x = gp;
+        }
+    };
+    let union_all = |ids: &[u32]| {
+        // one input joins nothing
+        let Some((&first, rest)) = ids.split_first().filter(|(_, r)| !r.is_empty()) else {
+            return;
+        };
+        let mut root = find(first);
+        for &x in rest {
+            let mut r = find(x);
+            loop {
+                if r == root {
+                    break;
+                }
+                let (lo, hi) = if root < r { (root, r) } else { (r, root) };
+                match parent[hi as usize].compare_exchange(hi, lo, Relaxed, Relaxed) {
+                    Ok(_) => {
+                        root = lo;
+                        break;
+                    }
+                    // `hi` got a parent meanwhile: start again from the current roots
+                    Err(_) => {
+                        root = find(root);
+                        r = find(r);
+                    }
+                }
+            }
+        }
+    };
+    let txs = offsets.len().saturating_sub(1);
+    let threads = threads.clamp(1, 64).min(txs.max(1));
+    let share = txs.div_ceil(threads);
+    std::thread::scope(|s| {
+        for k in 1..threads {
+            let union_all = &union_all;
+            s.spawn(move || {
+                for t in k * share..((k + 1) * share).min(txs) {
+                    union_all(&values[offsets[t] as usize..offsets[t + 1] as usize]);
+                }
+            });
+        }
+        for t in 0..share.min(txs) {
+            union_all(&values[offsets[t] as usize..offsets[t + 1] as usize]);
+        }
+    });
+    // every parent is smaller than its child: one ascending pass labels everything
+    let mut out: Vec<u32> = Vec::with_capacity(n);
+    for (i, p) in parent.iter().enumerate() {
+        let p = p.load(Relaxed);
+        out.push(if p == i as u32 { p } else { out[p as usize] });
+    }
+    out
 }
 
 #[cfg(test)]
@@ -126,17 +226,39 @@ mod tests {
 
     #[test]
     fn unions_and_smallest_members() {
-        let mut u = UnionFind::new(6);
-        assert!(u.union(4, 2));
-        assert!(u.union(5, 4));
-        assert!(!u.union(2, 5));
-        assert!(u.union(0, 1));
-        assert_eq!(u.smallest_members(), vec![0, 0, 2, 3, 2, 2]);
-        let r = u.find(5);
-        assert_eq!(u.size_of_root(r), 3);
-        u.grow(8);
-        assert_eq!(u.find(7), 7);
-        assert_eq!(u.union_all(&[6, 7, 0, 6]), 2);
-        assert_eq!(u.smallest_members()[7], 0);
+        for mut u in [UnionFind::new(6), UnionFind::without_sizes(6)] {
+            assert!(u.union(4, 2));
+            assert!(u.union(5, 4));
+            assert!(!u.union(2, 5));
+            assert!(u.union(0, 1));
+            assert_eq!(u.smallest_members(), vec![0, 0, 2, 3, 2, 2]);
+            let r = u.find(5);
+            assert_eq!(r, 2);
+            assert_eq!(
+                u.size_of_root(r),
+                if u.bytes_per_element() == 8 { 3 } else { 1 }
+            );
+            u.grow(8);
+            assert_eq!(u.find(7), 7);
+            assert_eq!(u.union_all(&[6, 7, 0, 6]), 2);
+            assert_eq!(u.smallest_members()[7], 0);
+        }
+    }
+
+    #[test]
+    fn parallel_equals_sequential() {
+        let (offsets, values) = crate::synthetic::input_lists(5, 20_000, 15_000);
+        let mut u = UnionFind::without_sizes(15_000);
+        for w in offsets.windows(2) {
+            u.union_all(&values[w[0] as usize..w[1] as usize]);
+        }
+        let want = u.smallest_members();
+        for threads in [1, 2, 3, 8] {
+            assert_eq!(
+                multi_input(&offsets, &values, 15_000, threads),
+                want,
+                "{threads} threads"
+            );
+        }
     }
 }

@@ -40,7 +40,7 @@ pub fn synthetic(seed: u64, txs: usize, n: u32) -> Vec<Vec<u32>> {
 }
 
 fn ours(txs: &[Vec<u32>], n: usize) -> Vec<u32> {
-    let mut u = UnionFind::new(n);
+    let mut u = UnionFind::without_sizes(n);
     for t in txs {
         u.union_all(t);
     }

@@ -72,7 +72,7 @@ pub fn cluster(a: BenchClusterArgs) -> eyre::Result<ExitCode> {
     }
     let before = peak_rss();
     let t = Instant::now();
-    let mut u = UnionFind::new(a.addresses as usize);
+    let mut u = UnionFind::without_sizes(a.addresses as usize);
     let mut unions = 0u64;
     for w in offsets.windows(2) {
         unions += u.union_all(&values[w[0] as usize..w[1] as usize]) as u64;
@@ -125,7 +125,7 @@ pub fn cluster(a: BenchClusterArgs) -> eyre::Result<ExitCode> {
         "transactions": a.transactions, "inputs": inputs, "addresses": a.addresses,
         "unions": unions, "clusters": clusters, "generate_seconds": gen_secs,
         "cluster_seconds": secs, "transactions_per_second": a.transactions as f64 / secs,
-        "union_find_bytes_per_address": UnionFind::BYTES_PER_ELEMENT,
+        "union_find_bytes_per_address": u.bytes_per_element(),
         "peak_rss_bytes": peak_rss(), "rss_before_clustering": before, "check": check,
     });
     println!("{v}");

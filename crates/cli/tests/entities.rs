@@ -1209,22 +1209,9 @@ async fn ground_truth_on_the_litecoin_workload() {
         env!("CARGO_MANIFEST_DIR"),
         "/../entities/tests/graphsense_check.py"
     );
-    let mut child = std::process::Command::new(&py)
-        .arg(script)
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    use std::io::Write;
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(input.to_string().as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
-    assert!(out.status.success());
-    let theirs: Vec<i64> = serde_json::from_slice(&out.stdout).unwrap();
+    let theirs: Vec<i64> =
+        serde_json::from_value(ledgerflow_testkit::services::run_json(&py, script, &input))
+            .unwrap();
     let mut differ = 0;
     for i in 0..l.book.len() {
         if p[l.book.name(i as u32)] != theirs[i] {

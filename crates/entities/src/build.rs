@@ -15,7 +15,6 @@
 //! Nothing is written until everything is computed; each file is written atomically, the
 //! state last, and superseded files are removed after it.
 
-use std::fs::File;
 use std::path::{Path, PathBuf};
 
 use arrow_array::cast::AsArray;
@@ -23,9 +22,9 @@ use arrow_array::types::Int64Type;
 use arrow_array::Array;
 use ledgerflow_core::table::{Sats, Timestamp};
 use ledgerflow_core::BlockRange;
-use ledgerflow_lake::writer::{write_bytes_atomic, write_parquet};
+use ledgerflow_lake::reader::{for_each_batch, Columns};
+use ledgerflow_lake::writer::{write_bytes_atomic, write_table_chunk};
 use ledgerflow_lake::{Lake, WriteOptions};
-use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use serde::{Deserialize, Serialize};
 
 use crate::cluster::{Clustering, MergeRule, Options};
@@ -219,13 +218,7 @@ pub fn build(
                      range: BlockRange,
                      batch: Result<arrow_array::RecordBatch, arrow_schema::ArrowError>|
      -> Result<(), EntityError> {
-        let path = lake.chunk_path(chain, table, range, "parquet");
-        let batch = batch.map_err(|source| EntityError::Arrow {
-            path: path.clone(),
-            source,
-        })?;
-        write_parquet(&path, &[batch], &wopts)?;
-        keep.push(path);
+        keep.push(write_table_chunk(lake, chain, table, range, batch, &wopts)?);
         Ok(())
     };
     write("addresses", whole, AddressRow::to_batch(&addresses))?;
@@ -284,11 +277,8 @@ pub fn build(
         if evidence && prev.is_some() {
             continue;
         }
-        for f in lake.chunks(chain, table)? {
-            if !keep.contains(&f.path) {
-                std::fs::remove_file(&f.path).map_err(io("remove", &f.path))?;
-            }
-        }
+        let keep: Vec<&Path> = keep.iter().map(PathBuf::as_path).collect();
+        lake.remove_chunks_except(chain, table, &keep)?;
     }
 
     let multi = entities.iter().filter(|e| e.address_count > 1).count() as u64;
@@ -341,24 +331,11 @@ pub fn read_pairs(
     let mut out = Vec::new();
     let (chunks, _) = lake.parquet_chunks(chain, table)?;
     for ch in chunks {
-        let file = File::open(&ch.path).map_err(io("open", &ch.path))?;
-        let pq = |source| EntityError::Parquet {
-            path: ch.path.clone(),
-            source,
-        };
-        let reader = ParquetRecordBatchReaderBuilder::try_new(file)
-            .map_err(pq)?
-            .build()
-            .map_err(pq)?;
-        for batch in reader {
-            let batch = batch.map_err(|source| EntityError::Arrow {
-                path: ch.path.clone(),
-                source,
-            })?;
+        for_each_batch(&ch.path, Columns::Named(&[a, b]), None, |batch| {
             let col = |n: &str| {
                 batch
                     .column_by_name(n)
-                    .and_then(|c| c.as_primitive_opt::<Int64Type>().cloned())
+                    .and_then(|c| c.as_primitive_opt::<Int64Type>())
                     .ok_or_else(|| EntityError::BadFile {
                         path: ch.path.clone(),
                         what: format!("no Int64 column {n}"),
@@ -370,7 +347,8 @@ pub fn read_pairs(
                     out.push((x.value(i), y.value(i)));
                 }
             }
-        }
+            Ok::<(), EntityError>(())
+        })?;
     }
     Ok(out)
 }

@@ -256,27 +256,8 @@ pub fn cluster(l: &Ledger, opts: &Options) -> Clustering {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ledger::{AddrType, InputSpec, LedgerBuilder, OutputSpec};
-
-    fn h(n: u32) -> String {
-        format!("{n:064x}")
-    }
-    fn out(a: &str, v: i64) -> OutputSpec {
-        OutputSpec {
-            address: a.into(),
-            kind: AddrType::PubKeyHash,
-            value: v,
-        }
-    }
-    fn inp(tx: u32, i: u32, a: &str, v: i64) -> InputSpec {
-        InputSpec {
-            spent_hash: h(tx),
-            spent_index: i,
-            address: a.into(),
-            kind: AddrType::PubKeyHash,
-            value: v,
-        }
-    }
+    use crate::ledger::testing::{h, inp, out};
+    use crate::ledger::LedgerBuilder;
 
     /// a, b, c, d funded; (a, b) spent together; (c, d) spent together; then (a, c).
     fn ledger() -> Ledger {

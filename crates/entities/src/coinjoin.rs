@@ -195,11 +195,8 @@ pub fn is_wasabi2_denomination(v: i64) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ledger::{AddrType, InputSpec, LedgerBuilder, OutputSpec};
-
-    fn h(n: u32) -> String {
-        format!("{n:064x}")
-    }
+    use crate::ledger::testing::{h, inp, out};
+    use crate::ledger::{LedgerBuilder, OutputSpec};
 
     /// A ledger with one funding transaction per input value (to its own address) and a
     /// transaction spending them all into `outs`.
@@ -207,29 +204,20 @@ mod tests {
         let mut b = LedgerBuilder::new();
         let mut ins = Vec::new();
         for (k, (v, a)) in in_values.iter().zip(in_addrs).enumerate() {
-            let out = OutputSpec {
-                address: a.to_string(),
-                kind: AddrType::PubKeyHash,
-                value: *v,
-            };
-            b.push(&h(k as u32 + 1), 1, 0, k as i64, 0, false, &[], &[out])
-                .unwrap();
-            ins.push(InputSpec {
-                spent_hash: h(k as u32 + 1),
-                spent_index: 0,
-                address: a.to_string(),
-                kind: AddrType::PubKeyHash,
-                value: *v,
-            });
+            b.push(
+                &h(k as u32 + 1),
+                1,
+                0,
+                k as i64,
+                0,
+                false,
+                &[],
+                &[out(a, *v)],
+            )
+            .unwrap();
+            ins.push(inp(k as u32 + 1, 0, a, *v));
         }
-        let outs: Vec<OutputSpec> = outs
-            .iter()
-            .map(|(v, a)| OutputSpec {
-                address: a.to_string(),
-                kind: AddrType::PubKeyHash,
-                value: *v,
-            })
-            .collect();
+        let outs: Vec<OutputSpec> = outs.iter().map(|(v, a)| out(a, *v)).collect();
         let t = b.push(&h(999), 2, 0, 0, 0, false, &ins, &outs).unwrap();
         (b.finish(), t)
     }

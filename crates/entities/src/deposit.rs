@@ -13,11 +13,11 @@ use std::collections::BTreeMap;
 
 use ledgerflow_core::BlockRange;
 use ledgerflow_graph::evm::{evm_transfers, EvmGraphOptions, Transfer};
-use ledgerflow_lake::writer::write_parquet;
+use ledgerflow_lake::writer::write_table_chunk;
 use ledgerflow_lake::{Lake, WriteOptions};
 use serde::Serialize;
 
-use crate::error::{io, EntityError};
+use crate::error::EntityError;
 use crate::tables::EntityMergeRow;
 use crate::unionfind::UnionFind;
 
@@ -311,12 +311,7 @@ pub fn build_evm(
     let mut put = |table: &str,
                    batch: Result<arrow_array::RecordBatch, arrow_schema::ArrowError>|
      -> Result<(), EntityError> {
-        let path = lake.chunk_path(chain, table, range, "parquet");
-        let batch = batch.map_err(|source| EntityError::Arrow {
-            path: path.clone(),
-            source,
-        })?;
-        write_parquet(&path, &[batch], &wopts)?;
+        let path = write_table_chunk(lake, chain, table, range, batch, &wopts)?;
         written.push((table.to_string(), path));
         Ok(())
     };
@@ -328,11 +323,7 @@ pub fn build_evm(
     put("entities", EvmEntityRow::to_batch(&entities))?;
     put("entity_merges", EntityMergeRow::to_batch(&merges))?;
     for (table, path) in &written {
-        for f in lake.chunks(chain, table)? {
-            if &f.path != path {
-                std::fs::remove_file(&f.path).map_err(io("remove", &f.path))?;
-            }
-        }
+        lake.remove_chunks_except(chain, table, &[path.as_path()])?;
     }
     let hot: std::collections::BTreeSet<u32> = found.iter().map(|f| f.hot).collect();
     Ok(EvmBuildReport {

@@ -63,15 +63,6 @@ pub enum EntityError {
         /// What is wrong.
         what: String,
     },
-    /// Reading a Parquet file failed.
-    #[error("reading {path}")]
-    Parquet {
-        /// The file.
-        path: PathBuf,
-        /// Cause.
-        #[source]
-        source: parquet::errors::ParquetError,
-    },
     /// Decoding a record batch failed.
     #[error("reading {path}")]
     Arrow {
@@ -121,10 +112,9 @@ impl EntityError {
             | EntityError::NotUtxo { .. }
             | EntityError::NotFound(_)
             | EntityError::Usage(_) => ErrorClass::User,
-            EntityError::BadFile { .. }
-            | EntityError::Parquet { .. }
-            | EntityError::Arrow { .. }
-            | EntityError::State { .. } => ErrorClass::External,
+            EntityError::BadFile { .. } | EntityError::Arrow { .. } | EntityError::State { .. } => {
+                ErrorClass::External
+            }
             EntityError::Io { .. } | EntityError::Lake(_) => ErrorClass::External,
         }
     }

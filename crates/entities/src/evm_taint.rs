@@ -345,20 +345,13 @@ pub fn write_accounts(
             })
         })
         .collect();
-    let path = lake.chunk_path(chain, "taint_accounts", range, "parquet");
-    let batch = TaintAccountRow::to_batch(&rows).map_err(|source| EntityError::Arrow {
-        path: path.clone(),
-        source,
-    })?;
-    ledgerflow_lake::writer::write_parquet(
-        &path,
-        &[batch],
+    ledgerflow_lake::writer::replace_table(
+        lake,
+        chain,
+        "taint_accounts",
+        range,
+        TaintAccountRow::to_batch(&rows),
         &ledgerflow_lake::WriteOptions::default(),
     )?;
-    for f in lake.chunks(chain, "taint_accounts")? {
-        if f.path != path {
-            std::fs::remove_file(&f.path).map_err(crate::error::io("remove", &f.path))?;
-        }
-    }
     Ok(())
 }

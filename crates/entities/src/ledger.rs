@@ -5,16 +5,13 @@
 //! Extract (Parquet files) is [`Ledger::load`]; everything else in the crate is a pure
 //! function of a [`Ledger`], so the tests build ledgers by hand with [`LedgerBuilder`].
 
-use std::fs::File;
 use std::path::Path;
 
 use arrow_array::cast::AsArray;
 use arrow_array::types::{Decimal128Type, Int64Type, TimestampMicrosecondType};
 use arrow_array::{Array, ListArray, RecordBatch, StringArray, StructArray};
+use ledgerflow_lake::reader::{for_each_batch, Columns};
 use ledgerflow_lake::Lake;
-use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
-use parquet::arrow::ProjectionMask;
-use parquet::schema::types::SchemaDescriptor;
 use rustc_hash::FxHashMap;
 
 use crate::error::EntityError;
@@ -315,10 +312,8 @@ impl Ledger {
             });
         }
         if !chunks.is_empty() && !lake.tables(chain)?.iter().any(|t| t == "inputs") {
-            let has_inputs = File::open(&chunks[0].path)
-                .ok()
-                .and_then(|f| ParquetRecordBatchReaderBuilder::try_new(f).ok())
-                .is_some_and(|b| b.schema().field_with_name("inputs").is_ok());
+            let has_inputs = ledgerflow_lake::reader::file_schema(&chunks[0].path)
+                .is_ok_and(|s| s.field_with_name("inputs").is_ok());
             if !has_inputs {
                 return Err(EntityError::NotUtxo {
                     chain: chain.to_string(),
@@ -597,8 +592,8 @@ fn address_text(list: &ListArray, values: &StringArray, row: usize, buf: &mut St
     }
 }
 
-/// The projection of the columns the ledger needs.
-fn projection(schema: &SchemaDescriptor) -> ProjectionMask {
+/// Whether a leaf column (its path parts) is one the ledger needs.
+fn needed(parts: &[String]) -> bool {
     const TOP: &[&str] = &[
         "hash",
         "block_hash",
@@ -616,20 +611,12 @@ fn projection(schema: &SchemaDescriptor) -> ProjectionMask {
         "value",
     ];
     const OUTPUTS: &[&str] = &["index", "type", "addresses", "value", "script_hex"];
-    let mut leaves = Vec::new();
-    for (i, c) in schema.columns().iter().enumerate() {
-        let parts = c.path().parts();
-        let keep = match parts.first().map(String::as_str) {
-            Some("inputs") => parts.get(3).is_some_and(|p| INPUTS.contains(&p.as_str())),
-            Some("outputs") => parts.get(3).is_some_and(|p| OUTPUTS.contains(&p.as_str())),
-            Some(p) => parts.len() == 1 && TOP.contains(&p),
-            None => false,
-        };
-        if keep {
-            leaves.push(i);
-        }
+    match parts.first().map(String::as_str) {
+        Some("inputs") => parts.get(3).is_some_and(|p| INPUTS.contains(&p.as_str())),
+        Some("outputs") => parts.get(3).is_some_and(|p| OUTPUTS.contains(&p.as_str())),
+        Some(p) => parts.len() == 1 && TOP.contains(&p),
+        None => false,
     }
-    ProjectionMask::leaves(schema, leaves)
 }
 
 fn bad(path: &Path, what: impl Into<String>) -> EntityError {
@@ -655,27 +642,11 @@ fn field<'a>(s: &'a StructArray, name: &str, path: &Path) -> Result<&'a dyn Arra
 }
 
 fn read_file(path: &Path, after: Option<i64>, b: &mut LedgerBuilder) -> Result<(), EntityError> {
-    let file = File::open(path).map_err(crate::error::io("open", path))?;
-    let pq = |source| EntityError::Parquet {
-        path: path.to_path_buf(),
-        source,
-    };
-    let builder = ParquetRecordBatchReaderBuilder::try_new(file).map_err(pq)?;
-    let mask = projection(builder.parquet_schema());
-    let reader = builder
-        .with_projection(mask)
-        .with_batch_size(8192)
-        .build()
-        .map_err(pq)?;
     let mut ins: Vec<InputSpec> = Vec::new();
     let mut outs: Vec<OutputSpec> = Vec::new();
     let mut buf = String::new();
-    for batch in reader {
-        let batch = batch.map_err(|source| EntityError::Arrow {
-            path: path.to_path_buf(),
-            source,
-        })?;
-        let hash = column(&batch, "hash", path)?
+    for_each_batch(path, Columns::Leaves(&needed), Some(8192), |batch| {
+        let hash = column(batch, "hash", path)?
             .as_string_opt::<i32>()
             .ok_or_else(|| {
                 bad(
@@ -683,7 +654,7 @@ fn read_file(path: &Path, after: Option<i64>, b: &mut LedgerBuilder) -> Result<(
                     "column hash is not of the Bitcoin-family transactions type",
                 )
             })?;
-        let block_hash = column(&batch, "block_hash", path)?
+        let block_hash = column(batch, "block_hash", path)?
             .as_string_opt::<i32>()
             .ok_or_else(|| {
                 bad(
@@ -691,7 +662,7 @@ fn read_file(path: &Path, after: Option<i64>, b: &mut LedgerBuilder) -> Result<(
                     "column block_hash is not of the Bitcoin-family transactions type",
                 )
             })?;
-        let height = column(&batch, "block_number", path)?
+        let height = column(batch, "block_number", path)?
             .as_primitive_opt::<Int64Type>()
             .ok_or_else(|| {
                 bad(
@@ -699,10 +670,10 @@ fn read_file(path: &Path, after: Option<i64>, b: &mut LedgerBuilder) -> Result<(
                     "column block_number is not of the Bitcoin-family transactions type",
                 )
             })?;
-        let time = column(&batch, "block_timestamp", path)?
+        let time = column(batch, "block_timestamp", path)?
             .as_primitive_opt::<TimestampMicrosecondType>()
             .ok_or_else(|| bad(path, "block_timestamp is not a microsecond timestamp"))?;
-        let index = column(&batch, "index", path)?
+        let index = column(batch, "index", path)?
             .as_primitive_opt::<Int64Type>()
             .ok_or_else(|| {
                 bad(
@@ -710,7 +681,7 @@ fn read_file(path: &Path, after: Option<i64>, b: &mut LedgerBuilder) -> Result<(
                     "column index is not of the Bitcoin-family transactions type",
                 )
             })?;
-        let lock_time = column(&batch, "lock_time", path)?
+        let lock_time = column(batch, "lock_time", path)?
             .as_primitive_opt::<Int64Type>()
             .ok_or_else(|| {
                 bad(
@@ -718,7 +689,7 @@ fn read_file(path: &Path, after: Option<i64>, b: &mut LedgerBuilder) -> Result<(
                     "column lock_time is not of the Bitcoin-family transactions type",
                 )
             })?;
-        let coinbase = column(&batch, "is_coinbase", path)?
+        let coinbase = column(batch, "is_coinbase", path)?
             .as_boolean_opt()
             .ok_or_else(|| {
                 bad(
@@ -726,7 +697,7 @@ fn read_file(path: &Path, after: Option<i64>, b: &mut LedgerBuilder) -> Result<(
                     "column is_coinbase is not of the Bitcoin-family transactions type",
                 )
             })?;
-        let inputs = column(&batch, "inputs", path)?
+        let inputs = column(batch, "inputs", path)?
             .as_list_opt::<i32>()
             .ok_or_else(|| {
                 bad(
@@ -734,7 +705,7 @@ fn read_file(path: &Path, after: Option<i64>, b: &mut LedgerBuilder) -> Result<(
                     "column inputs is not of the Bitcoin-family transactions type",
                 )
             })?;
-        let outputs = column(&batch, "outputs", path)?
+        let outputs = column(batch, "outputs", path)?
             .as_list_opt::<i32>()
             .ok_or_else(|| {
                 bad(
@@ -897,8 +868,8 @@ fn read_file(path: &Path, after: Option<i64>, b: &mut LedgerBuilder) -> Result<(
             .map_err(|e| bad(path, e))?;
             b.set_tip_hash(block_hash.value(r));
         }
-    }
-    Ok(())
+        Ok(())
+    })
 }
 
 #[cfg(test)]
@@ -910,5 +881,36 @@ mod tests {
         let h = "00000000000000000000000000000000000000000000000000000000000000ff";
         assert_eq!(to_hex(&parse_hash(h).unwrap()), h);
         assert!(parse_hash("zz").is_none());
+    }
+}
+
+/// Builders of hand-made ledgers for the unit tests of the heuristics and models.
+#[cfg(test)]
+pub(crate) mod testing {
+    use super::{AddrType, InputSpec, OutputSpec};
+
+    /// The transaction hash numbered `n`.
+    pub fn h(n: u32) -> String {
+        format!("{n:064x}")
+    }
+
+    /// A P2PKH output of `v` to address `a`.
+    pub fn out(a: &str, v: i64) -> OutputSpec {
+        OutputSpec {
+            address: a.into(),
+            kind: AddrType::PubKeyHash,
+            value: v,
+        }
+    }
+
+    /// An input spending output `i` of transaction `h(tx)`, of `v` held by `a`.
+    pub fn inp(tx: u32, i: u32, a: &str, v: i64) -> InputSpec {
+        InputSpec {
+            spent_hash: h(tx),
+            spent_index: i,
+            address: a.into(),
+            kind: AddrType::PubKeyHash,
+            value: v,
+        }
     }
 }

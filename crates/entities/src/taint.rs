@@ -488,27 +488,8 @@ pub fn unspent_at(l: &Ledger, g: u32, max_height: Option<i64>) -> bool {
 mod tests {
     use super::*;
 
-    use crate::ledger::{AddrType, InputSpec, LedgerBuilder, OutputSpec};
-
-    fn h(n: u32) -> String {
-        format!("{n:064x}")
-    }
-    fn out(a: &str, v: i64) -> OutputSpec {
-        OutputSpec {
-            address: a.into(),
-            kind: AddrType::PubKeyHash,
-            value: v,
-        }
-    }
-    fn inp(tx: u32, i: u32, a: &str, v: i64) -> InputSpec {
-        InputSpec {
-            spent_hash: h(tx),
-            spent_index: i,
-            address: a.into(),
-            kind: AddrType::PubKeyHash,
-            value: v,
-        }
-    }
+    use crate::ledger::testing::{h, inp, out};
+    use crate::ledger::LedgerBuilder;
 
     /// Block 1 funds s (100, the seed) and c (50, clean). Block 2: tx 2 spends s with c
     /// (a seed spent together with clean coins) into x 120 and y 25 (fee 5); tx 3 spends x

@@ -6,11 +6,11 @@ use std::collections::BTreeMap;
 
 use ledgerflow_core::table::Sats;
 use ledgerflow_core::BlockRange;
-use ledgerflow_lake::writer::write_parquet;
+use ledgerflow_lake::writer::write_table_chunk;
 use ledgerflow_lake::{Lake, WriteOptions};
 use serde::Serialize;
 
-use crate::error::{io, EntityError};
+use crate::error::EntityError;
 use crate::ledger::{parse_hash, AddressBook, Ledger, NONE};
 use crate::taint::{output_index, output_owner, propagate, unspent_at, TaintOptions};
 
@@ -192,6 +192,24 @@ pub struct TaintReport {
     pub max_height: i64,
     /// Per family.
     pub families: Vec<FamilySummary>,
+    /// Transactions in the ledger read.
+    pub ledger_transactions: u64,
+    /// Outputs in the ledger read.
+    pub ledger_outputs: u64,
+    /// Wall-clock seconds of the phases (the only part of the report that varies
+    /// between runs; never written to a table).
+    pub seconds: PhaseSeconds,
+}
+
+/// Wall-clock seconds of a run's phases.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct PhaseSeconds {
+    /// Reading the lake into the ledger.
+    pub load: f64,
+    /// Propagating the taint through the spend graph.
+    pub propagate: f64,
+    /// Building and writing the tables.
+    pub write: f64,
 }
 
 fn resolve(l: &Ledger, s: &SeedSpec, chain: &str) -> Result<Vec<u32>, EntityError> {
@@ -245,7 +263,9 @@ pub fn run(
     if seeds.is_empty() {
         return Err(EntityError::Usage("give at least one --seed".into()));
     }
+    let started = std::time::Instant::now();
     let l = Ledger::load(lake, chain, None, AddressBook::default())?;
+    let load = started.elapsed().as_secs_f64();
     let last = l.heights().map(|h| h.1).unwrap_or(0);
     let bound = o.max_height.unwrap_or(last).min(last);
     // families in order of first mention
@@ -287,7 +307,10 @@ pub fn run(
         }
         e
     };
+    let started = std::time::Instant::now();
     let results = propagate(&l, &outs, o);
+    let propagate_secs = started.elapsed().as_secs_f64();
+    let started = std::time::Instant::now();
 
     let mut out_rows = Vec::new();
     let mut addr_rows = Vec::new();
@@ -424,12 +447,7 @@ pub fn run(
     let mut put = |table: &str,
                    batch: Result<arrow_array::RecordBatch, arrow_schema::ArrowError>|
      -> Result<(), EntityError> {
-        let path = lake.chunk_path(chain, table, range, "parquet");
-        let batch = batch.map_err(|source| EntityError::Arrow {
-            path: path.clone(),
-            source,
-        })?;
-        write_parquet(&path, &[batch], &wopts)?;
+        let path = write_table_chunk(lake, chain, table, range, batch, &wopts)?;
         written.push((table.to_string(), path));
         Ok(())
     };
@@ -438,11 +456,7 @@ pub fn run(
     put("taint_entities", TaintEntityRow::to_batch(&ent_rows))?;
     put("taint_summary", TaintSummaryRow::to_batch(&sum_rows))?;
     for (table, path) in &written {
-        for f in lake.chunks(chain, table)? {
-            if &f.path != path {
-                std::fs::remove_file(&f.path).map_err(io("remove", &f.path))?;
-            }
-        }
+        lake.remove_chunks_except(chain, table, &[path.as_path()])?;
     }
     Ok(TaintReport {
         model: o.model.name().into(),
@@ -457,5 +471,12 @@ pub fn run(
         max_hops: all_hops,
         max_height: bound,
         families: fams,
+        ledger_transactions: l.txs.len() as u64,
+        ledger_outputs: l.outputs.len() as u64,
+        seconds: PhaseSeconds {
+            load,
+            propagate: propagate_secs,
+            write: started.elapsed().as_secs_f64(),
+        },
     })
 }

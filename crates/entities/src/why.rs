@@ -3,17 +3,16 @@
 //! so the path between two of its addresses is unique).
 
 use std::collections::VecDeque;
-use std::fs::File;
 
 use arrow_array::cast::AsArray;
 use arrow_array::types::{Float64Type, Int64Type};
 use arrow_array::{Array, RecordBatch};
+use ledgerflow_lake::reader::{read_batches, Columns};
 use ledgerflow_lake::Lake;
-use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use rustc_hash::FxHashMap;
 use serde::Serialize;
 
-use crate::error::{io, EntityError};
+use crate::error::EntityError;
 use crate::ledger::check_chain;
 
 /// One hop of an explanation.
@@ -102,20 +101,7 @@ fn batches(
     }
     let mut out = Vec::new();
     for ch in chunks {
-        let file = File::open(&ch.path).map_err(io("open", &ch.path))?;
-        let pq = |source| EntityError::Parquet {
-            path: ch.path.clone(),
-            source,
-        };
-        let reader = ParquetRecordBatchReaderBuilder::try_new(file)
-            .map_err(pq)?
-            .build()
-            .map_err(pq)?;
-        for b in reader {
-            let b = b.map_err(|source| EntityError::Arrow {
-                path: ch.path.clone(),
-                source,
-            })?;
+        for b in read_batches(&ch.path, Columns::All)? {
             out.push((ch.path.clone(), b));
         }
     }

@@ -3,9 +3,6 @@
 //! bench/requirements-graph.txt, installed by `scripts/setup-peers.sh graph`) on the same
 //! inputs: seeded synthetic transactions with a realistic input-count distribution.
 
-use std::io::Write;
-use std::process::{Command, Stdio};
-
 use ledgerflow_entities::unionfind::UnionFind;
 
 /// Input counts: 1 (60 %), 2 (20 %), 3–5 (12 %), 6–20 (7 %), 21–200 (1 %); addresses
@@ -65,21 +62,9 @@ fn same_partition_as_graphsense_clustering() {
     ] {
         let t = synthetic(seed, txs, n);
         let input = serde_json::json!({"max_id": n - 1, "txs": t});
-        let mut child = Command::new(&py)
-            .arg(script)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .spawn()
-            .unwrap();
-        child
-            .stdin
-            .take()
-            .unwrap()
-            .write_all(input.to_string().as_bytes())
-            .unwrap();
-        let out = child.wait_with_output().unwrap();
-        assert!(out.status.success());
-        let theirs: Vec<u32> = serde_json::from_slice(&out.stdout).unwrap();
+        let theirs: Vec<u32> =
+            serde_json::from_value(ledgerflow_testkit::services::run_json(&py, script, &input))
+                .unwrap();
         let mine = ours(&t, n as usize);
         assert_eq!(mine.len(), theirs.len());
         let differ = mine.iter().zip(&theirs).filter(|(a, b)| a != b).count();

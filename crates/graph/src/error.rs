@@ -44,24 +44,6 @@ pub enum GraphError {
         /// What is wrong.
         what: String,
     },
-    /// Reading Parquet failed.
-    #[error("reading {path}")]
-    Parquet {
-        /// File.
-        path: PathBuf,
-        /// Cause.
-        #[source]
-        source: parquet::errors::ParquetError,
-    },
-    /// Arrow failed.
-    #[error("reading {path}")]
-    Arrow {
-        /// File.
-        path: PathBuf,
-        /// Cause.
-        #[source]
-        source: arrow_schema::ArrowError,
-    },
     /// A filesystem operation failed.
     #[error("{op} {path}")]
     Io {

@@ -2,15 +2,13 @@
 //! moved by successful transactions, calls without value counted with value 0) and,
 //! optionally, one token's `token_transfers`.
 
-use std::fs::File;
 use std::path::Path;
 
 use arrow_array::cast::AsArray;
 use arrow_array::types::{Int64Type, TimestampMicrosecondType};
 use arrow_array::Array;
+use ledgerflow_lake::reader::{for_each_batch, Columns};
 use ledgerflow_lake::Lake;
-use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
-use parquet::arrow::ProjectionMask;
 use rustc_hash::FxHashMap;
 
 use crate::edges::EdgeBuilder;
@@ -48,31 +46,9 @@ pub struct EvmGraphOptions {
 fn scan(
     path: &Path,
     cols: &[&str],
-    mut each: impl FnMut(&arrow_array::RecordBatch) -> Result<(), GraphError>,
+    each: impl FnMut(&arrow_array::RecordBatch) -> Result<(), GraphError>,
 ) -> Result<(), GraphError> {
-    let file = File::open(path).map_err(|source| GraphError::Io {
-        op: "open",
-        path: path.to_path_buf(),
-        source,
-    })?;
-    let pq = |source| GraphError::Parquet {
-        path: path.to_path_buf(),
-        source,
-    };
-    let b = ParquetRecordBatchReaderBuilder::try_new(file).map_err(pq)?;
-    let schema = b.parquet_schema();
-    let leaves: Vec<usize> = (0..schema.num_columns())
-        .filter(|&i| cols.contains(&schema.column(i).path().parts()[0].as_str()))
-        .collect();
-    let mask = ProjectionMask::leaves(schema, leaves);
-    for batch in b.with_projection(mask).build().map_err(pq)? {
-        let batch = batch.map_err(|source| GraphError::Arrow {
-            path: path.to_path_buf(),
-            source,
-        })?;
-        each(&batch)?;
-    }
-    Ok(())
+    for_each_batch(path, Columns::Named(cols), None, each)
 }
 
 fn bad(path: &Path, what: &str) -> GraphError {

@@ -2,7 +2,6 @@
 //! [`Csr`] with the node names, and writing result tables (one file per table, replacing
 //! the previous result).
 
-use std::fs::File;
 use std::path::{Path, PathBuf};
 
 use arrow_array::cast::AsArray;
@@ -10,9 +9,8 @@ use arrow_array::types::{Float64Type, Int64Type, TimestampMicrosecondType};
 use arrow_array::{Array, RecordBatch};
 use ledgerflow_core::table::Timestamp;
 use ledgerflow_core::BlockRange;
-use ledgerflow_lake::writer::write_parquet;
+use ledgerflow_lake::reader::{for_each_batch, Columns};
 use ledgerflow_lake::{Lake, WriteOptions};
-use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use rustc_hash::FxHashMap;
 
 use crate::csr::{Csr, Edge};
@@ -137,24 +135,7 @@ fn read_edges(path: &Path, out: &mut Vec<EdgeRow>) -> Result<(), GraphError> {
         path: path.to_path_buf(),
         what,
     };
-    let file = File::open(path).map_err(|source| GraphError::Io {
-        op: "open",
-        path: path.to_path_buf(),
-        source,
-    })?;
-    let pq = |source| GraphError::Parquet {
-        path: path.to_path_buf(),
-        source,
-    };
-    let reader = ParquetRecordBatchReaderBuilder::try_new(file)
-        .map_err(pq)?
-        .build()
-        .map_err(pq)?;
-    for b in reader {
-        let b: RecordBatch = b.map_err(|source| GraphError::Arrow {
-            path: path.to_path_buf(),
-            source,
-        })?;
+    for_each_batch(path, Columns::All, None, |b| {
         let int = |n: &str| {
             b.column_by_name(n)
                 .and_then(|c| c.as_primitive_opt::<Int64Type>())
@@ -199,8 +180,8 @@ fn read_edges(path: &Path, out: &mut Vec<EdgeRow>) -> Result<(), GraphError> {
                 last_seen: Timestamp(ls.value(i).div_euclid(1_000_000)),
             });
         }
-    }
-    Ok(())
+        Ok(())
+    })
 }
 
 /// Writes `batch` as the one file of `table` (named by `range`) and removes the table's
@@ -212,20 +193,12 @@ pub fn replace_table(
     range: BlockRange,
     batch: Result<RecordBatch, arrow_schema::ArrowError>,
 ) -> Result<PathBuf, GraphError> {
-    let path = lake.chunk_path(chain, table, range, "parquet");
-    let batch = batch.map_err(|source| GraphError::Arrow {
-        path: path.clone(),
-        source,
-    })?;
-    write_parquet(&path, &[batch], &WriteOptions::default())?;
-    for f in lake.chunks(chain, table)? {
-        if f.path != path {
-            std::fs::remove_file(&f.path).map_err(|source| GraphError::Io {
-                op: "remove",
-                path: f.path.clone(),
-                source,
-            })?;
-        }
-    }
-    Ok(path)
+    Ok(ledgerflow_lake::writer::replace_table(
+        lake,
+        chain,
+        table,
+        range,
+        batch,
+        &WriteOptions::default(),
+    )?)
 }

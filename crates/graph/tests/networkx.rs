@@ -4,8 +4,6 @@
 //! components exactly, exact betweenness exactly.
 
 use std::collections::BTreeMap;
-use std::io::Write;
-use std::process::{Command, Stdio};
 
 use ledgerflow_graph::algo::{self, PageRankOptions};
 use ledgerflow_graph::csr::{Csr, Edge};
@@ -68,21 +66,7 @@ fn algorithms_equal_networkx() {
     ] {
         let edges = random_graph(seed, n, m);
         let input = serde_json::json!({"n": n, "edges": edges});
-        let mut child = Command::new(&py)
-            .arg(script)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .spawn()
-            .unwrap();
-        child
-            .stdin
-            .take()
-            .unwrap()
-            .write_all(input.to_string().as_bytes())
-            .unwrap();
-        let out = child.wait_with_output().unwrap();
-        assert!(out.status.success());
-        let nx: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        let nx = ledgerflow_testkit::services::run_json(&py, script, &input);
         let list: Vec<Edge> = edges
             .iter()
             .map(|&(s, d, w)| Edge {

@@ -25,6 +25,24 @@ pub enum LakeError {
         #[source]
         source: parquet::errors::ParquetError,
     },
+    /// A Parquet file could not be opened or read.
+    #[error("reading {path}")]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// Cause.
+        #[source]
+        source: parquet::errors::ParquetError,
+    },
+    /// A record batch of a Parquet file could not be decoded.
+    #[error("decoding {path}")]
+    Decode {
+        /// The file.
+        path: PathBuf,
+        /// Cause.
+        #[source]
+        source: arrow_schema::ArrowError,
+    },
     /// Arrow-level failure (schema mismatch: a ledgerflow bug).
     #[error("arrow error for {path}")]
     Arrow {

@@ -108,6 +108,26 @@ impl Lake {
         Ok(n)
     }
 
+    /// Removes every chunk file of `table` except those in `keep`: what a derived table
+    /// written whole (one new file) does once the new file is in place, so a reader sees
+    /// the old files or the new one, never a mix with a missing table. Returns how many
+    /// it removed.
+    pub fn remove_chunks_except(
+        &self,
+        chain: &str,
+        table: &str,
+        keep: &[&Path],
+    ) -> Result<usize, LakeError> {
+        let mut n = 0;
+        for f in self.chunks(chain, table)? {
+            if !keep.contains(&f.path.as_path()) {
+                std::fs::remove_file(&f.path).map_err(io("remove", &f.path))?;
+                n += 1;
+            }
+        }
+        Ok(n)
+    }
+
     /// Chunk files of a table, sorted by range. Temporary files are ignored.
     pub fn chunks(&self, chain: &str, table: &str) -> Result<Vec<ChunkFile>, LakeError> {
         let dir = self.table_dir(chain, table);

@@ -23,6 +23,7 @@ pub mod compact;
 pub mod error;
 pub mod etl;
 pub mod layout;
+pub mod reader;
 pub mod runner;
 pub mod writer;
 

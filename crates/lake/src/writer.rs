@@ -221,6 +221,43 @@ pub fn write_parquet(
     file.commit().map(|_| ())
 }
 
+/// Writes a derived table whole (results of an analysis, rewritten on every run): `batch`
+/// as its one Parquet chunk for `range`, atomically, then removes the table's other
+/// chunks. Returns the new file. A batch that failed to build is reported against that
+/// file.
+pub fn replace_table(
+    lake: &crate::Lake,
+    chain: &str,
+    table: &str,
+    range: ledgerflow_core::BlockRange,
+    batch: Result<RecordBatch, arrow_schema::ArrowError>,
+    opts: &WriteOptions,
+) -> Result<PathBuf, LakeError> {
+    let path = write_table_chunk(lake, chain, table, range, batch, opts)?;
+    lake.remove_chunks_except(chain, table, &[path.as_path()])?;
+    Ok(path)
+}
+
+/// Writes `batch` as the chunk of `table` for `range` (atomically) and returns its
+/// path; the other chunks stay (several tables written as one set remove theirs with
+/// [`crate::Lake::remove_chunks_except`] once all are in place).
+pub fn write_table_chunk(
+    lake: &crate::Lake,
+    chain: &str,
+    table: &str,
+    range: ledgerflow_core::BlockRange,
+    batch: Result<RecordBatch, arrow_schema::ArrowError>,
+    opts: &WriteOptions,
+) -> Result<PathBuf, LakeError> {
+    let path = lake.chunk_path(chain, table, range, "parquet");
+    let batch = batch.map_err(|source| LakeError::Arrow {
+        path: path.clone(),
+        source,
+    })?;
+    write_parquet(&path, &[batch], opts)?;
+    Ok(path)
+}
+
 fn properties(opts: &WriteOptions) -> WriterProperties {
     let level = ZstdLevel::try_new(opts.zstd_level).unwrap_or_default();
     let kv: Vec<KeyValue> = opts

@@ -42,6 +42,46 @@ pub fn peer_python(test: &str, venv: &str, peer: &str, what: &str) -> Option<std
     or_skip(test, what, found)
 }
 
+/// Runs a peer's check script: `python script`, the JSON `input` on its stdin, its
+/// stdout parsed as JSON. Panics (the test fails) with the script's stderr when it exits
+/// non-zero or prints something else than JSON.
+pub fn run_json(
+    python: &std::path::Path,
+    script: &str,
+    input: &serde_json::Value,
+) -> serde_json::Value {
+    use std::io::Write;
+    use std::process::{Command, Stdio};
+    let mut child = Command::new(python)
+        .arg(script)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("{}: {e}", python.display()));
+    let mut stdin = child.stdin.take().expect("piped stdin");
+    let body = input.to_string();
+    // write from another thread: a script that answers while reading cannot deadlock
+    let writer = std::thread::spawn(move || stdin.write_all(body.as_bytes()));
+    let out = child
+        .wait_with_output()
+        .unwrap_or_else(|e| panic!("{script}: {e}"));
+    let written = writer.join().expect("writer thread");
+    assert!(
+        out.status.success(),
+        "{script} failed ({}): {}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    written.unwrap_or_else(|e| panic!("{script}: writing its input: {e}"));
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "{script} printed no JSON ({e}): {}",
+            String::from_utf8_lossy(&out.stdout)
+        )
+    })
+}
+
 /// A connection to the server's `postgres` database, or `None` (see [`or_skip`], what:
 /// `POSTGRES`).
 pub async fn postgres_admin(test: &str) -> Option<tokio_postgres::Client> {

@@ -43,6 +43,10 @@ pub struct BenchClusterArgs {
     /// address id).
     #[arg(long)]
     pub check: Option<PathBuf>,
+    /// Threads sharing the union-find (0: one per core). The partition and every entity
+    /// id are the same for any count.
+    #[arg(long, default_value_t = 0)]
+    pub threads: usize,
 }
 
 #[derive(Debug, Args)]
@@ -62,6 +66,9 @@ pub struct BenchPagerankArgs {
     /// Write the edges here (Parquet: src, dst uint32, weight float64).
     #[arg(long)]
     pub write: Option<PathBuf>,
+    /// Threads (0: one per core); the fixed-iteration run is also timed on one thread.
+    #[arg(long, default_value_t = 0)]
+    pub threads: usize,
 }
 
 #[derive(Debug, Args)]

@@ -97,6 +97,9 @@ pub struct PagerankArgs {
     /// How many top nodes to print.
     #[arg(long, default_value_t = 10)]
     pub top: usize,
+    /// Threads (0: one per core); the scores are bit-identical for every count.
+    #[arg(long, default_value_t = 0)]
+    pub threads: usize,
 }
 
 #[derive(Debug, Args)]

@@ -9,7 +9,7 @@ use arrow::array::{Array, AsArray, Float64Array, ListArray, RecordBatch, UInt32A
 use arrow::buffer::OffsetBuffer;
 use arrow::datatypes::{DataType, Field, Schema, UInt32Type, UInt64Type};
 use eyre::{bail, eyre};
-use ledgerflow_entities::unionfind::UnionFind;
+use ledgerflow_entities::unionfind::{multi_input, MULTI_INPUT_BYTES_PER_ADDRESS};
 use ledgerflow_graph::algo::{pagerank, PageRankOptions};
 use ledgerflow_graph::csr::{Csr, Edge};
 use rand::{Rng, SeedableRng};
@@ -70,20 +70,18 @@ pub fn cluster(a: BenchClusterArgs) -> eyre::Result<ExitCode> {
         )]));
         write_parquet(p, RecordBatch::try_new(schema, vec![Arc::new(list)])?)?;
     }
+    let threads = crate::commands::threads_or_cores(a.threads);
     let before = peak_rss();
     let t = Instant::now();
-    let mut u = UnionFind::without_sizes(a.addresses as usize);
-    let mut unions = 0u64;
-    for w in offsets.windows(2) {
-        unions += u.union_all(&values[w[0] as usize..w[1] as usize]) as u64;
-    }
-    let ids = u.smallest_members();
+    let ids = multi_input(&offsets, &values, a.addresses as usize, threads);
     let secs = t.elapsed().as_secs_f64();
     let clusters = ids
         .iter()
         .enumerate()
         .filter(|(i, &e)| *i as u32 == e)
         .count();
+    // a forest: every link removed one set
+    let unions = ids.len() - clusters;
     let mut check = serde_json::Value::Null;
     if let Some(p) = &a.check {
         let f = File::open(p).map_err(|e| eyre!("{}: {e}", p.display()))?;
@@ -125,7 +123,7 @@ pub fn cluster(a: BenchClusterArgs) -> eyre::Result<ExitCode> {
         "transactions": a.transactions, "inputs": inputs, "addresses": a.addresses,
         "unions": unions, "clusters": clusters, "generate_seconds": gen_secs,
         "cluster_seconds": secs, "transactions_per_second": a.transactions as f64 / secs,
-        "union_find_bytes_per_address": u.bytes_per_element(),
+        "union_find_bytes_per_address": MULTI_INPUT_BYTES_PER_ADDRESS, "threads": threads,
         "peak_rss_bytes": peak_rss(), "rss_before_clustering": before, "check": check,
     });
     println!("{v}");
@@ -169,22 +167,32 @@ pub fn pagerank_bench(a: BenchPagerankArgs) -> eyre::Result<ExitCode> {
     let g = Csr::from_edges(a.nodes as usize, &edges);
     let build = t.elapsed().as_secs_f64();
     drop(edges);
-    let t = Instant::now();
-    let fixed = pagerank(
-        &g,
-        &PageRankOptions {
-            tol: 0.0,
-            max_iter: a.iterations,
-            ..PageRankOptions::default()
-        },
-    );
-    let secs = t.elapsed().as_secs_f64();
+    let threads = crate::commands::threads_or_cores(a.threads);
+    let fixed_run = |threads: usize| {
+        let t = Instant::now();
+        let r = pagerank(
+            &g,
+            &PageRankOptions {
+                tol: 0.0,
+                max_iter: a.iterations,
+                threads,
+                ..PageRankOptions::default()
+            },
+        );
+        (r, t.elapsed().as_secs_f64())
+    };
+    let (one, one_secs) = fixed_run(1);
+    let (fixed, secs) = fixed_run(threads);
+    if one.scores != fixed.scores {
+        bail!("PageRank on {threads} threads differs from one thread");
+    }
     let t = Instant::now();
     let conv = pagerank(
         &g,
         &PageRankOptions {
             tol: 1e-9 / a.nodes as f64,
             max_iter: 1000,
+            threads,
             ..PageRankOptions::default()
         },
     );
@@ -195,6 +203,7 @@ pub fn pagerank_bench(a: BenchPagerankArgs) -> eyre::Result<ExitCode> {
         serde_json::json!({
             "nodes": g.node_count(), "edges": g.edge_count(), "csr_seconds": build,
             "iterations": fixed.iterations, "seconds_per_iteration": secs / fixed.iterations.max(1) as f64,
+            "threads": threads, "seconds_per_iteration_1_thread": one_secs / one.iterations.max(1) as f64,
             "converged_iterations": conv.iterations, "converged_seconds": conv_secs,
             "top_node": top, "peak_rss_bytes": peak_rss(),
         })

@@ -195,6 +195,7 @@ async fn entities_part(output: &std::path::Path) -> eyre::Result<()> {
         tol: 1e-10,
         max_iter: 200,
         top: 10,
+        threads: 0,
     })
     .await?;
     // the first payment of the workload as the seed

@@ -158,6 +158,7 @@ pub async fn pagerank(a: PagerankArgs) -> eyre::Result<ExitCode> {
         tol: a.tol,
         max_iter: a.max_iter,
         weighted: true,
+        threads: crate::commands::threads_or_cores(a.threads),
     };
     let t = std::time::Instant::now();
     let w = algo::pagerank(&g.csr, &o);

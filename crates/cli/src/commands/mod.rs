@@ -59,3 +59,12 @@ pub async fn run(cli: Cli) -> eyre::Result<ExitCode> {
         Command::Bench(BenchCommand::Lake(a)) => bench_entities::lake(a),
     }
 }
+
+/// A `--threads` value: 0 means one per core.
+pub fn threads_or_cores(threads: usize) -> usize {
+    if threads == 0 {
+        std::thread::available_parallelism().map_or(1, |n| n.get())
+    } else {
+        threads
+    }
+}

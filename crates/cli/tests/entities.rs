@@ -1417,3 +1417,79 @@ async fn evm_graph_deposits_and_utxo_only_commands() {
     );
     anvil.stop().await;
 }
+
+/// A lake with only the nested `transactions` table (no separate `inputs` table, as
+/// `bench lake` writes it) is a UTXO chain: `entities build`, `graph build` and `taint`
+/// take the UTXO path, and the clustering equals the multi-input union-find on the same
+/// ledger.
+#[tokio::test]
+async fn nested_transactions_only_lake_is_a_utxo_chain() {
+    let dir = tempfile::tempdir().unwrap();
+    let lake = dir.path().join("lake");
+    let l = lake.to_str().unwrap();
+    let r = run(&[
+        "bench",
+        "lake",
+        "-o",
+        l,
+        "--transactions",
+        "3000",
+        "--seed",
+        "7",
+    ])
+    .await;
+    assert!(r.status.success(), "{}", stderr(&r));
+    assert!(!lake.join("synthetic/inputs").exists());
+    build(&lake, "synthetic", &["--coinjoin", "include"]).await;
+    let p = partition(&lake, "synthetic").await;
+    // the same ledger through the shared-forest multi-input clustering
+    let ledger =
+        Ledger::load(&Lake::new(&lake), "synthetic", None, AddressBook::default()).unwrap();
+    let mut offsets = vec![0u32];
+    let mut values = Vec::new();
+    for t in 0..ledger.txs.len() as u32 {
+        if !ledger.txs[t as usize].coinbase {
+            values.extend(
+                ledger
+                    .inputs_of(t)
+                    .iter()
+                    .map(|i| i.addr)
+                    .filter(|&a| a != u32::MAX),
+            );
+        }
+        offsets.push(values.len() as u32);
+    }
+    let ids = ledgerflow_entities::unionfind::multi_input(&offsets, &values, ledger.book.len(), 2);
+    let mut multi = 0;
+    for (i, &e) in ids.iter().enumerate() {
+        let name = ledger.book.name(i as u32);
+        let ours = p[name];
+        assert_eq!(ours, e as i64, "{name}");
+        multi += usize::from(e != i as u32);
+    }
+    assert!(multi > 100, "{multi} addresses joined another");
+    let r = run(&["graph", "build", "--lake", l, "--chain", "synthetic"]).await;
+    assert!(r.status.success(), "{}", stderr(&r));
+    let tx = ledger.tx_hex(ledger.txs.iter().position(|t| !t.coinbase).unwrap() as u32);
+    let r = run(&[
+        "taint",
+        "--lake",
+        l,
+        "--chain",
+        "synthetic",
+        "--seed",
+        &tx,
+        "--model",
+        "haircut",
+        "--format",
+        "json",
+    ])
+    .await;
+    assert!(r.status.success(), "{}", stderr(&r));
+    let v: serde_json::Value = serde_json::from_str(&stdout(&r)).unwrap();
+    assert!(v["outputs"].as_u64().unwrap() >= 1, "{v}");
+    assert_eq!(
+        v["ledger_transactions"].as_u64().unwrap(),
+        ledger.txs.len() as u64
+    );
+}

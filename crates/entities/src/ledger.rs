@@ -311,14 +311,10 @@ impl Ledger {
                        table with its nested inputs and outputs)",
             });
         }
-        if !chunks.is_empty() && !lake.tables(chain)?.iter().any(|t| t == "inputs") {
-            let has_inputs = ledgerflow_lake::reader::file_schema(&chunks[0].path)
-                .is_ok_and(|s| s.field_with_name("inputs").is_ok());
-            if !has_inputs {
-                return Err(EntityError::NotUtxo {
-                    chain: chain.to_string(),
-                });
-            }
+        if !is_utxo(lake, chain)? {
+            return Err(EntityError::NotUtxo {
+                chain: chain.to_string(),
+            });
         }
         let mut b = LedgerBuilder::with_book(book);
         for c in chunks {
@@ -882,6 +878,20 @@ mod tests {
         assert_eq!(to_hex(&parse_hash(h).unwrap()), h);
         assert!(parse_hash("zz").is_none());
     }
+}
+
+/// Whether `chain` in the lake is a UTXO chain: it has an `inputs` table, or its
+/// `transactions` chunks carry nested inputs (a lake exported with only that table, or
+/// written by `bench lake`). An account chain (EVM) has neither.
+pub fn is_utxo(lake: &Lake, chain: &str) -> Result<bool, EntityError> {
+    if lake.tables(chain)?.iter().any(|t| t == "inputs") {
+        return Ok(true);
+    }
+    let (chunks, _) = lake.parquet_chunks(chain, "transactions")?;
+    Ok(chunks.first().is_some_and(|c| {
+        ledgerflow_lake::reader::file_schema(&c.path)
+            .is_ok_and(|s| s.field_with_name("inputs").is_ok())
+    }))
 }
 
 /// Builders of hand-made ledgers for the unit tests of the heuristics and models.

@@ -46,7 +46,7 @@ pub async fn build(a: EntitiesBuildArgs, quiet: bool) -> eyre::Result<ExitCode> 
     let opts = options(&a)?;
     let lake = lake_of(&a.lake)?;
     ledgerflow_entities::ledger::check_chain(&lake, &a.chain)?;
-    if !lake.tables(&a.chain)?.iter().any(|t| t == "inputs") {
+    if !ledgerflow_entities::ledger::is_utxo(&lake, &a.chain)? {
         return build_evm(a, lake).await;
     }
     if a.deposit || a.token.is_some() {

@@ -31,7 +31,7 @@ fn level(l: LevelArg) -> Level {
 
 /// Whether a chain folder holds a UTXO chain (its transactions have nested inputs).
 fn is_utxo(lake: &Lake, chain: &str) -> eyre::Result<bool> {
-    Ok(lake.tables(chain)?.iter().any(|t| t == "inputs"))
+    Ok(ledgerflow_entities::ledger::is_utxo(lake, chain)?)
 }
 
 pub async fn build(a: GraphBuildArgs) -> eyre::Result<ExitCode> {

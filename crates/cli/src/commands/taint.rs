@@ -73,7 +73,7 @@ pub async fn run(a: TaintArgs) -> eyre::Result<ExitCode> {
     if a.lake.is_dir() {
         let lake = Lake::new(&a.lake);
         if lake.root().join(&a.chain).is_dir()
-            && !lake.tables(&a.chain)?.iter().any(|t| t == "inputs")
+            && !ledgerflow_entities::ledger::is_utxo(&lake, &a.chain)?
         {
             if a.plot.is_some() {
                 eyre::bail!("--plot is drawn for UTXO chains only");

@@ -10,15 +10,15 @@
 #
 #   bench/entities.sh                 SIZES="1000000 10000000" EDGES="1000000 10000000"
 #                                     LAKE_SIZES="1000000 10000000" ROUNDS=3
-# Needs a release build (cargo build --release) and scripts/setup-peers.sh graph.
+# An empty list (SIZES="") skips that part. Needs a release build (cargo build --release) and scripts/setup-peers.sh graph.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 LF=${LF:-target/release/ledgerflow}
 PY=.tools/venv-graph/bin/python
 OUT=${OUT:-/tmp/lf-bench-entities}
-SIZES=${SIZES:-"1000000 10000000"}
-EDGES=${EDGES:-"1000000 10000000"}
-LAKE_SIZES=${LAKE_SIZES:-"1000000 10000000"}
+SIZES=${SIZES-"1000000 10000000"}
+EDGES=${EDGES-"1000000 10000000"}
+LAKE_SIZES=${LAKE_SIZES-"1000000 10000000"}
 ROUNDS=${ROUNDS:-3}
 [ -x "$LF" ] || { echo "build first: cargo build --release" >&2; exit 1; }
 scripts/setup-peers.sh graph

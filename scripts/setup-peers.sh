@@ -11,6 +11,8 @@
 #                                   consumer example)              -> .tools/venv-readers
 #   scripts/setup-peers.sh graph    networkx 3.6.1 + graphsense-clustering 0.2.0 + python-igraph
 #                                   1.0.0 (graph and clustering comparisons) -> .tools/venv-graph
+#   scripts/setup-peers.sh ml       scikit-learn 1.9.1 + xgboost-cpu 3.2.0 (the tree-model
+#                                   comparisons)                    -> .tools/venv-ml
 #   scripts/setup-peers.sh delta    deltalake 1.6.6 + duckdb 1.5.5 with its delta extension
 #                                   (duckdb-extension-delta 1.5.5)  -> .tools/venv-delta
 #
@@ -54,6 +56,7 @@ for what in "$@"; do
     readers) install readers 3.11 ;;
     delta) install delta 3.11 ;;
     graph) install graph 3.11 ;;
-    *) echo "setup-peers: unknown peer $what (etl, etlpg, cryo, btcetl, explorer, readers, delta, graph)" >&2; exit 2 ;;
+    ml) install ml 3.11 ;;
+    *) echo "setup-peers: unknown peer $what (etl, etlpg, cryo, btcetl, explorer, readers, delta, graph, ml)" >&2; exit 2 ;;
   esac
 done

@@ -252,3 +252,70 @@ pub fn taint(
         |r| taint_chart(r, title, hops, ents),
     )
 }
+
+fn curve_chart<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    title: &str,
+    axes: (&str, &str),
+    points: &[(f64, f64)],
+    diagonal: bool,
+    markers: bool,
+) -> DrawResult
+where
+    DB::ErrorType: 'static,
+{
+    root.fill(&WHITE)?;
+    let mut chart = ChartBuilder::on(root)
+        .caption(title, ("sans-serif", 20))
+        .margin(14)
+        .x_label_area_size(44)
+        .y_label_area_size(56)
+        .build_cartesian_2d(0.0..1.0, 0.0..1.0)?;
+    chart
+        .configure_mesh()
+        .x_desc(axes.0)
+        .y_desc(axes.1)
+        .x_labels(11)
+        .y_labels(11)
+        .x_label_formatter(&|x| format!("{x:.1}"))
+        .y_label_formatter(&|y| format!("{y:.1}"))
+        .label_style(("sans-serif", 13))
+        .draw()?;
+    if diagonal {
+        chart.draw_series(LineSeries::new(
+            [(0.0, 0.0), (1.0, 1.0)],
+            BLACK.mix(0.4).stroke_width(1),
+        ))?;
+    }
+    chart.draw_series(LineSeries::new(
+        points.iter().copied(),
+        BLUE.stroke_width(2),
+    ))?;
+    if markers {
+        chart.draw_series(
+            points
+                .iter()
+                .map(|&(x, y)| Circle::new((x, y), 4, BLUE.filled())),
+        )?;
+    }
+    Ok(())
+}
+
+/// A curve in the unit square (ROC, PR, a reliability diagram), optionally with the
+/// diagonal and point markers.
+pub fn curve(
+    path: &Path,
+    title: &str,
+    axes: (&str, &str),
+    points: &[(f64, f64)],
+    diagonal: bool,
+    markers: bool,
+) -> eyre::Result<()> {
+    draw(
+        path,
+        640,
+        600,
+        |r| curve_chart(r, title, axes, points, diagonal, markers),
+        |r| curve_chart(r, title, axes, points, diagonal, markers),
+    )
+}

@@ -22,6 +22,7 @@ pub mod check;
 pub mod compact;
 pub mod error;
 pub mod etl;
+pub mod hash;
 pub mod layout;
 pub mod reader;
 pub mod runner;

@@ -23,6 +23,31 @@ pub enum BenchCommand {
     /// Write a synthetic UTXO lake (enriched transactions) for end-to-end runs of
     /// `entities build`, `graph` and `taint`.
     Lake(BenchLakeArgs),
+    /// Prediction time of a model: every row of a feature table in one batch, and rows
+    /// scored one at a time (the latency of a single request).
+    Predict(BenchPredictArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct BenchPredictArgs {
+    /// The model folder.
+    #[arg(long)]
+    pub model: PathBuf,
+    /// The feature table.
+    #[arg(long)]
+    pub features: PathBuf,
+    /// The id column.
+    #[arg(long)]
+    pub id: String,
+    /// Rows scored one at a time (on one thread).
+    #[arg(long, default_value_t = 2000)]
+    pub single: usize,
+    /// Batch rounds (the fastest is reported).
+    #[arg(long, default_value_t = 3)]
+    pub rounds: usize,
+    /// Threads of the batch (0: one per core).
+    #[arg(long, default_value_t = 0)]
+    pub threads: usize,
 }
 
 #[derive(Debug, Args)]

@@ -49,6 +49,38 @@ pub enum LakeCommand {
     ///   ledgerflow lake convert -l lake --chain anvil --table blocks,transactions --json
     #[command(verbatim_doc_comment)]
     Convert(LakeConvertArgs),
+    /// The Merkle root of a chain's chunk files: what training manifests record so a
+    /// model can be checked against the data it was made from.
+    ///
+    /// Each chunk's SHA-256; a leaf per chunk of SHA-256(0x00 chain 0x00 table 0x00
+    /// start end chunk-hash), leaves in (table, block range) order, inner nodes
+    /// SHA-256(0x01 left right), an unpaired node carried up. Only the chunks readers see
+    /// are hashed (docs/architecture.md, "Lake hashes").
+    ///
+    /// Examples:
+    ///   ledgerflow lake hash -l lake --chain litecoin-regtest
+    ///   ledgerflow lake hash -l lake --chain anvil --table transactions,logs --until 1000 --json
+    #[command(verbatim_doc_comment)]
+    Hash(LakeHashArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct LakeHashArgs {
+    /// The lake folder.
+    #[arg(short, long, default_value = "lake", env = "LEDGERFLOW_LAKE")]
+    pub lake: PathBuf,
+    /// The chain folder.
+    #[arg(long)]
+    pub chain: String,
+    /// Only these tables (comma-separated).
+    #[arg(long, short, value_delimiter = ',')]
+    pub table: Vec<String>,
+    /// Leave out chunks that start after this block.
+    #[arg(long)]
+    pub until: Option<u64>,
+    /// Print the root and every chunk as JSON.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]

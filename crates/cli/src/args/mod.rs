@@ -9,6 +9,7 @@ mod export;
 mod graph;
 mod lake;
 mod load;
+mod model;
 mod node;
 mod schema;
 mod sql;
@@ -22,6 +23,7 @@ pub use export::*;
 pub use graph::*;
 pub use lake::*;
 pub use load::*;
+pub use model::*;
 pub use node::*;
 pub use schema::*;
 pub use sql::*;
@@ -135,7 +137,11 @@ pub enum Command {
     /// Trace how value from seed outputs, transactions or addresses disperses (poison,
     /// haircut, FIFO, LIFO, TIHO) into lake tables.
     Taint(TaintArgs),
-    /// Lake maintenance: verify a lake's consistency.
+    /// Tree models on feature tables: train (random forest, gradient boosting), predict
+    /// look-alikes, evaluate on temporal or group-disjoint splits, inspect, verify.
+    #[command(subcommand)]
+    Model(ModelCommand),
+    /// Lake maintenance: check consistency, compact, convert to Delta, hash the chunks.
     #[command(subcommand)]
     Lake(LakeCommand),
     /// Print the schema of every table (the table contract).

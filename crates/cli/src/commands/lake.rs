@@ -191,3 +191,44 @@ pub async fn convert(a: LakeConvertArgs) -> eyre::Result<ExitCode> {
     println!("{} tables, {commits} commits", reports.len());
     Ok(ExitCode::SUCCESS)
 }
+
+pub async fn hash(a: crate::args::LakeHashArgs) -> eyre::Result<ExitCode> {
+    if !a.lake.is_dir() {
+        eyre::bail!("no such lake folder: {}", a.lake.display());
+    }
+    let lake = Lake::new(&a.lake);
+    if !lake.chains()?.contains(&a.chain) {
+        eyre::bail!(
+            "no chain {:?} in the lake {} (chains: {})",
+            a.chain,
+            a.lake.display(),
+            lake.chains()?.join(", ")
+        );
+    }
+    let tables = (!a.table.is_empty()).then_some(a.table.as_slice());
+    if let Some(t) = tables {
+        let have = lake.tables(&a.chain)?;
+        for x in t {
+            if !have.contains(x) {
+                eyre::bail!(
+                    "no table {x:?} in chain {} (tables: {})",
+                    a.chain,
+                    have.join(", ")
+                );
+            }
+        }
+    }
+    let h = ledgerflow_lake::hash::hash_chain(&lake, &a.chain, tables, a.until)?;
+    if a.json {
+        println!("{}", serde_json::to_string_pretty(&h)?);
+    } else {
+        for c in &h.chunks {
+            println!(
+                "{}  {}/{} {}..{}",
+                c.sha256, c.chain, c.table, c.start, c.end
+            );
+        }
+        println!("merkle root {} over {} chunks", h.root, h.chunks.len());
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -11,6 +11,7 @@ pub mod export_evm;
 pub mod graph;
 pub mod lake;
 pub mod load;
+pub mod model;
 pub mod schema;
 pub mod sql;
 pub mod stream;
@@ -20,7 +21,7 @@ use std::process::ExitCode;
 
 use crate::args::{
     BenchCommand, Cli, Command, DevnetCommand, EntitiesCommand, ExportCommand, GraphCommand,
-    LakeCommand, LoadCommand, StreamCommand,
+    LakeCommand, LoadCommand, ModelCommand, StreamCommand,
 };
 
 pub async fn run(cli: Cli) -> eyre::Result<ExitCode> {
@@ -44,9 +45,15 @@ pub async fn run(cli: Cli) -> eyre::Result<ExitCode> {
         Command::Graph(GraphCommand::Path(a)) => graph::path(a).await,
         Command::Graph(GraphCommand::Export(a)) => graph::export(a).await,
         Command::Taint(a) => taint::run(a).await,
+        Command::Model(ModelCommand::Train(a)) => model::train(a),
+        Command::Model(ModelCommand::Predict(a)) => model::predict(a),
+        Command::Model(ModelCommand::Evaluate(a)) => model::evaluate(a),
+        Command::Model(ModelCommand::Inspect(a)) => model::inspect(a),
+        Command::Model(ModelCommand::Verify(a)) => model::verify(a),
         Command::Lake(LakeCommand::Check(a)) => lake::check(a).await,
         Command::Lake(LakeCommand::Compact(a)) => lake::compact(a).await,
         Command::Lake(LakeCommand::Convert(a)) => lake::convert(a).await,
+        Command::Lake(LakeCommand::Hash(a)) => lake::hash(a).await,
         Command::Stream(StreamCommand::Evm(a)) => stream::evm(a).await,
         Command::Stream(StreamCommand::Bitcoin(a)) => stream::bitcoin(a).await,
         Command::Load(LoadCommand::Postgres(a)) => load::postgres(a, quiet).await,
@@ -57,6 +64,7 @@ pub async fn run(cli: Cli) -> eyre::Result<ExitCode> {
         Command::Bench(BenchCommand::Cluster(a)) => bench_entities::cluster(a),
         Command::Bench(BenchCommand::Pagerank(a)) => bench_entities::pagerank_bench(a),
         Command::Bench(BenchCommand::Lake(a)) => bench_entities::lake(a),
+        Command::Bench(BenchCommand::Predict(a)) => model::bench_predict(a),
     }
 }
 

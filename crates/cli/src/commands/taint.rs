@@ -146,7 +146,7 @@ pub async fn run(a: TaintArgs) -> eyre::Result<ExitCode> {
     match a.format {
         TaintFormat::Json => {
             let mut v = serde_json::to_value(&r)?;
-            v["seconds"] = serde_json::json!(secs);
+            v["seconds"]["total"] = serde_json::json!(secs);
             println!("{}", serde_json::to_string_pretty(&v)?);
         }
         TaintFormat::Text => {

@@ -28,14 +28,7 @@ pub fn cuts(values: &[f64], max_bins: usize) -> Vec<f64> {
             _ => distinct.push((x, 1)),
         }
     }
-    let mid = |a: f64, b: f64| {
-        let m = a / 2.0 + b / 2.0;
-        if m.is_finite() && m >= a && m < b {
-            m
-        } else {
-            a
-        }
-    };
+    let mid = midpoint;
     if distinct.len() <= max_bins {
         return distinct.windows(2).map(|w| mid(w[0].0, w[1].0)).collect();
     }
@@ -59,6 +52,17 @@ pub fn cuts(values: &[f64], max_bins: usize) -> Vec<f64> {
         }
     }
     out
+}
+
+/// The split point between neighbouring values `a < b`: their midpoint, or `a` where the
+/// midpoint is not strictly below `b` (adjacent floats) or not finite.
+pub fn midpoint(a: f64, b: f64) -> f64 {
+    let m = a / 2.0 + b / 2.0;
+    if m.is_finite() && m >= a && m < b {
+        m
+    } else {
+        a
+    }
 }
 
 /// The bin of `v` under `cuts`.

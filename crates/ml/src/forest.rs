@@ -1,7 +1,9 @@
 //! Random forest training: each tree a CART tree (Gini impurity) grown depth-first on a
 //! bootstrap sample, trying a random subset of the features at every split (constant
-//! features do not count towards it, as in scikit-learn), split points searched over
-//! histograms, missing values sent to whichever side is better.
+//! features do not count towards it, as in scikit-learn), missing values sent to whichever
+//! side is better. Nodes of more than [`EXACT_ROWS`] rows search split points over
+//! histograms (the feature's global quantile bins); smaller nodes search every midpoint
+//! between their own sorted values, as scikit-learn does everywhere.
 //!
 //! Tree `t` draws from its own ChaCha8 stream (`seed`, stream `t`), so the forest is the
 //! same on any number of threads.
@@ -9,7 +11,10 @@
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
-use crate::bins::{Binned, MISSING};
+use crate::bins::{midpoint, Binned, MISSING};
+
+/// Nodes with at most this many (distinct, in-bag) rows split exactly on their own values.
+pub const EXACT_ROWS: usize = 8192;
 use crate::params::Params;
 use crate::tree::Tree;
 
@@ -100,6 +105,8 @@ struct Best {
     feature: usize,
     bin: usize,
     missing_left: bool,
+    /// An exact split: rows go left when their raw value is `<= threshold`.
+    exact: Option<f64>,
 }
 
 fn grow(d: &TrainData<'_>, p: &Params, mtry: usize, t: u64) -> (Tree, Vec<f64>) {
@@ -138,6 +145,8 @@ fn grow(d: &TrainData<'_>, p: &Params, mtry: usize, t: u64) -> (Tree, Vec<f64>) 
     let mut feats: Vec<usize> = (0..n_features).collect();
     let mut left_tot = vec![0.0; k];
     let mut scratch: Vec<u32> = Vec::with_capacity(idx.len());
+    let mut sorted: Vec<(f64, u32)> = Vec::new();
+    let mut miss_tot = vec![0.0; k];
     while let Some(job) = stack.pop() {
         let rows = job.end - job.start;
         let wsum: f64 = job.totals.iter().sum();
@@ -160,6 +169,85 @@ fn grow(d: &TrainData<'_>, p: &Params, mtry: usize, t: u64) -> (Tree, Vec<f64>) 
             let s = rng.gen_range(j..n_features);
             feats.swap(j, s);
             let f = feats[j];
+            if rows <= EXACT_ROWS {
+                let raw = &d.columns[f];
+                sorted.clear();
+                miss_tot.iter_mut().for_each(|x| *x = 0.0);
+                let mut miss_n = 0usize;
+                for &i in node_rows {
+                    let v = raw[i as usize];
+                    if v.is_nan() {
+                        miss_tot[d.y[i as usize] as usize] += w[i as usize];
+                        miss_n += 1;
+                    } else {
+                        sorted.push((v, i));
+                    }
+                }
+                sorted.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+                let distinct_values = match (sorted.first(), sorted.last()) {
+                    (Some(a), Some(b)) => 1 + usize::from(a.0 != b.0),
+                    _ => 0,
+                };
+                if distinct_values + usize::from(miss_n > 0) <= 1 {
+                    continue; // constant in this node
+                }
+                visited += 1;
+                let miss_w: f64 = miss_tot.iter().sum();
+                left_tot.iter_mut().for_each(|x| *x = 0.0);
+                let mut left_w = 0.0;
+                for q in 0..sorted.len() {
+                    let (v, i) = sorted[q];
+                    left_tot[d.y[i as usize] as usize] += w[i as usize];
+                    left_w += w[i as usize];
+                    let last = q + 1 == sorted.len();
+                    if last && miss_n == 0 {
+                        break;
+                    }
+                    if !last && sorted[q + 1].0 == v {
+                        continue; // not a boundary between values
+                    }
+                    let threshold = if last {
+                        f64::INFINITY
+                    } else {
+                        midpoint(v, sorted[q + 1].0)
+                    };
+                    let left_n = q + 1;
+                    for missing_left in [false, true] {
+                        if missing_left && (miss_n == 0 || last) {
+                            continue;
+                        }
+                        let (ln, lw) = if missing_left {
+                            (left_n + miss_n, left_w + miss_w)
+                        } else {
+                            (left_n, left_w)
+                        };
+                        let rn = rows - ln;
+                        let rw = wsum - lw;
+                        if ln < min_leaf || rn < min_leaf || lw <= 0.0 || rw <= 0.0 {
+                            continue;
+                        }
+                        let mut ls = 0.0;
+                        let mut rs = 0.0;
+                        for c in 0..k {
+                            let l = left_tot[c] + if missing_left { miss_tot[c] } else { 0.0 };
+                            let r = job.totals[c] - l;
+                            ls += l * l;
+                            rs += r * r;
+                        }
+                        let score = ls / lw + rs / rw;
+                        if best.as_ref().is_none_or(|b| score > b.score) {
+                            best = Some(Best {
+                                score,
+                                feature: f,
+                                bin: 0,
+                                missing_left,
+                                exact: Some(threshold),
+                            });
+                        }
+                    }
+                }
+                continue;
+            }
             let col = &d.binned.cols[f];
             let nb = d.binned.n_bins(f);
             hist[..nb * k].iter_mut().for_each(|x| *x = 0.0);
@@ -227,6 +315,7 @@ fn grow(d: &TrainData<'_>, p: &Params, mtry: usize, t: u64) -> (Tree, Vec<f64>) 
                             feature: f,
                             bin: b,
                             missing_left,
+                            exact: None,
                         });
                     }
                 }
@@ -235,12 +324,23 @@ fn grow(d: &TrainData<'_>, p: &Params, mtry: usize, t: u64) -> (Tree, Vec<f64>) 
         let Some(best) = best else { continue };
         // Partition the node's rows, stably: left first.
         let col = &d.binned.cols[best.feature];
-        let goes_left = |i: u32| {
-            let b = col[i as usize];
-            if b == MISSING {
-                best.missing_left
-            } else {
-                b as usize <= best.bin
+        let raw = &d.columns[best.feature];
+        let goes_left = |i: u32| match best.exact {
+            Some(t) => {
+                let v = raw[i as usize];
+                if v.is_nan() {
+                    best.missing_left
+                } else {
+                    v <= t
+                }
+            }
+            None => {
+                let b = col[i as usize];
+                if b == MISSING {
+                    best.missing_left
+                } else {
+                    b as usize <= best.bin
+                }
             }
         };
         scratch.clear();
@@ -263,7 +363,9 @@ fn grow(d: &TrainData<'_>, p: &Params, mtry: usize, t: u64) -> (Tree, Vec<f64>) 
         let rw: f64 = rt.iter().sum();
         let decrease = (purity(&lt, lw) + purity(&rt, rw) - parent).max(0.0);
         importance[best.feature] += decrease;
-        let threshold = split_threshold(&d.binned.cuts[best.feature], best.bin);
+        let threshold = best
+            .exact
+            .unwrap_or_else(|| split_threshold(&d.binned.cuts[best.feature], best.bin));
         let l = tree.push(&dist(&lt));
         let r = tree.push(&dist(&rt));
         tree.split(
@@ -320,7 +422,14 @@ mod tests {
 
     #[test]
     fn learns_a_rule_with_missing_values_on_any_thread_count() {
-        let (cols, y) = data(2000);
+        // 2000 rows: exact splits everywhere; 9000: histograms at the root.
+        for n in [2000, 9000] {
+            learns_a_rule(n);
+        }
+    }
+
+    fn learns_a_rule(n: usize) {
+        let (cols, y) = data(n);
         let binned = Binned::new(&cols, 255, 1);
         let w = vec![1.0; y.len()];
         let d = TrainData {

@@ -100,6 +100,64 @@ fn dist(totals: &[f64]) -> Vec<f64> {
     }
 }
 
+/// One side of a candidate split: weighted class sums, rows, weight.
+struct Side<'a> {
+    tot: &'a [f64],
+    n: usize,
+    w: f64,
+}
+
+/// The node a split is searched in.
+struct NodeStats<'a> {
+    totals: &'a [f64],
+    rows: usize,
+    wsum: f64,
+    min_leaf: usize,
+}
+
+impl NodeStats<'_> {
+    /// The Gini score (`Σ l²/w_l + Σ r²/w_r`, higher is better) of the split whose left side
+    /// is `left`, with the missing rows `miss` sent right, or left when that scores higher
+    /// and `missing_left_ok`; `None` when neither respects the leaf size or leaves a side
+    /// without weight. Returns the score and whether the missing rows go left.
+    fn score(
+        &self,
+        left: &Side<'_>,
+        miss: &Side<'_>,
+        missing_left_ok: bool,
+    ) -> Option<(f64, bool)> {
+        let mut best: Option<(f64, bool)> = None;
+        for missing_left in [false, true] {
+            if missing_left && (miss.n == 0 || !missing_left_ok) {
+                continue;
+            }
+            let (ln, lw) = if missing_left {
+                (left.n + miss.n, left.w + miss.w)
+            } else {
+                (left.n, left.w)
+            };
+            let rn = self.rows - ln;
+            let rw = self.wsum - lw;
+            if ln < self.min_leaf || rn < self.min_leaf || lw <= 0.0 || rw <= 0.0 {
+                continue;
+            }
+            let mut ls = 0.0;
+            let mut rs = 0.0;
+            for (c, &t) in self.totals.iter().enumerate() {
+                let l = left.tot[c] + if missing_left { miss.tot[c] } else { 0.0 };
+                let r = t - l;
+                ls += l * l;
+                rs += r * r;
+            }
+            let score = ls / lw + rs / rw;
+            if best.is_none_or(|b| score > b.0) {
+                best = Some((score, missing_left));
+            }
+        }
+        best
+    }
+}
+
 struct Best {
     score: f64,
     feature: usize,
@@ -159,6 +217,12 @@ fn grow(d: &TrainData<'_>, p: &Params, mtry: usize, t: u64) -> (Tree, Vec<f64>) 
             continue;
         }
         let parent = purity(&job.totals, wsum);
+        let node = NodeStats {
+            totals: &job.totals,
+            rows,
+            wsum,
+            min_leaf,
+        };
         let node_rows = &idx[job.start..job.end];
         let mut best: Option<Best> = None;
         let mut visited = 0usize;
@@ -211,30 +275,17 @@ fn grow(d: &TrainData<'_>, p: &Params, mtry: usize, t: u64) -> (Tree, Vec<f64>) 
                     } else {
                         midpoint(v, sorted[q + 1].0)
                     };
-                    let left_n = q + 1;
-                    for missing_left in [false, true] {
-                        if missing_left && (miss_n == 0 || last) {
-                            continue;
-                        }
-                        let (ln, lw) = if missing_left {
-                            (left_n + miss_n, left_w + miss_w)
-                        } else {
-                            (left_n, left_w)
-                        };
-                        let rn = rows - ln;
-                        let rw = wsum - lw;
-                        if ln < min_leaf || rn < min_leaf || lw <= 0.0 || rw <= 0.0 {
-                            continue;
-                        }
-                        let mut ls = 0.0;
-                        let mut rs = 0.0;
-                        for c in 0..k {
-                            let l = left_tot[c] + if missing_left { miss_tot[c] } else { 0.0 };
-                            let r = job.totals[c] - l;
-                            ls += l * l;
-                            rs += r * r;
-                        }
-                        let score = ls / lw + rs / rw;
+                    let left = Side {
+                        tot: &left_tot,
+                        n: q + 1,
+                        w: left_w,
+                    };
+                    let miss = Side {
+                        tot: &miss_tot,
+                        n: miss_n,
+                        w: miss_w,
+                    };
+                    if let Some((score, missing_left)) = node.score(&left, &miss, !last) {
                         if best.as_ref().is_none_or(|b| score > b.score) {
                             best = Some(Best {
                                 score,
@@ -286,30 +337,18 @@ fn grow(d: &TrainData<'_>, p: &Params, mtry: usize, t: u64) -> (Tree, Vec<f64>) 
                 if cnt[b] == 0 {
                     continue; // same partition as the previous bin
                 }
-                for missing_left in [false, true] {
-                    if missing_left && (miss_n == 0 || b + 1 == nb) {
-                        continue;
-                    }
-                    let (ln, lw) = if missing_left {
-                        (left_n + miss_n, left_w + miss_w)
-                    } else {
-                        (left_n, left_w)
-                    };
-                    let rn = rows - ln;
-                    let rw = wsum - lw;
-                    if ln < min_leaf || rn < min_leaf || lw <= 0.0 || rw <= 0.0 {
-                        continue;
-                    }
-                    let mut ls = 0.0;
-                    let mut rs = 0.0;
-                    for c in 0..k {
-                        let l = left_tot[c] + if missing_left { miss[c] } else { 0.0 };
-                        let r = job.totals[c] - l;
-                        ls += l * l;
-                        rs += r * r;
-                    }
-                    let score = ls / lw + rs / rw;
-                    if best.as_ref().is_none_or(|b| score > b.score) {
+                let left = Side {
+                    tot: &left_tot,
+                    n: left_n,
+                    w: left_w,
+                };
+                let miss = Side {
+                    tot: miss,
+                    n: miss_n,
+                    w: miss_w,
+                };
+                if let Some((score, missing_left)) = node.score(&left, &miss, b + 1 != nb) {
+                    if best.as_ref().is_none_or(|x| score > x.score) {
                         best = Some(Best {
                             score,
                             feature: f,

@@ -287,6 +287,74 @@ impl Ledger {
         to_hex(&self.txs[t as usize].hash)
     }
 
+    /// Keeps the first `n` transactions only, as if nothing after them had been read:
+    /// spends by later transactions are forgotten (their outputs read as unspent),
+    /// addresses first seen later are dropped (ids are in order of first appearance, so
+    /// the kept ones keep their ids; seeded addresses that no kept transaction names are
+    /// dropped with them when they come last) and the address book's heights are
+    /// recomputed.
+    pub fn truncate(&mut self, n: usize) {
+        if n >= self.txs.len() {
+            return;
+        }
+        self.txs.truncate(n);
+        let (ins, outs) = self
+            .txs
+            .last()
+            .map(|t| (t.in_end as usize, t.out_end as usize))
+            .unwrap_or((0, 0));
+        self.inputs.truncate(ins);
+        self.outputs.truncate(outs);
+        let n32 = n as u32;
+        for o in &mut self.outputs {
+            if o.spent_by != NONE && o.spent_by >= n32 {
+                o.spent_by = NONE;
+            }
+        }
+        self.by_hash.retain(|_, t| *t < n32);
+        self.tip_hash = None;
+        let used = self
+            .inputs
+            .iter()
+            .map(|i| i.addr)
+            .chain(self.outputs.iter().map(|o| o.addr))
+            .filter(|&a| a != NONE)
+            .map(|a| a as usize + 1)
+            .max()
+            .unwrap_or(0);
+        let b = &mut self.book;
+        let keep = used.min(b.len());
+        b.names.truncate(keep);
+        b.kinds.truncate(keep);
+        b.first_height.truncate(keep);
+        b.last_height.truncate(keep);
+        b.first_tx.truncate(keep);
+        b.index.retain(|_, id| (*id as usize) < keep);
+        for f in &mut b.first_tx {
+            if *f != NONE && *f != UNSET && *f >= n32 {
+                *f = UNSET;
+            }
+        }
+        let mut last: Vec<i64> = b.first_height.clone();
+        for tx in &self.txs {
+            for a in self.inputs[tx.in_start as usize..tx.in_end as usize]
+                .iter()
+                .map(|i| i.addr)
+                .chain(
+                    self.outputs[tx.out_start as usize..tx.out_end as usize]
+                        .iter()
+                        .map(|o| o.addr),
+                )
+            {
+                if a != NONE {
+                    let l = &mut last[a as usize];
+                    *l = (*l).max(tx.height);
+                }
+            }
+        }
+        b.last_height = last;
+    }
+
     /// Lowest and highest block height, if any transaction.
     pub fn heights(&self) -> Option<(i64, i64)> {
         Some((self.txs.first()?.height, self.txs.last()?.height))
@@ -298,6 +366,23 @@ impl Ledger {
         lake: &Lake,
         chain: &str,
         after: Option<i64>,
+        book: AddressBook,
+    ) -> Result<Ledger, EntityError> {
+        Self::load_range(lake, chain, after, None, book)
+    }
+
+    /// Reads the blocks up to `upto` (inclusive) only: chunks that start after it are not
+    /// opened and rows above it are dropped as they are decoded, so nothing the ledger
+    /// holds comes from a later block (feature windows rely on this).
+    pub fn load_upto(lake: &Lake, chain: &str, upto: i64) -> Result<Ledger, EntityError> {
+        Self::load_range(lake, chain, None, Some(upto), AddressBook::default())
+    }
+
+    fn load_range(
+        lake: &Lake,
+        chain: &str,
+        after: Option<i64>,
+        upto: Option<i64>,
         book: AddressBook,
     ) -> Result<Ledger, EntityError> {
         check_chain(lake, chain)?;
@@ -323,7 +408,10 @@ impl Ledger {
                     continue;
                 }
             }
-            read_file(&c.path, after, &mut b)?;
+            if upto.is_some_and(|u| c.range.start as i64 > u) {
+                continue;
+            }
+            read_file(&c.path, after, upto, &mut b)?;
         }
         Ok(b.finish())
     }
@@ -637,7 +725,12 @@ fn field<'a>(s: &'a StructArray, name: &str, path: &Path) -> Result<&'a dyn Arra
         .ok_or_else(|| bad(path, format!("the nested rows have no field {name}")))
 }
 
-fn read_file(path: &Path, after: Option<i64>, b: &mut LedgerBuilder) -> Result<(), EntityError> {
+fn read_file(
+    path: &Path,
+    after: Option<i64>,
+    upto: Option<i64>,
+    b: &mut LedgerBuilder,
+) -> Result<(), EntityError> {
     let mut ins: Vec<InputSpec> = Vec::new();
     let mut outs: Vec<OutputSpec> = Vec::new();
     let mut buf = String::new();
@@ -783,7 +876,7 @@ fn read_file(path: &Path, after: Option<i64>, b: &mut LedgerBuilder) -> Result<(
         let offs_out = outputs.value_offsets();
         for r in 0..batch.num_rows() {
             let h = height.value(r);
-            if after.is_some_and(|a| h <= a) {
+            if after.is_some_and(|a| h <= a) || upto.is_some_and(|u| h > u) {
                 continue;
             }
             let is_cb = !coinbase.is_null(r) && coinbase.value(r);
@@ -877,6 +970,39 @@ mod tests {
         let h = "00000000000000000000000000000000000000000000000000000000000000ff";
         assert_eq!(to_hex(&parse_hash(h).unwrap()), h);
         assert!(parse_hash("zz").is_none());
+    }
+
+    #[test]
+    fn truncate_is_the_ledger_of_the_prefix() {
+        use testing::{h, inp, out};
+        let txs: Vec<(i64, Vec<InputSpec>, Vec<OutputSpec>)> = vec![
+            (1, vec![], vec![out("a", 50)]),
+            (2, vec![inp(0, 0, "a", 50)], vec![out("b", 30), out("a", 19)]),
+            (3, vec![inp(1, 0, "b", 30)], vec![out("c", 29)]),
+            (3, vec![inp(1, 1, "a", 19)], vec![out("a", 18)]),
+        ];
+        let build = |k: usize| {
+            let mut b = LedgerBuilder::new();
+            for (n, (height, ins, outs)) in txs.iter().take(k).enumerate() {
+                b.push(&h(n as u32), *height, 100 * height, n as i64, 0, ins.is_empty(), ins, outs)
+                    .unwrap();
+            }
+            b.finish()
+        };
+        for k in 0..=txs.len() {
+            let mut full = build(txs.len());
+            full.truncate(k);
+            let want = build(k);
+            assert_eq!(full.txs, want.txs, "k={k}");
+            assert_eq!(full.inputs, want.inputs, "k={k}");
+            assert_eq!(full.outputs, want.outputs, "k={k}");
+            assert_eq!(full.book.names, want.book.names, "k={k}");
+            assert_eq!(full.book.first_height, want.book.first_height, "k={k}");
+            assert_eq!(full.book.last_height, want.book.last_height, "k={k}");
+            assert_eq!(full.book.first_tx, want.book.first_tx, "k={k}");
+            assert_eq!(full.book.id("c"), want.book.id("c"), "k={k}");
+            assert_eq!(full.tx_by_hex(&h(2)), want.tx_by_hex(&h(2)), "k={k}");
+        }
     }
 }
 

@@ -6,12 +6,15 @@
 //! - [`model`]: the trained model, its prediction and explanations, its file and hash.
 //! - [`manifest`]: what a training run read and did, and `verify` that re-derives it.
 //! - [`metrics`], [`split`]: evaluation on temporal and group-disjoint splits.
+//! - [`features`]: actor features from lake tables, per window (the one part that reads
+//!   the lake's chain tables).
 //!
 //! Loading is the only I/O besides the model files; the rest is pure and tested on
 //! hand-built tables.
 
 pub mod bins;
 pub mod error;
+pub mod features;
 pub mod forest;
 pub mod gbt;
 pub mod manifest;

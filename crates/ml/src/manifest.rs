@@ -5,7 +5,7 @@
 //! on time or the thread count. [`verify`] re-derives the model from it and compares the
 //! bytes.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
@@ -103,15 +103,7 @@ impl SplitRecord {
     }
 }
 
-/// Lake chunks behind a lake-derived feature table: the Merkle root over their content
-/// hashes (see `ledgerflow_lake::hash`) and the command that derived the features.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct LakeInput {
-    pub lake: PathBuf,
-    pub chain: String,
-    pub merkle_root: String,
-    pub chunks: u64,
-}
+pub use crate::table::LakeInput;
 
 /// A training manifest.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -181,7 +173,7 @@ impl Manifest {
             training_rows,
             unlabelled_rows,
             split: split.map(SplitRecord::from),
-            lake: None,
+            lake: table.lake.clone(),
         }
     }
 

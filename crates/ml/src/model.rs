@@ -501,6 +501,7 @@ mod tests {
             columns: cols,
             labels,
             aux: Vec::new(),
+            lake: None,
         }
     }
 

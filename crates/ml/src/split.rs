@@ -173,6 +173,7 @@ mod tests {
                     number: times.iter().map(|&t| Some(t)).collect(),
                 },
             ],
+            lake: None,
         }
     }
 

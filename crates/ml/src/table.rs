@@ -52,6 +52,21 @@ pub struct TableSource {
     pub sha256: String,
 }
 
+/// Lake chunks behind a lake-derived feature table (`ledgerflow features`): the Merkle
+/// root over the content hashes of the chunks it read (see `ledgerflow_lake::hash`),
+/// which tables and up to which block.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct LakeInput {
+    pub lake: PathBuf,
+    pub chain: String,
+    pub merkle_root: String,
+    pub chunks: u64,
+    #[serde(default)]
+    pub tables: Vec<String>,
+    #[serde(default)]
+    pub until_block: Option<i64>,
+}
+
 /// A loaded feature table, column-major.
 #[derive(Debug, Clone)]
 pub struct FeatureTable {
@@ -65,6 +80,8 @@ pub struct FeatureTable {
     pub labels: Vec<Option<String>>,
     /// The auxiliary columns, in the order asked for.
     pub aux: Vec<AuxColumn>,
+    /// For a file `ledgerflow features` wrote: the lake chunks it was derived from.
+    pub lake: Option<LakeInput>,
 }
 
 impl FeatureTable {
@@ -103,6 +120,7 @@ impl FeatureTable {
                     number: keep.iter().map(|&i| a.number[i]).collect(),
                 })
                 .collect(),
+            lake: self.lake.clone(),
         }
     }
 
@@ -182,7 +200,12 @@ pub fn resolve(names: &[String], wanted: &str, path: &Path, what: &str) -> Resul
 }
 
 /// Decides every column's role; `names` are the file's headers.
-fn roles(names: &[String], spec: &ColumnSpec, path: &Path) -> Result<(Vec<Role>, Vec<String>)> {
+fn roles(
+    names: &[String],
+    spec: &ColumnSpec,
+    path: &Path,
+    not_features: &[String],
+) -> Result<(Vec<Role>, Vec<String>)> {
     let mut seen = BTreeSet::new();
     for n in names {
         if !seen.insert(n.as_str()) {
@@ -232,6 +255,15 @@ fn roles(names: &[String], spec: &ColumnSpec, path: &Path) -> Result<(Vec<Role>,
             ));
         }
         roles[i] = Role::Skip;
+    }
+    // Columns the file itself marks as not features (windows, labels of `ledgerflow
+    // features`).
+    for n in not_features {
+        if let Some(i) = names.iter().position(|x| x == n) {
+            if matches!(roles[i], Role::Feature(_)) {
+                roles[i] = Role::Skip;
+            }
+        }
     }
     let mut features = Vec::new();
     if let Some(want) = &spec.features {
@@ -414,6 +446,7 @@ impl Builder {
             columns: self.columns,
             labels: self.labels,
             aux: self.aux,
+            lake: None,
         })
     }
 }
@@ -439,7 +472,7 @@ fn load_csv(path: &Path, spec: &ColumnSpec) -> Result<FeatureTable> {
         if names.is_empty() || names.iter().all(|n| n.is_empty()) {
             return Err(MlError::table(path, "the file is empty (no CSV header)"));
         }
-        let (roles, features) = roles(&names, spec, path)?;
+        let (roles, features) = roles(&names, spec, path, &[])?;
         let mut b = Builder::new(&features, spec);
         let mut rec = csv::StringRecord::new();
         let mut line = 1u64;
@@ -569,7 +602,9 @@ fn load_parquet(path: &Path, spec: &ColumnSpec) -> Result<FeatureTable> {
         .map_err(|e| MlError::table(path, format!("not a readable Parquet file: {e}")))?;
     let schema = Arc::clone(builder.schema());
     let names: Vec<String> = schema.fields().iter().map(|f| f.name().clone()).collect();
-    let (roles, features) = roles(&names, spec, path)?;
+    let meta = features_meta(builder.metadata().file_metadata().key_value_metadata(), path)?;
+    let not_features = meta.as_ref().map(|m| m.1.clone()).unwrap_or_default();
+    let (roles, features) = roles(&names, spec, path, &not_features)?;
     let reader = builder
         .with_batch_size(65_536)
         .build()
@@ -643,7 +678,44 @@ fn load_parquet(path: &Path, spec: &ColumnSpec) -> Result<FeatureTable> {
         bytes,
         sha256,
     };
-    b.finish(path, &names, features, spec, source)
+    let mut t = b.finish(path, &names, features, spec, source)?;
+    t.lake = meta.and_then(|m| m.0);
+    Ok(t)
+}
+
+/// The key of `ledgerflow features` metadata in a Parquet footer.
+pub const FEATURES_META_KEY: &str = "ledgerflow.features";
+
+/// The lake input and the non-feature columns recorded by `ledgerflow features`.
+fn features_meta(
+    kv: Option<&Vec<parquet::file::metadata::KeyValue>>,
+    path: &Path,
+) -> Result<Option<(Option<LakeInput>, Vec<String>)>> {
+    let Some(v) = kv
+        .and_then(|kv| kv.iter().find(|k| k.key == FEATURES_META_KEY))
+        .and_then(|k| k.value.as_deref())
+    else {
+        return Ok(None);
+    };
+    let j: serde_json::Value = serde_json::from_str(v)
+        .map_err(|e| MlError::table(path, format!("{FEATURES_META_KEY} metadata: {e}")))?;
+    let lake = match j.get("lake") {
+        Some(l) => Some(
+            serde_json::from_value::<LakeInput>(l.clone())
+                .map_err(|e| MlError::table(path, format!("{FEATURES_META_KEY} lake: {e}")))?,
+        ),
+        None => None,
+    };
+    let nf = j
+        .get("non_features")
+        .and_then(|a| a.as_array())
+        .map(|a| {
+            a.iter()
+                .filter_map(|x| x.as_str().map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default();
+    Ok(Some((lake, nf)))
 }
 
 #[cfg(test)]

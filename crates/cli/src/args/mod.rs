@@ -6,6 +6,7 @@ mod bench;
 mod devnet;
 mod entities;
 mod export;
+mod features;
 mod graph;
 mod lake;
 mod load;
@@ -20,6 +21,7 @@ pub use bench::*;
 pub use devnet::*;
 pub use entities::*;
 pub use export::*;
+pub use features::*;
 pub use graph::*;
 pub use lake::*;
 pub use load::*;
@@ -137,6 +139,9 @@ pub enum Command {
     /// Trace how value from seed outputs, transactions or addresses disperses (poison,
     /// haircut, FIFO, LIFO, TIHO) into lake tables.
     Taint(TaintArgs),
+    /// Actor features per time window from the lake (addresses or entities; 100+
+    /// documented columns) into a Parquet file for the tree models.
+    Features(FeaturesArgs),
     /// Tree models on feature tables: train (random forest, gradient boosting), predict
     /// look-alikes, evaluate on temporal or group-disjoint splits, inspect, verify.
     #[command(subcommand)]

@@ -272,6 +272,9 @@ pub struct InspectArgs {
 pub struct VerifyArgs {
     /// The model folder.
     pub model: PathBuf,
+    /// The lake of lake-derived features, when it is no longer where the manifest says.
+    #[arg(long)]
+    pub lake: Option<PathBuf>,
     /// Threads (0: one per core).
     #[arg(long, default_value_t = 0)]
     pub threads: usize,

@@ -8,6 +8,7 @@ pub mod devnet;
 pub mod entities;
 pub mod export_bitcoin;
 pub mod export_evm;
+pub mod features;
 pub mod graph;
 pub mod lake;
 pub mod load;
@@ -45,6 +46,7 @@ pub async fn run(cli: Cli) -> eyre::Result<ExitCode> {
         Command::Graph(GraphCommand::Path(a)) => graph::path(a).await,
         Command::Graph(GraphCommand::Export(a)) => graph::export(a).await,
         Command::Taint(a) => taint::run(a).await,
+        Command::Features(a) => features::run(a, quiet),
         Command::Model(ModelCommand::Train(a)) => model::train(a),
         Command::Model(ModelCommand::Predict(a)) => model::predict(a),
         Command::Model(ModelCommand::Evaluate(a)) => model::evaluate(a),

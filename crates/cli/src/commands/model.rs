@@ -687,7 +687,15 @@ pub fn verify(a: VerifyArgs) -> eyre::Result<ExitCode> {
     if !a.model.is_dir() {
         bail!("{}: not a model folder", a.model.display());
     }
-    let v = manifest::verify(&a.model, threads, None)?;
+    let moved = a.lake.clone();
+    let root = move |l: &manifest::LakeInput| {
+        let mut l = l.clone();
+        if let Some(m) = &moved {
+            l.lake = m.clone();
+        }
+        ledgerflow_ml::features::lake::lake_root(&l)
+    };
+    let v = manifest::verify(&a.model, threads, Some(&root))?;
     match a.format {
         ReportFormat::Json => println!("{}", serde_json::to_string_pretty(&v)?),
         ReportFormat::Text => {

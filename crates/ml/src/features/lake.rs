@@ -436,9 +436,8 @@ pub fn to_batch(x: &Extracted) -> Result<RecordBatch> {
                 "The address.",
                 "id",
             ));
-            cols.push(Arc::new(StringArray::from_iter_values(
-                x.windows.iter().flat_map(|w| w.ids.iter()),
-            )));
+            let v: Vec<&str> = x.windows.iter().flat_map(|w| w.ids.iter().map(String::as_str)).collect();
+            cols.push(Arc::new(StringArray::from(v)));
         }
         Level::Entity => {
             fields.push(describe(
@@ -462,9 +461,12 @@ pub fn to_batch(x: &Extracted) -> Result<RecordBatch> {
                 "The address whose id is the entity's id.",
                 "id",
             ));
-            cols.push(Arc::new(StringArray::from_iter_values(
-                x.windows.iter().flat_map(|w| w.representative.iter()),
-            )));
+            let v: Vec<&str> = x
+                .windows
+                .iter()
+                .flat_map(|w| w.representative.iter().map(String::as_str))
+                .collect();
+            cols.push(Arc::new(StringArray::from(v)));
         }
     }
     let per_window = |f: &dyn Fn(&WindowFeatures) -> Option<i64>| -> Vec<Option<i64>> {

@@ -57,7 +57,7 @@ pub struct BuildReport {
     pub largest_entity: u64,
     /// Unions made.
     pub merges: u64,
-    /// Unions refused by the guard.
+    /// Unions refused by the guard (both clusters too large, or differently labelled).
     pub refused_guard: u64,
     /// Change picks refused for low confidence.
     pub refused_confidence: u64,
@@ -256,7 +256,9 @@ pub fn build(
         last_tx: ledger.tx_hex(ledger.txs.len() as u32 - 1),
         last_block,
         merges: base.merges + count(crate::cluster::Status::Merged),
-        refused_guard: base.refused_guard + count(crate::cluster::Status::RefusedGuard),
+        refused_guard: base.refused_guard
+            + count(crate::cluster::Status::RefusedGuard)
+            + count(crate::cluster::Status::RefusedLabels),
         refused_confidence: base.refused_confidence
             + count(crate::cluster::Status::RefusedConfidence),
         coinjoins: base.coinjoins + c.coinjoins.len() as u64,

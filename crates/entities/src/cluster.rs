@@ -60,6 +60,9 @@ pub struct Options {
     pub guard_size: Option<u32>,
     /// Change picks below this confidence are not merged (recorded as refused).
     pub min_confidence: f64,
+    /// Refuse a union of two clusters whose labels (address → category, from
+    /// `address_labels`) differ.
+    pub labels: Option<std::sync::Arc<std::collections::BTreeMap<String, String>>>,
 }
 
 impl Default for Options {
@@ -69,6 +72,7 @@ impl Default for Options {
             change: ChangeSpec::default(),
             guard_size: None,
             min_confidence: 0.0,
+            labels: None,
         }
     }
 }
@@ -76,7 +80,7 @@ impl Default for Options {
 impl Options {
     /// One line naming every option (stored with a build, compared on resume).
     pub fn describe(&self) -> String {
-        format!(
+        let mut d = format!(
             "coinjoin={} change={} combine={:?} guard={} min-confidence={}",
             self.coinjoin.name(),
             self.change.describe(),
@@ -85,7 +89,18 @@ impl Options {
                 .map(|g| g.to_string())
                 .unwrap_or_else(|| "none".into()),
             self.min_confidence
-        )
+        );
+        if let Some(l) = &self.labels {
+            // which labels: their count and a digest, so changed labels cluster afresh
+            let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+            for (a, c) in l.iter() {
+                for b in a.bytes().chain([0]).chain(c.bytes()).chain([0]) {
+                    h = (h ^ b as u64).wrapping_mul(0x0100_0000_01b3);
+                }
+            }
+            d.push_str(&format!(" guard-labels={}:{h:016x}", l.len()));
+        }
+        d
     }
 }
 
@@ -107,6 +122,8 @@ pub enum Status {
     RefusedGuard,
     /// Refused: the change pick's confidence was below the minimum.
     RefusedConfidence,
+    /// Refused by the guard: the two clusters carry different labels.
+    RefusedLabels,
 }
 
 impl Status {
@@ -116,6 +133,7 @@ impl Status {
             Status::Merged => "merged",
             Status::RefusedGuard => "refused-guard",
             Status::RefusedConfidence => "refused-confidence",
+            Status::RefusedLabels => "refused-labels",
         }
     }
 }
@@ -154,7 +172,14 @@ pub struct Clustering {
     pub changes: Vec<(u32, u32, f64)>,
     /// Transactions processed so far (a prefix of the ledger).
     pub done: u32,
+    /// With the label guard: the category of each cluster root ([`NO_LABEL`]: none),
+    /// indexes into `label_names`.
+    pub root_label: Vec<u16>,
+    pub label_names: Vec<String>,
 }
+
+/// No label.
+pub const NO_LABEL: u16 = u16::MAX;
 
 impl Clustering {
     /// A clustering of `n` addresses in which nothing is merged yet.
@@ -171,12 +196,22 @@ impl Clustering {
             return;
         }
         let (size_a, size_b) = (self.uf.size_of_root(ra), self.uf.size_of_root(rb));
+        let (la, lb) = if opts.labels.is_some() {
+            (self.root_label[ra as usize], self.root_label[rb as usize])
+        } else {
+            (NO_LABEL, NO_LABEL)
+        };
         let status = if conf < opts.min_confidence {
             Status::RefusedConfidence
         } else if opts.guard_size.is_some_and(|g| size_a > g && size_b > g) {
             Status::RefusedGuard
+        } else if la != NO_LABEL && lb != NO_LABEL && la != lb {
+            Status::RefusedLabels
         } else {
-            self.uf.link(ra, rb);
+            let root = self.uf.link(ra, rb);
+            if opts.labels.is_some() {
+                self.root_label[root as usize] = if la != NO_LABEL { la } else { lb };
+            }
             Status::Merged
         };
         self.merges.push(Merge {
@@ -194,10 +229,41 @@ impl Clustering {
     /// Processes the ledger's transactions from `self.done` to its end.
     pub fn extend(&mut self, l: &Ledger, opts: &Options) {
         self.uf.grow(l.book.len());
+        self.sync_labels(l, opts);
         for t in self.done..l.txs.len() as u32 {
             self.process(l, t, opts);
         }
         self.done = l.txs.len() as u32;
+    }
+
+    /// Gives the addresses added since the last call their labels (a clustering restored
+    /// from an earlier build gets them all, onto its roots).
+    fn sync_labels(&mut self, l: &Ledger, opts: &Options) {
+        let Some(labels) = &opts.labels else { return };
+        let n = l.book.len();
+        let restored = self.root_label.is_empty() && self.done > 0;
+        let start = self.root_label.len();
+        self.root_label.resize(n, NO_LABEL);
+        for i in start..n {
+            let Some(c) = labels.get(l.book.name(i as u32)) else {
+                continue;
+            };
+            let k = match self.label_names.iter().position(|x| x == c) {
+                Some(k) => k as u16,
+                None => {
+                    self.label_names.push(c.clone());
+                    (self.label_names.len() - 1) as u16
+                }
+            };
+            let r = if restored {
+                self.uf.find(i as u32)
+            } else {
+                i as u32
+            };
+            if self.root_label[r as usize] == NO_LABEL {
+                self.root_label[r as usize] = k;
+            }
+        }
     }
 
     fn process(&mut self, l: &Ledger, t: u32, opts: &Options) {
@@ -381,6 +447,93 @@ mod tests {
             .collect();
         assert_eq!(refused.len(), 1);
         assert_eq!((refused[0].size_a, refused[0].size_b), (2, 2));
+    }
+
+    #[test]
+    fn guard_refuses_joining_differently_labelled_clusters() {
+        let mut b = LedgerBuilder::new();
+        b.push(
+            &h(1),
+            1,
+            0,
+            0,
+            0,
+            true,
+            &[],
+            &[out("a", 10), out("b", 10), out("c", 10), out("d", 10)],
+        )
+        .unwrap();
+        b.push(
+            &h(2),
+            2,
+            0,
+            0,
+            0,
+            false,
+            &[inp(1, 0, "a", 10), inp(1, 1, "b", 10)],
+            &[out("a", 19)],
+        )
+        .unwrap();
+        b.push(
+            &h(3),
+            2,
+            0,
+            1,
+            0,
+            false,
+            &[inp(1, 2, "c", 10), inp(1, 3, "d", 10)],
+            &[out("c", 19)],
+        )
+        .unwrap();
+        b.push(
+            &h(4),
+            3,
+            0,
+            0,
+            0,
+            false,
+            &[inp(2, 0, "a", 19), inp(3, 0, "c", 19)],
+            &[out("g", 37)],
+        )
+        .unwrap();
+        let l = b.finish();
+        let labels = |pairs: &[(&str, &str)]| Options {
+            labels: Some(std::sync::Arc::new(
+                pairs
+                    .iter()
+                    .map(|(a, c)| (a.to_string(), c.to_string()))
+                    .collect(),
+            )),
+            ..Options::default()
+        };
+        // b is an exchange, d a mixer: {a, b} and {c, d} stay apart.
+        let opts = labels(&[("b", "exchange"), ("d", "mixer")]);
+        let mut c = cluster(&l, &opts);
+        assert_eq!(c.entity_ids(), vec![0, 0, 2, 2, 4]);
+        let refused: Vec<_> = c
+            .merges
+            .iter()
+            .filter(|m| m.status == Status::RefusedLabels)
+            .collect();
+        assert_eq!(refused.len(), 1);
+        assert_eq!(Status::RefusedLabels.name(), "refused-labels");
+        assert!(opts.describe().contains("guard-labels=2:"));
+        // The same label on both sides, or a label on one side only, merges.
+        for pairs in [
+            &[("b", "exchange"), ("d", "exchange")][..],
+            &[("d", "mixer")][..],
+        ] {
+            let mut c = cluster(&l, &labels(pairs));
+            assert_eq!(c.entity_ids(), vec![0, 0, 0, 0, 4], "{pairs:?}");
+        }
+        // Resuming from a restored clustering (labels onto its roots) refuses the same.
+        let mut first = l.clone();
+        first.truncate(3);
+        let mut r = cluster(&first, &opts);
+        r.root_label.clear();
+        r.label_names.clear();
+        r.extend(&l, &opts);
+        assert_eq!(r.entity_ids(), vec![0, 0, 2, 2, 4]);
     }
 
     #[test]

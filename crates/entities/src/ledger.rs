@@ -977,15 +977,28 @@ mod tests {
         use testing::{h, inp, out};
         let txs: Vec<(i64, Vec<InputSpec>, Vec<OutputSpec>)> = vec![
             (1, vec![], vec![out("a", 50)]),
-            (2, vec![inp(0, 0, "a", 50)], vec![out("b", 30), out("a", 19)]),
+            (
+                2,
+                vec![inp(0, 0, "a", 50)],
+                vec![out("b", 30), out("a", 19)],
+            ),
             (3, vec![inp(1, 0, "b", 30)], vec![out("c", 29)]),
             (3, vec![inp(1, 1, "a", 19)], vec![out("a", 18)]),
         ];
         let build = |k: usize| {
             let mut b = LedgerBuilder::new();
             for (n, (height, ins, outs)) in txs.iter().take(k).enumerate() {
-                b.push(&h(n as u32), *height, 100 * height, n as i64, 0, ins.is_empty(), ins, outs)
-                    .unwrap();
+                b.push(
+                    &h(n as u32),
+                    *height,
+                    100 * height,
+                    n as i64,
+                    0,
+                    ins.is_empty(),
+                    ins,
+                    outs,
+                )
+                .unwrap();
             }
             b.finish()
         };

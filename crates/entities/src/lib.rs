@@ -19,6 +19,7 @@ pub mod deposit;
 pub mod error;
 pub mod evm_taint;
 pub mod graph;
+pub mod labels;
 pub mod ledger;
 pub mod synthetic;
 pub mod tables;

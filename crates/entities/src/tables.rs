@@ -150,3 +150,48 @@ ledgerflow_core::table! {
 pub const WHOLE_TABLES: [&str; 3] = ["addresses", "address_entity", "entities"];
 /// The tables a build appends to (one chunk per block range it processed).
 pub const EVIDENCE_TABLES: [&str; 3] = ["entity_merges", "coinjoins", "change_outputs"];
+
+ledgerflow_core::table! {
+    /// `address_labels`: public labels of addresses (`ledgerflow labels import`), one row
+    /// per address, category and source.
+    pub struct AddressLabelRow = "address_labels" {
+        /// The address (EVM: lower case).
+        address: String,
+        /// The category (exchange, miner, mixer, gambling, ransomware, phishing, …;
+        /// lower case).
+        category: String,
+        /// The label's name (a TagPack's `label`, e.g. an exchange's name; the category
+        /// when the file has none).
+        label: String,
+        /// Where the label comes from (a URL, a data set's name).
+        source: String,
+        /// Confidence in [0, 1], when the file gives one.
+        confidence: Option<f64>,
+        /// The file it was imported from.
+        file: String,
+        /// Whether the address appears on the chain in the lake.
+        known: bool,
+        /// Its address id (UTXO chains with `entities build`), when known.
+        address_id: Option<i64>,
+        /// Its entity (`address_entity`), when entities are built.
+        entity_id: Option<i64>,
+    }
+}
+
+ledgerflow_core::table! {
+    /// `entity_labels`: labels propagated from addresses to their entities.
+    pub struct EntityLabelRow = "entity_labels" {
+        /// Entity id.
+        entity_id: i64,
+        /// The category most of its labelled addresses carry (ties: alphabetical).
+        category: String,
+        /// Its labelled addresses.
+        labelled_addresses: i64,
+        /// Every category with its number of addresses: `exchange:3,mixer:1`.
+        categories: String,
+        /// Whether its addresses carry more than one category.
+        conflict: bool,
+        /// Share of its labelled addresses in the chosen category.
+        agreement: f64,
+    }
+}

@@ -17,6 +17,7 @@ pub mod error;
 pub mod features;
 pub mod forest;
 pub mod gbt;
+pub mod labels;
 pub mod manifest;
 pub mod metrics;
 pub mod model;

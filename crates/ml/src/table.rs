@@ -602,7 +602,10 @@ fn load_parquet(path: &Path, spec: &ColumnSpec) -> Result<FeatureTable> {
         .map_err(|e| MlError::table(path, format!("not a readable Parquet file: {e}")))?;
     let schema = Arc::clone(builder.schema());
     let names: Vec<String> = schema.fields().iter().map(|f| f.name().clone()).collect();
-    let meta = features_meta(builder.metadata().file_metadata().key_value_metadata(), path)?;
+    let meta = features_meta(
+        builder.metadata().file_metadata().key_value_metadata(),
+        path,
+    )?;
     let not_features = meta.as_ref().map(|m| m.1.clone()).unwrap_or_default();
     let (roles, features) = roles(&names, spec, path, &not_features)?;
     let reader = builder

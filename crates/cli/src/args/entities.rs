@@ -13,7 +13,8 @@ pub enum EntitiesCommand {
     /// are detected and, by default, not merged (rules: whirlpool, wasabi2, wasabi1,
     /// equal-output (BlockSci), joinmarket; table `coinjoins`), change outputs are joined
     /// with their spender when --change names heuristics, and a union of two clusters both
-    /// above --guard-size is refused. Every union and every refusal is recorded in
+    /// above --guard-size (or, with --guard-labels, two differently labelled ones) is
+    /// refused. Every union and every refusal is recorded in
     /// `entity_merges` (what `entities why` reads); `address_entity` gives each address
     /// its entity (id: the smallest address id in it, stable across rebuilds); `entities`
     /// sums each entity up. All are tables of the chain folder: crypto_<chain>.entities in
@@ -83,6 +84,11 @@ pub struct EntitiesBuildArgs {
     /// Refuse a union of two clusters that both have more addresses than this.
     #[arg(long)]
     pub guard_size: Option<u32>,
+    /// Refuse a union of two clusters whose addresses carry different labels (the
+    /// lake's address_labels, from `ledgerflow labels import`); recorded in
+    /// entity_merges as refused-labels.
+    #[arg(long)]
+    pub guard_labels: bool,
     /// Cluster from scratch even where the last build could be extended.
     #[arg(long)]
     pub rebuild: bool,

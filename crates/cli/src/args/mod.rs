@@ -8,6 +8,7 @@ mod entities;
 mod export;
 mod features;
 mod graph;
+mod labels;
 mod lake;
 mod load;
 mod model;
@@ -23,6 +24,7 @@ pub use entities::*;
 pub use export::*;
 pub use features::*;
 pub use graph::*;
+pub use labels::*;
 pub use lake::*;
 pub use load::*;
 pub use model::*;
@@ -142,6 +144,10 @@ pub enum Command {
     /// Actor features per time window from the lake (addresses or entities; 100+
     /// documented columns) into a Parquet file for the tree models.
     Features(FeaturesArgs),
+    /// Public labels of addresses (CSV, GraphSense TagPacks) into the lake, propagated
+    /// to entities with conflicts reported.
+    #[command(subcommand)]
+    Labels(LabelsCommand),
     /// Tree models on feature tables: train (random forest, gradient boosting), predict
     /// look-alikes, evaluate on temporal or group-disjoint splits, inspect, verify.
     #[command(subcommand)]

@@ -39,13 +39,25 @@ pub fn options(a: &EntitiesBuildArgs) -> eyre::Result<Options> {
         change,
         guard_size: a.guard_size,
         min_confidence: a.change_min_confidence,
+        labels: None,
     })
 }
 
 pub async fn build(a: EntitiesBuildArgs, quiet: bool) -> eyre::Result<ExitCode> {
-    let opts = options(&a)?;
+    let mut opts = options(&a)?;
     let lake = lake_of(&a.lake)?;
     ledgerflow_entities::ledger::check_chain(&lake, &a.chain)?;
+    if a.guard_labels {
+        let rows = ledgerflow_entities::labels::read_table(&lake, &a.chain)?;
+        if rows.is_empty() {
+            eyre::bail!(
+                "--guard-labels: {} has no address_labels (import some with `ledgerflow labels import`)",
+                a.chain
+            );
+        }
+        let (cats, _) = ledgerflow_entities::labels::address_categories(&rows);
+        opts.labels = Some(std::sync::Arc::new(cats));
+    }
     if !ledgerflow_entities::ledger::is_utxo(&lake, &a.chain)? {
         return build_evm(a, lake).await;
     }

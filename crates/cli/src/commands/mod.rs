@@ -10,6 +10,7 @@ pub mod export_bitcoin;
 pub mod export_evm;
 pub mod features;
 pub mod graph;
+pub mod labels;
 pub mod lake;
 pub mod load;
 pub mod model;
@@ -22,7 +23,7 @@ use std::process::ExitCode;
 
 use crate::args::{
     BenchCommand, Cli, Command, DevnetCommand, EntitiesCommand, ExportCommand, GraphCommand,
-    LakeCommand, LoadCommand, ModelCommand, StreamCommand,
+    LabelsCommand, LakeCommand, LoadCommand, ModelCommand, StreamCommand,
 };
 
 pub async fn run(cli: Cli) -> eyre::Result<ExitCode> {
@@ -47,6 +48,7 @@ pub async fn run(cli: Cli) -> eyre::Result<ExitCode> {
         Command::Graph(GraphCommand::Export(a)) => graph::export(a).await,
         Command::Taint(a) => taint::run(a).await,
         Command::Features(a) => features::run(a, quiet),
+        Command::Labels(LabelsCommand::Import(a)) => labels::import(a),
         Command::Model(ModelCommand::Train(a)) => model::train(a),
         Command::Model(ModelCommand::Predict(a)) => model::predict(a),
         Command::Model(ModelCommand::Evaluate(a)) => model::evaluate(a),

@@ -429,7 +429,10 @@ pub fn compute(inp: &EvmInput<'_>) -> WindowFeatures {
         let mut set = |f: F, v: f64| cols[f as usize][r] = v;
         let (outs, _) = g.out(r as u32);
         let (inns, _) = g.inn(r as u32);
-        let both = outs.iter().filter(|x| inns.binary_search(x).is_ok()).count();
+        let both = outs
+            .iter()
+            .filter(|x| inns.binary_search(x).is_ok())
+            .count();
         let cp = outs.len() + inns.len() - both;
         set(F::tx_count, a.tx as f64);
         set(F::sent_tx_count, a.sent_tx as f64);
@@ -598,16 +601,16 @@ pub fn compute(inp: &EvmInput<'_>) -> WindowFeatures {
         set(F::gas_limit_mean, ratio(a.gas_limit, st));
         set(F::gas_used_mean, ratio(a.gas_used, st));
         set(F::gas_utilisation_mean, ratio(a.util, a.util_n as f64));
-        set(
-            F::fee_total,
-            if a.sent_tx > 0 { a.fee } else { f64::NAN },
-        );
+        set(F::fee_total, if a.sent_tx > 0 { a.fee } else { f64::NAN });
         set(F::fee_mean, ratio(a.fee, st));
         set(F::priority_fee_mean_gwei, ratio(a.prio, a.prio_n as f64));
         set(F::eip1559_share, ratio(a.type2 as f64, st));
         // contracts
         set(F::contract_call_share, ratio(a.to_contract as f64, st));
-        set(F::distinct_contracts_called, a.contracts_called.len() as f64);
+        set(
+            F::distinct_contracts_called,
+            a.contracts_called.len() as f64,
+        );
         set(F::contract_creation_count, a.created as f64);
         set(F::input_data_share, ratio(a.with_input as f64, st));
         set(
@@ -675,7 +678,10 @@ pub fn compute(inp: &EvmInput<'_>) -> WindowFeatures {
         };
         let vals = [
             (F::pagerank, pr.scores[r as usize] * m as f64),
-            (F::component_size, comp_size[comp[r as usize] as usize] as f64),
+            (
+                F::component_size,
+                comp_size[comp[r as usize] as usize] as f64,
+            ),
             (
                 F::neigh_degree_sum,
                 neigh.iter().map(|&u| get(F::counterparties, u)).sum(),

@@ -6,8 +6,8 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use arrow::array::{
-    Array,
-    ArrayRef, AsArray, Float64Array, Int64Array, RecordBatch, StringArray, TimestampMicrosecondArray,
+    Array, ArrayRef, AsArray, Float64Array, Int64Array, RecordBatch, StringArray,
+    TimestampMicrosecondArray,
 };
 use arrow::datatypes::{DataType, Field, Int64Type, Schema, TimeUnit, TimestampMicrosecondType};
 use arrow_schema::ArrowError;
@@ -140,35 +140,17 @@ pub fn cut(blocks: &[(i64, i64)], t: i64) -> Option<i64> {
     }
 }
 
-/// Reads the `address_labels` table (address → category), if the lake has one.
+/// Reads the `address_labels` table (address → its majority category), if the lake has
+/// one.
 pub fn read_labels(lake: &Lake, chain: &str) -> Result<Option<BTreeMap<String, String>>> {
     if !lake.table_dir(chain, LABELS_TABLE).is_dir() {
         return Ok(None);
     }
-    let (chunks, _) = lake.parquet_chunks(chain, LABELS_TABLE).map_err(lake_err)?;
-    let mut out = BTreeMap::new();
-    for c in &chunks {
-        let p = &c.path;
-        for_each_batch(p, Columns::Named(&["address", "category"]), None, |b| {
-            let a = b
-                .column_by_name("address")
-                .and_then(|c| c.as_string_opt::<i32>())
-                .ok_or_else(|| bad(p, "address_labels: no text column `address`"))?;
-            let k = b
-                .column_by_name("category")
-                .and_then(|c| c.as_string_opt::<i32>())
-                .ok_or_else(|| bad(p, "address_labels: no text column `category`"))?;
-            for r in 0..b.num_rows() {
-                if a.is_null(r) || k.is_null(r) {
-                    continue;
-                }
-                out.entry(a.value(r).to_string())
-                    .or_insert_with(|| k.value(r).to_string());
-            }
-            Ok::<(), MlError>(())
-        })?;
-    }
-    Ok(Some(out))
+    let rows = ledgerflow_entities::labels::read_table(lake, chain)
+        .map_err(|e| MlError::Invalid(e.to_string()))?;
+    Ok(Some(
+        ledgerflow_entities::labels::address_categories(&rows).0,
+    ))
 }
 
 fn address_labels(
@@ -354,12 +336,10 @@ pub fn extract(req: &Request) -> Result<Extracted> {
     }
     read_tables.sort();
     let abs = std::fs::canonicalize(&req.lake).unwrap_or_else(|_| req.lake.clone());
-    let h = ledgerflow_lake::hash::hash_chain(&lake, &req.chain, Some(&read_tables), Some(top as u64))
-        .map_err(lake_err)?;
-    let defs = out
-        .last()
-        .map(|w| w.defs.clone())
-        .unwrap_or_default();
+    let h =
+        ledgerflow_lake::hash::hash_chain(&lake, &req.chain, Some(&read_tables), Some(top as u64))
+            .map_err(lake_err)?;
+    let defs = out.last().map(|w| w.defs.clone()).unwrap_or_default();
     let id_column = id_column(req.level).to_string();
     let mut non_features = vec![
         "window_start".to_string(),
@@ -436,7 +416,11 @@ pub fn to_batch(x: &Extracted) -> Result<RecordBatch> {
                 "The address.",
                 "id",
             ));
-            let v: Vec<&str> = x.windows.iter().flat_map(|w| w.ids.iter().map(String::as_str)).collect();
+            let v: Vec<&str> = x
+                .windows
+                .iter()
+                .flat_map(|w| w.ids.iter().map(String::as_str))
+                .collect();
             cols.push(Arc::new(StringArray::from(v)));
         }
         Level::Entity => {
@@ -453,9 +437,9 @@ pub fn to_batch(x: &Extracted) -> Result<RecordBatch> {
                 .flat_map(|w| w.ids.iter())
                 .map(|s| s.parse::<i64>())
                 .collect();
-            cols.push(Arc::new(Int64Array::from(ids.map_err(|e| {
-                MlError::Invalid(format!("entity id: {e}"))
-            })?)));
+            cols.push(Arc::new(Int64Array::from(
+                ids.map_err(|e| MlError::Invalid(format!("entity id: {e}")))?,
+            )));
             fields.push(describe(
                 Field::new("entity_address", DataType::Utf8, false),
                 "The address whose id is the entity's id.",
@@ -485,23 +469,41 @@ pub fn to_batch(x: &Extracted) -> Result<RecordBatch> {
             .with_timezone("UTC"),
         ) as ArrayRef
     };
-    let tsf = |n: &str| Field::new(n, DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into())), false);
-    fields.push(describe(tsf("window_start"), "Start of the window (exclusive).", "window"));
+    let tsf = |n: &str| {
+        Field::new(
+            n,
+            DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into())),
+            false,
+        )
+    };
+    fields.push(describe(
+        tsf("window_start"),
+        "Start of the window (exclusive).",
+        "window",
+    ));
     cols.push(ts(per_window(&|w| Some(w.window.start))));
-    fields.push(describe(tsf("window_end"), "End of the window (inclusive): nothing after it was read.", "window"));
+    fields.push(describe(
+        tsf("window_end"),
+        "End of the window (inclusive): nothing after it was read.",
+        "window",
+    ));
     cols.push(ts(per_window(&|w| Some(w.window.end))));
     fields.push(describe(
         Field::new("first_block", DataType::Int64, true),
         "First block of the window.",
         "window",
     ));
-    cols.push(Arc::new(Int64Array::from(per_window(&|w| w.blocks.map(|b| b.0)))));
+    cols.push(Arc::new(Int64Array::from(per_window(&|w| {
+        w.blocks.map(|b| b.0)
+    }))));
     fields.push(describe(
         Field::new("last_block", DataType::Int64, true),
         "Last block of the window.",
         "window",
     ));
-    cols.push(Arc::new(Int64Array::from(per_window(&|w| w.blocks.map(|b| b.1)))));
+    cols.push(Arc::new(Int64Array::from(per_window(&|w| {
+        w.blocks.map(|b| b.1)
+    }))));
     if x.meta.labels.is_some() {
         fields.push(describe(
             Field::new("label", DataType::Utf8, true),
@@ -532,7 +534,8 @@ pub fn to_batch(x: &Extracted) -> Result<RecordBatch> {
         cols.push(Arc::new(Float64Array::from(v)));
     }
     let meta_json = serde_json::to_string(&x.meta).map_err(|e| MlError::Invalid(e.to_string()))?;
-    let schema = Schema::new(fields).with_metadata([(META_KEY.to_string(), meta_json)].into_iter().collect());
+    let schema = Schema::new(fields)
+        .with_metadata([(META_KEY.to_string(), meta_json)].into_iter().collect());
     RecordBatch::try_new(Arc::new(schema), cols)
         .map_err(|e: ArrowError| MlError::Invalid(format!("building the feature table: {e}")))
 }
@@ -555,8 +558,17 @@ pub fn read_meta(path: &Path) -> Result<Option<FeatureMeta>> {
     let r = parquet::file::reader::SerializedFileReader::new(f)
         .map_err(|e| bad(path, format!("not a readable Parquet file: {e}")))?;
     use parquet::file::reader::FileReader;
-    let kv = r.metadata().file_metadata().key_value_metadata().cloned().unwrap_or_default();
-    match kv.iter().find(|k| k.key == META_KEY).and_then(|k| k.value.clone()) {
+    let kv = r
+        .metadata()
+        .file_metadata()
+        .key_value_metadata()
+        .cloned()
+        .unwrap_or_default();
+    match kv
+        .iter()
+        .find(|k| k.key == META_KEY)
+        .and_then(|k| k.value.clone())
+    {
         None => Ok(None),
         Some(v) => serde_json::from_str(&v)
             .map(Some)
@@ -609,7 +621,12 @@ pub fn read_evm(lake: &Lake, chain: &str, upto: i64, tables: &[String]) -> Resul
                     .and_then(|c| c.as_primitive_opt::<Int64Type>())
                     .ok_or_else(|| bad(&p, format!("transactions: no 64-bit integer column `{n}`")))
             };
-            let (from, to, value, input) = (s("from_address")?, s("to_address")?, s("value")?, s("input")?);
+            let (from, to, value, input) = (
+                s("from_address")?,
+                s("to_address")?,
+                s("value")?,
+                s("input")?,
+            );
             let created = s("receipt_contract_address")?;
             let (gas, price, used, status, eff, prio, ty, block, idx) = (
                 i("gas")?,
@@ -625,8 +642,15 @@ pub fn read_evm(lake: &Lake, chain: &str, upto: i64, tables: &[String]) -> Resul
             let ts = b
                 .column_by_name("block_timestamp")
                 .and_then(|c| c.as_primitive_opt::<TimestampMicrosecondType>())
-                .ok_or_else(|| bad(&p, "transactions: block_timestamp is not a microsecond timestamp"))?;
-            let opt = |a: &arrow::array::PrimitiveArray<Int64Type>, r: usize| (!a.is_null(r)).then(|| a.value(r));
+                .ok_or_else(|| {
+                    bad(
+                        &p,
+                        "transactions: block_timestamp is not a microsecond timestamp",
+                    )
+                })?;
+            let opt = |a: &arrow::array::PrimitiveArray<Int64Type>, r: usize| {
+                (!a.is_null(r)).then(|| a.value(r))
+            };
             for r in 0..b.num_rows() {
                 let bn = block.value(r);
                 if bn > upto {
@@ -635,9 +659,16 @@ pub fn read_evm(lake: &Lake, chain: &str, upto: i64, tables: &[String]) -> Resul
                 let inp = if input.is_null(r) { "" } else { input.value(r) };
                 let hexlen = inp.strip_prefix("0x").unwrap_or(inp).len();
                 let selector = (hexlen >= 8)
-                    .then(|| u32::from_str_radix(&inp[inp.len() - hexlen..inp.len() - hexlen + 8], 16).ok())
+                    .then(|| {
+                        u32::from_str_radix(&inp[inp.len() - hexlen..inp.len() - hexlen + 8], 16)
+                            .ok()
+                    })
                     .flatten();
-                let v = if value.is_null(r) { 0.0 } else { value.value(r).parse::<f64>().unwrap_or(0.0) / 1e18 };
+                let v = if value.is_null(r) {
+                    0.0
+                } else {
+                    value.value(r).parse::<f64>().unwrap_or(0.0) / 1e18
+                };
                 let price_r = opt(eff, r).or(opt(price, r)).unwrap_or(0) as f64;
                 let tx = EvmTx {
                     block: bn,
@@ -670,7 +701,15 @@ pub fn read_evm(lake: &Lake, chain: &str, upto: i64, tables: &[String]) -> Resul
         })?;
     }
     if tables.iter().any(|t| t == "token_transfers") {
-        const TT: &[&str] = &["token_address", "from_address", "to_address", "block_number", "block_timestamp", "log_index", "token_standard"];
+        const TT: &[&str] = &[
+            "token_address",
+            "from_address",
+            "to_address",
+            "block_number",
+            "block_timestamp",
+            "log_index",
+            "token_standard",
+        ];
         for p in chunks("token_transfers")? {
             for_each_batch(&p, Columns::Named(TT), None, |b| {
                 let s = |n: &str| {
@@ -681,14 +720,29 @@ pub fn read_evm(lake: &Lake, chain: &str, upto: i64, tables: &[String]) -> Resul
                 let i = |n: &str| {
                     b.column_by_name(n)
                         .and_then(|c| c.as_primitive_opt::<Int64Type>())
-                        .ok_or_else(|| bad(&p, format!("token_transfers: no 64-bit integer column `{n}`")))
+                        .ok_or_else(|| {
+                            bad(
+                                &p,
+                                format!("token_transfers: no 64-bit integer column `{n}`"),
+                            )
+                        })
                 };
-                let (tok, from, to, std_) = (s("token_address")?, s("from_address")?, s("to_address")?, s("token_standard")?);
+                let (tok, from, to, std_) = (
+                    s("token_address")?,
+                    s("from_address")?,
+                    s("to_address")?,
+                    s("token_standard")?,
+                );
                 let (block, li) = (i("block_number")?, i("log_index")?);
                 let ts = b
                     .column_by_name("block_timestamp")
                     .and_then(|c| c.as_primitive_opt::<TimestampMicrosecondType>())
-                    .ok_or_else(|| bad(&p, "token_transfers: block_timestamp is not a microsecond timestamp"))?;
+                    .ok_or_else(|| {
+                        bad(
+                            &p,
+                            "token_transfers: block_timestamp is not a microsecond timestamp",
+                        )
+                    })?;
                 for r in 0..b.num_rows() {
                     let bn = block.value(r);
                     if bn > upto || from.is_null(r) || to.is_null(r) {
@@ -711,26 +765,42 @@ pub fn read_evm(lake: &Lake, chain: &str, upto: i64, tables: &[String]) -> Resul
     }
     if tables.iter().any(|t| t == "contracts") {
         for p in chunks("contracts")? {
-            for_each_batch(&p, Columns::Named(&["address", "block_number", "block_timestamp"]), None, |b| {
-                let a = b
-                    .column_by_name("address")
-                    .and_then(|c| c.as_string_opt::<i32>())
-                    .ok_or_else(|| bad(&p, "contracts: no text column `address`"))?;
-                let bn = b
-                    .column_by_name("block_number")
-                    .and_then(|c| c.as_primitive_opt::<Int64Type>())
-                    .ok_or_else(|| bad(&p, "contracts: no 64-bit integer column `block_number`"))?;
-                let ts = b
-                    .column_by_name("block_timestamp")
-                    .and_then(|c| c.as_primitive_opt::<TimestampMicrosecondType>())
-                    .ok_or_else(|| bad(&p, "contracts: block_timestamp is not a microsecond timestamp"))?;
-                for r in 0..b.num_rows() {
-                    if bn.value(r) <= upto {
-                        raw.contracts.push((a.value(r).to_ascii_lowercase(), bn.value(r), ts.value(r).div_euclid(1_000_000)));
+            for_each_batch(
+                &p,
+                Columns::Named(&["address", "block_number", "block_timestamp"]),
+                None,
+                |b| {
+                    let a = b
+                        .column_by_name("address")
+                        .and_then(|c| c.as_string_opt::<i32>())
+                        .ok_or_else(|| bad(&p, "contracts: no text column `address`"))?;
+                    let bn = b
+                        .column_by_name("block_number")
+                        .and_then(|c| c.as_primitive_opt::<Int64Type>())
+                        .ok_or_else(|| {
+                            bad(&p, "contracts: no 64-bit integer column `block_number`")
+                        })?;
+                    let ts = b
+                        .column_by_name("block_timestamp")
+                        .and_then(|c| c.as_primitive_opt::<TimestampMicrosecondType>())
+                        .ok_or_else(|| {
+                            bad(
+                                &p,
+                                "contracts: block_timestamp is not a microsecond timestamp",
+                            )
+                        })?;
+                    for r in 0..b.num_rows() {
+                        if bn.value(r) <= upto {
+                            raw.contracts.push((
+                                a.value(r).to_ascii_lowercase(),
+                                bn.value(r),
+                                ts.value(r).div_euclid(1_000_000),
+                            ));
+                        }
                     }
-                }
-                Ok::<(), MlError>(())
-            })?;
+                    Ok::<(), MlError>(())
+                },
+            )?;
         }
     }
     raw.txs.sort_by_key(|t| (t.0, t.1));

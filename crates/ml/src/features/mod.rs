@@ -333,7 +333,10 @@ mod tests {
             vec![
                 Window { start: 50, end: 80 },
                 Window { start: 60, end: 90 },
-                Window { start: 70, end: 100 }
+                Window {
+                    start: 70,
+                    end: 100
+                }
             ]
         );
         assert!(burstiness(0.0, 0.0).is_nan());

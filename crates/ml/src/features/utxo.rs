@@ -166,7 +166,6 @@ feature_list! { UTXO, F;
     out_value_top_share, Neighbourhood, "Share of the value it paid to others that went to its largest payee.";
 }
 
-
 /// What to compute features of.
 #[derive(Debug, Clone, Copy)]
 pub struct UtxoInput<'a> {
@@ -361,10 +360,7 @@ pub fn compute(inp: &UtxoInput<'_>) -> WindowFeatures {
         };
         let op_ret = outs.iter().any(|o| o.kind == AddrType::NullData);
         for &(s, v) in &senders {
-            let back = receivers
-                .iter()
-                .find(|(r, _)| *r == s)
-                .map_or(0.0, |e| e.1);
+            let back = receivers.iter().find(|(r, _)| *r == s).map_or(0.0, |e| e.1);
             let a = &mut accs[s as usize];
             a.sent_tx += 1;
             a.fan_in_sum += ins.len() as u64;
@@ -636,7 +632,10 @@ pub fn compute(inp: &UtxoInput<'_>) -> WindowFeatures {
         }
         set(F::round_received_share, ratio(a.round_recv as f64, recv_n));
         set(F::round_paid_share, ratio(a.round_paid as f64, paid_n));
-        set(F::round_paid_share_big, ratio(a.round_paid_big as f64, paid_n));
+        set(
+            F::round_paid_share_big,
+            ratio(a.round_paid_big as f64, paid_n),
+        );
         set(F::dust_received_share, ratio(a.dust_recv as f64, recv_n));
 
         // time
@@ -717,11 +716,13 @@ pub fn compute(inp: &UtxoInput<'_>) -> WindowFeatures {
         set(F::fast_spend_share, ratio(a.fast_spend as f64, held));
         set(
             F::days_since_received,
-            a.last_recv_time.map_or(f64::NAN, |t| (end - t) as f64 / day),
+            a.last_recv_time
+                .map_or(f64::NAN, |t| (end - t) as f64 / day),
         );
         set(
             F::days_since_sent,
-            a.last_sent_time.map_or(f64::NAN, |t| (end - t) as f64 / day),
+            a.last_sent_time
+                .map_or(f64::NAN, |t| (end - t) as f64 / day),
         );
 
         // structure
@@ -789,7 +790,10 @@ pub fn compute(inp: &UtxoInput<'_>) -> WindowFeatures {
         set(F::coinjoin_tx_count, a.cj_tx as f64);
         set(F::coinjoin_share, ratio(a.cj_tx as f64, sent_tx));
         set(F::coinjoin_value_share, ratio(a.cj_value, a.sent));
-        set(F::consolidation_share, ratio(a.consolidation as f64, sent_tx));
+        set(
+            F::consolidation_share,
+            ratio(a.consolidation as f64, sent_tx),
+        );
         set(F::batch_payout_share, ratio(a.batch as f64, sent_tx));
         set(F::peel_share, ratio(a.peel as f64, sent_tx));
         set(F::single_input_share, ratio(a.single_in as f64, sent_tx));
@@ -834,10 +838,16 @@ pub fn compute(inp: &UtxoInput<'_>) -> WindowFeatures {
         };
         let mut row: Vec<(F, f64)> = vec![
             (F::pagerank, pr.scores[r as usize] * m as f64),
-            (F::component_size, comp_size[comp[r as usize] as usize] as f64),
+            (
+                F::component_size,
+                comp_size[comp[r as usize] as usize] as f64,
+            ),
             (
                 F::neigh_degree_sum,
-                neigh.iter().map(|&u| col(&cols, F::counterparties, u)).sum(),
+                neigh
+                    .iter()
+                    .map(|&u| col(&cols, F::counterparties, u))
+                    .sum(),
             ),
             (
                 F::neigh_max_counterparties,
@@ -855,7 +865,10 @@ pub fn compute(inp: &UtxoInput<'_>) -> WindowFeatures {
             (F::neigh_mean_counterparties, F::counterparties),
             (F::neigh_mean_age_days, F::age_days),
             (F::neigh_mean_address_count_total, F::address_count_total),
-            (F::neigh_mean_coinbase_output_share, F::coinbase_output_share),
+            (
+                F::neigh_mean_coinbase_output_share,
+                F::coinbase_output_share,
+            ),
             (F::neigh_mean_coinjoin_share, F::coinjoin_share),
         ] {
             row.push((f, mean(&cols, src, &neigh)));

@@ -48,11 +48,11 @@ fn err(e: ledgerflow_entities::EntityError) -> MlError {
     MlError::Invalid(e.to_string())
 }
 
-/// Known addresses of a chain: address → (address id, entity id).
-fn known_addresses(
-    lake: &Lake,
-    chain: &str,
-) -> Result<BTreeMap<String, (Option<i64>, Option<i64>)>> {
+/// Address → (address id, entity id), where known.
+type Known = BTreeMap<String, (Option<i64>, Option<i64>)>;
+
+/// Known addresses of a chain.
+fn known_addresses(lake: &Lake, chain: &str) -> Result<Known> {
     let mut out = BTreeMap::new();
     if lake.table_dir(chain, "address_entity").is_dir() {
         let (chunks, _) = lake.parquet_chunks(chain, "address_entity")?;

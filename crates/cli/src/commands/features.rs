@@ -29,8 +29,11 @@ pub fn parse_until(s: &str) -> eyre::Result<i64> {
     })
 }
 
+/// A feature catalog: (name, family, definition).
+type Catalog = &'static [(&'static str, Family, &'static str)];
+
 fn describe(kind: FeatureKind) {
-    let lists: Vec<(&str, &[(&str, Family, &str)])> = match kind {
+    let lists: Vec<(&str, Catalog)> = match kind {
         FeatureKind::Utxo => vec![("UTXO chains (Bitcoin family)", utxo::UTXO)],
         FeatureKind::Evm => vec![("account chains (EVM)", evm::EVM)],
         FeatureKind::All => vec![

@@ -548,7 +548,7 @@ pub fn write_parquet(x: &Extracted, path: &Path) -> Result<u64> {
         metadata: vec![(META_KEY.to_string(), meta_json)],
         ..WriteOptions::default()
     };
-    ledgerflow_lake::writer::write_parquet(path, &[batch.clone()], &opts)?;
+    ledgerflow_lake::writer::write_parquet(path, std::slice::from_ref(&batch), &opts)?;
     Ok(batch.num_rows() as u64)
 }
 
@@ -578,9 +578,11 @@ pub fn read_meta(path: &Path) -> Result<Option<FeatureMeta>> {
 
 /// Decoded EVM rows of the chain up to block `upto`.
 pub fn read_evm(lake: &Lake, chain: &str, upto: i64, tables: &[String]) -> Result<EvmChain> {
+    /// block, index, time, from, to, the row, the contract it created
+    type RawTx = (i64, i64, i64, String, Option<String>, EvmTx, Option<String>);
     #[derive(Default)]
     struct Raw {
-        txs: Vec<(i64, i64, i64, String, Option<String>, EvmTx, Option<String>)>,
+        txs: Vec<RawTx>,
         transfers: Vec<(i64, i64, i64, String, String, String, bool)>,
         contracts: Vec<(String, i64, i64)>,
     }

@@ -301,7 +301,7 @@ pub(crate) fn hour_weekday(t: i64) -> (usize, usize) {
 /// Burstiness (Goh and Barabási): (σ − μ) / (σ + μ) of inter-event times; missing
 /// when undefined.
 pub(crate) fn burstiness(mean: f64, std: f64) -> f64 {
-    if !(mean + std > 0.0) {
+    if mean.is_nan() || std.is_nan() || mean + std <= 0.0 {
         return f64::NAN;
     }
     (std - mean) / (std + mean)
@@ -321,7 +321,7 @@ mod tests {
         let mut v = vec![3.0, 1.0, 2.0, 10.0];
         let s = stats(&mut v);
         assert_eq!(s[..4], [1.0, 10.0, 4.0, 2.5]);
-        assert!((s[4] - (((9.0 + 4.0 + 1.0 + 36.0) / 4.0) as f64).sqrt()).abs() < 1e-12);
+        assert!((s[4] - ((9.0f64 + 4.0 + 1.0 + 36.0) / 4.0).sqrt()).abs() < 1e-12);
         assert!(stats(&mut []).iter().all(|x| x.is_nan()));
         assert_eq!(entropy(&[1, 1, 0, 0]), 1.0);
         assert_eq!(entropy(&[5, 0]), 0.0);

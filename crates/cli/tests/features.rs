@@ -340,7 +340,7 @@ async fn evm_address_features_on_anvil() {
     assert!(t.names.len() >= 100);
     let col = |n: &str| &t.columns[t.names.iter().position(|x| x == n).unwrap()];
     // the workload deploys contracts, calls them, moves tokens and pays gas
-    assert!(col("is_contract").iter().any(|&v| v == 1.0));
+    assert!(col("is_contract").contains(&1.0));
     assert!(col("gas_price_mean_gwei").iter().any(|&v| v > 0.0));
     assert!(col("distinct_tokens").iter().any(|&v| v >= 1.0));
     assert!(col("contract_call_share").iter().any(|&v| v > 0.0));

@@ -259,6 +259,35 @@ pub struct UtxoWorkloadConfig {
     pub start_time: Option<u64>,
     /// Seconds between blocks on the mocked clock.
     pub block_time: u64,
+    /// Give entities roles that behave like the actors investigators look for (see
+    /// [`ROLES`]): miners (coinbases, pool payouts), exchanges (a fresh deposit address
+    /// per customer deposit, deposits swept into a reused hot wallet, batched
+    /// withdrawals), gambling services (small round bets into reused addresses, quick
+    /// payouts), CoinJoin participants and ordinary users. `false`: the role-free mix.
+    pub roles: bool,
+}
+
+/// The roles of a workload with roles, in order: entity 0 and the next two are miners,
+/// then three exchanges, three gambling services, six CoinJoin participants; the rest
+/// are users.
+pub const ROLES: [(&str, usize); 5] = [
+    ("miner", 3),
+    ("exchange", 3),
+    ("gambling", 3),
+    ("coinjoin", 6),
+    ("user", usize::MAX),
+];
+
+/// The role of entity `e` in a workload with roles.
+pub fn role_of(e: usize) -> &'static str {
+    let mut start = 0usize;
+    for (r, n) in ROLES {
+        if e < start.saturating_add(n) {
+            return r;
+        }
+        start = start.saturating_add(n);
+    }
+    "user"
 }
 
 impl Default for UtxoWorkloadConfig {
@@ -270,6 +299,7 @@ impl Default for UtxoWorkloadConfig {
             entities: 40,
             start_time: Some(DEFAULT_START_TIME),
             block_time: 150,
+            roles: false,
         }
     }
 }
@@ -299,6 +329,8 @@ pub struct UtxoWorkloadSummary {
     pub actions: BTreeMap<String, u64>,
     /// Which entity owns which address.
     pub ground_truth: Vec<OwnedAddress>,
+    /// With roles: the role of every entity (`miner`, `entity-3` → `exchange`, …).
+    pub roles: BTreeMap<String, String>,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -361,6 +393,8 @@ struct Gen<'a> {
     entity_kind: Vec<Kind>,
     pool: Vec<Utxo>,
     miner_key: usize,
+    /// With roles: the mining key of each miner entity (blocks rotate over them).
+    miner_keys: Vec<usize>,
     reserve: Vec<Vec<usize>>,
     /// The mocked clock and its step (`None`: wall clock).
     clock: std::cell::Cell<Option<u64>>,
@@ -557,7 +591,12 @@ struct Planned {
 
 /// Mines `n` blocks to the miner.
 async fn mine(g: &Gen<'_>, n: u64) -> Result<Vec<String>, DevnetError> {
-    let addr = g.keys[g.miner_key].address.clone();
+    mine_to(g, n, g.miner_key).await
+}
+
+/// Mines `n` blocks to key `key`.
+async fn mine_to(g: &Gen<'_>, n: u64, key: usize) -> Result<Vec<String>, DevnetError> {
+    let addr = g.keys[key].address.clone();
     if let Some(t) = g.clock.get() {
         g.node.call("setmocktime", json!([t])).await?;
         g.clock.set(Some(t + g.block_time * n));
@@ -587,6 +626,7 @@ pub async fn generate_utxo(
         entity_kind: Vec::new(),
         pool: Vec::new(),
         miner_key: 0,
+        miner_keys: Vec::new(),
         reserve: vec![Vec::new(); entities + 1],
         clock: std::cell::Cell::new(cfg.start_time),
         block_time: cfg.block_time.max(1),
@@ -607,16 +647,48 @@ pub async fn generate_utxo(
         }
     }
     let mut actions: BTreeMap<String, u64> = BTreeMap::new();
+    let miners: Vec<usize> = if cfg.roles {
+        (0..=entities).filter(|&e| role_of(e) == "miner").collect()
+    } else {
+        vec![0]
+    };
+    if cfg.roles {
+        g.miner_keys.push(g.miner_key);
+        for &m in &miners[1..] {
+            let k = g.fresh_key(m).await?;
+            g.keys[k].used = true;
+            g.miner_keys.push(k);
+        }
+    }
     // coinbases mature after 100 blocks
-    let first = mine(&g, 100 + (entities as u64).div_ceil(8) + 2).await?;
-    let mut coinbase_queue: std::collections::VecDeque<String> = first.into_iter().collect();
+    let initial = 100 + (entities as u64).div_ceil(8) + 2;
+    let mut coinbase_queue: std::collections::VecDeque<(String, usize)> = if cfg.roles {
+        let mut q = std::collections::VecDeque::new();
+        let per = initial.div_ceil(g.miner_keys.len() as u64);
+        let keys = g.miner_keys.clone();
+        let mut left = initial;
+        for k in keys {
+            let n = per.min(left);
+            left -= n;
+            for h in mine_to(&g, n, k).await? {
+                q.push_back((h, k));
+            }
+        }
+        q
+    } else {
+        mine(&g, initial)
+            .await?
+            .into_iter()
+            .map(|h| (h, g.miner_key))
+            .collect()
+    };
     let mut sent = 0u64;
     let mut peel_chains: Vec<Utxo> = Vec::new();
     for round in 0..cfg.blocks.max(1) {
         g.refill(8).await?;
         // mature coinbases (older than 100 blocks) go to the miner's pool
         while coinbase_queue.len() > 100 {
-            let Some(h) = coinbase_queue.pop_front() else {
+            let Some((h, cb_key)) = coinbase_queue.pop_front() else {
                 break;
             };
             let raw = g.node.client.call("getblock", json!([h, 2])).await?;
@@ -631,7 +703,7 @@ pub async fn generate_utxo(
                         txid,
                         vout: 0,
                         value,
-                        key: g.miner_key,
+                        key: cb_key,
                     });
                 }
             }
@@ -639,12 +711,17 @@ pub async fn generate_utxo(
         let mut planned: Vec<Planned> = Vec::new();
         // the miner funds entities whenever it has coins: a fan-out to many entities
         let fundings = if round == 0 { 8 } else { 1 };
-        for _ in 0..fundings {
-            let miner_utxos = g.utxos_of(0);
+        for f in 0..fundings {
+            let payer = miners[(round as usize + f) % miners.len()];
+            let miner_utxos = g.utxos_of(payer);
             let Some(&i) = miner_utxos.first() else { break };
             let u = g.pool.swap_remove(i);
             let n = g.rng.gen_range(5..=12).min(entities);
-            let mut es: Vec<usize> = (1..=entities).collect();
+            let mut es: Vec<usize> = if cfg.roles {
+                (1..=entities).filter(|&e| role_of(e) != "miner").collect()
+            } else {
+                (1..=entities).collect()
+            };
             es.shuffle(&mut g.rng);
             let fee = g.fee(std::slice::from_ref(&u), n + 1);
             let share = (u.value - fee) / (n as i64 + 1);
@@ -654,7 +731,7 @@ pub async fn generate_utxo(
                 outputs.push((k, share));
             }
             let change = u.value - fee - share * n as i64;
-            outputs.push((g.miner_key, change));
+            outputs.push((if cfg.roles { u.key } else { g.miner_key }, change));
             planned.push(Planned {
                 action: "funding_fanout",
                 inputs: vec![u],
@@ -664,6 +741,12 @@ pub async fn generate_utxo(
         let mut attempts = 0;
         while planned.len() < cfg.txs_per_block && attempts < cfg.txs_per_block * 4 {
             attempts += 1;
+            if cfg.roles {
+                if let Some(p) = role_action(&mut g, entities).await? {
+                    planned.push(p);
+                }
+                continue;
+            }
             let roll: f64 = g.rng.gen();
             let a = g.rng.gen_range(1..=entities);
             if roll < 0.55 {
@@ -869,8 +952,13 @@ pub async fn generate_utxo(
                 }
             }
         }
-        let hashes = mine(&g, 1).await?;
-        coinbase_queue.extend(hashes);
+        let key = if cfg.roles {
+            g.miner_keys[round as usize % g.miner_keys.len()]
+        } else {
+            g.miner_key
+        };
+        let hashes = mine_to(&g, 1, key).await?;
+        coinbase_queue.extend(hashes.into_iter().map(|h| (h, key)));
     }
     let head = g
         .node
@@ -888,11 +976,219 @@ pub async fn generate_utxo(
             kind: k.kind.name(),
         })
         .collect();
+    let roles = if cfg.roles {
+        (0..=entities)
+            .map(|e| (entity_name(e), role_of(e).to_string()))
+            .collect()
+    } else {
+        BTreeMap::new()
+    };
     Ok(UtxoWorkloadSummary {
         head,
         transactions: sent,
         actions,
         ground_truth,
+        roles,
+    })
+}
+
+fn of_role(entities: usize, role: &str) -> Vec<usize> {
+    (1..=entities).filter(|&e| role_of(e) == role).collect()
+}
+
+/// One transaction of a workload with roles (`None`: the chosen actor could not pay).
+async fn role_action(g: &mut Gen<'_>, entities: usize) -> Result<Option<Planned>, DevnetError> {
+    let users = of_role(entities, "user");
+    let exchanges = of_role(entities, "exchange");
+    let casinos = of_role(entities, "gambling");
+    let joiners = of_role(entities, "coinjoin");
+    let pick = |g: &mut Gen<'_>, v: &[usize]| v[g.rng.gen_range(0..v.len())];
+    if users.is_empty() || exchanges.is_empty() || casinos.is_empty() {
+        return Ok(None);
+    }
+    let roll: f64 = g.rng.gen();
+    // a plain payment of `amount` from `a` to `to`, change to a fresh key of `a`
+    async fn pay(
+        g: &mut Gen<'_>,
+        action: &'static str,
+        a: usize,
+        to: usize,
+        amount: i64,
+    ) -> Result<Option<Planned>, DevnetError> {
+        let Some(inputs) = g.take_inputs(a, amount + DUST * 4, 3) else {
+            return Ok(None);
+        };
+        let total: i64 = inputs.iter().map(|u| u.value).sum();
+        let fee = g.fee(&inputs, 2);
+        let change_key = g.fresh_key(a).await?;
+        let mut outputs = vec![(to, amount), (change_key, total - amount - fee)];
+        if g.rng.gen_bool(0.5) {
+            outputs.swap(0, 1);
+        }
+        Ok(Some(Planned {
+            action,
+            inputs,
+            outputs,
+        }))
+    }
+    if roll < 0.22 {
+        // a user deposits to an exchange: a fresh deposit address per deposit
+        let (u, x) = (pick(g, &users), pick(g, &exchanges));
+        let amount = DUST * g.rng.gen_range(20..200);
+        let to = g.fresh_key(x).await?;
+        return pay(g, "exchange_deposit", u, to, amount).await;
+    }
+    if roll < 0.40 {
+        // a bet: a small round amount to one of the service's few reused addresses
+        let (u, c) = (pick(g, &users), pick(g, &casinos));
+        let amount = DUST * [1, 2, 5, 10][g.rng.gen_range(0..4)];
+        let to = g.known_key(c);
+        return pay(g, "bet", u, to, amount).await;
+    }
+    if roll < 0.52 {
+        // a gambling payout: several winners at once, change back to a reused address
+        let c = pick(g, &casinos);
+        let n = g.rng.gen_range(2..=5);
+        let Some(inputs) = g.take_inputs(c, DUST * 25 * n as i64, 4) else {
+            return Ok(None);
+        };
+        let total: i64 = inputs.iter().map(|u| u.value).sum();
+        let fee = g.fee(&inputs, n + 1);
+        let mut outputs = Vec::new();
+        let mut paid = 0;
+        for _ in 0..n {
+            let w = pick(g, &users);
+            let v = DUST * [2, 4, 10, 20][g.rng.gen_range(0..4)];
+            outputs.push((g.known_key(w), v));
+            paid += v;
+        }
+        let back = g.known_key(c);
+        outputs.push((back, total - fee - paid));
+        return Ok(Some(Planned {
+            action: "gambling_payout",
+            inputs,
+            outputs,
+        }));
+    }
+    if roll < 0.64 {
+        // an exchange sweeps deposit addresses into its hot wallet (its first key)
+        let x = pick(g, &exchanges);
+        let mine = g.utxos_of(x);
+        let hot = g.entity_keys[x][0];
+        let deposits: Vec<usize> = mine.into_iter().filter(|&i| g.pool[i].key != hot).collect();
+        if deposits.len() < 3 {
+            return Ok(None);
+        }
+        let n = deposits.len().min(12);
+        let mut idx: Vec<usize> = deposits.into_iter().take(n).collect();
+        idx.sort_unstable_by(|x, y| y.cmp(x));
+        let inputs: Vec<Utxo> = idx.into_iter().map(|i| g.pool.swap_remove(i)).collect();
+        let total: i64 = inputs.iter().map(|u| u.value).sum();
+        let fee = g.fee(&inputs, 1);
+        return Ok(Some(Planned {
+            action: "exchange_sweep",
+            inputs,
+            outputs: vec![(hot, total - fee)],
+        }));
+    }
+    if roll < 0.74 {
+        // batched withdrawals from the hot wallet to fresh user addresses
+        let x = pick(g, &exchanges);
+        let hot = g.entity_keys[x][0];
+        let n = g.rng.gen_range(4..=9);
+        let each: Vec<i64> = (0..n).map(|_| DUST * g.rng.gen_range(10..80)).collect();
+        let need: i64 = each.iter().sum::<i64>() + DUST * 4;
+        let Some(inputs) = g.take_inputs(x, need, 3) else {
+            return Ok(None);
+        };
+        let total: i64 = inputs.iter().map(|u| u.value).sum();
+        let fee = g.fee(&inputs, n + 1);
+        let mut outputs = Vec::new();
+        for v in &each {
+            let w = pick(g, &users);
+            outputs.push((g.fresh_key(w).await?, *v));
+        }
+        outputs.push((hot, total - fee - each.iter().sum::<i64>()));
+        return Ok(Some(Planned {
+            action: "exchange_withdrawals",
+            inputs,
+            outputs,
+        }));
+    }
+    if roll < 0.84 && joiners.len() >= 3 {
+        // a CoinJoin of participants: equal outputs plus each one's change
+        let denom = DUST * 50;
+        let mut parts = joiners.clone();
+        parts.shuffle(&mut g.rng);
+        let n = g.rng.gen_range(3..=parts.len().min(5));
+        let mut inputs = Vec::new();
+        let mut members = Vec::new();
+        for e in parts {
+            if members.len() == n {
+                break;
+            }
+            if let Some(mut ins) = g.take_inputs(e, denom + DUST * 10, 1) {
+                inputs.append(&mut ins);
+                members.push(e);
+            }
+        }
+        if members.len() < 3 {
+            g.pool.append(&mut inputs);
+            return Ok(None);
+        }
+        let fee = g.fee(&inputs, members.len() * 2);
+        let per_fee = fee / members.len() as i64 + 1;
+        let mut outputs = Vec::new();
+        for (k, e) in members.iter().enumerate() {
+            let contributed = inputs[k].value;
+            let eq = g.fresh_key(*e).await?;
+            let ch = g.fresh_key(*e).await?;
+            outputs.push((eq, denom));
+            outputs.push((ch, contributed - denom - per_fee));
+        }
+        outputs.shuffle(&mut g.rng);
+        return Ok(Some(Planned {
+            action: "coinjoin",
+            inputs,
+            outputs,
+        }));
+    }
+    if roll < 0.90 && !joiners.is_empty() {
+        // a CoinJoin participant spends mixed coins to a user
+        let (j, u) = (pick(g, &joiners), pick(g, &users));
+        let to = g.fresh_key(u).await?;
+        let amount = DUST * g.rng.gen_range(5..40);
+        return pay(g, "mixed_spend", j, to, amount).await;
+    }
+    // users pay each other
+    let (a, b) = (pick(g, &users), pick(g, &users));
+    if a == b {
+        return Ok(None);
+    }
+    let to = if g.rng.gen_bool(0.3) {
+        g.known_key(b)
+    } else {
+        g.fresh_key(b).await?
+    };
+    let amount = DUST * g.rng.gen_range(3..60);
+    pay(g, "payment_with_change", a, to, amount).await
+}
+
+/// Writes the roles of a workload with roles as a label file (`address,category,source`,
+/// what `ledgerflow labels import` reads): every used address with its entity's role.
+pub fn write_roles(path: &Path, s: &UtxoWorkloadSummary) -> Result<(), DevnetError> {
+    let mut out = String::from("address,category,source\n");
+    for a in &s.ground_truth {
+        if let Some(r) = s.roles.get(&a.entity) {
+            out.push_str(&format!(
+                "{},{r},ledgerflow-devnet roles ({})\n",
+                a.address, a.entity
+            ));
+        }
+    }
+    std::fs::write(path, out).map_err(|e| DevnetError::Io {
+        what: format!("write {}", path.display()),
+        source: e,
     })
 }
 

@@ -93,6 +93,15 @@ pub struct DevnetLitecoinArgs {
     /// Write the ground truth (address,entity,kind CSV) here.
     #[arg(long)]
     pub ground_truth: Option<PathBuf>,
+    /// Give entities roles: 3 miners, 3 exchanges (fresh deposit addresses swept into a
+    /// hot wallet, batched withdrawals), 3 gambling services (small round bets, quick
+    /// payouts), 6 CoinJoin participants; the rest ordinary users.
+    #[arg(long)]
+    pub roles: bool,
+    /// With --roles: write every address with its entity's role here, as a label file
+    /// for `ledgerflow labels import` (address,category,source).
+    #[arg(long, requires = "roles")]
+    pub roles_file: Option<PathBuf>,
     /// Stop the node (cleanly, flushing its block files) after generating instead of
     /// serving until Ctrl-C.
     #[arg(long)]

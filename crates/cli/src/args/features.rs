@@ -45,7 +45,8 @@ pub enum FeatureKind {
 ///
 /// With an `address_labels` table in the lake (`ledgerflow labels import`), a `label`
 /// column (the actor's category; an entity takes the most frequent label of its
-/// addresses) and neighbour label shares are added; --no-labels leaves both out.
+/// addresses), `label_source` (a group column for splits) and neighbour label shares
+/// are added; --no-labels leaves all out, --no-label-features the shares only.
 ///
 /// Examples:
 ///   ledgerflow features --lake lake --chain litecoin-regtest --level entity --window 30d -o f.parquet
@@ -80,6 +81,11 @@ pub struct FeaturesArgs {
     /// Leave labels out (no label column, no label shares).
     #[arg(long)]
     pub no_labels: bool,
+    /// Keep the label columns but compute no feature from labels (no neighbour label
+    /// shares): for evaluating look-alikes, where labels of held-out actors must not
+    /// reach the features.
+    #[arg(long)]
+    pub no_label_features: bool,
     /// Threads (0: one per core). The output is identical for any count.
     #[arg(long, default_value_t = 0)]
     pub threads: usize,

@@ -60,7 +60,7 @@ pub async fn run(a: DevnetRunArgs) -> eyre::Result<ExitCode> {
 /// `ledgerflow devnet litecoin`.
 pub async fn litecoin(a: DevnetLitecoinArgs) -> eyre::Result<ExitCode> {
     use ledgerflow_devnet::litecoin::{
-        generate_utxo, write_ground_truth, Litecoind, UtxoWorkloadConfig,
+        generate_utxo, write_ground_truth, write_roles, Litecoind, UtxoWorkloadConfig,
     };
     let node = Litecoind::start(a.litecoind.as_deref(), a.port, a.datadir.as_deref()).await?;
     eprintln!(
@@ -74,6 +74,7 @@ pub async fn litecoin(a: DevnetLitecoinArgs) -> eyre::Result<ExitCode> {
         blocks: a.blocks,
         txs_per_block: a.txs_per_block,
         entities: a.entities,
+        roles: a.roles,
         ..Default::default()
     };
     let summary = generate_utxo(&node, &cfg)
@@ -88,6 +89,9 @@ pub async fn litecoin(a: DevnetLitecoinArgs) -> eyre::Result<ExitCode> {
     );
     if let Some(p) = &a.ground_truth {
         write_ground_truth(p, &summary.ground_truth)?;
+    }
+    if let Some(p) = &a.roles_file {
+        write_roles(p, &summary)?;
     }
     let out = serde_json::json!({
         "rpc": node.url(),

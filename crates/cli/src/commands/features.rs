@@ -43,7 +43,8 @@ fn describe(kind: FeatureKind) {
     };
     println!("Columns besides the features: address (address level) or entity and");
     println!("entity_address (entity level); window_start, window_end, first_block,");
-    println!("last_block; label (with address_labels). Missing values are nulls.\n");
+    println!("last_block; label and label_source (with address_labels). Missing values are");
+    println!("nulls.\n");
     for (title, list) in lists {
         println!("# {title}: {} features", list.len());
         let mut last = None;
@@ -98,6 +99,7 @@ pub fn run(a: FeaturesArgs, quiet: bool) -> eyre::Result<ExitCode> {
         step,
         windows: a.windows,
         labels: !a.no_labels,
+        label_features: !a.no_label_features,
         threads: threads_or_cores(a.threads),
     };
     let started = std::time::Instant::now();

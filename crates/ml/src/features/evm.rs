@@ -714,7 +714,11 @@ pub fn compute(inp: &EvmInput<'_>) -> WindowFeatures {
         })
         .collect();
     let mut labels = vec![None; m];
+    let mut label_sources = vec![None; m];
     if let Some(lab) = inp.labels {
+        for (r, a) in rows.iter().enumerate() {
+            label_sources[r] = lab.sources.get(a).cloned();
+        }
         let cat: Vec<Option<u16>> = rows.iter().map(|a| lab.of.get(a).copied()).collect();
         for (r, c) in cat.iter().enumerate() {
             labels[r] = c.map(|c| lab.categories[c as usize].clone());
@@ -737,6 +741,7 @@ pub fn compute(inp: &EvmInput<'_>) -> WindowFeatures {
         ids: rows.iter().map(|&a| c.names[a as usize].clone()).collect(),
         representative: Vec::new(),
         labels,
+        label_sources,
         columns: cols,
         defs,
     }

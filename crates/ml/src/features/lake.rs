@@ -45,6 +45,9 @@ pub struct Request {
     /// Use `address_labels` (neighbour label shares and the `label` column) when the lake
     /// has it.
     pub labels: bool,
+    /// With labels: also the neighbour label shares (off: the label columns only, so no
+    /// feature is computed from labels, e.g. when evaluating look-alikes).
+    pub label_features: bool,
     pub threads: usize,
 }
 
@@ -140,36 +143,50 @@ pub fn cut(blocks: &[(i64, i64)], t: i64) -> Option<i64> {
     }
 }
 
-/// Reads the `address_labels` table (address → its majority category), if the lake has
-/// one.
-pub fn read_labels(lake: &Lake, chain: &str) -> Result<Option<BTreeMap<String, String>>> {
+/// Address → (its majority category, the source of its first label in it).
+pub type LabelMap = BTreeMap<String, (String, String)>;
+
+/// Reads the `address_labels` table, if the lake has one.
+pub fn read_labels(lake: &Lake, chain: &str) -> Result<Option<LabelMap>> {
     if !lake.table_dir(chain, LABELS_TABLE).is_dir() {
         return Ok(None);
     }
     let rows = ledgerflow_entities::labels::read_table(lake, chain)
         .map_err(|e| MlError::Invalid(e.to_string()))?;
-    Ok(Some(
-        ledgerflow_entities::labels::address_categories(&rows).0,
-    ))
+    let (cats, _) = ledgerflow_entities::labels::address_categories(&rows);
+    let mut out = LabelMap::new();
+    for r in &rows {
+        if cats.get(&r.address) == Some(&r.category) {
+            out.entry(r.address.clone())
+                .or_insert_with(|| (r.category.clone(), r.source.clone()));
+        }
+    }
+    Ok(Some(out))
 }
 
 fn address_labels(
-    raw: Option<&BTreeMap<String, String>>,
+    raw: Option<&LabelMap>,
     id: impl Fn(&str) -> Option<u32>,
 ) -> Option<AddressLabels> {
     let raw = raw?;
-    let mut categories: Vec<String> = raw.values().cloned().collect();
+    let mut categories: Vec<String> = raw.values().map(|v| v.0.clone()).collect();
     categories.sort();
     categories.dedup();
     let mut of = BTreeMap::new();
-    for (a, c) in raw {
+    let mut sources = BTreeMap::new();
+    for (a, (c, src)) in raw {
         if let Some(i) = id(a) {
             if let Ok(k) = categories.binary_search(c) {
                 of.insert(i, k as u16);
+                sources.insert(i, src.clone());
             }
         }
     }
-    Some(AddressLabels { categories, of })
+    Some(AddressLabels {
+        categories,
+        of,
+        sources,
+    })
 }
 
 /// The Merkle root of the chunks a feature run read (also what `model verify`
@@ -264,6 +281,7 @@ pub fn extract(req: &Request) -> Result<Extracted> {
                     .range(..ledger.book.len() as u32)
                     .map(|(a, c)| (*a, *c))
                     .collect(),
+                sources: l.sources.clone(),
             });
             out.push(super::utxo::compute(&UtxoInput {
                 ledger: &ledger,
@@ -333,6 +351,22 @@ pub fn extract(req: &Request) -> Result<Extracted> {
     }
     if labels_raw.is_some() {
         read_tables.push(LABELS_TABLE.to_string());
+        if !req.label_features {
+            for w in &mut out {
+                let keep: Vec<bool> = w
+                    .defs
+                    .iter()
+                    .map(|d| {
+                        d.name != super::LABELLED_SHARE
+                            && !d.name.starts_with(super::LABEL_SHARE_PREFIX)
+                    })
+                    .collect();
+                let mut k = keep.iter();
+                w.defs.retain(|_| *k.next().unwrap_or(&true));
+                let mut k = keep.iter();
+                w.columns.retain(|_| *k.next().unwrap_or(&true));
+            }
+        }
     }
     read_tables.sort();
     let abs = std::fs::canonicalize(&req.lake).unwrap_or_else(|_| req.lake.clone());
@@ -352,6 +386,7 @@ pub fn extract(req: &Request) -> Result<Extracted> {
     }
     if labels_meta.is_some() {
         non_features.push("label".into());
+        non_features.push("label_source".into());
     }
     let meta = FeatureMeta {
         format: "ledgerflow-features".into(),
@@ -515,6 +550,18 @@ pub fn to_batch(x: &Extracted) -> Result<RecordBatch> {
             x.windows
                 .iter()
                 .flat_map(|w| w.labels.iter().cloned())
+                .collect::<Vec<Option<String>>>(),
+        )));
+        fields.push(describe(
+            Field::new("label_source", DataType::Utf8, true),
+            "The source of the actor's label (address_labels.source; an entity: of its first \
+             address in that category): a group column for splits by who labelled what.",
+            "label",
+        ));
+        cols.push(Arc::new(StringArray::from(
+            x.windows
+                .iter()
+                .flat_map(|w| w.label_sources.iter().cloned())
                 .collect::<Vec<Option<String>>>(),
         )));
     }

@@ -161,6 +161,8 @@ pub struct WindowFeatures {
     pub representative: Vec<String>,
     /// The actor's label (from `address_labels`, propagated to entities), if any.
     pub labels: Vec<Option<String>>,
+    /// The source of that label (of its first address in the label's category).
+    pub label_sources: Vec<Option<String>>,
     /// Columns, in the order of `defs`.
     pub columns: Vec<Vec<f64>>,
     pub defs: Vec<FeatureDef>,
@@ -172,6 +174,8 @@ pub struct WindowFeatures {
 pub struct AddressLabels {
     pub categories: Vec<String>,
     pub of: BTreeMap<u32, u16>,
+    /// Where each address's label comes from (its `source`).
+    pub sources: BTreeMap<u32, String>,
 }
 
 /// Column of the share of labelled counterparties (with labels).

@@ -279,6 +279,9 @@ fn utxo_neighbourhood_and_labels_by_hand() {
     let miner = AddressLabels {
         categories: vec!["miner".into()],
         of: [(l.book.id("M").unwrap(), 0u16)].into_iter().collect(),
+        sources: [(l.book.id("M").unwrap(), "pool list".to_string())]
+            .into_iter()
+            .collect(),
     };
     let w = run(&l, 0, Level::Address, Some(&miner));
     // C's counterparties are A (3 transactions) and B (2); A paid it 1 500 000 and its
@@ -302,6 +305,7 @@ fn utxo_neighbourhood_and_labels_by_hand() {
     let mean: f64 = w.columns[pr].iter().sum::<f64>() / w.ids.len() as f64;
     assert!(close(mean, 1.0), "{mean}");
     assert_eq!(w.labels, vec![Some("miner".to_string()), None, None, None]);
+    assert_eq!(w.label_sources[0].as_deref(), Some("pool list"));
 }
 
 #[test]

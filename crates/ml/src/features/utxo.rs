@@ -897,9 +897,11 @@ pub fn compute(inp: &UtxoInput<'_>) -> WindowFeatures {
 
     // labels: the actor's (majority of its labelled addresses) and its neighbours'
     let mut labels: Vec<Option<String>> = vec![None; m];
+    let mut label_sources: Vec<Option<String>> = vec![None; m];
     if let Some(lab) = inp.labels {
         let nc = lab.categories.len();
         let mut counts: Vec<Vec<u32>> = vec![Vec::new(); m];
+        let mut firsts: Vec<Vec<u32>> = vec![Vec::new(); m];
         for (&a, &c) in &lab.of {
             if a as usize >= n_addr {
                 continue;
@@ -913,8 +915,12 @@ pub fn compute(inp: &UtxoInput<'_>) -> WindowFeatures {
             let v = &mut counts[r];
             if v.is_empty() {
                 v.resize(nc, 0);
+                firsts[r].resize(nc, NONE);
             }
             v[c as usize] += 1;
+            if firsts[r][c as usize] == NONE {
+                firsts[r][c as usize] = a;
+            }
         }
         let cat: Vec<Option<u16>> = counts
             .iter()
@@ -925,6 +931,9 @@ pub fn compute(inp: &UtxoInput<'_>) -> WindowFeatures {
             .collect();
         for r in 0..m {
             labels[r] = cat[r].map(|c| lab.categories[c as usize].clone());
+            label_sources[r] = cat[r]
+                .and_then(|c| lab.sources.get(&firsts[r][c as usize]))
+                .cloned();
         }
         let (d, extra) = super::label_shares(&g, &cat, &lab.categories);
         defs.extend(d);
@@ -951,6 +960,7 @@ pub fn compute(inp: &UtxoInput<'_>) -> WindowFeatures {
         ids,
         representative,
         labels,
+        label_sources,
         columns: cols,
         defs,
     }

@@ -41,6 +41,7 @@ pub enum ModelCommand {
     /// Examples:
     ///   ledgerflow model predict --model model/ --features accounts.csv --id address -o scores.csv
     ///   ledgerflow model predict --model model/ --features f.parquet --id address --class mixer --top 50 --format parquet -o lookalikes.parquet
+    ///   ledgerflow model predict --model model/ --features f.parquet --id entity --class exchange --top 20 --unlabelled label --keep entity_address -o top.csv
     #[command(verbatim_doc_comment)]
     Predict(PredictArgs),
     /// Train on one side of a leakage-safe split and score the other.
@@ -193,6 +194,14 @@ pub struct PredictArgs {
     /// Features listed in top_features per row.
     #[arg(long, default_value_t = 3)]
     pub explain: usize,
+    /// Columns of the feature table copied into the output as they are (e.g. label,
+    /// entity_address).
+    #[arg(long, value_delimiter = ',')]
+    pub keep: Vec<String>,
+    /// Score only the rows where this column is empty: look-alikes among the actors
+    /// nobody has labelled yet (e.g. --unlabelled label).
+    #[arg(long)]
+    pub unlabelled: Option<String>,
     /// Threads (0: one per core).
     #[arg(long, default_value_t = 0)]
     pub threads: usize,

@@ -206,11 +206,17 @@ pub fn predict(a: PredictArgs) -> eyre::Result<ExitCode> {
     }
     let (model, _) = Model::load(&a.model)?;
     let rank_class = class_index(&model, a.class.as_deref(), "--class")?;
+    let mut aux: Vec<String> = a.keep.clone();
+    if let Some(u) = &a.unlabelled {
+        if !aux.contains(u) {
+            aux.push(u.clone());
+        }
+    }
     let spec = ColumnSpec {
         id: a.id.clone(),
         label: None,
         exclude: Vec::new(),
-        aux: Vec::new(),
+        aux,
         features: Some(model.features.clone()),
     };
     let t0 = Instant::now();
@@ -222,7 +228,17 @@ pub fn predict(a: PredictArgs) -> eyre::Result<ExitCode> {
     let k = model.k();
     let n = table.rows();
     let pred = metrics::argmax(&probs, k);
-    let mut rows: Vec<usize> = (0..n).collect();
+    let mut rows: Vec<usize> = match &a.unlabelled {
+        Some(u) => {
+            let col = table
+                .aux(u)
+                .ok_or_else(|| eyre::eyre!("--unlabelled {u}: no such column"))?;
+            (0..n)
+                .filter(|&i| col.text[i].as_deref().is_none_or(|t| t.trim().is_empty()))
+                .collect()
+        }
+        None => (0..n).collect(),
+    };
     if let Some(top) = a.top {
         rows.sort_by(|&x, &y| {
             probs[y * k + rank_class]
@@ -273,6 +289,15 @@ pub fn predict(a: PredictArgs) -> eyre::Result<ExitCode> {
     cols.push(Arc::new(StringArray::from_iter_values(
         top_features.iter().map(String::as_str),
     )));
+    for k in &a.keep {
+        let Some(col) = table.aux(k) else {
+            bail!("--keep {k}: no such column");
+        };
+        names.push(k.trim().to_string());
+        cols.push(Arc::new(StringArray::from(
+            rows.iter().map(|&i| col.text[i].clone()).collect::<Vec<_>>(),
+        )));
+    }
     let batch = RecordBatch::try_from_iter(names.iter().cloned().zip(cols))
         .wrap_err("building the prediction table")?;
     match format {

@@ -107,21 +107,36 @@ fn bad(path: &Path, what: impl Into<String>) -> MlError {
     MlError::table(path, what)
 }
 
-/// Block number and time (seconds) of every block of the chain, in number order.
+/// Block number and time (seconds) of every block of the chain, in number order: from
+/// the `blocks` table, or, in a lake without one, from the `block_number` and
+/// `block_timestamp` columns of `transactions` (only those two columns are read).
 pub fn block_times(lake: &Lake, chain: &str) -> Result<Vec<(i64, i64)>> {
-    let (chunks, _) = lake.parquet_chunks(chain, "blocks").map_err(lake_err)?;
+    let (mut chunks, _) = lake.parquet_chunks(chain, "blocks").map_err(lake_err)?;
+    let (mut num_col, mut ts_col, mut table) = ("number", "timestamp", "blocks");
+    if chunks.is_empty() {
+        chunks = lake
+            .parquet_chunks(chain, "transactions")
+            .map_err(lake_err)?
+            .0;
+        (num_col, ts_col, table) = ("block_number", "block_timestamp", "transactions");
+    }
     let mut out: Vec<(i64, i64)> = Vec::new();
     for c in &chunks {
         let p = &c.path;
-        for_each_batch(p, Columns::Named(&["number", "timestamp"]), None, |b| {
+        for_each_batch(p, Columns::Named(&[num_col, ts_col]), None, |b| {
             let num = b
-                .column_by_name("number")
+                .column_by_name(num_col)
                 .and_then(|c| c.as_primitive_opt::<Int64Type>())
-                .ok_or_else(|| bad(p, "blocks: no 64-bit integer column `number`"))?;
+                .ok_or_else(|| bad(p, format!("{table}: no 64-bit integer column `{num_col}`")))?;
             let ts = b
-                .column_by_name("timestamp")
+                .column_by_name(ts_col)
                 .and_then(|c| c.as_primitive_opt::<TimestampMicrosecondType>())
-                .ok_or_else(|| bad(p, "blocks: no microsecond timestamp column `timestamp`"))?;
+                .ok_or_else(|| {
+                    bad(
+                        p,
+                        format!("{table}: no microsecond timestamp column `{ts_col}`"),
+                    )
+                })?;
             for r in 0..b.num_rows() {
                 out.push((num.value(r), ts.value(r).div_euclid(1_000_000)));
             }
@@ -216,7 +231,7 @@ pub fn extract(req: &Request) -> Result<Extracted> {
     let blocks = block_times(&lake, &req.chain)?;
     let Some(&(_, last_time)) = blocks.iter().max_by_key(|b| b.1) else {
         return Err(MlError::Invalid(format!(
-            "{}: chain {:?} has no blocks table (export blocks and transactions first)",
+            "{}: chain {:?} has no blocks (export blocks and transactions first)",
             req.lake.display(),
             req.chain
         )));

@@ -202,4 +202,18 @@ async fn demo_exports_both_chain_families() {
     let out = String::from_utf8_lossy(&o.stdout);
     assert!(out.contains("haircut seed:"), "{out}");
     assert!(lake.join("litecoin-taint.svg").exists());
+    // and ends with look-alikes: roles as labels, entity features, a forest, its top 10
+    assert!(rows(&read_table(&lake, "litecoin-regtest", "address_labels")) > 0);
+    assert!(lake.join("litecoin-features.parquet").exists());
+    assert!(lake.join("litecoin-model/model.lfm").exists());
+    let tail = out
+        .rsplit("top 10 look-alikes of an exchange")
+        .next()
+        .unwrap_or("");
+    assert!(out.contains("top 10 look-alikes of an exchange"), "{out}");
+    assert!(
+        tail.contains("look-alikes: ") && tail.contains("of the top 10 are exchanges"),
+        "{out}"
+    );
+    assert!(e.trim_end().ends_with("--group-col label_source"), "{e}");
 }

@@ -47,8 +47,173 @@ pub async fn run(a: DemoArgs, quiet: bool) -> eyre::Result<ExitCode> {
     };
     if code == ExitCode::SUCCESS {
         sql_summary(&a.output).await?;
+        let roles = a.output.join(ROLES_FILE);
+        if !a.no_bitcoin && roles.exists() {
+            lookalike_part(&a.output, &roles)?;
+        }
     }
     Ok(code)
+}
+
+/// The label file of the Litecoin workload's roles, written into the demo's lake folder.
+const ROLES_FILE: &str = "litecoin-roles.csv";
+
+fn cli_command(argv: &[&str]) -> eyre::Result<crate::args::Command> {
+    use clap::Parser;
+    let mut all = vec!["ledgerflow"];
+    all.extend_from_slice(argv);
+    Ok(crate::args::Cli::try_parse_from(all)?.command)
+}
+
+/// Look-alikes of the Litecoin workload's roles: half the owners of each role keep their
+/// labels, a forest trained on entity features finds the rest.
+fn lookalike_part(output: &std::path::Path, roles: &std::path::Path) -> eyre::Result<()> {
+    use crate::args::{Command, ModelCommand};
+    use std::collections::{BTreeMap, BTreeSet};
+    let chain = "litecoin-regtest";
+    let all = ledgerflow_entities::labels::read_file(roles)?;
+    let mut owners: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
+    for l in &all {
+        owners.entry(&l.category).or_default().insert(&l.source);
+    }
+    let hidden: BTreeSet<&str> = owners
+        .values()
+        .flat_map(|o| {
+            o.iter()
+                .enumerate()
+                .filter(|(i, _)| i % 2 == 1)
+                .map(|(_, o)| *o)
+        })
+        .collect();
+    let partial = output.join("litecoin-roles-partial.csv");
+    let mut csv = String::from("address,category,source\n");
+    for l in all.iter().filter(|l| !hidden.contains(l.source.as_str())) {
+        csv.push_str(&format!("{},{},{}\n", l.address, l.category, l.source));
+    }
+    ledgerflow_lake::writer::write_bytes_atomic(&partial, csv.as_bytes())?;
+    let rep = ledgerflow_ml::labels::import(output, chain, std::slice::from_ref(&partial), true)?;
+    eprintln!(
+        "\nLook-alikes: labels of {} addresses imported (the owners of every other position in \
+         each role hidden: {} of {}), entity features, a forest on the labelled entities:",
+        rep.addresses,
+        hidden.len(),
+        owners.values().map(BTreeSet::len).sum::<usize>()
+    );
+    let lake = output.to_string_lossy().into_owned();
+    let features = output.join("litecoin-features.parquet");
+    let f = features.to_string_lossy().into_owned();
+    let model = output.join("litecoin-model");
+    let m = model.to_string_lossy().into_owned();
+    let top = output.join("litecoin-lookalikes.csv");
+    let t = top.to_string_lossy().into_owned();
+    let steps: [Vec<&str>; 3] = [
+        vec![
+            "features",
+            "--lake",
+            &lake,
+            "--chain",
+            chain,
+            "--level",
+            "entity",
+            "--window",
+            "3650d",
+            "--no-label-features",
+            "-o",
+            &f,
+        ],
+        vec![
+            "model",
+            "train",
+            "--features",
+            &f,
+            "--id",
+            "entity",
+            "--label",
+            "label",
+            "--trees",
+            "100",
+            "--seed",
+            "1",
+            "-o",
+            &m,
+        ],
+        vec![
+            "model",
+            "predict",
+            "--model",
+            &m,
+            "--features",
+            &f,
+            "--id",
+            "entity",
+            "--class",
+            "exchange",
+            "--top",
+            "10",
+            "--unlabelled",
+            "label",
+            "--keep",
+            "entity_address",
+            "-o",
+            &t,
+        ],
+    ];
+    for argv in &steps {
+        eprintln!("  ledgerflow {}", argv.join(" "));
+        match cli_command(argv)? {
+            Command::Features(a) => {
+                crate::commands::features::run(a, true)?;
+            }
+            Command::Model(ModelCommand::Train(a)) => {
+                crate::commands::model::train(a)?;
+            }
+            Command::Model(ModelCommand::Predict(a)) => {
+                crate::commands::model::predict(a)?;
+            }
+            _ => eyre::bail!("demo: unexpected step {argv:?}"),
+        }
+    }
+    let role: BTreeMap<&str, &str> = all
+        .iter()
+        .map(|l| (l.address.as_str(), l.category.as_str()))
+        .collect();
+    let mut r = csv::Reader::from_path(&top)?;
+    let head = r.headers()?.clone();
+    let col = |n: &str| head.iter().position(|h| h == n);
+    let (Some(ie), Some(ip), Some(ia), Some(it)) = (
+        col("entity"),
+        col("p_exchange"),
+        col("entity_address"),
+        col("top_features"),
+    ) else {
+        eyre::bail!("{}: unexpected columns", top.display());
+    };
+    println!("top 10 look-alikes of an exchange among the unlabelled entities (true role from the workload):");
+    println!(
+        "{:>4} {:>8} {:>10} {:>9}  why",
+        "rank", "entity", "p_exchange", "true role"
+    );
+    let mut hits = 0;
+    for (k, rec) in r.records().enumerate() {
+        let rec = rec?;
+        let truth = role.get(rec.get(ia).unwrap_or("")).copied().unwrap_or("?");
+        hits += usize::from(truth == "exchange");
+        println!(
+            "{:>4} {:>8} {:>10.3} {:>9}  {}",
+            k + 1,
+            rec.get(ie).unwrap_or(""),
+            rec.get(ip)
+                .and_then(|p| p.parse::<f64>().ok())
+                .unwrap_or(f64::NAN),
+            truth,
+            rec.get(it).unwrap_or("")
+        );
+    }
+    println!("look-alikes: {hits} of the top 10 are exchanges");
+    eprintln!(
+        "try: ledgerflow model inspect {m}    or    ledgerflow model evaluate --features {f} --id entity --label label --split group --group-col label_source"
+    );
+    Ok(())
 }
 
 /// What SQL over the new lake shows: rows per dataset and the largest balances from the
@@ -117,10 +282,13 @@ async fn bitcoin_part(a: &DemoArgs, quiet: bool) -> eyre::Result<ExitCode> {
             blocks: 30,
             txs_per_block: 20,
             entities: 30,
+            roles: true,
             ..Default::default()
         },
     )
     .await?;
+    std::fs::create_dir_all(&a.output)?;
+    ledgerflow_devnet::litecoin::write_roles(&a.output.join(ROLES_FILE), &summary)?;
     eprintln!(
         "generated blocks up to {} with {} transactions ({:?})",
         summary.head, summary.transactions, summary.actions

@@ -295,7 +295,9 @@ pub fn predict(a: PredictArgs) -> eyre::Result<ExitCode> {
         };
         names.push(k.trim().to_string());
         cols.push(Arc::new(StringArray::from(
-            rows.iter().map(|&i| col.text[i].clone()).collect::<Vec<_>>(),
+            rows.iter()
+                .map(|&i| col.text[i].clone())
+                .collect::<Vec<_>>(),
         )));
     }
     let batch = RecordBatch::try_from_iter(names.iter().cloned().zip(cols))

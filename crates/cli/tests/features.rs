@@ -142,6 +142,38 @@ async fn windows_labels_manifest_and_bad_input() {
         assert_eq!(meta.columns.len(), ta.names.len());
     }
 
+    // The same lake gives byte-identical feature files on 1 and 2 threads.
+    let (t1, t2) = (out("t1.parquet"), out("t2.parquet"));
+    for (t, o) in [("1", &t1), ("2", &t2)] {
+        let r = run(&[
+            "features",
+            "--lake",
+            l,
+            "--chain",
+            CHAIN,
+            "--level",
+            "entity",
+            "--window",
+            "1d",
+            "--windows",
+            "3",
+            "--step",
+            "12h",
+            "--threads",
+            t,
+            "-o",
+            o,
+        ])
+        .await;
+        assert!(r.status.success(), "{}", stderr(&r));
+    }
+    assert_eq!(std::fs::read(&t1).unwrap(), std::fs::read(&t2).unwrap());
+    let meta = ledgerflow_ml::features::lake::read_meta(Path::new(&t1))
+        .unwrap()
+        .unwrap();
+    assert_eq!(meta.windows.len(), 3);
+    assert_eq!(meta.windows[1].end - meta.windows[0].end, 43_200);
+
     // Labels: two known addresses per role, one unknown; a bad file writes nothing.
     let addrs = {
         let t = table(Path::new(&out("address-later.parquet")), "address", None);

@@ -104,8 +104,8 @@ pub fn run(a: FeaturesArgs, quiet: bool) -> eyre::Result<ExitCode> {
     };
     let started = std::time::Instant::now();
     let pb = crate::progress::spinner(quiet, &format!("features of {chain}"));
-    let x = flake::extract(&req)?;
-    let rows = flake::write_parquet(&x, &output)?;
+    let mut x = flake::extract(&req)?;
+    let rows = flake::write_parquet(&mut x, &output)?;
     if let Some(pb) = pb {
         pb.finish_and_clear();
     }

@@ -444,7 +444,8 @@ pub fn id_column(level: Level) -> &'static str {
 
 /// The record batch of an extraction (every window, oldest first) and its schema with
 /// every column described.
-pub fn to_batch(x: &Extracted) -> Result<RecordBatch> {
+/// The feature columns are moved out of `x` (its metadata stays).
+pub fn to_batch(x: &mut Extracted) -> Result<RecordBatch> {
     let level = x.meta.level;
     let mut fields: Vec<Field> = Vec::new();
     let mut cols: Vec<ArrayRef> = Vec::new();
@@ -586,14 +587,20 @@ pub fn to_batch(x: &Extracted) -> Result<RecordBatch> {
             &d.definition,
             d.family.name(),
         ));
-        let mut v: Vec<Option<f64>> = Vec::with_capacity(rows);
-        for w in &x.windows {
-            match w.columns.get(k) {
-                Some(c) => v.extend(c.iter().map(|x| (!x.is_nan()).then_some(*x))),
-                None => v.extend(std::iter::repeat_n(None, w.ids.len())),
+        // moved, not copied: one window's column becomes the array's buffer as it is
+        let mut v: Vec<f64> = Vec::new();
+        for w in &mut x.windows {
+            let n = w.ids.len();
+            match w.columns.get_mut(k) {
+                Some(c) if v.is_empty() => v = std::mem::take(c),
+                Some(c) => v.append(c),
+                None => v.extend(std::iter::repeat_n(f64::NAN, n)),
             }
         }
-        cols.push(Arc::new(Float64Array::from(v)));
+        debug_assert_eq!(v.len(), rows);
+        let valid: arrow::buffer::NullBuffer = v.iter().map(|x| !x.is_nan()).collect();
+        let valid = (valid.null_count() > 0).then_some(valid);
+        cols.push(Arc::new(Float64Array::new(v.into(), valid)));
     }
     let meta_json = serde_json::to_string(&x.meta).map_err(|e| MlError::Invalid(e.to_string()))?;
     let schema = Schema::new(fields)
@@ -603,11 +610,14 @@ pub fn to_batch(x: &Extracted) -> Result<RecordBatch> {
 }
 
 /// Writes an extraction as one Parquet file (atomically), the metadata in its footer.
-pub fn write_parquet(x: &Extracted, path: &Path) -> Result<u64> {
+/// The feature columns are moved out of `x`.
+pub fn write_parquet(x: &mut Extracted, path: &Path) -> Result<u64> {
     let batch = to_batch(x)?;
     let meta_json = serde_json::to_string(&x.meta).map_err(|e| MlError::Invalid(e.to_string()))?;
     let opts = WriteOptions {
         metadata: vec![(META_KEY.to_string(), meta_json)],
+        // dictionaries only where values repeat; floats are mostly distinct
+        dictionary_columns: Some(&["entity_address", "label", "label_source"]),
         ..WriteOptions::default()
     };
     ledgerflow_lake::writer::write_parquet(path, std::slice::from_ref(&batch), &opts)?;

@@ -10,7 +10,7 @@ scripts/setup.sh --solc
 node - <<'JS'
 const fs = require('fs');
 const solc = require('./.tools/node_modules/solc');
-for (const dir of ['crates/devnet/contracts', 'crates/evm/contracts', 'crates/cli/tests/contracts']) {
+for (const dir of ['crates/devnet/contracts', 'crates/evm/contracts', 'crates/cli/tests/contracts', 'crates/oracle/contracts']) {
 const sources = {};
 for (const f of fs.readdirSync(dir).filter(f => f.endsWith('.sol')).sort()) {
   sources[f] = { content: fs.readFileSync(`${dir}/${f}`, 'utf8') };

@@ -516,3 +516,81 @@ async fn requests_fulfilments_consumers_and_access_control() {
     );
     anvil.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn transactions_signed_here_are_accepted_by_the_node() {
+    use ledgerflow_oracle::keys::PrivateKey;
+    use ledgerflow_oracle::tx::Eip1559;
+    let Some(bin) = ledgerflow_testkit::services::or_skip(
+        "transactions_signed_here_are_accepted_by_the_node",
+        "ANVIL",
+        ledgerflow_devnet::find_anvil(None).map_err(|e| e.to_string()),
+    ) else {
+        return;
+    };
+    let anvil = Anvil::start(&bin, &AnvilOptions::default()).await.unwrap();
+    let c = Chain {
+        rpc: RpcClient::new(RpcConfig::new(anvil.url())).unwrap(),
+        accounts: Vec::new(),
+    };
+    // anvil's first development key
+    let key = PrivateKey::from_bytes(
+        &alloy_primitives::hex::decode(
+            "ac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80",
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    let chain_id =
+        ledgerflow_evm::hex::u64_of(&c.get::<String>("eth_chainId", json!([])).await).unwrap();
+    let to: Address = "0x000000000000000000000000000000000000beef"
+        .parse()
+        .unwrap();
+    for (nonce, (dest, value, data)) in [
+        (Some(to), U256::from(10u64).pow(U256::from(18)), Vec::new()),
+        (
+            None,
+            U256::ZERO,
+            creation("LedgerflowRegistry", &[]).unwrap(),
+        ),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let tx = Eip1559 {
+            chain_id,
+            nonce: nonce as u64,
+            max_priority_fee_per_gas: 1_000_000_000,
+            max_fee_per_gas: 30_000_000_000,
+            gas: if dest.is_some() { 21_000 } else { 3_000_000 },
+            to: dest,
+            value,
+            data,
+        };
+        let signed = tx.sign(&key).unwrap();
+        let hash: String = c
+            .get("eth_sendRawTransaction", json!([abi::hex(&signed.raw)]))
+            .await;
+        assert_eq!(
+            hash,
+            format!("{:#x}", signed.hash),
+            "the node computes the same hash"
+        );
+        let _: Json = c.get("evm_mine", json!([])).await;
+        let r: Json = c.get("eth_getTransactionReceipt", json!([hash])).await;
+        assert_eq!(r["status"], "0x1", "{r}");
+        assert_eq!(r["from"].as_str().unwrap(), format!("{:#x}", key.address()));
+        assert_eq!(r["type"], "0x2");
+        if dest.is_none() {
+            assert!(r["contractAddress"].as_str().is_some());
+        }
+    }
+    let bal: String = c
+        .get("eth_getBalance", json!([format!("{to:#x}"), "latest"]))
+        .await;
+    assert_eq!(
+        ledgerflow_evm::hex::u256_of(&bal).unwrap(),
+        U256::from(10u64).pow(U256::from(18))
+    );
+    anvil.stop().await;
+}

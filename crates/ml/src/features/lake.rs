@@ -107,6 +107,46 @@ fn bad(path: &Path, what: impl Into<String>) -> MlError {
     MlError::table(path, what)
 }
 
+/// Typed columns of one record batch of `table`, with errors naming the file.
+struct Cols<'a> {
+    b: &'a RecordBatch,
+    path: &'a Path,
+    table: &'a str,
+}
+
+impl<'a> Cols<'a> {
+    fn text(&self, n: &str) -> Result<&'a StringArray> {
+        self.b
+            .column_by_name(n)
+            .and_then(|c| c.as_string_opt::<i32>())
+            .ok_or_else(|| bad(self.path, format!("{}: no text column `{n}`", self.table)))
+    }
+
+    fn int(&self, n: &str) -> Result<&'a arrow::array::Int64Array> {
+        self.b
+            .column_by_name(n)
+            .and_then(|c| c.as_primitive_opt::<Int64Type>())
+            .ok_or_else(|| {
+                bad(
+                    self.path,
+                    format!("{}: no 64-bit integer column `{n}`", self.table),
+                )
+            })
+    }
+
+    fn micros(&self, n: &str) -> Result<&'a arrow::array::TimestampMicrosecondArray> {
+        self.b
+            .column_by_name(n)
+            .and_then(|c| c.as_primitive_opt::<TimestampMicrosecondType>())
+            .ok_or_else(|| {
+                bad(
+                    self.path,
+                    format!("{}: no microsecond timestamp column `{n}`", self.table),
+                )
+            })
+    }
+}
+
 /// Block number and time (seconds) of every block of the chain, in number order: from
 /// the `blocks` table, or, in a lake without one, from the `block_number` and
 /// `block_timestamp` columns of `transactions` (only those two columns are read).
@@ -124,19 +164,8 @@ pub fn block_times(lake: &Lake, chain: &str) -> Result<Vec<(i64, i64)>> {
     for c in &chunks {
         let p = &c.path;
         for_each_batch(p, Columns::Named(&[num_col, ts_col]), None, |b| {
-            let num = b
-                .column_by_name(num_col)
-                .and_then(|c| c.as_primitive_opt::<Int64Type>())
-                .ok_or_else(|| bad(p, format!("{table}: no 64-bit integer column `{num_col}`")))?;
-            let ts = b
-                .column_by_name(ts_col)
-                .and_then(|c| c.as_primitive_opt::<TimestampMicrosecondType>())
-                .ok_or_else(|| {
-                    bad(
-                        p,
-                        format!("{table}: no microsecond timestamp column `{ts_col}`"),
-                    )
-                })?;
+            let c = Cols { b, path: p, table };
+            let (num, ts) = (c.int(num_col)?, c.micros(ts_col)?);
             for r in 0..b.num_rows() {
                 out.push((num.value(r), ts.value(r).div_euclid(1_000_000)));
             }
@@ -685,16 +714,13 @@ pub fn read_evm(lake: &Lake, chain: &str, upto: i64, tables: &[String]) -> Resul
     ];
     for p in chunks("transactions")? {
         for_each_batch(&p, Columns::Named(TX), None, |b| {
-            let s = |n: &str| {
-                b.column_by_name(n)
-                    .and_then(|c| c.as_string_opt::<i32>())
-                    .ok_or_else(|| bad(&p, format!("transactions: no text column `{n}` (not an EVM transactions table?)")))
+            let c = Cols {
+                b,
+                path: &p,
+                table: "transactions",
             };
-            let i = |n: &str| {
-                b.column_by_name(n)
-                    .and_then(|c| c.as_primitive_opt::<Int64Type>())
-                    .ok_or_else(|| bad(&p, format!("transactions: no 64-bit integer column `{n}`")))
-            };
+            let s = |n: &str| c.text(n);
+            let i = |n: &str| c.int(n);
             let (from, to, value, input) = (
                 s("from_address")?,
                 s("to_address")?,
@@ -713,15 +739,7 @@ pub fn read_evm(lake: &Lake, chain: &str, upto: i64, tables: &[String]) -> Resul
                 i("block_number")?,
                 i("transaction_index")?,
             );
-            let ts = b
-                .column_by_name("block_timestamp")
-                .and_then(|c| c.as_primitive_opt::<TimestampMicrosecondType>())
-                .ok_or_else(|| {
-                    bad(
-                        &p,
-                        "transactions: block_timestamp is not a microsecond timestamp",
-                    )
-                })?;
+            let ts = c.micros("block_timestamp")?;
             let opt = |a: &arrow::array::PrimitiveArray<Int64Type>, r: usize| {
                 (!a.is_null(r)).then(|| a.value(r))
             };
@@ -786,21 +804,13 @@ pub fn read_evm(lake: &Lake, chain: &str, upto: i64, tables: &[String]) -> Resul
         ];
         for p in chunks("token_transfers")? {
             for_each_batch(&p, Columns::Named(TT), None, |b| {
-                let s = |n: &str| {
-                    b.column_by_name(n)
-                        .and_then(|c| c.as_string_opt::<i32>())
-                        .ok_or_else(|| bad(&p, format!("token_transfers: no text column `{n}`")))
+                let c = Cols {
+                    b,
+                    path: &p,
+                    table: "token_transfers",
                 };
-                let i = |n: &str| {
-                    b.column_by_name(n)
-                        .and_then(|c| c.as_primitive_opt::<Int64Type>())
-                        .ok_or_else(|| {
-                            bad(
-                                &p,
-                                format!("token_transfers: no 64-bit integer column `{n}`"),
-                            )
-                        })
-                };
+                let s = |n: &str| c.text(n);
+                let i = |n: &str| c.int(n);
                 let (tok, from, to, std_) = (
                     s("token_address")?,
                     s("from_address")?,
@@ -808,15 +818,7 @@ pub fn read_evm(lake: &Lake, chain: &str, upto: i64, tables: &[String]) -> Resul
                     s("token_standard")?,
                 );
                 let (block, li) = (i("block_number")?, i("log_index")?);
-                let ts = b
-                    .column_by_name("block_timestamp")
-                    .and_then(|c| c.as_primitive_opt::<TimestampMicrosecondType>())
-                    .ok_or_else(|| {
-                        bad(
-                            &p,
-                            "token_transfers: block_timestamp is not a microsecond timestamp",
-                        )
-                    })?;
+                let ts = c.micros("block_timestamp")?;
                 for r in 0..b.num_rows() {
                     let bn = block.value(r);
                     if bn > upto || from.is_null(r) || to.is_null(r) {
@@ -844,25 +846,16 @@ pub fn read_evm(lake: &Lake, chain: &str, upto: i64, tables: &[String]) -> Resul
                 Columns::Named(&["address", "block_number", "block_timestamp"]),
                 None,
                 |b| {
-                    let a = b
-                        .column_by_name("address")
-                        .and_then(|c| c.as_string_opt::<i32>())
-                        .ok_or_else(|| bad(&p, "contracts: no text column `address`"))?;
-                    let bn = b
-                        .column_by_name("block_number")
-                        .and_then(|c| c.as_primitive_opt::<Int64Type>())
-                        .ok_or_else(|| {
-                            bad(&p, "contracts: no 64-bit integer column `block_number`")
-                        })?;
-                    let ts = b
-                        .column_by_name("block_timestamp")
-                        .and_then(|c| c.as_primitive_opt::<TimestampMicrosecondType>())
-                        .ok_or_else(|| {
-                            bad(
-                                &p,
-                                "contracts: block_timestamp is not a microsecond timestamp",
-                            )
-                        })?;
+                    let c = Cols {
+                        b,
+                        path: &p,
+                        table: "contracts",
+                    };
+                    let (a, bn, ts) = (
+                        c.text("address")?,
+                        c.int("block_number")?,
+                        c.micros("block_timestamp")?,
+                    );
                     for r in 0..b.num_rows() {
                         if bn.value(r) <= upto {
                             raw.contracts.push((

@@ -72,6 +72,16 @@ macro_rules! feature_list {
         #[repr(usize)]
         pub(crate) enum $idx { $( $id, )* }
 
+        impl $idx {
+            /// Every column, in catalog order (`ALL[f as usize] == f`).
+            pub(crate) const ALL: &'static [$idx] = &[ $( $idx::$id, )* ];
+
+            /// The column `i` places after this one (runs of columns filled at once).
+            pub(crate) fn nth(self, i: usize) -> $idx {
+                Self::ALL[self as usize + i]
+            }
+        }
+
         /// The static columns, in output order: (name, family, definition).
         pub const $catalog: &[(&str, $crate::features::Family, &str)] = &[
             $( (stringify!($id), $crate::features::Family::$fam, $def), )*
@@ -264,6 +274,56 @@ pub(crate) fn stats(v: &mut [f64]) -> [f64; 5] {
         (v[m - 1] + v[m]) / 2.0
     };
     [v[0], v[v.len() - 1], mean, median, var.sqrt()]
+}
+
+/// Activity of an actor from the times (Unix seconds, sorted) of its transactions.
+pub(crate) struct Activity {
+    /// Distinct UTC days.
+    pub days: usize,
+    /// First to last, days (missing without activity).
+    pub span_days: f64,
+    /// The run of columns both catalogs hold from `interval_min_hours` to
+    /// `weekday_entropy`, in order: interval min, max, mean, median, std (hours),
+    /// burstiness, six 4-hour shares, hour entropy, seven weekday shares, weekday entropy.
+    pub run: [f64; 21],
+}
+
+pub(crate) fn activity(times: &[i64]) -> Activity {
+    let mut days: Vec<i64> = times.iter().map(|t| t.div_euclid(86_400)).collect();
+    days.dedup();
+    let span_days = match (times.first(), times.last()) {
+        (Some(f), Some(l)) => (l - f) as f64 / 86_400.0,
+        _ => f64::NAN,
+    };
+    let mut gaps: Vec<f64> = times
+        .windows(2)
+        .map(|w| (w[1] - w[0]) as f64 / 3600.0)
+        .collect();
+    let g = stats(&mut gaps);
+    let mut hours = [0u32; 24];
+    let mut wdays = [0u32; 7];
+    for &t in times {
+        let (h, w) = hour_weekday(t);
+        hours[h] += 1;
+        wdays[w] += 1;
+    }
+    let n = times.len() as f64;
+    let mut run = [f64::NAN; 21];
+    run[..5].copy_from_slice(&g);
+    run[5] = burstiness(g[2], g[4]);
+    for k in 0..6 {
+        run[6 + k] = ratio(hours[4 * k..4 * k + 4].iter().sum::<u32>() as f64, n);
+    }
+    run[12] = entropy(&hours);
+    for k in 0..7 {
+        run[13 + k] = ratio(wdays[k] as f64, n);
+    }
+    run[20] = entropy(&wdays);
+    Activity {
+        days: days.len(),
+        span_days,
+        run,
+    }
 }
 
 /// Shannon entropy (bits) of counts.

@@ -14,8 +14,7 @@ use ledgerflow_graph::algo::{pagerank, weak_components, PageRankOptions};
 use ledgerflow_graph::csr::{Csr, Edge};
 
 use super::{
-    burstiness, entropy, feature_list, hour_weekday, ratio, stats, AddressLabels, FeatureDef,
-    Level, Window, WindowFeatures,
+    activity, feature_list, ratio, stats, AddressLabels, FeatureDef, Level, Window, WindowFeatures,
 };
 
 /// A value is round when it is a multiple of this many base units (0.001 coin).
@@ -592,43 +591,16 @@ pub fn compute(inp: &UtxoInput<'_>) -> WindowFeatures {
         let recv_n = a.recv_vals.len() as f64;
         let paid_n = a.paid_vals.len() as f64;
         let s = stats(&mut a.recv_vals);
-        for (f, v) in [
-            F::recv_amount_min,
-            F::recv_amount_max,
-            F::recv_amount_mean,
-            F::recv_amount_median,
-            F::recv_amount_std,
-        ]
-        .into_iter()
-        .zip(s)
-        {
-            set(f, v);
+        for (i, &v) in s.iter().enumerate() {
+            set(F::recv_amount_min.nth(i), v);
         }
         let s = stats(&mut a.spent_vals);
-        for (f, v) in [
-            F::spent_amount_min,
-            F::spent_amount_max,
-            F::spent_amount_mean,
-            F::spent_amount_median,
-            F::spent_amount_std,
-        ]
-        .into_iter()
-        .zip(s)
-        {
-            set(f, v);
+        for (i, &v) in s.iter().enumerate() {
+            set(F::spent_amount_min.nth(i), v);
         }
         let s = stats(&mut a.paid_vals);
-        for (f, v) in [
-            F::paid_amount_min,
-            F::paid_amount_max,
-            F::paid_amount_mean,
-            F::paid_amount_median,
-            F::paid_amount_std,
-        ]
-        .into_iter()
-        .zip(s)
-        {
-            set(f, v);
+        for (i, &v) in s.iter().enumerate() {
+            set(F::paid_amount_min.nth(i), v);
         }
         set(F::round_received_share, ratio(a.round_recv as f64, recv_n));
         set(F::round_paid_share, ratio(a.round_paid as f64, paid_n));
@@ -648,66 +620,14 @@ pub fn compute(inp: &UtxoInput<'_>) -> WindowFeatures {
             f64::from(u8::from(a.first_tx as usize >= start)),
         );
         a.times.sort_unstable();
-        let mut days: Vec<i64> = a.times.iter().map(|t| t.div_euclid(86_400)).collect();
-        days.dedup();
-        set(F::active_days, days.len() as f64);
+        let act = activity(&a.times);
+        set(F::active_days, act.days as f64);
         set(F::active_blocks, a.blocks as f64);
-        let span = match (a.times.first(), a.times.last()) {
-            (Some(f), Some(l)) => (l - f) as f64 / day,
-            _ => f64::NAN,
-        };
-        set(F::span_days, span);
-        set(F::tx_per_active_day, ratio(a.tx as f64, days.len() as f64));
-        let mut gaps: Vec<f64> = a
-            .times
-            .windows(2)
-            .map(|w| (w[1] - w[0]) as f64 / 3600.0)
-            .collect();
-        let s = stats(&mut gaps);
-        set(F::interval_min_hours, s[0]);
-        set(F::interval_max_hours, s[1]);
-        set(F::interval_mean_hours, s[2]);
-        set(F::interval_median_hours, s[3]);
-        set(F::interval_std_hours, s[4]);
-        set(F::burstiness, burstiness(s[2], s[4]));
-        let mut hours = [0u32; 24];
-        let mut wdays = [0u32; 7];
-        for &t in &a.times {
-            let (h, w) = hour_weekday(t);
-            hours[h] += 1;
-            wdays[w] += 1;
+        set(F::span_days, act.span_days);
+        set(F::tx_per_active_day, ratio(a.tx as f64, act.days as f64));
+        for (i, &v) in act.run.iter().enumerate() {
+            set(F::interval_min_hours.nth(i), v);
         }
-        let n_t = a.times.len() as f64;
-        for (k, f) in [
-            F::hour_share_00_04,
-            F::hour_share_04_08,
-            F::hour_share_08_12,
-            F::hour_share_12_16,
-            F::hour_share_16_20,
-            F::hour_share_20_24,
-        ]
-        .into_iter()
-        .enumerate()
-        {
-            let c: u32 = hours[4 * k..4 * k + 4].iter().sum();
-            set(f, ratio(c as f64, n_t));
-        }
-        set(F::hour_entropy, entropy(&hours));
-        for (k, f) in [
-            F::weekday_share_mon,
-            F::weekday_share_tue,
-            F::weekday_share_wed,
-            F::weekday_share_thu,
-            F::weekday_share_fri,
-            F::weekday_share_sat,
-            F::weekday_share_sun,
-        ]
-        .into_iter()
-        .enumerate()
-        {
-            set(f, ratio(wdays[k] as f64, n_t));
-        }
-        set(F::weekday_entropy, entropy(&wdays));
         let held = a.hold.len() as f64;
         let s = stats(&mut a.hold);
         set(F::hold_time_mean_days, s[2]);

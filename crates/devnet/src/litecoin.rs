@@ -806,40 +806,12 @@ pub async fn generate_utxo(
             } else if roll < 0.74 {
                 // CoinJoin-shaped: equal outputs to every participant plus their change
                 let n = g.rng.gen_range(3..=5);
-                let denom = DUST * 50;
                 let mut parts: Vec<usize> = (1..=entities).collect();
                 parts.shuffle(&mut g.rng);
-                let mut inputs = Vec::new();
-                let mut members = Vec::new();
-                for e in parts {
-                    if members.len() == n {
-                        break;
-                    }
-                    if let Some(mut ins) = g.take_inputs(e, denom + DUST * 10, 1) {
-                        inputs.append(&mut ins);
-                        members.push(e);
-                    }
+                match coinjoin(&mut g, parts, n).await? {
+                    Some(p) => planned.push(p),
+                    None => continue,
                 }
-                if members.len() < 3 {
-                    g.pool.append(&mut inputs);
-                    continue;
-                }
-                let fee = g.fee(&inputs, members.len() * 2);
-                let per_fee = fee / members.len() as i64 + 1;
-                let mut outputs = Vec::new();
-                for (k, e) in members.iter().enumerate() {
-                    let contributed = inputs[k].value;
-                    let eq = g.fresh_key(*e).await?;
-                    let ch = g.fresh_key(*e).await?;
-                    outputs.push((eq, denom));
-                    outputs.push((ch, contributed - denom - per_fee));
-                }
-                outputs.shuffle(&mut g.rng);
-                planned.push(Planned {
-                    action: "coinjoin",
-                    inputs,
-                    outputs,
-                });
             } else if roll < 0.86 {
                 // peel chain: continue one (its last change is confirmed) or start one
                 let u = if let Some(pos) =
@@ -992,6 +964,47 @@ pub async fn generate_utxo(
     })
 }
 
+/// A CoinJoin-shaped transaction of the first `n` of `parts` that can pay in: an equal
+/// output to each plus its change (`None`, inputs put back: fewer than three could).
+async fn coinjoin(
+    g: &mut Gen<'_>,
+    parts: Vec<usize>,
+    n: usize,
+) -> Result<Option<Planned>, DevnetError> {
+    let denom = DUST * 50;
+    let mut inputs = Vec::new();
+    let mut members = Vec::new();
+    for e in parts {
+        if members.len() == n {
+            break;
+        }
+        if let Some(mut ins) = g.take_inputs(e, denom + DUST * 10, 1) {
+            inputs.append(&mut ins);
+            members.push(e);
+        }
+    }
+    if members.len() < 3 {
+        g.pool.append(&mut inputs);
+        return Ok(None);
+    }
+    let fee = g.fee(&inputs, members.len() * 2);
+    let per_fee = fee / members.len() as i64 + 1;
+    let mut outputs = Vec::new();
+    for (k, e) in members.iter().enumerate() {
+        let contributed = inputs[k].value;
+        let eq = g.fresh_key(*e).await?;
+        let ch = g.fresh_key(*e).await?;
+        outputs.push((eq, denom));
+        outputs.push((ch, contributed - denom - per_fee));
+    }
+    outputs.shuffle(&mut g.rng);
+    Ok(Some(Planned {
+        action: "coinjoin",
+        inputs,
+        outputs,
+    }))
+}
+
 fn of_role(entities: usize, role: &str) -> Vec<usize> {
     (1..=entities).filter(|&e| role_of(e) == role).collect()
 }
@@ -1117,41 +1130,10 @@ async fn role_action(g: &mut Gen<'_>, entities: usize) -> Result<Option<Planned>
     }
     if roll < 0.84 && joiners.len() >= 3 {
         // a CoinJoin of participants: equal outputs plus each one's change
-        let denom = DUST * 50;
         let mut parts = joiners.clone();
         parts.shuffle(&mut g.rng);
         let n = g.rng.gen_range(3..=parts.len().min(5));
-        let mut inputs = Vec::new();
-        let mut members = Vec::new();
-        for e in parts {
-            if members.len() == n {
-                break;
-            }
-            if let Some(mut ins) = g.take_inputs(e, denom + DUST * 10, 1) {
-                inputs.append(&mut ins);
-                members.push(e);
-            }
-        }
-        if members.len() < 3 {
-            g.pool.append(&mut inputs);
-            return Ok(None);
-        }
-        let fee = g.fee(&inputs, members.len() * 2);
-        let per_fee = fee / members.len() as i64 + 1;
-        let mut outputs = Vec::new();
-        for (k, e) in members.iter().enumerate() {
-            let contributed = inputs[k].value;
-            let eq = g.fresh_key(*e).await?;
-            let ch = g.fresh_key(*e).await?;
-            outputs.push((eq, denom));
-            outputs.push((ch, contributed - denom - per_fee));
-        }
-        outputs.shuffle(&mut g.rng);
-        return Ok(Some(Planned {
-            action: "coinjoin",
-            inputs,
-            outputs,
-        }));
+        return coinjoin(g, parts, n).await;
     }
     if roll < 0.90 && !joiners.is_empty() {
         // a CoinJoin participant spends mixed coins to a user

@@ -776,6 +776,7 @@ async fn bitcoin_example_queries_and_double_entry_book() {
         &Options {
             aliases: vec![("crypto_bitcoin".into(), "litecoin-regtest".into())],
             partitions: None,
+            ..Options::default()
         },
     )
     .await

@@ -118,6 +118,30 @@ pub fn hash_chain(
     tables: Option<&[String]>,
     until: Option<u64>,
 ) -> Result<LakeHash, LakeError> {
+    hash_selected(lake, chain, tables, |start, _| {
+        until.is_none_or(|u| start <= u)
+    })
+}
+
+/// Hashes the chunks of `chain` (all tables, or those in `tables`) that lie wholly inside
+/// blocks `from..=to`, and their root: a **dataset** as the oracle's registry names it
+/// (chain, block range, root).
+pub fn hash_blocks(
+    lake: &Lake,
+    chain: &str,
+    tables: Option<&[String]>,
+    from: u64,
+    to: u64,
+) -> Result<LakeHash, LakeError> {
+    hash_selected(lake, chain, tables, |start, end| start >= from && end <= to)
+}
+
+fn hash_selected(
+    lake: &Lake,
+    chain: &str,
+    tables: Option<&[String]>,
+    keep: impl Fn(u64, u64) -> bool,
+) -> Result<LakeHash, LakeError> {
     let all = lake.tables(chain)?;
     let mut chunks = Vec::new();
     for table in all {
@@ -128,7 +152,7 @@ pub fn hash_chain(
         let mut kept = kept;
         kept.sort_by_key(|c| (c.range.start, c.range.end));
         for c in kept {
-            if until.is_some_and(|u| c.range.start > u) {
+            if !keep(c.range.start, c.range.end) {
                 continue;
             }
             let (sha256, bytes) = file_sha256(&c.path)?;
@@ -201,5 +225,20 @@ mod tests {
             2
         );
         assert_eq!(merkle_root(&[]), hex(&Sha256::digest(b"")));
+        // A block range keeps the chunks wholly inside it.
+        let r = hash_blocks(&lake, "c", None, 10, 19).unwrap();
+        assert_eq!(r.chunks.len(), 1);
+        assert_eq!(
+            (r.chunks[0].table.as_str(), r.chunks[0].start),
+            ("blocks", 10)
+        );
+        assert_eq!(
+            hash_blocks(&lake, "c", None, 0, 19).unwrap().chunks.len(),
+            3
+        );
+        assert!(hash_blocks(&lake, "c", None, 5, 15)
+            .unwrap()
+            .chunks
+            .is_empty());
     }
 }

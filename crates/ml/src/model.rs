@@ -255,7 +255,9 @@ impl Model {
         // Blocks of rows copied row-major, tree by tree within a block (the tree stays
         // in cache), eight rows stepped through a tree together without branches (their
         // loads overlap); each row's sums run over the trees in order, as in `proba_by`.
-        const BLOCK: usize = 256;
+        // 64 rows: the block (64 × features × 8 bytes) stays in L1 (measured against 16 to
+        // 1024 on the Kaggle table: docs/benchmarks.md).
+        const BLOCK: usize = 64;
         const LANES: usize = 8;
         let blocks = n.div_ceil(BLOCK);
         let p = table.names.len();

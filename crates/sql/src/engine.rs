@@ -23,6 +23,17 @@ pub struct Options {
     pub aliases: Vec<(String, String)>,
     /// Parallelism of query execution (default: the number of cores).
     pub partitions: Option<usize>,
+    /// Only this chain folder and, of its chunks, those wholly inside this block range
+    /// (a registered dataset, as `ledgerflow_lake::hash::hash_blocks` selects it).
+    pub scope: Option<Scope>,
+}
+
+/// A chain folder and a block range: the only data a session sees.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Scope {
+    pub chain: String,
+    pub from: u64,
+    pub to: u64,
 }
 
 /// A name the session answers to.
@@ -93,7 +104,18 @@ impl Engine {
                 message: "no such lake folder".into(),
             });
         }
-        let datasets = catalog::discover(root, &options.aliases)?;
+        let mut datasets = catalog::discover(root, &options.aliases)?;
+        if let Some(scope) = &options.scope {
+            datasets.retain(|d| d.folder == scope.chain);
+            for d in &mut datasets {
+                for t in d.tables.values_mut() {
+                    t.chunks
+                        .retain(|c| c.range.start >= scope.from && c.range.end <= scope.to);
+                }
+                d.tables.retain(|_, t| !t.chunks.is_empty());
+            }
+            datasets.retain(|d| !d.tables.is_empty());
+        }
         let mut config = SessionConfig::new().with_information_schema(true);
         if let Some(p) = options.partitions {
             config = config.with_target_partitions(p.max(1));

@@ -17,6 +17,6 @@ pub mod table;
 pub mod text;
 pub mod views;
 
-pub use engine::{Engine, Options, Relation};
+pub use engine::{Engine, Options, Relation, Scope};
 pub use error::SqlError;
 pub use output::Format;

@@ -308,10 +308,28 @@ fn histogram(
     let _ = writeln!(o, "{name}_sum {sum}\n{name}_count {acc}");
 }
 
+/// What `/metrics` and `/health` report: the stream's [`Metrics`], the oracle worker's.
+pub trait Report: Send + Sync + 'static {
+    /// Prometheus text.
+    fn render(&self) -> String;
+    /// Healthy or not, and a JSON body saying why.
+    fn health(&self) -> (bool, serde_json::Value);
+}
+
+impl Report for Metrics {
+    fn render(&self) -> String {
+        Metrics::render(self)
+    }
+
+    fn health(&self) -> (bool, serde_json::Value) {
+        Metrics::health(self)
+    }
+}
+
 /// Serves `/metrics` and `/health` on `listener` until the process ends.
-pub async fn serve(
+pub async fn serve<M: Report>(
     listener: tokio::net::TcpListener,
-    metrics: std::sync::Arc<Metrics>,
+    metrics: std::sync::Arc<M>,
 ) -> std::io::Result<()> {
     use axum::http::{header, StatusCode};
     use axum::routing::get;

@@ -13,6 +13,7 @@ mod lake;
 mod load;
 mod model;
 mod node;
+pub mod oracle;
 mod schema;
 mod sql;
 mod stream;
@@ -155,6 +156,11 @@ pub enum Command {
     /// Lake maintenance: check consistency, compact, convert to Delta, hash the chunks.
     #[command(subcommand)]
     Lake(LakeCommand),
+    /// The oracle: contracts ask for SQL aggregates over the lake or model scores; a
+    /// worker computes them and delivers them on chain with the dataset root, model hash
+    /// and code version, so anyone can verify them.
+    #[command(subcommand)]
+    Oracle(oracle::OracleCommand),
     /// Print the schema of every table (the table contract).
     Schema(SchemaArgs),
     /// Measurement helpers used by the scripts in bench/.

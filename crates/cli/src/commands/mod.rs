@@ -14,6 +14,7 @@ pub mod labels;
 pub mod lake;
 pub mod load;
 pub mod model;
+pub mod oracle;
 pub mod schema;
 pub mod sql;
 pub mod stream;
@@ -58,6 +59,18 @@ pub async fn run(cli: Cli) -> eyre::Result<ExitCode> {
         Command::Lake(LakeCommand::Compact(a)) => lake::compact(a).await,
         Command::Lake(LakeCommand::Convert(a)) => lake::convert(a).await,
         Command::Lake(LakeCommand::Hash(a)) => lake::hash(a).await,
+        Command::Oracle(c) => {
+            use crate::args::oracle::{OracleCommand as O, OracleRegisterCommand as R};
+            match c {
+                O::Deploy(a) => oracle::deploy(a).await,
+                O::Register(R::Dataset(a)) => oracle::register_dataset(a).await,
+                O::Register(R::Model(a)) => oracle::register_model(a).await,
+                O::Request(a) => oracle::request(a).await,
+                O::Run(a) => oracle::run(a).await,
+                O::Verify(a) => oracle::verify_cmd(a).await,
+                O::Status(a) => oracle::status(a).await,
+            }
+        }
         Command::Stream(StreamCommand::Evm(a)) => stream::evm(a).await,
         Command::Stream(StreamCommand::Bitcoin(a)) => stream::bitcoin(a).await,
         Command::Load(LoadCommand::Postgres(a)) => load::postgres(a, quiet).await,

@@ -15,6 +15,7 @@ pub async fn run(a: SqlArgs, force_shell: bool) -> eyre::Result<ExitCode> {
     let options = Options {
         aliases: a.datasets.clone(),
         partitions: a.partitions,
+        ..Options::default()
     };
     let engine = Engine::open(&a.lake, &options).await?;
     let mut script = String::new();

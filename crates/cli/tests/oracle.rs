@@ -1,0 +1,639 @@
+#![allow(clippy::unwrap_used)]
+//! The oracle end to end on a real anvil node and a real PostgreSQL: the contracts
+//! deployed by `oracle deploy`, the anvil chain exported into a lake and registered as a
+//! dataset, a model trained and registered; a settlement contract asks for an `sql`
+//! aggregate (the average gas price) and pays the right side, a risk-gated vault asks for
+//! two `score`s and refuses the high-score address while taking the low-score one; a
+//! request made with `oracle request`; `oracle run` serves them all; `oracle verify`
+//! passes for honest results and fails, naming the difference, for a tampered result, a
+//! changed lake chunk and a different model; `oracle status` lists them; a key file
+//! readable by others is refused.
+
+mod common;
+
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+
+use alloy_primitives::{Address, B256, U256};
+use common::{chain, export_evm, run, stderr, stdout, workload};
+use ledgerflow_evm::abi::{self, Value};
+use ledgerflow_oracle::jobs;
+use ledgerflow_oracle::keys::PrivateKey;
+use ledgerflow_oracle::node::{Node, NodeError};
+use ledgerflow_oracle::{creation, job_id};
+use ledgerflow_rpc::{RpcClient, RpcConfig};
+use serde_json::Value as Json;
+
+/// anvil's well-known development keys (accounts 0..=6).
+const KEYS: [&str; 7] = [
+    "ac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80",
+    "59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d",
+    "5de4111afa1a4b94908f83103eb1f1706367c2e68ca870fc3fb9a804cdab365a",
+    "7c852118294e51e653712a81e05800f419141751be58f605c371e15141b007a6",
+    "47e179ec197488593b187f80a00eb0da91f1b9d0b13f8733639f19c30a34926a",
+    "8b3a350cf5c34c9194ca85829a2df0ec3153be0318b5e2d3348e872092edffba",
+    "92db14e403b83dfe3df233f83dfa3a0d7096f21ca9b0d6d6b8d88b2b4ec1564e",
+];
+
+fn key_file(dir: &Path, i: usize) -> PathBuf {
+    let p = dir.join(format!("key{i}"));
+    std::fs::write(&p, KEYS[i]).unwrap();
+    std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o600)).unwrap();
+    p
+}
+
+fn key(i: usize) -> PrivateKey {
+    PrivateKey::from_bytes(&alloy_primitives::hex::decode(KEYS[i]).unwrap()).unwrap()
+}
+
+fn s(p: &Path) -> &str {
+    p.to_str().unwrap()
+}
+
+async fn ok(args: &[&str]) -> String {
+    let out = run(args).await;
+    assert!(
+        out.status.success(),
+        "{args:?}: {}\n{}",
+        stderr(&out),
+        stdout(&out)
+    );
+    stdout(&out)
+}
+
+fn json_of(text: &str) -> Json {
+    serde_json::from_str(text.trim()).unwrap_or_else(|e| panic!("{e}: {text}"))
+}
+
+async fn deploy(n: &Node, name: &str, args: &[Value]) -> Address {
+    let r = n
+        .transact(&key(0), None, U256::ZERO, creation(name, args).unwrap())
+        .await
+        .unwrap();
+    r["contractAddress"].as_str().unwrap().parse().unwrap()
+}
+
+async fn send(
+    n: &Node,
+    from: usize,
+    to: Address,
+    value: U256,
+    sig: &str,
+    args: &[Value],
+) -> Result<Json, NodeError> {
+    n.transact(&key(from), Some(to), value, abi::call(sig, args))
+        .await
+}
+
+async fn view_uint(n: &Node, to: Address, sig: &str, args: &[Value]) -> U256 {
+    n.view(to, sig, args, "uint256").await.unwrap()[0]
+        .as_uint()
+        .unwrap()
+}
+
+/// A feature table where the label follows `x` (1 above 0.5), with two unlabelled
+/// addresses to score: one far above, one far below.
+fn features(dir: &Path, high: Address, low: Address) -> PathBuf {
+    let mut t = String::from("address,x,y,label\n");
+    for i in 0..120u32 {
+        let x = f64::from(i) / 120.0;
+        let y = f64::from((i * 37) % 11);
+        let label = u8::from(x > 0.5);
+        t.push_str(&format!("0x{:040x},{x},{y},{label}\n", 0x1000 + i));
+    }
+    t.push_str(&format!("{high:#x},0.97,3,\n{low:#x},0.02,4,\n"));
+    let p = dir.join("features.csv");
+    std::fs::write(&p, t).unwrap();
+    p
+}
+
+fn request_ids(receipt: &Json) -> Vec<B256> {
+    let logs = receipt["logs"].as_array().cloned().unwrap_or_default();
+    ledgerflow_oracle::worker::decode_all(&logs)
+        .unwrap()
+        .into_iter()
+        .filter_map(|(_, e)| match e {
+            ledgerflow_oracle::events::OracleEvent::Request(r) => Some(r.request_id),
+            _ => None,
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sql_and_score_requests_end_to_end_with_verify() {
+    let test = "sql_and_score_requests_end_to_end_with_verify";
+    let Some(db) = ledgerflow_testkit::services::fresh_postgres_db(test, "lf_oracle_e2e").await
+    else {
+        return;
+    };
+    let Some((anvil, _w)) = chain(test, workload(11, 40, 6)).await else {
+        return;
+    };
+    let url = anvil.url();
+    let d = tempfile::tempdir().unwrap();
+    let lake = d.path().join("lake");
+    export_evm(&url, &lake, &["--blocks", "0:39", "--chunk-size", "20"]).await;
+    let chain_name = ledgerflow_lake::Lake::new(&lake).chains().unwrap()[0].clone();
+    let n = Node::new(RpcClient::new(RpcConfig::new(url.clone())).unwrap());
+    // the workload mines by hand; from here every transaction is mined as it arrives
+    n.get("evm_setAutomine", serde_json::json!([true]))
+        .await
+        .unwrap();
+    let keys: Vec<PathBuf> = (0..7).map(|i| key_file(d.path(), i)).collect();
+    let addr = |i: usize| key(i).address();
+
+    // deploy, worker = account 1
+    let dep = json_of(
+        &ok(&[
+            "oracle",
+            "deploy",
+            "--rpc",
+            &url,
+            "--key-file",
+            s(&keys[0]),
+            "--worker",
+            &format!("{:#x}", addr(1)),
+            "-o",
+            s(&d.path().join("oracle.json")),
+        ])
+        .await,
+    );
+    let oracle: Address = dep["oracle"].as_str().unwrap().parse().unwrap();
+    let o = format!("{oracle:#x}");
+
+    // the dataset: blocks 0..=39
+    let ds = json_of(
+        &ok(&[
+            "oracle",
+            "register",
+            "dataset",
+            "--rpc",
+            &url,
+            "--oracle",
+            &o,
+            "--key-file",
+            s(&keys[0]),
+            "--lake",
+            s(&lake),
+            "--blocks",
+            "0:39",
+            "--json",
+        ])
+        .await,
+    );
+    assert_eq!(ds["chunks"].as_u64().unwrap() % 2, 0, "{ds}");
+    let root: B256 = ds["root"].as_str().unwrap().parse().unwrap();
+    // what the average gas price is, independently of the oracle
+    let q = ok(&[
+        "sql", "-l", s(&lake), "--format", "json",
+        "SELECT CAST(SUM(gas_price) AS VARCHAR) AS s, COUNT(gas_price) AS c FROM transactions WHERE block_number BETWEEN 0 AND 39",
+    ])
+    .await;
+    let line = json_of(q.lines().find(|l| l.contains("\"s\"")).unwrap());
+    let sum: u128 = line["s"].as_str().unwrap().parse().unwrap();
+    let count = line["c"].as_u64().unwrap() as u128;
+    assert!(count > 100, "{q}");
+    let avg = sum / count;
+
+    // the settlement: above wins when the average exceeds the strike
+    let stake = U256::from(10u64).pow(U256::from(18u64));
+    let params = jobs::sql_params(
+        "avg_gas_price",
+        root,
+        &[Value::Uint(U256::ZERO), Value::Uint(U256::from(39u64))],
+    );
+    let settlement = deploy(
+        &n,
+        "AggregateSettlement",
+        &[
+            Value::Address(oracle),
+            Value::FixedBytes(job_id("sql").to_vec()),
+            Value::Bytes(params),
+            Value::Uint(U256::from(avg - 1)),
+            Value::Address(addr(3)),
+            Value::Address(addr(4)),
+            Value::Uint(stake),
+        ],
+    )
+    .await;
+    send(&n, 3, settlement, stake, "fund()", &[]).await.unwrap();
+    send(&n, 4, settlement, stake, "fund()", &[]).await.unwrap();
+    let (now, _) = n.latest_time_and_base_fee().await.unwrap();
+    let expiry = Value::Uint(U256::from(now + 3600));
+    let r = send(
+        &n,
+        2,
+        settlement,
+        U256::from(1000u64),
+        "settle(uint64)",
+        std::slice::from_ref(&expiry),
+    )
+    .await
+    .unwrap();
+    let sql_id = request_ids(&r)[0];
+
+    // the model: trained here, registered, scored through the vault
+    let (high, low) = (addr(5), addr(6));
+    let f = features(d.path(), high, low);
+    let models = d.path().join("models");
+    let model_dir = models.join("risk");
+    std::fs::create_dir_all(&models).unwrap();
+    ok(&[
+        "model",
+        "train",
+        "--features",
+        s(&f),
+        "--id",
+        "address",
+        "--label",
+        "label",
+        "--trees",
+        "20",
+        "--seed",
+        "7",
+        "-o",
+        s(&model_dir),
+    ])
+    .await;
+    let reg = json_of(
+        &ok(&[
+            "oracle",
+            "register",
+            "model",
+            "--rpc",
+            &url,
+            "--oracle",
+            &o,
+            "--key-file",
+            s(&keys[0]),
+            "--model",
+            s(&model_dir),
+            "--json",
+        ])
+        .await,
+    );
+    let model_hash: B256 = reg["model_hash"].as_str().unwrap().parse().unwrap();
+    let threshold = U256::from(500_000u64);
+    let vault = deploy(
+        &n,
+        "RiskGatedVault",
+        &[
+            Value::Address(oracle),
+            Value::FixedBytes(job_id("score").to_vec()),
+            Value::FixedBytes(model_hash.to_vec()),
+            Value::Uint(threshold),
+        ],
+    )
+    .await;
+    let r = send(
+        &n,
+        5,
+        vault,
+        U256::ZERO,
+        "screen(uint64)",
+        std::slice::from_ref(&expiry),
+    )
+    .await
+    .unwrap();
+    let high_id = request_ids(&r)[0];
+    let r = send(
+        &n,
+        6,
+        vault,
+        U256::ZERO,
+        "screen(uint64)",
+        std::slice::from_ref(&expiry),
+    )
+    .await
+    .unwrap();
+    let low_id = request_ids(&r)[0];
+    // before any result: no deposit
+    let e = send(&n, 6, vault, U256::from(5u64), "deposit()", &[])
+        .await
+        .unwrap_err();
+    assert!(e.to_string().contains("Vault: not screened"), "{e}");
+
+    // a request from the command line
+    let cli_req = json_of(
+        &ok(&[
+            "oracle",
+            "request",
+            "--rpc",
+            &url,
+            "--oracle",
+            &o,
+            "--key-file",
+            s(&keys[2]),
+            "--job",
+            "sql",
+            "--template",
+            "tx_count",
+            "--dataset",
+            &format!("{root:#x}"),
+            "--arg",
+            "from_block=0",
+            "--arg",
+            "to_block=19",
+            "--json",
+        ])
+        .await,
+    );
+    let cli_id: B256 = cli_req["request_id"].as_str().unwrap().parse().unwrap();
+
+    // a key file others can read is refused, and nothing runs
+    let loose = d.path().join("loose.key");
+    std::fs::write(&loose, KEYS[1]).unwrap();
+    std::fs::set_permissions(&loose, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let out = run(&[
+        "oracle",
+        "run",
+        "--rpc",
+        &url,
+        "--oracle",
+        &o,
+        "--key-file",
+        s(&loose),
+        "--lake",
+        s(&lake),
+        "--postgres",
+        &db,
+        "--until-idle",
+    ])
+    .await;
+    assert_eq!(out.status.code(), Some(2));
+    let err = stderr(&out);
+    assert!(err.contains("0644") && !err.contains(KEYS[1]), "{err}");
+
+    // the worker serves everything
+    let worker = [
+        "oracle",
+        "run",
+        "--rpc",
+        &url,
+        "--oracle",
+        &o,
+        "--key-file",
+        s(&keys[1]),
+        "--lake",
+        s(&lake),
+        "--postgres",
+        &db,
+        "--models",
+        s(&models),
+        "--confirmations",
+        "1",
+        "--until-idle",
+        "--max-seconds",
+        "120",
+    ];
+    ok(&worker).await;
+
+    // the settlement paid the side above the strike
+    let settled = n.view(settlement, "settled()", &[], "bool").await.unwrap();
+    assert_eq!(settled[0], Value::Bool(true));
+    assert_eq!(
+        view_uint(&n, settlement, "value()", &[]).await,
+        U256::from(avg)
+    );
+    let winner = n
+        .view(settlement, "winner()", &[], "address")
+        .await
+        .unwrap();
+    assert_eq!(winner[0], Value::Address(addr(3)));
+    // the vault: the high score refused, the low one accepted
+    let hs = view_uint(&n, vault, "scoreOf(address)", &[Value::Address(high)]).await;
+    let ls = view_uint(&n, vault, "scoreOf(address)", &[Value::Address(low)]).await;
+    assert!(hs > threshold && ls <= threshold, "scores {hs} {ls}");
+    let e = send(&n, 5, vault, U256::from(5u64), "deposit()", &[])
+        .await
+        .unwrap_err();
+    assert!(
+        e.to_string().contains("Vault: risk score above threshold"),
+        "{e}"
+    );
+    send(&n, 6, vault, U256::from(5u64), "deposit()", &[])
+        .await
+        .unwrap();
+    assert_eq!(
+        view_uint(&n, vault, "balanceOf(address)", &[Value::Address(low)]).await,
+        U256::from(5u64)
+    );
+
+    // a second run finds nothing to do and sends nothing: one fulfilment each
+    ok(&worker).await;
+    let st = json_of(
+        &ok(&[
+            "oracle",
+            "status",
+            "--oracle",
+            &o,
+            "--postgres",
+            &db,
+            "--json",
+        ])
+        .await,
+    );
+    let counts = st["counts"].as_array().unwrap();
+    assert_eq!(counts.len(), 1, "{st}");
+    assert_eq!(counts[0]["state"], "fulfilled");
+    assert_eq!(counts[0]["requests"], 4);
+    for r in st["requests"].as_array().unwrap() {
+        assert_eq!(r["sends"], 1, "{r}");
+    }
+    let topic = abi::event_topic(ledgerflow_oracle::events::FULFILLED);
+    let head = n.head().await.unwrap();
+    assert_eq!(n.logs(oracle, Some(topic), 0, head).await.unwrap().len(), 4);
+
+    // verify: honest results pass
+    for id in [sql_id, high_id, low_id, cli_id] {
+        let v = json_of(
+            &ok(&[
+                "oracle",
+                "verify",
+                "--rpc",
+                &url,
+                "--oracle",
+                &o,
+                "--request",
+                &format!("{id:#x}"),
+                "--lake",
+                s(&lake),
+                "--models",
+                s(&models),
+                "--json",
+            ])
+            .await,
+        );
+        assert_eq!(v["ok"], true, "{v}");
+    }
+    let text = ok(&[
+        "oracle",
+        "verify",
+        "--rpc",
+        &url,
+        "--oracle",
+        &o,
+        "--request",
+        &format!("{sql_id:#x}"),
+        "--lake",
+        s(&lake),
+    ])
+    .await;
+    assert!(
+        text.contains("(sql)") && text.contains("verified: the result is what"),
+        "{text}"
+    );
+
+    // a changed lake chunk
+    let bad_lake = d.path().join("bad-lake");
+    copy_dir(&lake, &bad_lake);
+    let tx_dir = bad_lake.join(&chain_name).join("transactions");
+    let chunk = std::fs::read_dir(&tx_dir)
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    let mut bytes = std::fs::read(&chunk).unwrap();
+    bytes.splice(0..0, b"PAR1".iter().copied());
+    std::fs::write(&chunk, bytes).unwrap();
+    let out = run(&[
+        "oracle",
+        "verify",
+        "--rpc",
+        &url,
+        "--oracle",
+        &o,
+        "--request",
+        &format!("{sql_id:#x}"),
+        "--lake",
+        s(&bad_lake),
+    ])
+    .await;
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let t = stdout(&out);
+    assert!(
+        t.contains("DIFFERS") && t.contains("not the registered"),
+        "{t}"
+    );
+
+    // a different model
+    let other = d.path().join("other-models");
+    std::fs::create_dir_all(&other).unwrap();
+    ok(&[
+        "model",
+        "train",
+        "--features",
+        s(&f),
+        "--id",
+        "address",
+        "--label",
+        "label",
+        "--trees",
+        "20",
+        "--seed",
+        "8",
+        "-o",
+        s(&other.join("m")),
+    ])
+    .await;
+    let out = run(&[
+        "oracle",
+        "verify",
+        "--rpc",
+        &url,
+        "--oracle",
+        &o,
+        "--request",
+        &format!("{high_id:#x}"),
+        "--lake",
+        s(&lake),
+        "--models",
+        s(&other),
+    ])
+    .await;
+    assert_eq!(out.status.code(), Some(1));
+    let t = stdout(&out);
+    assert!(
+        t.contains("DIFFERS") && t.contains("not in this worker's model folders"),
+        "{t}"
+    );
+
+    // a tampered result: the authorised worker fulfils a fresh request with a wrong
+    // value (its hash consistent, so the contract takes it); verify names the difference
+    let r = json_of(
+        &ok(&[
+            "oracle",
+            "request",
+            "--rpc",
+            &url,
+            "--oracle",
+            &o,
+            "--key-file",
+            s(&keys[2]),
+            "--job",
+            "sql",
+            "--template",
+            "tx_count",
+            "--dataset",
+            &format!("{root:#x}"),
+            "--arg",
+            "0",
+            "--arg",
+            "39",
+            "--json",
+        ])
+        .await,
+    );
+    let bad_id: B256 = r["request_id"].as_str().unwrap().parse().unwrap();
+    let wrong = abi::encode(&[Value::Uint(U256::from(12345u64))]);
+    send(
+        &n,
+        1,
+        oracle,
+        U256::ZERO,
+        "fulfil(bytes32,bytes,bytes32,bytes32,bytes32,bytes32)",
+        &[
+            Value::FixedBytes(bad_id.to_vec()),
+            Value::Bytes(wrong.clone()),
+            Value::FixedBytes(alloy_primitives::keccak256(&wrong).to_vec()),
+            Value::FixedBytes(root.to_vec()),
+            Value::FixedBytes(vec![0; 32]),
+            Value::FixedBytes(vec![0; 32]),
+        ],
+    )
+    .await
+    .unwrap();
+    let out = run(&[
+        "oracle",
+        "verify",
+        "--rpc",
+        &url,
+        "--oracle",
+        &o,
+        "--request",
+        &format!("{bad_id:#x}"),
+        "--lake",
+        s(&lake),
+    ])
+    .await;
+    assert_eq!(out.status.code(), Some(1));
+    let t = stdout(&out);
+    assert!(
+        t.contains("result") && t.contains("DIFFERS") && t.contains("recomputed"),
+        "{t}"
+    );
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        let p = e.path();
+        if p.is_dir() {
+            copy_dir(&p, &to.join(e.file_name()));
+        } else {
+            std::fs::copy(&p, to.join(e.file_name())).unwrap();
+        }
+    }
+}

@@ -119,16 +119,26 @@ fn request_ids(receipt: &Json) -> Vec<B256> {
         .collect()
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn sql_and_score_requests_end_to_end_with_verify() {
-    let test = "sql_and_score_requests_end_to_end_with_verify";
-    let Some(db) = ledgerflow_testkit::services::fresh_postgres_db(test, "lf_oracle_e2e").await
-    else {
-        return;
-    };
-    let Some((anvil, _w)) = chain(test, workload(11, 40, 6)).await else {
-        return;
-    };
+/// anvil with a workload exported into a lake (blocks 0..=39 in 20-block chunks), the
+/// contracts deployed by `oracle deploy` (worker: account 1) and the lake registered as a
+/// dataset; a fresh PostgreSQL database.
+struct Setup {
+    _anvil: ledgerflow_devnet::Anvil,
+    d: tempfile::TempDir,
+    url: String,
+    lake: PathBuf,
+    chain_name: String,
+    n: Node,
+    keys: Vec<PathBuf>,
+    oracle: Address,
+    o: String,
+    root: B256,
+    db: String,
+}
+
+async fn setup(test: &str, db: &str) -> Option<Setup> {
+    let db = ledgerflow_testkit::services::fresh_postgres_db(test, db).await?;
+    let (anvil, _w) = chain(test, workload(11, 40, 6)).await?;
     let url = anvil.url();
     let d = tempfile::tempdir().unwrap();
     let lake = d.path().join("lake");
@@ -140,9 +150,6 @@ async fn sql_and_score_requests_end_to_end_with_verify() {
         .await
         .unwrap();
     let keys: Vec<PathBuf> = (0..7).map(|i| key_file(d.path(), i)).collect();
-    let addr = |i: usize| key(i).address();
-
-    // deploy, worker = account 1
     let dep = json_of(
         &ok(&[
             "oracle",
@@ -152,7 +159,7 @@ async fn sql_and_score_requests_end_to_end_with_verify() {
             "--key-file",
             s(&keys[0]),
             "--worker",
-            &format!("{:#x}", addr(1)),
+            &format!("{:#x}", key(1).address()),
             "-o",
             s(&d.path().join("oracle.json")),
         ])
@@ -160,8 +167,6 @@ async fn sql_and_score_requests_end_to_end_with_verify() {
     );
     let oracle: Address = dep["oracle"].as_str().unwrap().parse().unwrap();
     let o = format!("{oracle:#x}");
-
-    // the dataset: blocks 0..=39
     let ds = json_of(
         &ok(&[
             "oracle",
@@ -183,6 +188,51 @@ async fn sql_and_score_requests_end_to_end_with_verify() {
     );
     assert_eq!(ds["chunks"].as_u64().unwrap() % 2, 0, "{ds}");
     let root: B256 = ds["root"].as_str().unwrap().parse().unwrap();
+    Some(Setup {
+        _anvil: anvil,
+        d,
+        url,
+        lake,
+        chain_name,
+        n,
+        keys,
+        oracle,
+        o,
+        root,
+        db,
+    })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sql_and_score_requests_end_to_end_with_verify() {
+    let test = "sql_and_score_requests_end_to_end_with_verify";
+    let Some(st) = setup(test, "lf_oracle_e2e").await else {
+        return;
+    };
+    let Setup {
+        d,
+        url,
+        lake,
+        chain_name,
+        n,
+        keys,
+        oracle,
+        o,
+        root,
+        db,
+        ..
+    } = &st;
+    let (url, lake, n, oracle, o, root, db) = (
+        url.clone(),
+        lake.clone(),
+        n.clone(),
+        *oracle,
+        o.clone(),
+        *root,
+        db.clone(),
+    );
+    let addr = |i: usize| key(i).address();
+
     // what the average gas price is, independently of the oracle
     let q = ok(&[
         "sql", "-l", s(&lake), "--format", "json",
@@ -487,7 +537,7 @@ async fn sql_and_score_requests_end_to_end_with_verify() {
     // a changed lake chunk
     let bad_lake = d.path().join("bad-lake");
     copy_dir(&lake, &bad_lake);
-    let tx_dir = bad_lake.join(&chain_name).join("transactions");
+    let tx_dir = bad_lake.join(chain_name).join("transactions");
     let chunk = std::fs::read_dir(&tx_dir)
         .unwrap()
         .next()
@@ -635,5 +685,149 @@ fn copy_dir(from: &Path, to: &Path) {
         } else {
             std::fs::copy(&p, to.join(e.file_name())).unwrap();
         }
+    }
+}
+
+/// Sends a request from account `from` without waiting for anything but its receipt; its
+/// id.
+async fn request_tx_count(st: &Setup, from: usize, to_block: u64) -> B256 {
+    let (now, _) = st.n.latest_time_and_base_fee().await.unwrap();
+    let params = jobs::sql_params(
+        "tx_count",
+        st.root,
+        &[Value::Uint(U256::ZERO), Value::Uint(U256::from(to_block))],
+    );
+    let r = send(
+        &st.n,
+        from,
+        st.oracle,
+        U256::ZERO,
+        "request(bytes32,bytes,address,bytes4,uint64)",
+        &[
+            Value::FixedBytes(job_id("sql").to_vec()),
+            Value::Bytes(params),
+            Value::Address(key(from).address()),
+            Value::FixedBytes(vec![0; 4]),
+            Value::Uint(U256::from(now + 3600)),
+        ],
+    )
+    .await
+    .unwrap();
+    request_ids(&r)[0]
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn worker_killed_mid_job_restarts_and_fulfils_each_request_once() {
+    let test = "worker_killed_mid_job_restarts_and_fulfils_each_request_once";
+    let Some(st) = setup(test, "lf_oracle_kill").await else {
+        return;
+    };
+    let mut ids = Vec::new();
+    for i in 0..16u64 {
+        ids.push(request_tx_count(&st, 2 + (i % 3) as usize, 19 + (i % 21)).await);
+    }
+    let args: Vec<String> = [
+        "oracle",
+        "run",
+        "--rpc",
+        &st.url,
+        "--oracle",
+        &st.o,
+        "--key-file",
+        s(&st.keys[1]),
+        "--lake",
+        s(&st.lake),
+        "--postgres",
+        &st.db,
+        "--confirmations",
+        "1",
+        "--poll-ms",
+        "20",
+        "--resend-after",
+        "1",
+    ]
+    .iter()
+    .map(|x| x.to_string())
+    .collect();
+    // killed with SIGKILL at staggered moments, more requests arriving meanwhile
+    let mut kills = 0;
+    for (round, ms) in [250u64, 400, 150, 600, 300, 500].into_iter().enumerate() {
+        let mut child = std::process::Command::new(common::bin())
+            .args(&args)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        tokio::time::sleep(std::time::Duration::from_millis(ms)).await;
+        if child.try_wait().unwrap().is_none() {
+            child.kill().unwrap(); // SIGKILL
+            kills += 1;
+        }
+        child.wait().unwrap();
+        ids.push(request_tx_count(&st, 2 + round % 3, 39).await);
+    }
+    assert!(kills >= 5, "the worker was killed {kills} times");
+    // a last, uninterrupted run serves what is left
+    let mut last = args.clone();
+    last.extend([
+        "--until-idle".to_string(),
+        "--max-seconds".to_string(),
+        "120".to_string(),
+    ]);
+    let last: Vec<&str> = last.iter().map(String::as_str).collect();
+    ok(&last).await;
+    let head = st.n.head().await.unwrap();
+    let logs =
+        st.n.logs(
+            st.oracle,
+            Some(abi::event_topic(ledgerflow_oracle::events::FULFILLED)),
+            0,
+            head,
+        )
+        .await
+        .unwrap();
+    let mut per: std::collections::BTreeMap<B256, usize> = Default::default();
+    for (_, e) in ledgerflow_oracle::worker::decode_all(&logs).unwrap() {
+        if let ledgerflow_oracle::events::OracleEvent::Fulfilled(f) = e {
+            *per.entry(f.request_id).or_default() += 1;
+        }
+    }
+    for id in &ids {
+        assert_eq!(per.get(id), Some(&1), "{id:#x}: {per:?}");
+    }
+    assert_eq!(per.len(), ids.len());
+    let status = json_of(
+        &ok(&[
+            "oracle",
+            "status",
+            "--oracle",
+            &st.o,
+            "--postgres",
+            &st.db,
+            "--json",
+        ])
+        .await,
+    );
+    assert_eq!(status["counts"][0]["state"], "fulfilled", "{status}");
+    assert_eq!(status["counts"][0]["requests"], ids.len(), "{status}");
+    // every result is the one the lake gives: verify a few
+    for id in ids.iter().step_by(5) {
+        let v = json_of(
+            &ok(&[
+                "oracle",
+                "verify",
+                "--rpc",
+                &st.url,
+                "--oracle",
+                &st.o,
+                "--request",
+                &format!("{id:#x}"),
+                "--lake",
+                s(&st.lake),
+                "--json",
+            ])
+            .await,
+        );
+        assert_eq!(v["ok"], true, "{v}");
     }
 }

@@ -84,6 +84,7 @@ pub trait Datasets: Send + Sync {
 }
 
 /// What jobs read: the lake, the query templates, the model folders.
+#[derive(Clone)]
 pub struct JobContext {
     pub lake: PathBuf,
     pub templates: Vec<Template>,
@@ -251,12 +252,31 @@ impl Job for SqlJob {
     }
 }
 
-/// The root of a dataset as this lake holds it.
+/// The chain's own tables (what an export writes, EVM and Bitcoin-family): a dataset
+/// covers these, not the analytics tables derived into the same folder (labels,
+/// entities, graphs), which change without the chain changing.
+pub fn chain_tables() -> Vec<String> {
+    let mut t: Vec<String> = ledgerflow_core::tables::evm::EvmTable::ALL
+        .iter()
+        .map(|t| t.name().to_string())
+        .chain(
+            ledgerflow_core::tables::bitcoin::BtcTable::ALL
+                .iter()
+                .map(|t| t.name().to_string()),
+        )
+        .collect();
+    t.sort();
+    t.dedup();
+    t
+}
+
+/// The root of a dataset as this lake holds it: the chain tables' chunks wholly inside
+/// its block range.
 pub fn dataset_root(lake: &Path, ds: &DatasetInfo) -> Result<B256, JobError> {
     let h = ledgerflow_lake::hash::hash_blocks(
         &Lake::new(lake),
         &ds.chain,
-        None,
+        Some(&chain_tables()),
         ds.from_block,
         ds.to_block,
     )
@@ -288,6 +308,7 @@ async fn query_one(lake: &Path, ds: &DatasetInfo, sql: &str) -> Result<Vec<Cell>
             chain: ds.chain.clone(),
             from: ds.from_block,
             to: ds.to_block,
+            tables: Some(chain_tables()),
         }),
         // one partition: sums in one fixed order
         partitions: Some(1),

@@ -19,6 +19,7 @@ pub mod events;
 pub mod jobs;
 pub mod keys;
 pub mod node;
+pub mod ops;
 pub mod store;
 pub mod templates;
 pub mod tx;

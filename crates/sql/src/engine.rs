@@ -28,12 +28,15 @@ pub struct Options {
     pub scope: Option<Scope>,
 }
 
-/// A chain folder and a block range: the only data a session sees.
+/// A chain folder, a block range and (optionally) a set of tables: the only data a
+/// session sees.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Scope {
     pub chain: String,
     pub from: u64,
     pub to: u64,
+    /// Only these tables (`None`: every table of the folder).
+    pub tables: Option<Vec<String>>,
 }
 
 /// A name the session answers to.
@@ -112,7 +115,10 @@ impl Engine {
                     t.chunks
                         .retain(|c| c.range.start >= scope.from && c.range.end <= scope.to);
                 }
-                d.tables.retain(|_, t| !t.chunks.is_empty());
+                d.tables.retain(|name, t| {
+                    !t.chunks.is_empty()
+                        && scope.tables.as_ref().is_none_or(|only| only.contains(name))
+                });
             }
             datasets.retain(|d| !d.tables.is_empty());
         }

@@ -31,6 +31,12 @@ pub async fn run(a: DemoArgs, quiet: bool) -> eyre::Result<ExitCode> {
             .try_get_matches_from(argv)?,
     )?;
     let code = crate::commands::export_evm::run(export, quiet).await?;
+    if code == ExitCode::SUCCESS {
+        if let Err(e) = oracle_part(&anvil.url(), &a.output).await {
+            anvil.stop().await;
+            return Err(e.wrap_err("demo: the oracle part failed"));
+        }
+    }
     anvil.stop().await;
     eprintln!("actions generated:");
     for (k, n) in &summary.actions {
@@ -390,6 +396,287 @@ async fn entities_part(output: &std::path::Path) -> eyre::Result<()> {
     eprintln!(
         "try: ledgerflow entities why -l {0} --chain {chain} A B    or    ledgerflow sql -l {0} \"SELECT * FROM crypto_litecoin_regtest.entities ORDER BY address_count DESC LIMIT 10\"",
         output.display()
+    );
+    Ok(())
+}
+
+/// anvil's development keys 0 (owner), 1 (worker), 2 (a user).
+const DEV_KEYS: [&str; 3] = [
+    "ac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80",
+    "59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d",
+    "5de4111afa1a4b94908f83103eb1f1706367c2e68ca870fc3fb9a804cdab365a",
+];
+
+/// The oracle on the demo's anvil chain: the contracts deployed, the exported lake
+/// registered as a dataset, a toy risk model (accounts that sent failing transactions,
+/// learnt from their other features) trained and registered; one `sql` request (the
+/// average gas price) and one `score` request fulfilled by a worker, then verified.
+/// Needs PostgreSQL (LEDGERFLOW_POSTGRES, default 127.0.0.1:5432); skipped without it.
+async fn oracle_part(rpc: &str, output: &std::path::Path) -> eyre::Result<()> {
+    use crate::args::{Command, ModelCommand};
+    use alloy_primitives::{Address, B256, U256};
+    use ledgerflow_evm::abi;
+    use ledgerflow_oracle::{jobs, ops, verify, worker};
+    let admin = std::env::var("LEDGERFLOW_POSTGRES")
+        .unwrap_or_else(|_| "postgres://127.0.0.1:5432/postgres".to_string());
+    let pg = match ledgerflow_postgres::load::connect(&admin).await {
+        Ok(c) => {
+            // a database of its own, fresh: the demo's chain is new every run, while its
+            // oracle's address (the same deployer and nonce) is not
+            c.batch_execute("DROP DATABASE IF EXISTS ledgerflow_demo WITH (FORCE)")
+                .await?;
+            c.batch_execute("CREATE DATABASE ledgerflow_demo").await?;
+            let (base, _) = admin.rsplit_once('/').unwrap_or((&admin, ""));
+            format!("{base}/ledgerflow_demo")
+        }
+        Err(e) => {
+            eprintln!("\nskipping the oracle part: no PostgreSQL ({e}); set LEDGERFLOW_POSTGRES");
+            return Ok(());
+        }
+    };
+    let n = ledgerflow_oracle::node::Node::new(ledgerflow_rpc::RpcClient::new(
+        ledgerflow_rpc::RpcConfig::new(rpc),
+    )?);
+    n.get("evm_setAutomine", serde_json::json!([true])).await?;
+    let key = |i: usize| {
+        alloy_primitives::hex::decode(DEV_KEYS[i])
+            .ok()
+            .and_then(|b| ledgerflow_oracle::keys::PrivateKey::from_bytes(&b))
+            .ok_or_else(|| eyre::eyre!("a development key does not parse"))
+    };
+    let (owner, worker_key, user) = (&key(0)?, key(1)?, &key(2)?);
+    let dep = ops::deploy(&n, owner, &[worker_key.address()]).await?;
+    eprintln!(
+        "\nOracle: contracts deployed on the anvil chain (oracle {:#x}, registry {:#x})",
+        dep.oracle, dep.registry
+    );
+    let chain = "anvil";
+    let lake = ledgerflow_lake::Lake::new(output);
+    let (chunks, _) = lake.parquet_chunks(chain, "blocks")?;
+    let last = chunks.iter().map(|c| c.range.end).max().unwrap_or(0);
+    let ds = ops::register_dataset(
+        &n,
+        owner,
+        dep.registry,
+        output,
+        &jobs::DatasetInfo {
+            chain: chain.into(),
+            from_block: 0,
+            to_block: last,
+        },
+    )
+    .await?;
+    eprintln!(
+        "  dataset {:#x}: {chain} blocks 0..={last} ({} chunks) registered",
+        ds.root, ds.chunks
+    );
+
+    // the toy risk model: accounts that sent a failing transaction are "risky"; the
+    // forest learns them from every feature but the failure counts
+    let engine = ledgerflow_sql::Engine::open(output, &ledgerflow_sql::Options::default()).await?;
+    let rows = ledgerflow_sql::output::rows_as_text(
+        engine
+            .sql(
+                "SELECT from_address, MAX(CASE WHEN receipt_status = 0 THEN 1 ELSE 0 END) \
+                 FROM crypto_anvil.transactions GROUP BY from_address ORDER BY from_address",
+            )
+            .await?,
+    )
+    .await?;
+    let mut csv = String::from("address,category,source\n");
+    let mut risky = None;
+    for r in &rows {
+        let mut it = r.split('|');
+        let (Some(a), Some(f)) = (it.next(), it.next()) else {
+            continue;
+        };
+        let cat = if f.trim() == "1" { "risky" } else { "clean" };
+        if cat == "risky" && risky.is_none() {
+            risky = Some(a.trim().to_string());
+        }
+        csv.push_str(&format!("{},{cat},demo\n", a.trim()));
+    }
+    let risky: Address = risky
+        .ok_or_else(|| eyre::eyre!("the workload sent no failing transaction"))?
+        .parse()?;
+    let labels = output.join("anvil-risk-labels.csv");
+    ledgerflow_lake::writer::write_bytes_atomic(&labels, csv.as_bytes())?;
+    ledgerflow_ml::labels::import(output, chain, std::slice::from_ref(&labels), true)?;
+    let lake_s = output.to_string_lossy().into_owned();
+    let features = output.join("anvil-features.parquet");
+    let f = features.to_string_lossy().into_owned();
+    let models = output.join("_oracle_models");
+    std::fs::create_dir_all(&models)?;
+    let model = models.join("risk");
+    let m = model.to_string_lossy().into_owned();
+    let steps: [Vec<&str>; 2] = [
+        vec![
+            "features",
+            "--lake",
+            &lake_s,
+            "--chain",
+            chain,
+            "--level",
+            "address",
+            "--window",
+            "3650d",
+            "--no-label-features",
+            "-o",
+            &f,
+        ],
+        vec![
+            "model",
+            "train",
+            "--features",
+            &f,
+            "--id",
+            "address",
+            "--label",
+            "label",
+            "--exclude",
+            "failed_tx_count",
+            "--exclude",
+            "failed_tx_share",
+            "--exclude",
+            "neigh_mean_failed_tx_share",
+            "--trees",
+            "50",
+            "--seed",
+            "1",
+            "-o",
+            &m,
+        ],
+    ];
+    for argv in &steps {
+        eprintln!("  ledgerflow {}", argv.join(" "));
+        match cli_command(argv)? {
+            Command::Features(a) => {
+                crate::commands::features::run(a, true)?;
+            }
+            Command::Model(ModelCommand::Train(a)) => {
+                crate::commands::model::train(a)?;
+            }
+            _ => eyre::bail!("demo: unexpected step {argv:?}"),
+        }
+    }
+    let reg = ops::register_model(&n, owner, dep.registry, &model, Address::ZERO, 0).await?;
+    eprintln!("  model {:#x} registered", reg.model_hash);
+
+    // one request of each job, from the user's account (its own address as callback)
+    let sql = ops::NewRequest {
+        job: B256::from(ledgerflow_oracle::job_id("sql")),
+        model: B256::ZERO,
+        params: jobs::sql_params(
+            "avg_gas_price",
+            ds.root,
+            &[
+                abi::Value::Uint(U256::ZERO),
+                abi::Value::Uint(U256::from(last)),
+            ],
+        ),
+        callback: user.address(),
+        selector: [0; 4],
+        expires_in: 3600,
+        payment: U256::from(1_000_000_000_000_000u64),
+    };
+    let (sql_id, _) = ops::request(&n, user, dep.oracle, &sql).await?;
+    let score = ops::NewRequest {
+        job: B256::from(ledgerflow_oracle::job_id("score")),
+        model: reg.model_hash,
+        params: jobs::score_params(risky, None),
+        ..sql.clone()
+    };
+    let (score_id, _) = ops::request(&n, user, dep.oracle, &score).await?;
+    eprintln!("  requests: sql avg_gas_price {sql_id:#x}, score of {risky:#x} {score_id:#x}");
+
+    // the worker serves them
+    let ctx = jobs::JobContext {
+        lake: output.to_path_buf(),
+        templates: ledgerflow_oracle::templates::load(None)?,
+        models: jobs::ModelStore::open(Some(&models))?,
+        datasets: std::sync::Arc::new(verify::RegistryDatasets {
+            node: n.clone(),
+            registry: dep.registry,
+        }),
+        threads: 1,
+    };
+    let store = ledgerflow_oracle::store::Store::open(&pg, &format!("{:#x}", dep.oracle)).await?;
+    let code = crate::commands::oracle::code_version();
+    let opts = worker::WorkerOptions {
+        oracle: dep.oracle,
+        confirmations: 1,
+        start_block: dep.deployed_block,
+        max_blocks: 500,
+        resend_after: std::time::Duration::from_secs(5),
+        bump_percent: 15,
+        max_fee_cap: 500_000_000_000,
+        code_version: code,
+    };
+    let t = std::time::Instant::now();
+    let ctx2 = ctx.clone();
+    let mut w = worker::Worker::open(
+        n.clone(),
+        store,
+        worker_key,
+        jobs::Registry::default(),
+        ctx,
+        opts,
+    )
+    .await?;
+    loop {
+        let r = w.step().await?;
+        if r.open == 0 && r.events == 0 && r.computed == 0 && r.sent == 0 {
+            break;
+        }
+        if t.elapsed() > std::time::Duration::from_secs(120) {
+            eyre::bail!("the worker did not finish in 120 s");
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let counts = w.store.counts().await?;
+    eprintln!(
+        "  worker (PostgreSQL {pg}): {} in {:.2} s",
+        counts
+            .iter()
+            .map(|(s, n)| format!("{n} {s}"))
+            .collect::<Vec<_>>()
+            .join(", "),
+        t.elapsed().as_secs_f64()
+    );
+    let jobs_reg = jobs::Registry::default();
+    for (what, id) in [
+        ("average gas price (wei)", sql_id),
+        ("risk score (ppm)", score_id),
+    ] {
+        let (_, ful) = verify::find(&n, dep.oracle, id).await?;
+        let value = ful
+            .as_ref()
+            .and_then(|(_, f)| abi::decode(&[abi::Type::Uint(256)], &f.result).ok())
+            .and_then(|v| v[0].as_uint())
+            .map(|u| u.to_string())
+            .unwrap_or_else(|| "?".into());
+        let v = verify::verify(&n, dep.oracle, id, &jobs_reg, &ctx2, code).await?;
+        println!(
+            "oracle {what}: {value}  (dataset {}, model {}) verify: {}",
+            ful.as_ref()
+                .map(|(_, f)| format!("{:#x}", f.dataset_root))
+                .unwrap_or_default()
+                .get(..12)
+                .unwrap_or(""),
+            ful.as_ref()
+                .map(|(_, f)| format!("{:#x}", f.model_hash))
+                .unwrap_or_default()
+                .get(..12)
+                .unwrap_or(""),
+            if v.ok { "ok" } else { "DIFFERS" }
+        );
+        if !v.ok {
+            eyre::bail!("oracle verify failed for {id:#x}: {:?}", v.checks);
+        }
+    }
+    eprintln!(
+        "try: ledgerflow oracle status --oracle {:#x} --postgres {pg}",
+        dep.oracle
     );
     Ok(())
 }

@@ -15,7 +15,7 @@ use ledgerflow_oracle::node::Node;
 use ledgerflow_oracle::store::Store;
 use ledgerflow_oracle::verify::{self, RegistryDatasets};
 use ledgerflow_oracle::worker::{self, Worker, WorkerOptions};
-use ledgerflow_oracle::{creation, job_id, templates};
+use ledgerflow_oracle::{job_id, ops, templates};
 use ledgerflow_rpc::{RpcClient, RpcConfig};
 use serde_json::json;
 
@@ -49,13 +49,6 @@ pub fn code_version() -> B256 {
     worker::code_version(&c.ledgerflow, c.commit.as_deref())
 }
 
-fn contract_address(receipt: &serde_json::Value) -> eyre::Result<Address> {
-    receipt["contractAddress"]
-        .as_str()
-        .and_then(|s| s.parse().ok())
-        .ok_or_else(|| eyre!("the deployment receipt has no contract address"))
-}
-
 pub async fn deploy(a: OracleDeployArgs) -> eyre::Result<ExitCode> {
     let n = node(&a.chain.rpc)?;
     let k = key(&a.key_file)?;
@@ -67,36 +60,15 @@ pub async fn deploy(a: OracleDeployArgs) -> eyre::Result<ExitCode> {
             .map(|w| address(w, "--worker"))
             .collect::<eyre::Result<Vec<_>>>()?
     };
-    let send = |data: Vec<u8>| n.transact(&k, None, U256::ZERO, data);
-    let r = send(creation("LedgerflowRegistry", &[])?).await?;
-    let registry = contract_address(&r)?;
-    let block = r["blockNumber"]
-        .as_str()
-        .and_then(ledgerflow_oracle::node::quantity)
-        .unwrap_or(0) as u64;
-    let licence = contract_address(&send(creation("LicenceNFT", &[])?).await?)?;
-    let oracle =
-        contract_address(&send(creation("LedgerflowOracle", &[Value::Address(registry)])?).await?)?;
-    for w in &workers {
-        n.transact(
-            &k,
-            Some(oracle),
-            U256::ZERO,
-            abi::call(
-                "setWorker(address,bool)",
-                &[Value::Address(*w), Value::Bool(true)],
-            ),
-        )
-        .await?;
-    }
+    let d = ops::deploy(&n, &k, &workers).await?;
     let out = json!({
-        "chain_id": n.chain_id().await?,
-        "oracle": format!("{oracle:#x}"),
-        "registry": format!("{registry:#x}"),
-        "licence": format!("{licence:#x}"),
-        "workers": workers.iter().map(|w| format!("{w:#x}")).collect::<Vec<_>>(),
-        "owner": format!("{:#x}", k.address()),
-        "deployed_block": block,
+        "chain_id": d.chain_id,
+        "oracle": format!("{:#x}", d.oracle),
+        "registry": format!("{:#x}", d.registry),
+        "licence": format!("{:#x}", d.licence),
+        "workers": d.workers.iter().map(|w| format!("{w:#x}")).collect::<Vec<_>>(),
+        "owner": format!("{:#x}", d.owner),
+        "deployed_block": d.deployed_block,
     });
     if let Some(p) = &a.output {
         ledgerflow_lake::writer::write_bytes_atomic(
@@ -143,77 +115,35 @@ fn parse_blocks(s: &str) -> eyre::Result<(u64, u64)> {
     Ok((a, b))
 }
 
-async fn is_dataset(n: &Node, registry: Address, root: B256) -> eyre::Result<bool> {
-    let v = n
-        .view(
-            registry,
-            "isDataset(bytes32)",
-            &[Value::FixedBytes(root.to_vec())],
-            "bool",
-        )
-        .await?;
-    Ok(v[0] == Value::Bool(true))
-}
-
-async fn register_dataset_tx(
-    n: &Node,
-    k: &PrivateKey,
-    registry: Address,
-    root: B256,
-    chain: &str,
-    from: u64,
-    to: u64,
-) -> eyre::Result<()> {
-    n.transact(
-        k,
-        Some(registry),
-        U256::ZERO,
-        abi::call(
-            "registerDataset(bytes32,string,uint64,uint64)",
-            &[
-                Value::FixedBytes(root.to_vec()),
-                Value::String(chain.to_string()),
-                Value::Uint(U256::from(from)),
-                Value::Uint(U256::from(to)),
-            ],
-        ),
-    )
-    .await?;
-    Ok(())
-}
-
 pub async fn register_dataset(a: OracleRegisterDatasetArgs) -> eyre::Result<ExitCode> {
     let n = node(&a.chain_rpc.rpc)?;
     let k = key(&a.key_file)?;
     let oracle = address(&a.oracle, "--oracle")?;
     let chain = lake_chain(&a.lake, &a.chain)?;
     let (from, to) = parse_blocks(&a.blocks)?;
+    let registry = verify::registry_of(&n, oracle).await?;
     let ds = jobs::DatasetInfo {
         chain: chain.clone(),
         from_block: from,
         to_block: to,
     };
-    let root = jobs::dataset_root(&a.lake, &ds)?;
-    let chunks = ledgerflow_lake::hash::hash_blocks(&Lake::new(&a.lake), &chain, None, from, to)?
-        .chunks
-        .len();
-    let registry = verify::registry_of(&n, oracle).await?;
-    let existed = is_dataset(&n, registry, root).await?;
-    if !existed {
-        register_dataset_tx(&n, &k, registry, root, &chain, from, to).await?;
-    }
-    let out = json!({"root": format!("{root:#x}"), "chain": chain, "from_block": from,
-                     "to_block": to, "chunks": chunks, "registry": format!("{registry:#x}"),
-                     "already_registered": existed});
+    let r = ops::register_dataset(&n, &k, registry, &a.lake, &ds).await?;
     if a.json {
-        println!("{out}");
+        println!(
+            "{}",
+            json!({"root": format!("{:#x}", r.root), "chain": chain, "from_block": from,
+                   "to_block": to, "chunks": r.chunks, "registry": format!("{registry:#x}"),
+                   "already_registered": !r.new})
+        );
     } else {
         println!(
-            "dataset {root:#x}: {chain} blocks {from}..={to}, {chunks} chunks{}",
-            if existed {
-                " (already registered)"
-            } else {
+            "dataset {:#x}: {chain} blocks {from}..={to}, {} chunks{}",
+            r.root,
+            r.chunks,
+            if r.new {
                 " registered"
+            } else {
+                " (already registered)"
             }
         );
     }
@@ -225,69 +155,30 @@ pub async fn register_model(a: OracleRegisterModelArgs) -> eyre::Result<ExitCode
     let k = key(&a.key_file)?;
     let oracle = address(&a.oracle, "--oracle")?;
     let registry = verify::registry_of(&n, oracle).await?;
-    let (_, bytes) = ledgerflow_ml::model::Model::load(&a.model)?;
-    let model_hash = b256(&ledgerflow_ml::model::sha256_hex(&bytes), "model hash")?;
-    let manifest_path = a.model.join(ledgerflow_ml::manifest::MANIFEST_FILE);
-    let manifest_bytes = std::fs::read(&manifest_path)
-        .wrap_err_with(|| format!("cannot read {}", manifest_path.display()))?;
-    let manifest_hash = b256(
-        &ledgerflow_ml::model::sha256_hex(&manifest_bytes),
-        "manifest hash",
-    )?;
-    let manifest = ledgerflow_ml::manifest::Manifest::load(&a.model)?;
-    let mut dataset_root = B256::ZERO;
-    if let Some(l) = &manifest.lake {
-        dataset_root = b256(&l.merkle_root, "the manifest's lake root")?;
-        if !is_dataset(&n, registry, dataset_root).await? {
-            let to = l.until_block.map_or(0, |b| b.max(0) as u64);
-            register_dataset_tx(&n, &k, registry, dataset_root, &l.chain, 0, to).await?;
-        }
-    }
     let licence = match &a.licence {
         Some(l) => address(l, "--licence")?,
         None => Address::ZERO,
     };
-    let exists = n
-        .view(
-            registry,
-            "isModel(bytes32)",
-            &[Value::FixedBytes(model_hash.to_vec())],
-            "bool",
-        )
-        .await?[0]
-        == Value::Bool(true);
-    if !exists {
-        n.transact(
-            &k,
-            Some(registry),
-            U256::ZERO,
-            abi::call(
-                "registerModel(bytes32,bytes32,bytes32,address,uint256)",
-                &[
-                    Value::FixedBytes(model_hash.to_vec()),
-                    Value::FixedBytes(manifest_hash.to_vec()),
-                    Value::FixedBytes(dataset_root.to_vec()),
-                    Value::Address(licence),
-                    Value::Uint(U256::from(a.licence_id)),
-                ],
-            ),
-        )
-        .await?;
-    }
-    let out = json!({"model_hash": format!("{model_hash:#x}"),
-                     "manifest_hash": format!("{manifest_hash:#x}"),
-                     "dataset_root": format!("{dataset_root:#x}"),
-                     "licence": format!("{licence:#x}"), "licence_id": a.licence_id,
-                     "already_registered": exists});
+    let r = ops::register_model(&n, &k, registry, &a.model, licence, a.licence_id).await?;
     if a.json {
-        println!("{out}");
+        println!(
+            "{}",
+            json!({"model_hash": format!("{:#x}", r.model_hash),
+                   "manifest_hash": format!("{:#x}", r.manifest_hash),
+                   "dataset_root": format!("{:#x}", r.dataset_root),
+                   "licence": format!("{licence:#x}"), "licence_id": a.licence_id,
+                   "already_registered": !r.new})
+        );
     } else {
         println!(
-            "model {model_hash:#x} (manifest {manifest_hash:#x}, dataset {dataset_root:#x}){}",
-            if exists {
-                " already registered"
-            } else {
+            "model {:#x} (manifest {:#x}, dataset {:#x}){}",
+            r.model_hash,
+            r.manifest_hash,
+            r.dataset_root,
+            if r.new {
                 " registered"
+            } else {
+                " already registered"
             }
         );
     }
@@ -352,45 +243,16 @@ pub async fn request(a: OracleRequestArgs) -> eyre::Result<ExitCode> {
         Some(c) => address(c, "--callback")?,
         None => k.address(),
     };
-    let selector = abi::selector(&a.selector);
-    let (now, _) = n.latest_time_and_base_fee().await?;
-    let expiry = now + a.expiry;
-    let data = if model == B256::ZERO {
-        abi::call(
-            "request(bytes32,bytes,address,bytes4,uint64)",
-            &[
-                Value::FixedBytes(job.to_vec()),
-                Value::Bytes(params),
-                Value::Address(callback),
-                Value::FixedBytes(selector.to_vec()),
-                Value::Uint(U256::from(expiry)),
-            ],
-        )
-    } else {
-        abi::call(
-            "requestModel(bytes32,bytes32,bytes,address,bytes4,uint64)",
-            &[
-                Value::FixedBytes(job.to_vec()),
-                Value::FixedBytes(model.to_vec()),
-                Value::Bytes(params),
-                Value::Address(callback),
-                Value::FixedBytes(selector.to_vec()),
-                Value::Uint(U256::from(expiry)),
-            ],
-        )
+    let new = ops::NewRequest {
+        job: B256::from(job),
+        model,
+        params,
+        callback,
+        selector: abi::selector(&a.selector),
+        expires_in: a.expiry,
+        payment: U256::from(a.payment),
     };
-    let receipt = n
-        .transact(&k, Some(oracle), U256::from(a.payment), data)
-        .await?;
-    let logs = receipt["logs"].as_array().cloned().unwrap_or_default();
-    let id = worker::decode_all(&logs)?
-        .into_iter()
-        .find_map(|(_, e)| match e {
-            ledgerflow_oracle::events::OracleEvent::Request(r) => Some(r.request_id),
-            _ => None,
-        })
-        .ok_or_else(|| eyre!("the request transaction emitted no Request event"))?;
-    let block = receipt["blockNumber"].as_str().unwrap_or("?").to_string();
+    let (id, block) = ops::request(&n, &k, oracle, &new).await?;
     if !a.wait {
         if a.json {
             println!(

@@ -26,6 +26,41 @@ pub enum BenchCommand {
     /// Prediction time of a model: every row of a feature table in one batch, and rows
     /// scored one at a time (the latency of a single request).
     Predict(BenchPredictArgs),
+    /// The oracle on a local anvil chain: requests fulfilled per second and
+    /// request-to-fulfilment latency (p50/p99) with 1, 10, 100 … requests outstanding, and
+    /// the share of the worker's time spent in jobs versus the chain. Starts anvil (with a
+    /// workload exported into a lake), deploys the contracts, runs a worker in-process;
+    /// needs PostgreSQL (a fresh database `ledgerflow_bench_oracle` is made).
+    Oracle(BenchOracleArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct BenchOracleArgs {
+    /// Requests outstanding at once, one run each (comma-separated).
+    #[arg(long, default_value = "1,10,100", value_delimiter = ',')]
+    pub outstanding: Vec<usize>,
+    /// Requests per run.
+    #[arg(long, default_value_t = 200)]
+    pub requests: usize,
+    /// The job: `sql` (tx_count over the lake) or `score` (a model's probability).
+    #[arg(long, default_value = "sql")]
+    pub job: String,
+    /// PostgreSQL server (its `postgres` database; the benchmark makes its own).
+    #[arg(
+        long,
+        env = "LEDGERFLOW_POSTGRES",
+        default_value = "postgres://127.0.0.1:5432/postgres"
+    )]
+    pub postgres: String,
+    /// Folder for the lake and the model.
+    #[arg(long, default_value = "/tmp/lf-bench-oracle")]
+    pub dir: PathBuf,
+    /// Milliseconds between the worker's polls when idle.
+    #[arg(long, default_value_t = 10)]
+    pub poll_ms: u64,
+    /// anvil binary.
+    #[arg(long)]
+    pub anvil: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

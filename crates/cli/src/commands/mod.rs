@@ -2,6 +2,7 @@
 
 pub mod bench;
 pub mod bench_entities;
+pub mod bench_oracle;
 pub mod common;
 pub mod demo;
 pub mod devnet;
@@ -82,6 +83,7 @@ pub async fn run(cli: Cli) -> eyre::Result<ExitCode> {
         Command::Bench(BenchCommand::Pagerank(a)) => bench_entities::pagerank_bench(a),
         Command::Bench(BenchCommand::Lake(a)) => bench_entities::lake(a),
         Command::Bench(BenchCommand::Predict(a)) => model::bench_predict(a),
+        Command::Bench(BenchCommand::Oracle(a)) => bench_oracle::run(a).await,
     }
 }
 

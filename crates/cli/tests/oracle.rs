@@ -749,8 +749,55 @@ async fn worker_killed_mid_job_restarts_and_fulfils_each_request_once() {
     .iter()
     .map(|x| x.to_string())
     .collect();
+    // /metrics and /health while a worker runs
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut with_metrics = args.clone();
+    with_metrics.extend(["--metrics-addr".to_string(), format!("127.0.0.1:{port}")]);
+    let mut child = std::process::Command::new(common::bin())
+        .args(&with_metrics)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let client = reqwest::Client::new();
+    let mut metrics = String::new();
+    for _ in 0..100 {
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        if let Ok(r) = client
+            .get(format!("http://127.0.0.1:{port}/metrics"))
+            .send()
+            .await
+        {
+            metrics = r.text().await.unwrap();
+            if metrics.contains("ledgerflow_oracle_requests_total 16") {
+                break;
+            }
+        }
+    }
+    assert!(
+        metrics.contains("ledgerflow_oracle_requests_total 16")
+            && metrics.contains("ledgerflow_oracle_seconds_total{part=\"job\"}"),
+        "{metrics}"
+    );
+    let health = json_of(
+        &client
+            .get(format!("http://127.0.0.1:{port}/health"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap(),
+    );
+    assert!(health["head"].as_u64().unwrap() > 0, "{health}");
+    child.kill().unwrap();
+    child.wait().unwrap();
     // killed with SIGKILL at staggered moments, more requests arriving meanwhile
-    let mut kills = 0;
+    let mut kills = 1;
     for (round, ms) in [250u64, 400, 150, 600, 300, 500].into_iter().enumerate() {
         let mut child = std::process::Command::new(common::bin())
             .args(&args)
@@ -829,5 +876,167 @@ async fn worker_killed_mid_job_restarts_and_fulfils_each_request_once() {
             .await,
         );
         assert_eq!(v["ok"], true, "{v}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn oracle_commands_refuse_bad_input() {
+    let d = tempfile::tempdir().unwrap();
+    let keyf = key_file(d.path(), 2);
+    let k = s(&keyf);
+    let missing = d.path().join("missing.key");
+    let cases: Vec<(Vec<&str>, &str)> = vec![
+        (
+            vec![
+                "oracle",
+                "request",
+                "--oracle",
+                "0x12",
+                "--key-file",
+                k,
+                "--job",
+                "sql",
+            ],
+            "is not an address",
+        ),
+        (
+            vec![
+                "oracle",
+                "request",
+                "--oracle",
+                "0x5fbdb2315678afecb367f032d93f642f64180aa3",
+                "--key-file",
+                k,
+                "--job",
+                "mine",
+            ],
+            "one of sql, score",
+        ),
+        (
+            vec![
+                "oracle",
+                "request",
+                "--oracle",
+                "0x5fbdb2315678afecb367f032d93f642f64180aa3",
+                "--key-file",
+                k,
+                "--job",
+                "sql",
+                "--template",
+                "nope",
+                "--dataset",
+                "0x0000000000000000000000000000000000000000000000000000000000000001",
+            ],
+            "no template \"nope\"",
+        ),
+        (
+            vec![
+                "oracle",
+                "request",
+                "--oracle",
+                "0x5fbdb2315678afecb367f032d93f642f64180aa3",
+                "--key-file",
+                k,
+                "--job",
+                "sql",
+                "--template",
+                "tx_count",
+                "--dataset",
+                "0x0000000000000000000000000000000000000000000000000000000000000001",
+                "--arg",
+                "from_block=x",
+                "--arg",
+                "to_block=3",
+            ],
+            "is not a uint64",
+        ),
+        (
+            vec![
+                "oracle",
+                "request",
+                "--oracle",
+                "0x5fbdb2315678afecb367f032d93f642f64180aa3",
+                "--key-file",
+                k,
+                "--job",
+                "sql",
+                "--template",
+                "tx_count",
+            ],
+            "needs --dataset",
+        ),
+        (
+            vec![
+                "oracle",
+                "request",
+                "--oracle",
+                "0x5fbdb2315678afecb367f032d93f642f64180aa3",
+                "--key-file",
+                k,
+                "--job",
+                "score",
+                "--model",
+                "0x01",
+            ],
+            "is not 32 bytes of hex",
+        ),
+        (
+            vec![
+                "oracle",
+                "verify",
+                "--oracle",
+                "0x5fbdb2315678afecb367f032d93f642f64180aa3",
+                "--request",
+                "zz",
+            ],
+            "is not 32 bytes of hex",
+        ),
+        (
+            vec![
+                "oracle",
+                "register",
+                "dataset",
+                "--oracle",
+                "0x5fbdb2315678afecb367f032d93f642f64180aa3",
+                "--key-file",
+                k,
+                "--chain",
+                "c",
+                "--blocks",
+                "9:3",
+            ],
+            "the range is empty",
+        ),
+        (
+            vec!["oracle", "deploy", "--key-file", s(&missing)],
+            "cannot read the key file",
+        ),
+        (
+            vec![
+                "oracle",
+                "request",
+                "--rpc",
+                "http://127.0.0.1:9",
+                "--oracle",
+                "0x5fbdb2315678afecb367f032d93f642f64180aa3",
+                "--key-file",
+                k,
+                "--job",
+                "score",
+                "--model",
+                "0x0000000000000000000000000000000000000000000000000000000000000001",
+                "--account",
+                "0x5fbdb2315678afecb367f032d93f642f64180aa3",
+            ],
+            "connection to http://127.0.0.1:9 failed",
+        ),
+    ];
+    for (args, want) in cases {
+        let out = run(&args).await;
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {}", stderr(&out));
+        let e = stderr(&out);
+        assert!(e.contains(want), "{args:?}: expected {want:?} in {e}");
+        assert!(!e.contains("panicked"), "{e}");
+        assert!(!e.contains(KEYS[2]), "the key leaked: {e}");
     }
 }

@@ -8,10 +8,10 @@
 #   sinks:  PostgreSQL, NATS and lake sinks (stream, lake, postgres); only the binary
 #           (and the future server) may depend on it: they alone wire concrete sinks
 #   devnet: local nodes and workloads (core, rpc, evm, bitcoin)
-#   analytics (graph, entities; ml coming): core, lake, sql and each other in that
+#   analytics (graph, entities, ml): core, lake, sql and each other in that
 #           order (ml may use graph and entities), never rpc, evm, bitcoin or stream
-#   oracle, coming: the stream's traits, rpc, evm, and the analytics crates (plus what
-#           they stand on), never sinks
+#   oracle: the stream's follower and metrics, rpc, evm, and the analytics crates (plus
+#           what they stand on), never sinks (its PostgreSQL state is its own)
 #   server, coming: like the binary
 #   ledgerflow (the binary): everything
 #   testkit: test-only, depends on no crate of ours and is never a normal dependency

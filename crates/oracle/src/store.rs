@@ -17,6 +17,13 @@
 //! A request whose block leaves the chain is `dropped` whatever its state; a signed
 //! transaction is kept (write-ahead, before it is sent) until some transaction with its
 //! nonce is mined, so a crash between signing and sending only repeats the send.
+//!
+//! Request ids are the oracle, the requester and the requester's request count, so after
+//! a reorganisation a new request can carry a dropped one's id with other contents: its
+//! result and signed transaction are then forgotten (the nonce kept, to be reused or
+//! given up once another transaction took it) and it is computed afresh. A `Fulfilled`
+//! event for a request not seen yet is recorded as an `unseen` fulfilled row, so the
+//! `Request` that follows is not served twice.
 
 use tokio_postgres::{Client, NoTls};
 

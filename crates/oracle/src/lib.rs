@@ -14,6 +14,7 @@
 //! - [`keys`]: the worker's key file (0600 or refused; never printed).
 //! - [`tx`]: EIP-1559 transactions encoded and signed here, sent raw.
 
+pub mod chainlink;
 pub mod contracts;
 pub mod events;
 pub mod jobs;

@@ -1040,3 +1040,144 @@ async fn oracle_commands_refuse_bad_input() {
         assert!(!e.contains(KEYS[2]), "the key leaked: {e}");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn chainlink_operator_requests_are_served() {
+    let test = "chainlink_operator_requests_are_served";
+    let Some(st) = setup(test, "lf_oracle_chainlink").await else {
+        return;
+    };
+    let n = &st.n;
+    let owner = key(0).address();
+    let link = deploy(n, "LinkToken", &[]).await;
+    let operator = deploy(
+        n,
+        "Operator",
+        &[Value::Address(link), Value::Address(owner)],
+    )
+    .await;
+    let fee = U256::from(10u64).pow(U256::from(17u64));
+    let consumer = deploy(
+        n,
+        "LedgerflowChainlinkConsumer",
+        &[
+            Value::Address(link),
+            Value::Address(operator),
+            Value::Uint(fee),
+        ],
+    )
+    .await;
+    send(
+        n,
+        0,
+        link,
+        U256::ZERO,
+        "grantMintRole(address)",
+        &[Value::Address(owner)],
+    )
+    .await
+    .unwrap();
+    send(
+        n,
+        0,
+        link,
+        U256::ZERO,
+        "mint(address,uint256)",
+        &[
+            Value::Address(consumer),
+            Value::Uint(fee * U256::from(10u64)),
+        ],
+    )
+    .await
+    .unwrap();
+    send(
+        n,
+        0,
+        operator,
+        U256::ZERO,
+        "setAuthorizedSenders(address[])",
+        &[Value::addresses([key(1).address()])],
+    )
+    .await
+    .unwrap();
+    // an unchanged ChainlinkClient consumer asks for tx_count over blocks 0..=29
+    send(
+        n,
+        2,
+        consumer,
+        U256::ZERO,
+        "requestSql(bytes32,string,string,string[],int256[])",
+        &[
+            Value::FixedBytes(job_id("sql").to_vec()),
+            Value::String("tx_count".into()),
+            Value::String(format!("{:#x}", st.root)),
+            Value::Array(vec![
+                Value::String("from_block".into()),
+                Value::String("to_block".into()),
+            ]),
+            Value::Array(vec![
+                Value::Int(alloy_primitives::I256::ZERO),
+                Value::Int(alloy_primitives::I256::try_from(29).unwrap()),
+            ]),
+        ],
+    )
+    .await
+    .unwrap();
+    let q = ok(&[
+        "sql",
+        "-l",
+        s(&st.lake),
+        "--format",
+        "json",
+        "SELECT COUNT(*) AS c FROM transactions WHERE block_number BETWEEN 0 AND 29",
+    ])
+    .await;
+    let want = json_of(q.lines().find(|l| l.contains("\"c\"")).unwrap())["c"]
+        .as_u64()
+        .unwrap();
+    ok(&[
+        "oracle",
+        "run",
+        "--rpc",
+        &st.url,
+        "--oracle",
+        &st.o,
+        "--key-file",
+        s(&st.keys[1]),
+        "--lake",
+        s(&st.lake),
+        "--postgres",
+        &st.db,
+        "--confirmations",
+        "1",
+        "--chainlink-operator",
+        &format!("{operator:#x}"),
+        "--until-idle",
+        "--max-seconds",
+        "120",
+    ])
+    .await;
+    assert_eq!(
+        view_uint(n, consumer, "value()", &[]).await,
+        U256::from(want),
+        "the consumer got the lake's answer"
+    );
+    assert_eq!(
+        view_uint(n, consumer, "answers()", &[]).await,
+        U256::from(1u64)
+    );
+    let status = json_of(
+        &ok(&[
+            "oracle",
+            "status",
+            "--oracle",
+            &st.o,
+            "--postgres",
+            &st.db,
+            "--json",
+        ])
+        .await,
+    );
+    assert_eq!(status["counts"][0]["state"], "fulfilled", "{status}");
+    assert_eq!(status["requests"][0]["job"], "sql", "{status}");
+}

@@ -68,6 +68,97 @@ impl Cbor {
     }
 }
 
+/// Decodes any of an Operator's events the worker follows (`OracleRequest`,
+/// `OracleResponse`, `CancelOracleRequest`); `Ok(None)` for the others.
+pub fn decode_event(log: &Json) -> Result<Option<crate::events::OracleEvent>, String> {
+    use crate::events::OracleEvent;
+    if let Some(r) = decode_request(log)? {
+        return Ok(Some(OracleEvent::Chainlink(r)));
+    }
+    let topics: Vec<&str> = log["topics"]
+        .as_array()
+        .ok_or("the log has no topics")?
+        .iter()
+        .filter_map(Json::as_str)
+        .collect();
+    let id = || {
+        topics
+            .get(1)
+            .and_then(|t| crate::jobs::parse_b256(t))
+            .ok_or_else(|| "the event has no request id topic".to_string())
+    };
+    let t0 = topics.first().copied().unwrap_or_default();
+    if t0 == format!("{:#x}", abi::event_topic(ORACLE_RESPONSE)) {
+        return Ok(Some(OracleEvent::ChainlinkResponse { request_id: id()? }));
+    }
+    if t0 == format!("{:#x}", abi::event_topic(CANCEL_ORACLE_REQUEST)) {
+        return Ok(Some(OracleEvent::Cancelled {
+            request_id: id()?,
+            requester: Address::ZERO,
+            refund: U256::ZERO,
+        }));
+    }
+    Ok(None)
+}
+
+/// A Chainlink request's CBOR parameters as the ABI parameters of the ledgerflow job it
+/// names: `sql` (`template`, `dataset`, then the template's parameters by name) or
+/// `score` (`account`, optional `class`).
+pub fn job_params(
+    job: &str,
+    data: &[u8],
+    templates: &[crate::templates::Template],
+) -> Result<Vec<u8>, String> {
+    let p = decode_params(data)?;
+    let text = |k: &str| {
+        p.get(k)
+            .and_then(Cbor::as_text)
+            .ok_or_else(|| format!("the Chainlink request has no text parameter {k:?}"))
+    };
+    match job {
+        "sql" => {
+            let name = text("template")?;
+            let root = crate::jobs::parse_b256(text("dataset")?)
+                .ok_or("the parameter \"dataset\" is not 32 bytes of hex")?;
+            let t = templates
+                .iter()
+                .find(|t| t.name == name)
+                .ok_or_else(|| format!("no query template {name:?}"))?;
+            let mut args = Vec::new();
+            for param in &t.params {
+                let v = p.get(&param.name).ok_or_else(|| {
+                    format!("the Chainlink request has no parameter {:?}", param.name)
+                })?;
+                let as_text = match v {
+                    Cbor::Text(s) => s.clone(),
+                    Cbor::Uint(u) => u.to_string(),
+                    Cbor::Int(i) => i.to_string(),
+                    Cbor::Bool(b) => b.to_string(),
+                    Cbor::Bytes(b) => abi::hex(b),
+                    _ => return Err(format!("parameter {:?} is not a value", param.name)),
+                };
+                args.push(
+                    crate::templates::parse_value(&param.ty, &as_text).ok_or_else(|| {
+                        format!(
+                            "parameter {:?} ({as_text}) is not a {}",
+                            param.name, param.ty
+                        )
+                    })?,
+                );
+            }
+            Ok(crate::jobs::sql_params(name, root, &args))
+        }
+        "score" => {
+            let account: Address = text("account")?
+                .parse()
+                .map_err(|_| "the parameter \"account\" is not an address".to_string())?;
+            let class = p.get("class").and_then(Cbor::as_text);
+            Ok(crate::jobs::score_params(account, class))
+        }
+        other => Err(format!("job {other} takes no Chainlink request")),
+    }
+}
+
 /// Decodes an `OracleRequest` log; `Ok(None)` for another event.
 pub fn decode_request(log: &Json) -> Result<Option<OracleRequest>, String> {
     let topics: Vec<&str> = log["topics"]

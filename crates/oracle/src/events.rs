@@ -16,6 +16,8 @@ pub const CANCELLED: &str = "Cancelled(bytes32,address,uint256)";
 /// Where a log sits on the chain.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LogPlace {
+    /// The contract that emitted it.
+    pub address: Address,
     pub block_number: u64,
     /// Lower-case `0x` hex, as the stream's block references keep it.
     pub block_hash: String,
@@ -61,6 +63,12 @@ pub enum OracleEvent {
         requester: Address,
         refund: U256,
     },
+    /// A request made through a Chainlink `Operator`.
+    Chainlink(crate::chainlink::OracleRequest),
+    /// A Chainlink `Operator` answered a request (`OracleResponse`).
+    ChainlinkResponse {
+        request_id: B256,
+    },
 }
 
 impl OracleEvent {
@@ -70,6 +78,8 @@ impl OracleEvent {
             OracleEvent::Request(r) => r.request_id,
             OracleEvent::Fulfilled(f) => f.request_id,
             OracleEvent::Cancelled { request_id, .. } => *request_id,
+            OracleEvent::Chainlink(c) => c.request_id,
+            OracleEvent::ChainlinkResponse { request_id } => *request_id,
         }
     }
 }
@@ -119,6 +129,10 @@ pub fn place(log: &Json) -> Result<LogPlace, String> {
     let index = ledgerflow_evm::hex::u64_of(hex_field(log, "logIndex")?)
         .map_err(|e| format!("logIndex: {e}"))?;
     Ok(LogPlace {
+        address: hex_field(log, "address")
+            .ok()
+            .and_then(|a| a.parse().ok())
+            .unwrap_or_default(),
         block_number: number,
         block_hash: hex_field(log, "blockHash")?.to_ascii_lowercase(),
         tx_hash: b256_of(hex_field(log, "transactionHash")?, "transactionHash")?,

@@ -154,17 +154,15 @@ impl Node {
         })
     }
 
-    /// Logs of `address` in block `hash` (by hash: the logs of exactly that block).
+    /// Logs of `addresses` in block `hash` (by hash: the logs of exactly that block).
     pub async fn logs_of_block(
         &self,
-        address: Address,
+        addresses: &[Address],
         hash: &str,
     ) -> Result<Vec<Json>, NodeError> {
+        let list: Vec<String> = addresses.iter().map(|a| format!("{a:#x}")).collect();
         let v = self
-            .get(
-                "eth_getLogs",
-                json!([{"blockHash": hash, "address": format!("{address:#x}")}]),
-            )
+            .get("eth_getLogs", json!([{"blockHash": hash, "address": list}]))
             .await?;
         v.as_array().cloned().ok_or_else(|| NodeError::Answer {
             method: "eth_getLogs".into(),

@@ -25,6 +25,7 @@
 //! event for a request not seen yet is recorded as an `unseen` fulfilled row, so the
 //! `Request` that follows is not served twice.
 
+use alloy_primitives::B256;
 use tokio_postgres::{Client, NoTls};
 
 use crate::events::{LogPlace, RequestEvent};
@@ -82,6 +83,7 @@ CREATE TABLE IF NOT EXISTS oracle_requests (
     PRIMARY KEY (oracle, request_id)
 );
 CREATE INDEX IF NOT EXISTS oracle_requests_state ON oracle_requests (oracle, state);
+ALTER TABLE oracle_requests ADD COLUMN IF NOT EXISTS contract TEXT;
 CREATE TABLE IF NOT EXISTS oracle_checkpoint (
     oracle TEXT PRIMARY KEY,
     window_json TEXT NOT NULL,
@@ -125,6 +127,12 @@ pub struct Stored {
     pub error: Option<String>,
     /// Seconds since the request was first seen (for latency).
     pub age_s: f64,
+    /// The contract the request came from and the answer goes to (a Chainlink Operator
+    /// for `kind = chainlink`; our oracle otherwise).
+    pub contract: Option<String>,
+    pub callback: String,
+    pub selector: String,
+    pub payment: String,
     /// Seconds since the last send.
     pub since_send_s: Option<f64>,
 }
@@ -144,7 +152,8 @@ const COLUMNS: &str = "request_id, kind, block_number, block_hash, requester, jo
     code_version, fulfil_nonce, fulfil_txs, fulfil_raw, max_fee, priority_fee, sends, \
     fulfilled_block, fulfilled_tx, error, \
     EXTRACT(EPOCH FROM clock_timestamp() - seen_at)::float8, \
-    EXTRACT(EPOCH FROM clock_timestamp() - sent_at)::float8";
+    EXTRACT(EPOCH FROM clock_timestamp() - sent_at)::float8, contract, callback, selector, \
+    payment";
 
 fn row_to_stored(r: &tokio_postgres::Row) -> Stored {
     Stored {
@@ -175,6 +184,10 @@ fn row_to_stored(r: &tokio_postgres::Row) -> Stored {
         error: r.get(24),
         age_s: r.get::<_, Option<f64>>(25).unwrap_or(0.0),
         since_send_s: r.get(26),
+        contract: r.get(27),
+        callback: r.get(28),
+        selector: r.get(29),
+        payment: r.get(30),
     }
 }
 
@@ -287,6 +300,27 @@ impl Store {
                                 &place.block_hash,
                                 &format!("{:#x}", place.tx_hash),
                                 &format!("{:#x}", f.worker),
+                            ],
+                        )
+                        .await?;
+                }
+                OracleEvent::Chainlink(c) => {
+                    applied.requests += 1;
+                    insert_chainlink(&tx, &o, place, c, jobs.name(&c.spec_id)).await?;
+                }
+                OracleEvent::ChainlinkResponse { request_id } => {
+                    applied.fulfilled += tx
+                        .execute(
+                            "UPDATE oracle_requests SET state = 'fulfilled', fulfilled_block = $3, \
+                             fulfilled_block_hash = $4, fulfilled_tx = $5, \
+                             fulfilled_at = clock_timestamp(), updated_at = clock_timestamp() \
+                             WHERE oracle = $1 AND request_id = $2",
+                            &[
+                                &o,
+                                &format!("{request_id:#x}"),
+                                &(place.block_number as i64),
+                                &place.block_hash,
+                                &format!("{:#x}", place.tx_hash),
                             ],
                         )
                         .await?;
@@ -570,6 +604,47 @@ async fn insert_request(
             &hex(&r.selector),
             &(r.expiry.min(i64::MAX as u64) as i64),
             &r.payment.to_string(),
+        ],
+    )
+    .await
+}
+
+/// A request made through a Chainlink Operator (`kind = chainlink`): its CBOR parameters
+/// as `params`, the Operator as `contract`, `cancelExpiration` as `expiry`.
+async fn insert_chainlink(
+    tx: &tokio_postgres::Transaction<'_>,
+    o: &str,
+    place: &LogPlace,
+    r: &crate::chainlink::OracleRequest,
+    job: Option<&str>,
+) -> Result<u64, tokio_postgres::Error> {
+    tx.execute(
+        "INSERT INTO oracle_requests (oracle, request_id, kind, block_number, block_hash, \
+         tx_hash, log_index, requester, job_id, job, model_hash, params, callback, selector, \
+         expiry, payment, state, contract) VALUES ($1,$2,'chainlink',$3,$4,$5,$6,$7,$8,$9,$10, \
+         $11,$12,$13,$14,$15,'pending',$16) \
+         ON CONFLICT (oracle, request_id) DO UPDATE SET block_number = $3, block_hash = $4, \
+         tx_hash = $5, log_index = $6, state = CASE WHEN oracle_requests.state = 'dropped' \
+         THEN (CASE WHEN oracle_requests.fulfil_raw IS NOT NULL THEN 'submitted' \
+         WHEN oracle_requests.result IS NOT NULL THEN 'computed' ELSE 'pending' END) \
+         ELSE oracle_requests.state END, updated_at = clock_timestamp()",
+        &[
+            &o,
+            &format!("{:#x}", r.request_id),
+            &(place.block_number as i64),
+            &place.block_hash,
+            &format!("{:#x}", place.tx_hash),
+            &(place.log_index as i64),
+            &format!("{:#x}", r.requester),
+            &format!("{:#x}", r.spec_id),
+            &job,
+            &format!("{:#x}", B256::ZERO),
+            &r.data,
+            &format!("{:#x}", r.callback),
+            &hex(&r.selector),
+            &(r.cancel_expiration.min(i64::MAX as u64) as i64),
+            &r.payment.to_string(),
+            &format!("{:#x}", place.address),
         ],
     )
     .await

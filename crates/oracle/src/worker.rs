@@ -75,6 +75,9 @@ pub struct WorkerOptions {
     pub max_fee_cap: u128,
     /// The code version delivered with results (bytes32).
     pub code_version: B256,
+    /// A Chainlink `Operator` whose requests this worker also serves (it must be one of
+    /// the Operator's authorised senders).
+    pub chainlink_operator: Option<Address>,
 }
 
 /// The worker's counters (`/metrics`).
@@ -301,11 +304,9 @@ impl Worker {
             let orphaned: Vec<String> = ev.undo().iter().map(|b| b.hash.clone()).collect();
             let mut found = Vec::new();
             for b in ev.apply() {
-                for log in self
-                    .node
-                    .logs_of_block(self.options.oracle, &b.hash)
-                    .await?
-                {
+                let mut addresses = vec![self.options.oracle];
+                addresses.extend(self.options.chainlink_operator);
+                for log in self.node.logs_of_block(&addresses, &b.hash).await? {
                     let place = events::place(&log).map_err(|reason| WorkerError::Log {
                         block: b.number,
                         index: 0,
@@ -318,7 +319,12 @@ impl Worker {
                             b.hash, place.block_hash
                         )));
                     }
-                    match events::decode(&log) {
+                    let decoded = if Some(place.address) == self.options.chainlink_operator {
+                        crate::chainlink::decode_event(&log)
+                    } else {
+                        events::decode(&log)
+                    };
+                    match decoded {
                         Ok(Some(e)) => found.push((place, e)),
                         Ok(None) => {}
                         Err(reason) => {
@@ -379,12 +385,33 @@ impl Worker {
                 self.metrics.expired.fetch_add(1, Relaxed);
                 continue;
             }
-            let req = JobRequest {
+            let mut req = JobRequest {
                 job_id: parse(&r.job_id),
                 model_hash: parse(&r.model_hash),
                 params: r.params.clone(),
                 requester: r.requester.parse().unwrap_or_default(),
             };
+            if r.kind == "chainlink" {
+                // CBOR parameters → the job's ABI parameters; the model from them
+                let job = self.jobs.name(&req.job_id).unwrap_or("?");
+                match crate::chainlink::job_params(job, &r.params, &self.ctx.templates) {
+                    Ok(p) => req.params = p,
+                    Err(e) => {
+                        self.store
+                            .set_state(&r.request_id, "pending", "failed", Some(&e))
+                            .await?;
+                        self.metrics.failed.fetch_add(1, Relaxed);
+                        continue;
+                    }
+                }
+                if job == "score" {
+                    req.model_hash = crate::chainlink::decode_params(&r.params)
+                        .ok()
+                        .and_then(|p| p.get("model").and_then(|m| m.as_text().map(String::from)))
+                        .and_then(|m| crate::jobs::parse_b256(&m))
+                        .unwrap_or_default();
+                }
+            }
             let t = Instant::now();
             let out = self.jobs.run(&self.ctx, &req).await;
             let secs = t.elapsed().as_secs_f64();
@@ -419,7 +446,35 @@ impl Worker {
         Ok(())
     }
 
+    /// The contract a request's answer goes to.
+    fn target(&self, r: &Stored) -> Address {
+        match (&r.contract, r.kind.as_str()) {
+            (Some(c), "chainlink") => c.parse().unwrap_or(self.options.oracle),
+            _ => self.options.oracle,
+        }
+    }
+
     fn fulfil_call(&self, r: &Stored) -> Vec<u8> {
+        if r.kind == "chainlink" {
+            let mut selector = [0u8; 4];
+            if let Ok(b) = alloy_primitives::hex::decode(&r.selector) {
+                if b.len() == 4 {
+                    selector.copy_from_slice(&b);
+                }
+            }
+            let req = crate::chainlink::OracleRequest {
+                spec_id: parse(&r.job_id),
+                requester: r.requester.parse().unwrap_or_default(),
+                request_id: parse(&r.request_id),
+                payment: U256::from_str_radix(&r.payment, 10).unwrap_or_default(),
+                callback: r.callback.parse().unwrap_or_default(),
+                selector,
+                cancel_expiration: r.expiry,
+                data_version: U256::from(2u64),
+                data: Vec::new(),
+            };
+            return crate::chainlink::fulfil_call(&req, r.result.as_deref().unwrap_or_default());
+        }
         let b = |s: &Option<String>| Value::FixedBytes(parse(s.as_deref().unwrap_or("")).to_vec());
         abi::call(
             "fulfil(bytes32,bytes,bytes32,bytes32,bytes32,bytes32)",
@@ -453,7 +508,7 @@ impl Worker {
             max_priority_fee_per_gas: fees.0,
             max_fee_per_gas: fees.1,
             gas,
-            to: Some(self.options.oracle),
+            to: Some(self.target(r)),
             value: U256::ZERO,
             data: self.fulfil_call(r),
         };
@@ -502,7 +557,7 @@ impl Worker {
                 let data = self.fulfil_call(&r);
                 let gas = match self
                     .node
-                    .estimate_gas(me, Some(self.options.oracle), U256::ZERO, &data)
+                    .estimate_gas(me, Some(self.target(&r)), U256::ZERO, &data)
                     .await
                 {
                     Ok(g) => g + g / 3 + 30_000,
@@ -616,7 +671,7 @@ impl Worker {
             let data = self.fulfil_call(&r);
             let gas = self
                 .node
-                .estimate_gas(me, Some(self.options.oracle), U256::ZERO, &data)
+                .estimate_gas(me, Some(self.target(&r)), U256::ZERO, &data)
                 .await
                 .map_or(500_000, |g| g + g / 3 + 30_000);
             self.sign_and_send(&r, nonce, gas, fees).await?;

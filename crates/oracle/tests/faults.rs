@@ -157,6 +157,7 @@ impl Env {
             bump_percent: 15,
             max_fee_cap: 1_000_000_000_000,
             code_version: ledgerflow_oracle::worker::code_version("test", None),
+            chainlink_operator: None,
         };
         Worker::open(node, store, key(1), jobs, ctx, options)
             .await

@@ -239,6 +239,12 @@ pub struct OracleRunArgs {
     /// Highest max fee per gas (gwei).
     #[arg(long, default_value_t = 500)]
     pub max_fee_gwei: u64,
+    /// Also serve the requests of this Chainlink Operator (Chainlink's own contract; the
+    /// worker's address must be one of its authorised senders): spec ids are ledgerflow
+    /// job ids, CBOR parameters `template`, `dataset` and the template's arguments (sql)
+    /// or `model`, `account`, `class` (score); answered with fulfillOracleRequest2.
+    #[arg(long)]
+    pub chainlink_operator: Option<String>,
     /// Serve /metrics and /health here (e.g. 127.0.0.1:9102).
     #[arg(long)]
     pub metrics_addr: Option<String>,

@@ -197,6 +197,7 @@ pub async fn run(a: BenchOracleArgs) -> eyre::Result<ExitCode> {
         bump_percent: 15,
         max_fee_cap: 500_000_000_000,
         code_version: crate::commands::oracle::code_version(),
+        chainlink_operator: None,
     };
     let mut w =
         worker::Worker::open(n.clone(), store, worker_key, Registry::default(), ctx, opts).await?;

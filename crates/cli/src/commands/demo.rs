@@ -611,6 +611,7 @@ async fn oracle_part(rpc: &str, output: &std::path::Path) -> eyre::Result<()> {
         bump_percent: 15,
         max_fee_cap: 500_000_000_000,
         code_version: code,
+        chainlink_operator: None,
     };
     let t = std::time::Instant::now();
     let ctx2 = ctx.clone();

@@ -372,6 +372,10 @@ pub async fn run(a: OracleRunArgs) -> eyre::Result<ExitCode> {
         bump_percent: a.bump_percent,
         max_fee_cap: u128::from(a.max_fee_gwei) * 1_000_000_000,
         code_version: code_version(),
+        chainlink_operator: match &a.chainlink_operator {
+            Some(op) => Some(address(op, "--chainlink-operator")?),
+            None => None,
+        },
     };
     let mut w = Worker::open(n, store, k, Registry::default(), ctx, options).await?;
     tracing::info!(

@@ -21,6 +21,8 @@ for job in sql score; do
     python3 -c '
 import json, sys
 for line in sys.stdin:
+    if not line.startswith("{"):
+        continue
     r = json.loads(line)
     print("%-6s %11d %9d %8.1f %9.1f %9.1f %9.2f" % (r["job"], r["outstanding"], r["requests"],
           r["fulfilled_per_second"], r["latency_ms_p50"], r["latency_ms_p99"], r["job_share"]))'

@@ -21,20 +21,7 @@ pub const CANCEL_ORACLE_REQUEST: &str = "CancelOracleRequest(bytes32)";
 /// `OracleResponse(bytes32)`'s signature: the Operator fulfilled a request.
 pub const ORACLE_RESPONSE: &str = "OracleResponse(bytes32)";
 
-/// A request made through an Operator.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct OracleRequest {
-    pub spec_id: B256,
-    pub requester: Address,
-    pub request_id: B256,
-    pub payment: U256,
-    pub callback: Address,
-    pub selector: [u8; 4],
-    pub cancel_expiration: u64,
-    pub data_version: U256,
-    /// The CBOR parameters, as sent.
-    pub data: Vec<u8>,
-}
+pub use crate::events::OracleRequest;
 
 /// A CBOR value of a Chainlink request.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -53,6 +53,22 @@ pub struct FulfilledEvent {
     pub callback_ok: bool,
 }
 
+/// A request made through a Chainlink `Operator` (its `OracleRequest` event; decoded
+/// in `chainlink`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OracleRequest {
+    pub spec_id: B256,
+    pub requester: Address,
+    pub request_id: B256,
+    pub payment: U256,
+    pub callback: Address,
+    pub selector: [u8; 4],
+    pub cancel_expiration: u64,
+    pub data_version: U256,
+    /// The CBOR parameters, as sent.
+    pub data: Vec<u8>,
+}
+
 /// One of the oracle's events.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum OracleEvent {
@@ -64,7 +80,7 @@ pub enum OracleEvent {
         refund: U256,
     },
     /// A request made through a Chainlink `Operator`.
-    Chainlink(crate::chainlink::OracleRequest),
+    Chainlink(OracleRequest),
     /// A Chainlink `Operator` answered a request (`OracleResponse`).
     ChainlinkResponse {
         request_id: B256,

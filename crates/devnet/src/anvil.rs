@@ -10,6 +10,18 @@ use crate::DevnetError;
 /// Where `scripts/setup.sh` installs anvil, relative to the repository root.
 pub const TOOLS_ANVIL: &str = ".tools/node_modules/@foundry-rs/anvil-linux-amd64/bin/anvil";
 
+/// anvil's well-known development keys (accounts 0..=6 of its default mnemonic), hex
+/// without `0x`: the demo, the benchmarks and the tests sign with them.
+pub const DEV_KEYS: [&str; 7] = [
+    "ac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80",
+    "59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d",
+    "5de4111afa1a4b94908f83103eb1f1706367c2e68ca870fc3fb9a804cdab365a",
+    "7c852118294e51e653712a81e05800f419141751be58f605c371e15141b007a6",
+    "47e179ec197488593b187f80a00eb0da91f1b9d0b13f8733639f19c30a34926a",
+    "8b3a350cf5c34c9194ca85829a2df0ec3153be0318b5e2d3348e872092edffba",
+    "92db14e403b83dfe3df233f83dfa3a0d7096f21ca9b0d6d6b8d88b2b4ec1564e",
+];
+
 /// Finds anvil: `explicit`, then `LEDGERFLOW_ANVIL`, then `.tools/` in the current folder
 /// or any parent (the repository), then `anvil` on `PATH`.
 pub fn find_anvil(explicit: Option<&Path>) -> Result<PathBuf, DevnetError> {

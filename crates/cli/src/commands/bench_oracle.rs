@@ -21,11 +21,7 @@ use ledgerflow_oracle::{ops, verify, worker};
 
 use crate::args::BenchOracleArgs;
 
-const KEYS: [&str; 3] = [
-    "ac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80",
-    "59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d",
-    "5de4111afa1a4b94908f83103eb1f1706367c2e68ca870fc3fb9a804cdab365a",
-];
+use ledgerflow_devnet::anvil::DEV_KEYS as KEYS;
 
 fn key(i: usize) -> eyre::Result<PrivateKey> {
     alloy_primitives::hex::decode(KEYS[i])

@@ -34,7 +34,7 @@ fn key_file(dir: &Path, i: usize) -> PathBuf {
 }
 
 fn key(i: usize) -> PrivateKey {
-    PrivateKey::from_bytes(&alloy_primitives::hex::decode(KEYS[i]).unwrap()).unwrap()
+    PrivateKey::from_hex(KEYS[i]).unwrap()
 }
 
 fn s(p: &Path) -> &str {

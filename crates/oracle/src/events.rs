@@ -87,19 +87,6 @@ pub enum OracleEvent {
     },
 }
 
-impl OracleEvent {
-    /// The request the event is about.
-    pub fn request_id(&self) -> B256 {
-        match self {
-            OracleEvent::Request(r) => r.request_id,
-            OracleEvent::Fulfilled(f) => f.request_id,
-            OracleEvent::Cancelled { request_id, .. } => *request_id,
-            OracleEvent::Chainlink(c) => c.request_id,
-            OracleEvent::ChainlinkResponse { request_id } => *request_id,
-        }
-    }
-}
-
 /// The topics the worker asks `eth_getLogs` for (any of them, in topic position 0).
 pub fn topics() -> [B256; 3] {
     [

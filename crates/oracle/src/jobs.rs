@@ -410,16 +410,6 @@ impl ModelStore {
         }
         Ok(s)
     }
-
-    /// Adds one model folder.
-    pub fn add(&mut self, dir: &Path) -> Result<B256, JobError> {
-        let (_, bytes) =
-            Model::load(dir).map_err(|e| JobError::new(format!("{}: {e}", dir.display())))?;
-        let h = parse_b256(&ledgerflow_ml::model::sha256_hex(&bytes))
-            .ok_or_else(|| JobError::new("hash"))?;
-        self.by_hash.insert(h, dir.to_path_buf());
-        Ok(h)
-    }
 }
 
 /// The `score` job: a registered model's probability for an address, from the feature

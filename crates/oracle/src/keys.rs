@@ -39,6 +39,16 @@ impl PrivateKey {
         SigningKey::from_slice(b).ok().map(PrivateKey)
     }
 
+    /// A key from 64 hex digits (optionally `0x`-prefixed, surrounding space ignored).
+    pub fn from_hex(text: &str) -> Option<PrivateKey> {
+        let t = text.trim();
+        let t = t.strip_prefix("0x").unwrap_or(t);
+        if t.len() != 64 {
+            return None;
+        }
+        PrivateKey::from_bytes(&alloy_primitives::hex::decode(t).ok()?)
+    }
+
     /// Reads a key file: mode 0600 or stricter (group and others have no access), one
     /// line of 64 hex digits.
     pub fn load(path: &Path) -> Result<PrivateKey, KeyError> {
@@ -58,16 +68,9 @@ impl PrivateKey {
             path: path.to_path_buf(),
             source,
         })?;
-        let t = text.trim();
-        let t = t.strip_prefix("0x").unwrap_or(t);
-        let malformed = || KeyError::Malformed {
+        PrivateKey::from_hex(&text).ok_or_else(|| KeyError::Malformed {
             path: path.to_path_buf(),
-        };
-        if t.len() != 64 {
-            return Err(malformed());
-        }
-        let bytes = alloy_primitives::hex::decode(t).map_err(|_| malformed())?;
-        PrivateKey::from_bytes(&bytes).ok_or_else(malformed)
+        })
     }
 
     /// The address: the last 20 bytes of keccak256 of the uncompressed public key.

@@ -405,6 +405,19 @@ impl Store {
         Ok(rows.iter().map(row_to_stored).collect())
     }
 
+    /// Requests still to be answered (pending, computed or submitted).
+    pub async fn open_count(&self) -> Result<u64, StoreError> {
+        let r = self
+            .client
+            .query_one(
+                "SELECT COUNT(*) FROM oracle_requests WHERE oracle = $1 \
+                 AND state IN ('pending', 'computed', 'submitted')",
+                &[&self.oracle],
+            )
+            .await?;
+        Ok(r.get::<_, i64>(0) as u64)
+    }
+
     /// Requests per state.
     pub async fn counts(&self) -> Result<Vec<(String, i64)>, StoreError> {
         let rows = self
@@ -558,6 +571,13 @@ impl Store {
     }
 }
 
+/// The state of a stored request whose block is (again) on the chain: a dropped one
+/// comes back to where it was (its transaction to send again, its result to send, or its
+/// job to run); any other keeps its state.
+const LIVE_AGAIN: &str = "CASE WHEN oracle_requests.state <> 'dropped' THEN oracle_requests.state \
+     WHEN oracle_requests.fulfil_raw IS NOT NULL THEN 'submitted' \
+     WHEN oracle_requests.result IS NOT NULL THEN 'computed' ELSE 'pending' END";
+
 async fn insert_request(
     tx: &tokio_postgres::Transaction<'_>,
     o: &str,
@@ -565,29 +585,33 @@ async fn insert_request(
     r: &RequestEvent,
     job: Option<&str>,
 ) -> Result<u64, tokio_postgres::Error> {
-    tx.execute(
+    // a stored request whose contents differ from the event's (a reused id after a
+    // reorganisation): its result and signed transaction are forgotten
+    let changed = "(oracle_requests.kind <> 'unseen' AND (oracle_requests.requester, \
+         oracle_requests.job_id, oracle_requests.model_hash, oracle_requests.params, \
+         oracle_requests.callback, oracle_requests.selector, oracle_requests.expiry) \
+         IS DISTINCT FROM ($7, $8, $10, $11, $12, $13, $14))";
+    let forget = |col: &str, empty: &str| {
+        format!("{col} = CASE WHEN {changed} THEN {empty} ELSE oracle_requests.{col} END")
+    };
+    let sql = format!(
         "INSERT INTO oracle_requests (oracle, request_id, block_number, block_hash, tx_hash, \
          log_index, requester, job_id, job, model_hash, params, callback, selector, expiry, \
          payment, state) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,'pending') \
          ON CONFLICT (oracle, request_id) DO UPDATE SET block_number = $3, block_hash = $4, \
          tx_hash = $5, log_index = $6, kind = 'ledgerflow', requester = $7, job_id = $8, \
          job = $9, model_hash = $10, params = $11, callback = $12, selector = $13, expiry = $14, \
-         payment = $15, \
-         state = CASE WHEN oracle_requests.kind = 'unseen' THEN oracle_requests.state \
-           WHEN (oracle_requests.requester, oracle_requests.job_id, oracle_requests.model_hash, \
-                 oracle_requests.params, oracle_requests.callback, oracle_requests.selector, \
-                 oracle_requests.expiry) IS DISTINCT FROM ($7, $8, $10, $11, $12, $13, $14) \
-             THEN 'pending' \
-           WHEN oracle_requests.state = 'dropped' \
-             THEN (CASE WHEN oracle_requests.fulfil_raw IS NOT NULL THEN 'submitted' \
-                   WHEN oracle_requests.result IS NOT NULL THEN 'computed' ELSE 'pending' END) \
-           ELSE oracle_requests.state END, \
-         result = CASE WHEN (oracle_requests.kind <> 'unseen' AND (oracle_requests.requester, oracle_requests.job_id, oracle_requests.model_hash, oracle_requests.params, oracle_requests.callback, oracle_requests.selector, oracle_requests.expiry) IS DISTINCT FROM ($7, $8, $10, $11, $12, $13, $14)) THEN NULL ELSE oracle_requests.result END, \
-         result_hash = CASE WHEN (oracle_requests.kind <> 'unseen' AND (oracle_requests.requester, oracle_requests.job_id, oracle_requests.model_hash, oracle_requests.params, oracle_requests.callback, oracle_requests.selector, oracle_requests.expiry) IS DISTINCT FROM ($7, $8, $10, $11, $12, $13, $14)) THEN NULL ELSE oracle_requests.result_hash END, \
-         fulfil_raw = CASE WHEN (oracle_requests.kind <> 'unseen' AND (oracle_requests.requester, oracle_requests.job_id, oracle_requests.model_hash, oracle_requests.params, oracle_requests.callback, oracle_requests.selector, oracle_requests.expiry) IS DISTINCT FROM ($7, $8, $10, $11, $12, $13, $14)) THEN NULL ELSE oracle_requests.fulfil_raw END, \
-         fulfil_txs = CASE WHEN (oracle_requests.kind <> 'unseen' AND (oracle_requests.requester, oracle_requests.job_id, oracle_requests.model_hash, oracle_requests.params, oracle_requests.callback, oracle_requests.selector, oracle_requests.expiry) IS DISTINCT FROM ($7, $8, $10, $11, $12, $13, $14)) THEN '{}' ELSE oracle_requests.fulfil_txs END, \
-         error = CASE WHEN (oracle_requests.kind <> 'unseen' AND (oracle_requests.requester, oracle_requests.job_id, oracle_requests.model_hash, oracle_requests.params, oracle_requests.callback, oracle_requests.selector, oracle_requests.expiry) IS DISTINCT FROM ($7, $8, $10, $11, $12, $13, $14)) THEN NULL ELSE oracle_requests.error END, \
-         updated_at = clock_timestamp()",
+         payment = $15, state = CASE WHEN oracle_requests.kind = 'unseen' \
+         THEN oracle_requests.state WHEN {changed} THEN 'pending' ELSE {LIVE_AGAIN} END, \
+         {}, {}, {}, {}, {}, updated_at = clock_timestamp()",
+        forget("result", "NULL"),
+        forget("result_hash", "NULL"),
+        forget("fulfil_raw", "NULL"),
+        forget("fulfil_txs", "'{}'"),
+        forget("error", "NULL"),
+    );
+    tx.execute(
+        sql.as_str(),
         &[
             &o,
             &format!("{:#x}", r.request_id),
@@ -619,15 +643,15 @@ async fn insert_chainlink(
     job: Option<&str>,
 ) -> Result<u64, tokio_postgres::Error> {
     tx.execute(
-        "INSERT INTO oracle_requests (oracle, request_id, kind, block_number, block_hash, \
+        format!(
+            "INSERT INTO oracle_requests (oracle, request_id, kind, block_number, block_hash, \
          tx_hash, log_index, requester, job_id, job, model_hash, params, callback, selector, \
          expiry, payment, state, contract) VALUES ($1,$2,'chainlink',$3,$4,$5,$6,$7,$8,$9,$10, \
          $11,$12,$13,$14,$15,'pending',$16) \
          ON CONFLICT (oracle, request_id) DO UPDATE SET block_number = $3, block_hash = $4, \
-         tx_hash = $5, log_index = $6, state = CASE WHEN oracle_requests.state = 'dropped' \
-         THEN (CASE WHEN oracle_requests.fulfil_raw IS NOT NULL THEN 'submitted' \
-         WHEN oracle_requests.result IS NOT NULL THEN 'computed' ELSE 'pending' END) \
-         ELSE oracle_requests.state END, updated_at = clock_timestamp()",
+         tx_hash = $5, log_index = $6, state = {LIVE_AGAIN}, updated_at = clock_timestamp()"
+        )
+        .as_str(),
         &[
             &o,
             &format!("{:#x}", r.request_id),

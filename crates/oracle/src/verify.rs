@@ -97,34 +97,26 @@ pub async fn find(
     NodeError,
 > {
     let head = node.head().await?;
+    // one query: either event (topic 0), this request (topic 1)
+    let filter = serde_json::json!([{
+        "fromBlock": "0x0", "toBlock": format!("{head:#x}"),
+        "address": format!("{oracle:#x}"),
+        "topics": [[format!("{:#x}", abi::event_topic(events::REQUEST)),
+                    format!("{:#x}", abi::event_topic(events::FULFILLED))],
+                   format!("{id:#x}")],
+    }]);
+    let logs = node.get("eth_getLogs", filter).await?;
     let mut req = None;
     let mut ful = None;
-    for topic in [
-        abi::event_topic(events::REQUEST),
-        abi::event_topic(events::FULFILLED),
-    ] {
-        let filter = serde_json::json!([{
-            "fromBlock": "0x0", "toBlock": format!("{head:#x}"),
-            "address": format!("{oracle:#x}"),
-            "topics": [format!("{topic:#x}"), format!("{id:#x}")],
-        }]);
-        let logs = node.get("eth_getLogs", filter).await?;
-        for log in logs.as_array().into_iter().flatten() {
-            let p = events::place(log).map_err(|reason| NodeError::Answer {
-                method: "eth_getLogs".into(),
-                reason,
-            })?;
-            match events::decode(log) {
-                Ok(Some(OracleEvent::Request(r))) => req = Some((p, r)),
-                Ok(Some(OracleEvent::Fulfilled(f))) => ful = Some((p, f)),
-                Ok(_) => {}
-                Err(reason) => {
-                    return Err(NodeError::Answer {
-                        method: "eth_getLogs".into(),
-                        reason: format!("block {} log {}: {reason}", p.block_number, p.log_index),
-                    })
-                }
-            }
+    let logs: Vec<serde_json::Value> = logs.as_array().cloned().unwrap_or_default();
+    for (p, e) in crate::worker::decode_all(&logs).map_err(|e| NodeError::Answer {
+        method: "eth_getLogs".into(),
+        reason: e.to_string(),
+    })? {
+        match e {
+            OracleEvent::Request(r) => req = Some((p, r)),
+            OracleEvent::Fulfilled(f) => ful = Some((p, f)),
+            _ => {}
         }
     }
     Ok((req, ful))

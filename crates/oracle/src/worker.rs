@@ -273,9 +273,7 @@ impl Worker {
         let t = Instant::now();
         self.transactions(&mut report).await?;
         self.add_chain(t);
-        report.open = self.store.in_state("pending", 1_000_000).await?.len() as u64
-            + self.store.in_state("computed", 1_000_000).await?.len() as u64
-            + self.store.in_state("submitted", 1_000_000).await?.len() as u64;
+        report.open = self.store.open_count().await?;
         Ok(report)
     }
 
@@ -538,6 +536,10 @@ impl Worker {
         if !computed.is_empty() {
             let (now, _) = self.node.latest_time_and_base_fee().await?;
             let fees = self.fees().await?;
+            // one look at the account per step: the store's counter runs ahead of the
+            // node's pending count (take_nonce keeps the larger)
+            let mined = self.node.nonce(me, "latest").await?;
+            let pending_nonce = self.node.nonce(me, "pending").await?;
             for r in computed {
                 if r.fulfil_raw.is_some() {
                     continue; // back from a reorg: the watcher resends its transaction
@@ -576,7 +578,6 @@ impl Worker {
                     }
                     Err(e) => return Err(e.into()),
                 };
-                let mined = self.node.nonce(me, "latest").await?;
                 let (nonce, fees) = match r.fulfil_nonce {
                     // a request that came back with other contents after a reorganisation
                     // (ids are requester and nonce, so a new request can take a dropped
@@ -584,7 +585,6 @@ impl Worker {
                     // with the same nonce
                     Some(n) if n >= mined => (n, bumped(&r, fees, self.options.bump_percent)),
                     _ => {
-                        let pending_nonce = self.node.nonce(me, "pending").await?;
                         let n = self
                             .store
                             .take_nonce(&format!("{me:#x}"), pending_nonce)
@@ -752,11 +752,6 @@ pub fn code_version_text(b: &B256) -> String {
     String::from_utf8_lossy(b.as_slice())
         .trim_end_matches('\0')
         .to_string()
-}
-
-/// Where a request's log sits (for status output).
-pub fn describe_place(p: &LogPlace) -> String {
-    format!("block {} log {}", p.block_number, p.log_index)
 }
 
 /// Decodes every oracle event in `logs` (verify, status).

@@ -18,7 +18,7 @@ use ledgerflow_rpc::{RpcClient, RpcConfig};
 use ledgerflow_devnet::anvil::DEV_KEYS as KEYS;
 
 fn key(i: usize) -> PrivateKey {
-    PrivateKey::from_bytes(&alloy_primitives::hex::decode(KEYS[i]).unwrap()).unwrap()
+    PrivateKey::from_hex(KEYS[i]).unwrap()
 }
 
 async fn deploy(n: &Node, name: &str, args: &[Value]) -> Address {

@@ -33,7 +33,7 @@ use serde_json::json;
 use ledgerflow_devnet::anvil::DEV_KEYS as KEYS;
 
 fn key(i: usize) -> PrivateKey {
-    PrivateKey::from_bytes(&alloy_primitives::hex::decode(KEYS[i]).unwrap()).unwrap()
+    PrivateKey::from_hex(KEYS[i]).unwrap()
 }
 
 /// The result is the parameters.

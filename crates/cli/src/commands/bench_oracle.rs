@@ -24,10 +24,7 @@ use crate::args::BenchOracleArgs;
 use ledgerflow_devnet::anvil::DEV_KEYS as KEYS;
 
 fn key(i: usize) -> eyre::Result<PrivateKey> {
-    alloy_primitives::hex::decode(KEYS[i])
-        .ok()
-        .and_then(|b| PrivateKey::from_bytes(&b))
-        .ok_or_else(|| eyre::eyre!("a development key does not parse"))
+    PrivateKey::from_hex(KEYS[i]).ok_or_else(|| eyre::eyre!("a development key does not parse"))
 }
 
 fn percentile(sorted: &[f64], p: f64) -> f64 {
@@ -40,7 +37,7 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
 
 /// A feature table over synthetic addresses and a model trained on it (the `score`
 /// job's input); the addresses to score.
-fn score_model(dir: &std::path::Path) -> eyre::Result<(std::path::PathBuf, Vec<Address>)> {
+async fn score_model(dir: &std::path::Path) -> eyre::Result<(std::path::PathBuf, Vec<Address>)> {
     let mut t = String::from("address,x,y,label\n");
     let mut ids = Vec::new();
     for i in 0..2000u32 {
@@ -60,12 +57,12 @@ fn score_model(dir: &std::path::Path) -> eyre::Result<(std::path::PathBuf, Vec<A
     let models = dir.join("models");
     let m = models.join("bench");
     std::fs::create_dir_all(&models)?;
-    let argv = [
-        "ledgerflow",
+    let (fs, ms) = (f.to_string_lossy(), m.to_string_lossy());
+    crate::commands::demo::run_argv(&[
         "model",
         "train",
         "--features",
-        &f.to_string_lossy(),
+        &fs,
         "--id",
         "address",
         "--label",
@@ -75,16 +72,9 @@ fn score_model(dir: &std::path::Path) -> eyre::Result<(std::path::PathBuf, Vec<A
         "--seed",
         "1",
         "-o",
-        &m.to_string_lossy(),
-    ]
-    .map(String::from);
-    use clap::Parser;
-    match crate::args::Cli::try_parse_from(argv)?.command {
-        crate::args::Command::Model(crate::args::ModelCommand::Train(a)) => {
-            crate::commands::model::train(a)?;
-        }
-        _ => bail!("bench: unexpected command"),
-    }
+        &ms,
+    ])
+    .await?;
     Ok((m, ids))
 }
 
@@ -125,30 +115,21 @@ pub async fn run(a: BenchOracleArgs) -> eyre::Result<ExitCode> {
     )?);
     let head = n.head().await?;
     let lake_s = lake.to_string_lossy().into_owned();
-    let argv = [
-        "ledgerflow",
+    let blocks = format!("0:{head}");
+    crate::commands::demo::run_argv(&[
+        "-q",
         "export",
         "evm",
         "--rpc",
         &url,
         "--blocks",
-        &format!("0:{head}"),
+        &blocks,
         "--chunk-size",
         "20",
         "-o",
         &lake_s,
-        "-q",
-    ]
-    .map(String::from);
-    {
-        use clap::Parser;
-        match crate::args::Cli::try_parse_from(argv)?.command {
-            crate::args::Command::Export(crate::args::ExportCommand::Evm(e)) => {
-                crate::commands::export_evm::run(e, true).await?;
-            }
-            _ => bail!("bench: unexpected command"),
-        }
-    }
+    ])
+    .await?;
     n.get("evm_setAutomine", serde_json::json!([true])).await?;
     let (owner, worker_key, user) = (key(0)?, key(1)?, key(2)?);
     let dep = ops::deploy(&n, &owner, &[worker_key.address()]).await?;
@@ -167,7 +148,7 @@ pub async fn run(a: BenchOracleArgs) -> eyre::Result<ExitCode> {
     )
     .await?;
     let (model_hash, accounts, models) = if a.job == "score" {
-        let (m, ids) = score_model(&a.dir)?;
+        let (m, ids) = score_model(&a.dir).await?;
         let r = ops::register_model(&n, &owner, dep.registry, &m, Address::ZERO, 0).await?;
         (r.model_hash, ids, Some(a.dir.join("models")))
     } else {

@@ -55,7 +55,7 @@ pub async fn run(a: DemoArgs, quiet: bool) -> eyre::Result<ExitCode> {
         sql_summary(&a.output).await?;
         let roles = a.output.join(ROLES_FILE);
         if !a.no_bitcoin && roles.exists() {
-            lookalike_part(&a.output, &roles)?;
+            lookalike_part(&a.output, &roles).await?;
         }
     }
     Ok(code)
@@ -64,17 +64,22 @@ pub async fn run(a: DemoArgs, quiet: bool) -> eyre::Result<ExitCode> {
 /// The label file of the Litecoin workload's roles, written into the demo's lake folder.
 const ROLES_FILE: &str = "litecoin-roles.csv";
 
-fn cli_command(argv: &[&str]) -> eyre::Result<crate::args::Command> {
+/// Runs `ledgerflow ARGV…` in this process, through the command line's own dispatch.
+pub(crate) async fn run_argv(argv: &[&str]) -> eyre::Result<()> {
     use clap::Parser;
-    let mut all = vec!["ledgerflow"];
-    all.extend_from_slice(argv);
-    Ok(crate::args::Cli::try_parse_from(all)?.command)
+    let cli = crate::args::Cli::try_parse_from(
+        std::iter::once("ledgerflow").chain(argv.iter().copied()),
+    )?;
+    let code = Box::pin(crate::commands::run(cli)).await?;
+    if code != ExitCode::SUCCESS {
+        eyre::bail!("ledgerflow {} failed", argv.join(" "));
+    }
+    Ok(())
 }
 
 /// Look-alikes of the Litecoin workload's roles: half the owners of each role keep their
 /// labels, a forest trained on entity features finds the rest.
-fn lookalike_part(output: &std::path::Path, roles: &std::path::Path) -> eyre::Result<()> {
-    use crate::args::{Command, ModelCommand};
+async fn lookalike_part(output: &std::path::Path, roles: &std::path::Path) -> eyre::Result<()> {
     use std::collections::{BTreeMap, BTreeSet};
     let chain = "litecoin-regtest";
     let all = ledgerflow_entities::labels::read_file(roles)?;
@@ -114,6 +119,7 @@ fn lookalike_part(output: &std::path::Path, roles: &std::path::Path) -> eyre::Re
     let t = top.to_string_lossy().into_owned();
     let steps: [Vec<&str>; 3] = [
         vec![
+            "-q",
             "features",
             "--lake",
             &lake,
@@ -166,18 +172,7 @@ fn lookalike_part(output: &std::path::Path, roles: &std::path::Path) -> eyre::Re
     ];
     for argv in &steps {
         eprintln!("  ledgerflow {}", argv.join(" "));
-        match cli_command(argv)? {
-            Command::Features(a) => {
-                crate::commands::features::run(a, true)?;
-            }
-            Command::Model(ModelCommand::Train(a)) => {
-                crate::commands::model::train(a)?;
-            }
-            Command::Model(ModelCommand::Predict(a)) => {
-                crate::commands::model::predict(a)?;
-            }
-            _ => eyre::bail!("demo: unexpected step {argv:?}"),
-        }
+        run_argv(argv).await?;
     }
     let role: BTreeMap<&str, &str> = all
         .iter()
@@ -408,7 +403,6 @@ use ledgerflow_devnet::anvil::DEV_KEYS;
 /// average gas price) and one `score` request fulfilled by a worker, then verified.
 /// Needs PostgreSQL (LEDGERFLOW_POSTGRES, default 127.0.0.1:5432); skipped without it.
 async fn oracle_part(rpc: &str, output: &std::path::Path) -> eyre::Result<()> {
-    use crate::args::{Command, ModelCommand};
     use alloy_primitives::{Address, B256, U256};
     use ledgerflow_evm::abi;
     use ledgerflow_oracle::{jobs, ops, verify, worker};
@@ -434,9 +428,7 @@ async fn oracle_part(rpc: &str, output: &std::path::Path) -> eyre::Result<()> {
     )?);
     n.get("evm_setAutomine", serde_json::json!([true])).await?;
     let key = |i: usize| {
-        alloy_primitives::hex::decode(DEV_KEYS[i])
-            .ok()
-            .and_then(|b| ledgerflow_oracle::keys::PrivateKey::from_bytes(&b))
+        ledgerflow_oracle::keys::PrivateKey::from_hex(DEV_KEYS[i])
             .ok_or_else(|| eyre::eyre!("a development key does not parse"))
     };
     let (owner, worker_key, user) = (&key(0)?, key(1)?, &key(2)?);
@@ -506,6 +498,7 @@ async fn oracle_part(rpc: &str, output: &std::path::Path) -> eyre::Result<()> {
     let m = model.to_string_lossy().into_owned();
     let steps: [Vec<&str>; 2] = [
         vec![
+            "-q",
             "features",
             "--lake",
             &lake_s,
@@ -544,15 +537,7 @@ async fn oracle_part(rpc: &str, output: &std::path::Path) -> eyre::Result<()> {
     ];
     for argv in &steps {
         eprintln!("  ledgerflow {}", argv.join(" "));
-        match cli_command(argv)? {
-            Command::Features(a) => {
-                crate::commands::features::run(a, true)?;
-            }
-            Command::Model(ModelCommand::Train(a)) => {
-                crate::commands::model::train(a)?;
-            }
-            _ => eyre::bail!("demo: unexpected step {argv:?}"),
-        }
+        run_argv(argv).await?;
     }
     let reg = ops::register_model(&n, owner, dep.registry, &model, Address::ZERO, 0).await?;
     eprintln!("  model {:#x} registered", reg.model_hash);

@@ -666,6 +666,288 @@ async fn sql_and_score_requests_end_to_end_with_verify() {
     );
 }
 
+/// The `train` job end to end: a consumer commissions a model on the registered dataset
+/// (the lake's public labels), the worker trains it, registers its hash through its own
+/// transaction manager and fulfils; the consumer adopts the model and screens two
+/// accounts with it through `score`; a second identical request gives the same model
+/// without a second registration; `oracle verify` re-trains and passes, and fails naming
+/// the model hash when the labels differ.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn train_request_registers_a_model_the_consumer_then_uses() {
+    let test = "train_request_registers_a_model_the_consumer_then_uses";
+    let Some(st) = setup(test, "lf_oracle_train").await else {
+        return;
+    };
+    let (d, url, lake, n, oracle, o, root, db) = (
+        st.d.path(),
+        st.url.clone(),
+        st.lake.clone(),
+        st.n.clone(),
+        st.oracle,
+        st.o.clone(),
+        st.root,
+        st.db.clone(),
+    );
+    // labels: the busier half of the senders "risky", the rest "benign"
+    let q = ok(&[
+        "sql", "-l", s(&lake), "--format", "json",
+        "SELECT from_address AS a, COUNT(*) AS c FROM transactions WHERE block_number <= 39 GROUP BY from_address ORDER BY c DESC, a",
+    ])
+    .await;
+    let senders: Vec<(String, u64)> = q
+        .lines()
+        .filter(|l| l.contains("\"a\""))
+        .map(|l| {
+            let v = json_of(l);
+            (
+                v["a"].as_str().unwrap().to_string(),
+                v["c"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert!(senders.len() >= 6, "{q}");
+    let half = senders.len() / 2;
+    let label_csv = |flip: bool| {
+        let mut t = String::from("address,category,source,confidence\n");
+        for (i, (a, _)) in senders.iter().enumerate() {
+            let risky = (i < half) != flip;
+            let c = if risky { "risky" } else { "benign" };
+            t.push_str(&format!("{a},{c},test,1\n"));
+        }
+        t
+    };
+    let labels = d.join("labels.csv");
+    std::fs::write(&labels, label_csv(false)).unwrap();
+    ok(&["labels", "import", "--lake", s(&lake), s(&labels)]).await;
+    let busiest: Address = senders[0].0.parse().unwrap();
+    let quietest: Address = senders.last().unwrap().0.parse().unwrap();
+
+    let threshold = U256::from(500_000u64);
+    let commission = deploy(
+        &n,
+        "ModelCommission",
+        &[
+            Value::Address(oracle),
+            Value::FixedBytes(job_id("train").to_vec()),
+            Value::FixedBytes(job_id("score").to_vec()),
+            Value::Uint(threshold),
+        ],
+    )
+    .await;
+    let (now, _) = n.latest_time_and_base_fee().await.unwrap();
+    let expiry = Value::Uint(U256::from(now + 3600));
+    let commission_args = [
+        Value::FixedBytes(root.to_vec()),
+        Value::String("forest".into()),
+        Value::Uint(U256::from(25u64)),
+        Value::Uint(U256::from(7u64)),
+        expiry.clone(),
+    ];
+    let sig = "commission(bytes32,string,uint256,uint256,uint64)";
+    let r = send(&n, 2, commission, U256::ZERO, sig, &commission_args)
+        .await
+        .unwrap();
+    let train_id = request_ids(&r)[0];
+    // before a model: no screening
+    let e = send(
+        &n,
+        2,
+        commission,
+        U256::ZERO,
+        "screen(address,uint64)",
+        &[Value::Address(busiest), expiry.clone()],
+    )
+    .await
+    .unwrap_err();
+    assert!(e.to_string().contains("Commission: no model yet"), "{e}");
+
+    let models = d.join("models");
+    let worker = [
+        "oracle",
+        "run",
+        "--rpc",
+        &url,
+        "--oracle",
+        &o,
+        "--key-file",
+        s(&st.keys[1]),
+        "--lake",
+        s(&lake),
+        "--postgres",
+        &db,
+        "--models",
+        s(&models),
+        "--confirmations",
+        "1",
+        "--until-idle",
+        "--max-seconds",
+        "180",
+    ];
+    ok(&worker).await;
+
+    // the consumer adopted the model; the registry has it, trained on the dataset
+    let m = n.view(commission, "model()", &[], "bytes32").await.unwrap();
+    let model = B256::from_slice(m[0].as_bytes().unwrap());
+    assert_ne!(model, B256::ZERO);
+    let registry = ledgerflow_oracle::verify::registry_of(&n, oracle)
+        .await
+        .unwrap();
+    let reg = n
+        .view(
+            registry,
+            "models(bytes32)",
+            &[Value::FixedBytes(model.to_vec())],
+            "bytes32,bytes32,address,uint256,address,bool",
+        )
+        .await
+        .unwrap();
+    assert_eq!(reg[5], Value::Bool(true));
+    assert_eq!(reg[1], Value::FixedBytes(root.to_vec()));
+    assert_eq!(
+        reg[4],
+        Value::Address(key(1).address()),
+        "registered by the worker"
+    );
+    let dir = models.join(alloy_primitives::hex::encode(model.as_slice()));
+    let bytes = std::fs::read(dir.join("model.lfm")).unwrap();
+    assert_eq!(
+        ledgerflow_ml::model::sha256_hex(&bytes),
+        alloy_primitives::hex::encode(model.as_slice())
+    );
+    assert!(dir.join("features.parquet").is_file());
+    let rows = view_uint(&n, commission, "trainingRows()", &[]).await;
+    assert_eq!(rows, U256::from(senders.len() as u64));
+
+    // the consumer acts on it: screening with the delivered model
+    for a in [busiest, quietest] {
+        send(
+            &n,
+            2,
+            commission,
+            U256::ZERO,
+            "screen(address,uint64)",
+            &[Value::Address(a), expiry.clone()],
+        )
+        .await
+        .unwrap();
+    }
+    // the same training asked again: the same model, no second registration
+    let r = send(&n, 3, commission, U256::ZERO, sig, &commission_args)
+        .await
+        .unwrap();
+    let again_id = request_ids(&r)[0];
+    ok(&worker).await;
+    let busy = view_uint(
+        &n,
+        commission,
+        "scoreOf(address)",
+        &[Value::Address(busiest)],
+    )
+    .await;
+    let quiet = view_uint(
+        &n,
+        commission,
+        "scoreOf(address)",
+        &[Value::Address(quietest)],
+    )
+    .await;
+    let status = ok(&["oracle", "status", "--oracle", &o, "--postgres", &db]).await;
+    assert!(
+        busy > threshold && quiet <= threshold,
+        "scores {busy} {quiet}\n{status}"
+    );
+    let flagged = n
+        .view(
+            commission,
+            "flagged(address)",
+            &[Value::Address(busiest)],
+            "bool",
+        )
+        .await
+        .unwrap();
+    assert_eq!(flagged[0], Value::Bool(true));
+    let m2 = n.view(commission, "model()", &[], "bytes32").await.unwrap();
+    assert_eq!(m2[0], Value::FixedBytes(model.to_vec()));
+    let head = n.head().await.unwrap();
+    let reg_topic =
+        abi::event_topic("ModelRegistered(bytes32,bytes32,bytes32,address,uint256,address)");
+    assert_eq!(
+        n.logs(registry, Some(reg_topic), 0, head)
+            .await
+            .unwrap()
+            .len(),
+        1,
+        "one registration for two identical trainings"
+    );
+    let st_json = json_of(
+        &ok(&[
+            "oracle",
+            "status",
+            "--oracle",
+            &o,
+            "--postgres",
+            &db,
+            "--json",
+        ])
+        .await,
+    );
+    for r in st_json["requests"].as_array().unwrap() {
+        assert_eq!(r["state"], "fulfilled", "{r}");
+        assert_eq!(r["sends"], 1, "{r}");
+    }
+
+    // verify: trained again from the chain data and the labels, byte for byte
+    for id in [train_id, again_id] {
+        let v = json_of(
+            &ok(&[
+                "oracle",
+                "verify",
+                "--rpc",
+                &url,
+                "--oracle",
+                &o,
+                "--request",
+                &format!("{id:#x}"),
+                "--lake",
+                s(&lake),
+                "--json",
+            ])
+            .await,
+        );
+        assert_eq!(v["ok"], true, "{v}");
+        assert_eq!(v["job"], "train", "{v}");
+    }
+    // other labels: another model, and verify says so
+    let other = d.join("other-lake");
+    copy_dir(&lake, &other);
+    std::fs::write(&labels, label_csv(true)).unwrap();
+    ok(&[
+        "labels",
+        "import",
+        "--lake",
+        s(&other),
+        "--replace",
+        s(&labels),
+    ])
+    .await;
+    let out = run(&[
+        "oracle",
+        "verify",
+        "--rpc",
+        &url,
+        "--oracle",
+        &o,
+        "--request",
+        &format!("{train_id:#x}"),
+        "--lake",
+        s(&other),
+    ])
+    .await;
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let t = stdout(&out);
+    assert!(t.contains("model hash") && t.contains("DIFFERS"), "{t}");
+}
+
 fn copy_dir(from: &Path, to: &Path) {
     std::fs::create_dir_all(to).unwrap();
     for e in std::fs::read_dir(from).unwrap() {

@@ -6,6 +6,7 @@
 //! |---|---|---|---|---|---|
 //! | `sql` | `job_id("sql")` | `abi.encode(string template, bytes32 datasetRoot, bytes args)` | the template's output row, ABI-encoded | the registered dataset queried | zero |
 //! | `score` | `job_id("score")` (with `requestModel`) | `abi.encode(address account)` or `abi.encode(address account, string class)` | `abi.encode(uint256 probability × 10^6)` | the lake root of the model's feature table (zero for a table not made from the lake) | the model's SHA-256 |
+//! | `train` | `job_id("train")` | `abi.encode(bytes32 datasetRoot, string algo, uint256 trees, uint256 seed)` | `abi.encode(bytes32 modelHash, uint256 trainingRows)` | the registered dataset trained on | the new model's SHA-256 (the worker registers its feature table's lake root as a dataset, then the model, before it fulfils) |
 //!
 //! A dataset is a chain folder of the lake and a block range, as the registry records it;
 //! its root is [`ledgerflow_lake::hash::hash_blocks`] over every table's chunks wholly
@@ -49,6 +50,22 @@ pub struct JobOutput {
     /// What else identifies the computation (the template hash, the feature file), for
     /// the worker's records and `oracle verify`'s report.
     pub notes: BTreeMap<String, String>,
+    /// Transactions that must be mined before the fulfilment can be sent (the `train`
+    /// job's registrations), in order.
+    pub side: Vec<SideCall>,
+}
+
+/// A transaction a result depends on, sent by the worker's transaction manager (its
+/// nonces, write-ahead, resends) before the fulfilment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SideCall {
+    /// Names it (two results that need the same transaction share it).
+    pub key: String,
+    pub to: Address,
+    pub data: Vec<u8>,
+    /// A view call on `to` that returns `true` once the transaction's effect exists
+    /// (whoever sent it): then it is not sent, or is done.
+    pub check: Vec<u8>,
 }
 
 impl JobOutput {
@@ -91,6 +108,8 @@ pub struct JobContext {
     pub models: ModelStore,
     pub datasets: Arc<dyn Datasets>,
     pub threads: usize,
+    /// The registry contract (where the `train` job registers its models).
+    pub registry: Address,
 }
 
 type JobFuture<'a> = Pin<Box<dyn Future<Output = Result<JobOutput, JobError>> + Send + 'a>>;
@@ -115,6 +134,7 @@ impl Default for Registry {
         };
         r.add(Box::new(SqlJob));
         r.add(Box::new(ScoreJob));
+        r.add(Box::new(TrainJob));
         r
     }
 }
@@ -247,6 +267,7 @@ impl Job for SqlJob {
                 dataset_root: root,
                 model_hash: B256::ZERO,
                 notes,
+                side: Vec::new(),
             })
         })
     }
@@ -377,16 +398,21 @@ async fn query_one(lake: &Path, ds: &DatasetInfo, sql: &str) -> Result<Vec<Cell>
 }
 
 /// Model folders (`model.lfm` + `manifest.json`) found under a directory, by the SHA-256
-/// of their model file (what the registry and requests call the model hash).
+/// of their model file (what the registry and requests call the model hash). Models the
+/// `train` job writes land in `dir/<sha-256>/` and are found there later.
 #[derive(Debug, Clone, Default)]
 pub struct ModelStore {
+    pub dir: Option<PathBuf>,
     pub by_hash: BTreeMap<B256, PathBuf>,
 }
 
 impl ModelStore {
     /// Indexes `dir` itself and its sub-folders (one level) that hold a model.
     pub fn open(dir: Option<&Path>) -> Result<ModelStore, JobError> {
-        let mut s = ModelStore::default();
+        let mut s = ModelStore {
+            dir: dir.map(Path::to_path_buf),
+            by_hash: BTreeMap::new(),
+        };
         let Some(dir) = dir else {
             return Ok(s);
         };
@@ -400,16 +426,31 @@ impl ModelStore {
         }
         candidates.sort();
         for c in candidates {
-            let f = c.join(ledgerflow_ml::model::MODEL_FILE);
-            if let Ok(bytes) = std::fs::read(&f) {
-                let h = ledgerflow_ml::model::sha256_hex(&bytes);
-                if let Some(h) = parse_b256(&h) {
-                    s.by_hash.insert(h, c);
-                }
+            if let Some(h) = model_hash_of(&c) {
+                s.by_hash.insert(h, c);
             }
         }
         Ok(s)
     }
+
+    /// The folder of model `hash`: one indexed at start, or one trained since (in
+    /// `dir/<sha-256>/`, its bytes checked).
+    pub fn find(&self, hash: &B256) -> Option<PathBuf> {
+        if let Some(p) = self.by_hash.get(hash) {
+            return Some(p.clone());
+        }
+        let c = self
+            .dir
+            .as_ref()?
+            .join(alloy_primitives::hex::encode(hash.as_slice()));
+        (model_hash_of(&c) == Some(*hash)).then_some(c)
+    }
+}
+
+/// The SHA-256 of the model file in `dir`, if it holds one.
+fn model_hash_of(dir: &Path) -> Option<B256> {
+    let bytes = std::fs::read(dir.join(ledgerflow_ml::model::MODEL_FILE)).ok()?;
+    parse_b256(&ledgerflow_ml::model::sha256_hex(&bytes))
 }
 
 /// The `score` job: a registered model's probability for an address, from the feature
@@ -530,13 +571,12 @@ impl Job for ScoreJob {
                     "a score request names its model (requestModel)",
                 ));
             }
-            let dir = ctx.models.by_hash.get(&req.model_hash).ok_or_else(|| {
+            let dir = ctx.models.find(&req.model_hash).ok_or_else(|| {
                 JobError::new(format!(
                     "model {} is not in this worker's model folders",
                     hex32(&req.model_hash)
                 ))
             })?;
-            let dir = dir.clone();
             let lake = ctx.lake.clone();
             let acct = format!("{account:#x}");
             let (micro, root, notes) =
@@ -548,6 +588,167 @@ impl Job for ScoreJob {
                 dataset_root: root,
                 model_hash: req.model_hash,
                 notes,
+                side: Vec::new(),
+            })
+        })
+    }
+}
+
+/// `params` of a `train` request.
+pub fn train_params(dataset_root: B256, algo: &str, trees: u64, seed: u64) -> Vec<u8> {
+    abi::encode(&[
+        Value::FixedBytes(dataset_root.to_vec()),
+        Value::String(algo.to_string()),
+        Value::Uint(U256::from(trees)),
+        Value::Uint(U256::from(seed)),
+    ])
+}
+
+/// Most trees (or boosting rounds) a `train` request may ask for.
+pub const MAX_TRAIN_TREES: u64 = 2000;
+
+/// The `train` job: a tree model trained on a registered dataset (see
+/// [`crate::train`]), written to the worker's model folder and registered (a
+/// [`SideCall`] the worker sends before it fulfils).
+pub struct TrainJob;
+
+impl Job for TrainJob {
+    fn name(&self) -> &'static str {
+        "train"
+    }
+
+    fn run<'a>(&'a self, ctx: &'a JobContext, req: &'a JobRequest) -> JobFuture<'a> {
+        Box::pin(async move {
+            let v = abi::decode(
+                &[
+                    Type::FixedBytes(32),
+                    Type::String,
+                    Type::Uint(256),
+                    Type::Uint(256),
+                ],
+                &req.params,
+            )
+            .map_err(|e| {
+                JobError::new(format!(
+                    "train params are abi.encode(bytes32 datasetRoot, string algo, uint256 \
+                     trees, uint256 seed): {e}"
+                ))
+            })?;
+            let root = B256::from_slice(v[0].as_bytes().unwrap_or(&[0; 32]));
+            let algo_text = match &v[1] {
+                Value::String(s) => s.clone(),
+                _ => String::new(),
+            };
+            let algo: ledgerflow_ml::params::Algo =
+                algo_text.parse().map_err(|e: String| JobError::new(e))?;
+            let uint = |x: &Value, what: &str, max: u64| -> Result<u64, JobError> {
+                let u = x.as_uint().unwrap_or_default();
+                if u > U256::from(max) {
+                    return Err(JobError::new(format!("train: {what} {u} is above {max}")));
+                }
+                Ok(u.to::<u64>())
+            };
+            let trees = uint(&v[2], "trees", MAX_TRAIN_TREES)?;
+            if trees == 0 {
+                return Err(JobError::new("train: trees must be at least 1"));
+            }
+            let seed = uint(&v[3], "seed", u64::MAX)?;
+            let models = ctx.models.dir.clone().ok_or_else(|| {
+                JobError::new("the train job writes models: this worker has no --models folder")
+            })?;
+            let ds = ctx.datasets.dataset(root).await?.ok_or_else(|| {
+                JobError::new(format!("dataset {} is not registered", hex32(&root)))
+            })?;
+            let lake_root = dataset_root(&ctx.lake, &ds)?;
+            if lake_root != root {
+                return Err(JobError::new(format!(
+                    "the lake's chunks of {} blocks {}..={} hash to {}, not the registered {}: \
+                     this lake is not that dataset",
+                    ds.chain,
+                    ds.from_block,
+                    ds.to_block,
+                    hex32(&lake_root),
+                    hex32(&root)
+                )));
+            }
+            let spec = crate::train::TrainSpec {
+                chain: ds.chain.clone(),
+                from_block: ds.from_block,
+                to_block: ds.to_block,
+                algo,
+                trees: trees as u32,
+                seed,
+            };
+            let lake = ctx.lake.clone();
+            let threads = ctx.threads;
+            let t = tokio::task::spawn_blocking(move || {
+                crate::train::train(&lake, &models, &spec, threads)
+            })
+            .await
+            .map_err(|e| JobError::new(format!("the training task failed: {e}")))?
+            .map_err(JobError::new)?;
+            let model_hash = parse_b256(&t.model_sha256)
+                .ok_or_else(|| JobError::new("a model hash is not 32 bytes of hex"))?;
+            let manifest_hash = parse_b256(&t.manifest_sha256)
+                .ok_or_else(|| JobError::new("a manifest hash is not 32 bytes of hex"))?;
+            let mut notes = BTreeMap::new();
+            notes.insert("model_dir".into(), t.dir.display().to_string());
+            notes.insert("manifest_sha256".into(), t.manifest_sha256.clone());
+            notes.insert("features_root".into(), t.features_root.clone());
+            notes.insert("rows".into(), t.rows.to_string());
+            notes.insert("training_rows".into(), t.training_rows.to_string());
+            notes.insert("classes".into(), t.classes.join(","));
+            notes.insert("algo".into(), algo.to_string());
+            notes.insert("chain".into(), ds.chain.clone());
+            notes.insert(
+                "blocks".into(),
+                format!("{}..={}", ds.from_block, ds.to_block),
+            );
+            // the model's feature table as a dataset (what `score` fulfilments name, as
+            // `oracle register model` does), then the model
+            let froot = parse_b256(&t.features_root)
+                .ok_or_else(|| JobError::new("a lake root is not 32 bytes of hex"))?;
+            let features_ds = SideCall {
+                key: format!("register-dataset:{}", hex32(&froot)),
+                to: ctx.registry,
+                data: abi::call(
+                    "registerDataset(bytes32,string,uint64,uint64)",
+                    &[
+                        Value::FixedBytes(froot.to_vec()),
+                        Value::String(ds.chain.clone()),
+                        Value::Uint(U256::ZERO),
+                        Value::Uint(U256::from(ds.to_block)),
+                    ],
+                ),
+                check: abi::call("isDataset(bytes32)", &[Value::FixedBytes(froot.to_vec())]),
+            };
+            let side = SideCall {
+                key: format!("register-model:{}", hex32(&model_hash)),
+                to: ctx.registry,
+                data: abi::call(
+                    "registerModel(bytes32,bytes32,bytes32,address,uint256)",
+                    &[
+                        Value::FixedBytes(model_hash.to_vec()),
+                        Value::FixedBytes(manifest_hash.to_vec()),
+                        Value::FixedBytes(root.to_vec()),
+                        Value::Address(Address::ZERO),
+                        Value::Uint(U256::ZERO),
+                    ],
+                ),
+                check: abi::call(
+                    "isModel(bytes32)",
+                    &[Value::FixedBytes(model_hash.to_vec())],
+                ),
+            };
+            Ok(JobOutput {
+                result: abi::encode(&[
+                    Value::FixedBytes(model_hash.to_vec()),
+                    Value::Uint(U256::from(t.training_rows)),
+                ]),
+                dataset_root: root,
+                model_hash,
+                notes,
+                side: vec![features_ds, side],
             })
         })
     }

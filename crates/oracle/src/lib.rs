@@ -6,7 +6,9 @@
 //!   encoding and revert reasons.
 //! - [`events`]: the oracle's `Request`, `Fulfilled` and `Cancelled` events.
 //! - [`templates`]: the `sql` job's query templates.
-//! - [`jobs`]: the job registry (`sql`, `score`), deterministic results and their hashes.
+//! - [`jobs`]: the job registry (`sql`, `score`, `train`), deterministic results and their
+//!   hashes.
+//! - [`train`]: the `train` job's features, labels and model folder.
 //! - [`store`]: the worker's requests and checkpoint in PostgreSQL.
 //! - [`node`]: the JSON-RPC calls.
 //! - [`worker`]: follow the chain, run jobs, deliver results (transaction manager).
@@ -23,6 +25,7 @@ pub mod node;
 pub mod ops;
 pub mod store;
 pub mod templates;
+pub mod train;
 pub mod tx;
 pub mod verify;
 pub mod worker;

@@ -14,6 +14,13 @@
 //!    └──▶ cancelled (the requester took the payment back)
 //! ```
 //!
+//! A result that needs a transaction of its own first (the `train` job's model
+//! registration) names them in `side_keys`; such **side transactions** live in
+//! `oracle_side_txs` (`new` → `signed` → `mined` → `done`, or `failed`), signed with the
+//! same nonce counter and write-ahead; the request is sent once its side transaction is
+//! mined with its effect visible (its later nonce keeps it behind), and the side
+//! transaction is watched until final.
+//!
 //! A request whose block leaves the chain is `dropped` whatever its state; a signed
 //! transaction is kept (write-ahead, before it is sent) until some transaction with its
 //! nonce is mined, so a crash between signing and sending only repeats the send.
@@ -84,6 +91,26 @@ CREATE TABLE IF NOT EXISTS oracle_requests (
 );
 CREATE INDEX IF NOT EXISTS oracle_requests_state ON oracle_requests (oracle, state);
 ALTER TABLE oracle_requests ADD COLUMN IF NOT EXISTS contract TEXT;
+ALTER TABLE oracle_requests ADD COLUMN IF NOT EXISTS side_keys TEXT[];
+CREATE TABLE IF NOT EXISTS oracle_side_txs (
+    oracle TEXT NOT NULL,
+    key TEXT NOT NULL,
+    to_address TEXT NOT NULL,
+    data BYTEA NOT NULL,
+    check_data BYTEA NOT NULL,
+    state TEXT NOT NULL DEFAULT 'new',
+    nonce BIGINT,
+    raw BYTEA,
+    txs TEXT[] NOT NULL DEFAULT '{}',
+    max_fee TEXT,
+    priority_fee TEXT,
+    sent_at TIMESTAMPTZ,
+    sends INT NOT NULL DEFAULT 0,
+    error TEXT,
+    created_at TIMESTAMPTZ NOT NULL DEFAULT clock_timestamp(),
+    updated_at TIMESTAMPTZ NOT NULL DEFAULT clock_timestamp(),
+    PRIMARY KEY (oracle, key)
+);
 CREATE TABLE IF NOT EXISTS oracle_checkpoint (
     oracle TEXT PRIMARY KEY,
     window_json TEXT NOT NULL,
@@ -135,6 +162,46 @@ pub struct Stored {
     pub payment: String,
     /// Seconds since the last send.
     pub since_send_s: Option<f64>,
+    /// The side transactions (their keys) this request's fulfilment waits for.
+    pub side_keys: Vec<String>,
+}
+
+/// A side transaction as stored.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SideTx {
+    pub key: String,
+    pub to: String,
+    pub data: Vec<u8>,
+    pub check: Vec<u8>,
+    /// `new`, `signed`, `mined`, `done` or `failed`.
+    pub state: String,
+    pub nonce: Option<u64>,
+    pub raw: Option<Vec<u8>>,
+    pub txs: Vec<String>,
+    pub max_fee: Option<String>,
+    pub priority_fee: Option<String>,
+    pub since_send_s: Option<f64>,
+    pub error: Option<String>,
+}
+
+const SIDE_COLUMNS: &str = "key, to_address, data, check_data, state, nonce, raw, txs, max_fee, \
+    priority_fee, EXTRACT(EPOCH FROM clock_timestamp() - sent_at)::float8, error";
+
+fn row_to_side(r: &tokio_postgres::Row) -> SideTx {
+    SideTx {
+        key: r.get(0),
+        to: r.get(1),
+        data: r.get(2),
+        check: r.get(3),
+        state: r.get(4),
+        nonce: r.get::<_, Option<i64>>(5).map(|n| n as u64),
+        raw: r.get(6),
+        txs: r.get(7),
+        max_fee: r.get(8),
+        priority_fee: r.get(9),
+        since_send_s: r.get(10),
+        error: r.get(11),
+    }
 }
 
 /// The store of one oracle contract.
@@ -153,7 +220,7 @@ const COLUMNS: &str = "request_id, kind, block_number, block_hash, requester, jo
     fulfilled_block, fulfilled_tx, error, \
     EXTRACT(EPOCH FROM clock_timestamp() - seen_at)::float8, \
     EXTRACT(EPOCH FROM clock_timestamp() - sent_at)::float8, contract, callback, selector, \
-    payment";
+    payment, side_keys";
 
 fn row_to_stored(r: &tokio_postgres::Row) -> Stored {
     Stored {
@@ -188,6 +255,7 @@ fn row_to_stored(r: &tokio_postgres::Row) -> Stored {
         callback: r.get(28),
         selector: r.get(29),
         payment: r.get(30),
+        side_keys: r.get::<_, Option<Vec<String>>>(31).unwrap_or_default(),
     }
 }
 
@@ -201,6 +269,8 @@ pub struct Computed<'a> {
     pub code_version: String,
     pub notes: String,
     pub seconds: f64,
+    /// The side transactions the fulfilment needs first (recorded with the result).
+    pub side: &'a [crate::jobs::SideCall],
 }
 
 impl Store {
@@ -431,14 +501,16 @@ impl Store {
         Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
     }
 
-    /// Records a job's result (only while the request is still pending).
-    pub async fn computed(&self, id: &str, c: &Computed<'_>) -> Result<bool, StoreError> {
-        let n = self
-            .client
+    /// Records a job's result (only while the request is still pending), and the side
+    /// transaction it needs (one row per key, shared).
+    pub async fn computed(&mut self, id: &str, c: &Computed<'_>) -> Result<bool, StoreError> {
+        let tx = self.client.transaction().await?;
+        let waits: Vec<String> = c.side.iter().map(|s| s.key.clone()).collect();
+        let n = tx
             .execute(
                 "UPDATE oracle_requests SET state = 'computed', result = $3, result_hash = $4, \
                  dataset_root = $5, result_model_hash = $6, code_version = $7, notes = $8, \
-                 job_seconds = $9, error = NULL, updated_at = clock_timestamp() \
+                 job_seconds = $9, side_keys = $10, error = NULL, updated_at = clock_timestamp() \
                  WHERE oracle = $1 AND request_id = $2 AND state = 'pending'",
                 &[
                     &self.oracle,
@@ -450,10 +522,110 @@ impl Store {
                     &c.code_version,
                     &c.notes,
                     &c.seconds,
+                    &waits,
                 ],
             )
             .await?;
+        for side in c.side.iter().filter(|_| n == 1) {
+            // a side transaction that failed before is tried again for a new result
+            tx.execute(
+                "INSERT INTO oracle_side_txs (oracle, key, to_address, data, check_data) \
+                 VALUES ($1, $2, $3, $4, $5) ON CONFLICT (oracle, key) DO UPDATE SET \
+                 state = CASE WHEN oracle_side_txs.state = 'failed' THEN 'new' \
+                 ELSE oracle_side_txs.state END, error = NULL, updated_at = clock_timestamp()",
+                &[
+                    &self.oracle,
+                    &side.key,
+                    &format!("{:#x}", side.to),
+                    &side.data,
+                    &side.check,
+                ],
+            )
+            .await?;
+        }
+        tx.commit().await?;
         Ok(n == 1)
+    }
+
+    /// Side transactions not yet final (`new`, `signed`, `mined`).
+    pub async fn side_open(&self) -> Result<Vec<SideTx>, StoreError> {
+        let rows = self
+            .client
+            .query(
+                &format!(
+                    "SELECT {SIDE_COLUMNS} FROM oracle_side_txs WHERE oracle = $1 \
+                     AND state IN ('new', 'signed', 'mined') ORDER BY created_at, key"
+                ),
+                &[&self.oracle],
+            )
+            .await?;
+        Ok(rows.iter().map(row_to_side).collect())
+    }
+
+    /// One side transaction.
+    pub async fn side(&self, key: &str) -> Result<Option<SideTx>, StoreError> {
+        let r = self
+            .client
+            .query_opt(
+                &format!(
+                    "SELECT {SIDE_COLUMNS} FROM oracle_side_txs WHERE oracle = $1 AND key = $2"
+                ),
+                &[&self.oracle, &key],
+            )
+            .await?;
+        Ok(r.as_ref().map(row_to_side))
+    }
+
+    /// Records a signed side transaction before it is sent (write-ahead).
+    pub async fn side_signed(
+        &self,
+        key: &str,
+        nonce: u64,
+        raw: &[u8],
+        hash: &str,
+        fees: (u128, u128),
+    ) -> Result<(), StoreError> {
+        self.client
+            .execute(
+                "UPDATE oracle_side_txs SET state = 'signed', nonce = $3, raw = $4, \
+                 txs = array_append(txs, $5), priority_fee = $6, max_fee = $7, \
+                 sent_at = clock_timestamp(), sends = sends + 1, updated_at = clock_timestamp() \
+                 WHERE oracle = $1 AND key = $2",
+                &[
+                    &self.oracle,
+                    &key,
+                    &(nonce as i64),
+                    &raw,
+                    &hash,
+                    &fees.0.to_string(),
+                    &fees.1.to_string(),
+                ],
+            )
+            .await?;
+        Ok(())
+    }
+
+    /// Moves a side transaction to `state` (`done`, `failed`, or `new` to sign it again
+    /// with a new nonce), with an error for `failed`.
+    pub async fn side_state(
+        &self,
+        key: &str,
+        state: &str,
+        error: Option<&str>,
+    ) -> Result<(), StoreError> {
+        let release = state == "new";
+        self.client
+            .execute(
+                "UPDATE oracle_side_txs SET state = $3, error = $4, \
+                 raw = CASE WHEN $5 THEN NULL ELSE raw END, \
+                 nonce = CASE WHEN $5 THEN NULL ELSE nonce END, \
+                 sent_at = CASE WHEN $3 = 'signed' THEN clock_timestamp() ELSE sent_at END, \
+                 sends = CASE WHEN $3 = 'signed' THEN sends + 1 ELSE sends END, \
+                 updated_at = clock_timestamp() WHERE oracle = $1 AND key = $2",
+                &[&self.oracle, &key, &state, &error, &release],
+            )
+            .await?;
+        Ok(())
     }
 
     /// Moves a request to `state` with an error, from `from`.

@@ -11,7 +11,9 @@
 //!    follower resumes from the stored window and backfills the blocks it missed.
 //! 2. **Jobs**: pending requests run their job; the result and its hashes are stored
 //!    (`computed`), or the job's refusal (`failed`). Expired requests are not served.
-//! 3. **Transactions**: computed requests are signed with the next nonce (EIP-1559 fees
+//! 3. **Transactions**: side transactions a result needs first (the `train` job's model
+//!    registration) are signed and watched the same way, ahead of the fulfilments that
+//!    wait for them; computed requests are signed with the next nonce (EIP-1559 fees
 //!    from the latest base fee) and stored before they are sent; submitted ones are
 //!    watched: a mined one is settled once final (`--confirmations` deep), one the node
 //!    has forgotten is sent again as it was, one still waiting after `resend_after` is
@@ -36,7 +38,7 @@ use crate::events::{self, LogPlace, OracleEvent};
 use crate::jobs::{JobContext, JobRequest, Registry};
 use crate::keys::PrivateKey;
 use crate::node::{Node, NodeError};
-use crate::store::{Computed, Store, StoreError, Stored};
+use crate::store::{Computed, SideTx, Store, StoreError, Stored};
 use crate::tx::Eip1559;
 
 /// A worker failure (the step is retried; nothing half-applied stays).
@@ -89,6 +91,7 @@ pub struct WorkerMetrics {
     pub computed: AtomicU64,
     pub failed: AtomicU64,
     pub sent: AtomicU64,
+    pub side_sent: AtomicU64,
     pub resent: AtomicU64,
     pub bumped: AtomicU64,
     pub fulfilled: AtomicU64,
@@ -149,6 +152,11 @@ impl ledgerflow_stream::metrics::Report for WorkerMetrics {
                 "sent_total",
                 &self.sent,
                 "Fulfilment transactions signed and sent.",
+            ),
+            (
+                "side_sent_total",
+                &self.side_sent,
+                "Side transactions (model registrations) signed and sent.",
             ),
             (
                 "resent_total",
@@ -426,6 +434,7 @@ impl Worker {
                         code_version: format!("{:#x}", self.options.code_version),
                         notes: serde_json::to_string(&o.notes).unwrap_or_default(),
                         seconds: secs,
+                        side: &o.side,
                     };
                     if self.store.computed(&r.request_id, &c).await? {
                         self.metrics.computed.fetch_add(1, Relaxed);
@@ -493,6 +502,31 @@ impl Worker {
         Ok((tip, (base * 2 + tip).min(self.options.max_fee_cap)))
     }
 
+    /// Signs a call with `nonce`, `gas` and `fees` (tip, max); its raw bytes and hash.
+    fn sign(
+        &self,
+        to: Address,
+        data: Vec<u8>,
+        nonce: u64,
+        gas: u64,
+        fees: (u128, u128),
+    ) -> Result<(Vec<u8>, String), WorkerError> {
+        let tx = Eip1559 {
+            chain_id: self.chain_id,
+            nonce,
+            max_priority_fee_per_gas: fees.0,
+            max_fee_per_gas: fees.1,
+            gas,
+            to: Some(to),
+            value: U256::ZERO,
+            data,
+        };
+        let signed = tx
+            .sign(&self.key)
+            .map_err(|e| NodeError::Sign(e.to_string()))?;
+        Ok((signed.raw, format!("{:#x}", signed.hash)))
+    }
+
     async fn sign_and_send(
         &self,
         r: &Stored,
@@ -500,25 +534,12 @@ impl Worker {
         gas: u64,
         fees: (u128, u128),
     ) -> Result<(), WorkerError> {
-        let tx = Eip1559 {
-            chain_id: self.chain_id,
-            nonce,
-            max_priority_fee_per_gas: fees.0,
-            max_fee_per_gas: fees.1,
-            gas,
-            to: Some(self.target(r)),
-            value: U256::ZERO,
-            data: self.fulfil_call(r),
-        };
-        let signed = tx
-            .sign(&self.key)
-            .map_err(|e| NodeError::Sign(e.to_string()))?;
-        let hash = format!("{:#x}", signed.hash);
+        let (raw, hash) = self.sign(self.target(r), self.fulfil_call(r), nonce, gas, fees)?;
         // write-ahead: a crash after this only repeats the send
         self.store
-            .signed(&r.request_id, nonce, &signed.raw, &hash, fees.1, fees.0)
+            .signed(&r.request_id, nonce, &raw, &hash, fees.1, fees.0)
             .await?;
-        match self.node.send_raw(&signed.raw).await {
+        match self.node.send_raw(&raw).await {
             Ok(_) => {}
             Err(e) => {
                 // the watcher resends it; log and go on
@@ -529,8 +550,169 @@ impl Worker {
         Ok(())
     }
 
+    /// Whether a side transaction's effect is on the chain (its check view says true).
+    async fn side_effect(&self, s: &SideTx) -> Result<bool, WorkerError> {
+        let to: Address = s.to.parse().unwrap_or_default();
+        let out = self.node.call(to, &s.check).await?;
+        Ok(out.len() >= 32 && out[31] == 1)
+    }
+
+    /// Sends and watches side transactions (the `train` job's registrations): signed
+    /// with the worker's nonces before the fulfilments that wait for them, stored before
+    /// they are sent, resent when the node forgets them, replaced with higher fees when
+    /// they wait, `mined` once in a block with its effect (the fulfilments waiting for
+    /// it go then), `done` once final; a `mined` one whose block leaves the chain is
+    /// watched (and resent) again.
+    async fn side_transactions(
+        &mut self,
+        pending_nonce: &mut Option<u64>,
+        report: &mut StepReport,
+    ) -> Result<(), WorkerError> {
+        let open = self.store.side_open().await?;
+        if open.is_empty() {
+            return Ok(());
+        }
+        let me = self.key.address();
+        let head = self.node.head().await?;
+        let mined_nonce = self.node.nonce(me, "latest").await?;
+        for s in open {
+            let to: Address = s.to.parse().unwrap_or_default();
+            if s.state == "new" {
+                if self.side_effect(&s).await? {
+                    self.store.side_state(&s.key, "done", None).await?;
+                    continue;
+                }
+                let gas = match self
+                    .node
+                    .estimate_gas(me, Some(to), U256::ZERO, &s.data)
+                    .await
+                {
+                    Ok(g) => g + g / 3 + 30_000,
+                    Err(NodeError::Reverted { reason, .. }) => {
+                        let e = format!("{} would revert: {reason}", s.key);
+                        tracing::warn!(key = %s.key, %reason, "side transaction would revert");
+                        self.store.side_state(&s.key, "failed", Some(&e)).await?;
+                        continue;
+                    }
+                    Err(e) => return Err(e.into()),
+                };
+                let at_least = match pending_nonce {
+                    Some(n) => *n,
+                    None => {
+                        let n = self.node.nonce(me, "pending").await?;
+                        *pending_nonce = Some(n);
+                        n
+                    }
+                };
+                let nonce = self.store.take_nonce(&format!("{me:#x}"), at_least).await?;
+                let fees = self.fees().await?;
+                let (raw, hash) = self.sign(to, s.data.clone(), nonce, gas, fees)?;
+                self.store
+                    .side_signed(&s.key, nonce, &raw, &hash, fees)
+                    .await?;
+                if let Err(e) = self.node.send_raw(&raw).await {
+                    tracing::warn!(key = %s.key, nonce, error = %e, "side send failed; will retry");
+                }
+                self.metrics.side_sent.fetch_add(1, Relaxed);
+                report.sent += 1;
+                continue;
+            }
+            // signed: watch it
+            let nonce = s.nonce.unwrap_or(0);
+            let mut receipt = None;
+            for h in s.txs.iter().rev() {
+                if let Some(rc) = self.node.receipt(h).await? {
+                    receipt = Some(rc);
+                    break;
+                }
+            }
+            if let Some(rc) = receipt {
+                let block = rc["blockNumber"]
+                    .as_str()
+                    .and_then(crate::node::quantity)
+                    .unwrap_or(0) as u64;
+                let effect = rc["status"].as_str() == Some("0x1") || self.side_effect(&s).await?;
+                let final_ = head >= block + self.options.confirmations;
+                match (effect, final_) {
+                    // mined: the fulfilments behind it may go (their later nonces keep
+                    // them after it); watched until final in case a reorg takes it
+                    (true, false) if s.state == "signed" => {
+                        self.store.side_state(&s.key, "mined", None).await?;
+                    }
+                    (true, true) => self.store.side_state(&s.key, "done", None).await?,
+                    (false, true) => {
+                        let e = format!(
+                            "{}: transaction {} reverted in block {block}",
+                            s.key,
+                            rc["transactionHash"].as_str().unwrap_or("?"),
+                        );
+                        self.store.side_state(&s.key, "failed", Some(&e)).await?;
+                    }
+                    _ => {}
+                }
+                continue;
+            }
+            if s.state == "mined" {
+                // its block left the chain: watched (and resent) as a sent one again
+                self.store.side_state(&s.key, "signed", None).await?;
+                continue;
+            }
+            if mined_nonce > nonce {
+                let patience = 4.0 * self.options.resend_after.as_secs_f64().max(1.0);
+                if s.since_send_s.unwrap_or(0.0) > patience {
+                    if self.side_effect(&s).await? {
+                        self.store.side_state(&s.key, "done", None).await?;
+                    } else {
+                        tracing::warn!(key = %s.key, nonce, "nonce used by another transaction; signing again");
+                        self.store.side_state(&s.key, "new", None).await?;
+                    }
+                }
+                continue;
+            }
+            if s.since_send_s.unwrap_or(f64::INFINITY) < self.options.resend_after.as_secs_f64() {
+                continue;
+            }
+            let last = s.txs.last().cloned().unwrap_or_default();
+            if !self.node.knows(&last).await? {
+                if let Some(raw) = &s.raw {
+                    if let Err(e) = self.node.send_raw(raw).await {
+                        tracing::warn!(key = %s.key, nonce, error = %e, "side resend failed");
+                    }
+                    self.store.side_state(&s.key, "signed", None).await?;
+                    self.metrics.resent.fetch_add(1, Relaxed);
+                }
+                continue;
+            }
+            let fees = bumped_fees(
+                s.priority_fee.as_deref(),
+                s.max_fee.as_deref(),
+                self.fees().await?,
+                self.options.bump_percent,
+            );
+            if fees.1 > self.options.max_fee_cap {
+                continue;
+            }
+            let gas = self
+                .node
+                .estimate_gas(me, Some(to), U256::ZERO, &s.data)
+                .await
+                .map_or(500_000, |g| g + g / 3 + 30_000);
+            let (raw, hash) = self.sign(to, s.data.clone(), nonce, gas, fees)?;
+            self.store
+                .side_signed(&s.key, nonce, &raw, &hash, fees)
+                .await?;
+            if let Err(e) = self.node.send_raw(&raw).await {
+                tracing::warn!(key = %s.key, nonce, error = %e, "side replacement failed");
+            }
+            self.metrics.bumped.fetch_add(1, Relaxed);
+        }
+        Ok(())
+    }
+
     async fn transactions(&mut self, report: &mut StepReport) -> Result<(), WorkerError> {
         let me = self.key.address();
+        let mut pending_nonce = None;
+        self.side_transactions(&mut pending_nonce, report).await?;
         // new results
         let computed = self.store.in_state("computed", 256).await?;
         if !computed.is_empty() {
@@ -539,10 +721,34 @@ impl Worker {
             // one look at the account per step: the store's counter runs ahead of the
             // node's pending count (take_nonce keeps the larger)
             let mined = self.node.nonce(me, "latest").await?;
-            let pending_nonce = self.node.nonce(me, "pending").await?;
+            let pending_nonce = match pending_nonce {
+                Some(n) => n,
+                None => self.node.nonce(me, "pending").await?,
+            };
             for r in computed {
                 if r.fulfil_raw.is_some() {
                     continue; // back from a reorg: the watcher resends its transaction
+                }
+                let mut waiting = false;
+                let mut failed = None;
+                for key in &r.side_keys {
+                    match self.store.side(key).await? {
+                        Some(s) if s.state == "done" || s.state == "mined" => {}
+                        Some(s) if s.state == "failed" => {
+                            failed = Some(s.error.unwrap_or_else(|| format!("{key} failed")));
+                        }
+                        _ => waiting = true, // not mined yet
+                    }
+                }
+                if let Some(e) = failed {
+                    self.store
+                        .set_state(&r.request_id, "computed", "failed", Some(&e))
+                        .await?;
+                    self.metrics.failed.fetch_add(1, Relaxed);
+                    continue;
+                }
+                if waiting {
+                    continue;
                 }
                 if now > r.expiry {
                     self.store
@@ -721,9 +927,24 @@ impl Worker {
 /// Fees for a replacement of `r`'s transaction: the current quote, but at least the old
 /// fees raised by `percent` (nodes refuse replacements below +10 %).
 fn bumped(r: &Stored, quote: (u128, u128), percent: u32) -> (u128, u128) {
-    let old = |s: &Option<String>| s.as_deref().and_then(|x| x.parse::<u128>().ok());
+    bumped_fees(
+        r.priority_fee.as_deref(),
+        r.max_fee.as_deref(),
+        quote,
+        percent,
+    )
+}
+
+/// The same for any transaction's stored fees (tip, max).
+fn bumped_fees(
+    tip: Option<&str>,
+    max: Option<&str>,
+    quote: (u128, u128),
+    percent: u32,
+) -> (u128, u128) {
+    let old = |s: Option<&str>| s.and_then(|x| x.parse::<u128>().ok());
     let bump = |x: u128| x + x * u128::from(percent.max(10)) / 100 + 1;
-    match (old(&r.priority_fee), old(&r.max_fee)) {
+    match (old(tip), old(max)) {
         (Some(t), Some(m)) => (quote.0.max(bump(t)), quote.1.max(bump(m))),
         _ => quote,
     }

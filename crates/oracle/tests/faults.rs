@@ -19,7 +19,7 @@ use ledgerflow_devnet::anvil::{Anvil, AnvilOptions};
 use ledgerflow_evm::abi::{self, Value};
 use ledgerflow_oracle::events::{self, OracleEvent};
 use ledgerflow_oracle::jobs::{
-    FixedDatasets, Job, JobContext, JobError, JobOutput, JobRequest, ModelStore, Registry,
+    FixedDatasets, Job, JobContext, JobError, JobOutput, JobRequest, ModelStore, Registry, SideCall,
 };
 use ledgerflow_oracle::keys::PrivateKey;
 use ledgerflow_oracle::node::Node;
@@ -56,6 +56,48 @@ impl Job for Echo {
                 dataset_root: B256::ZERO,
                 model_hash: B256::ZERO,
                 notes: BTreeMap::new(),
+                side: Vec::new(),
+            })
+        })
+    }
+}
+
+/// Delivers the parameters with dataset root keccak256(params), a dataset it registers
+/// first through a side transaction (so the fulfilment reverts unless that is mined).
+struct Register;
+
+impl Job for Register {
+    fn name(&self) -> &'static str {
+        "register"
+    }
+
+    fn run<'a>(
+        &'a self,
+        ctx: &'a JobContext,
+        req: &'a JobRequest,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<JobOutput, JobError>> + Send + 'a>>
+    {
+        Box::pin(async move {
+            let root = alloy_primitives::keccak256(&req.params);
+            Ok(JobOutput {
+                result: req.params.clone(),
+                dataset_root: root,
+                model_hash: B256::ZERO,
+                notes: BTreeMap::new(),
+                side: vec![SideCall {
+                    key: format!("register-dataset:{root:#x}"),
+                    to: ctx.registry,
+                    data: abi::call(
+                        "registerDataset(bytes32,string,uint64,uint64)",
+                        &[
+                            Value::FixedBytes(root.to_vec()),
+                            Value::String("test".into()),
+                            Value::Uint(U256::ZERO),
+                            Value::Uint(U256::from(1u64)),
+                        ],
+                    ),
+                    check: abi::call("isDataset(bytes32)", &[Value::FixedBytes(root.to_vec())]),
+                }],
             })
         })
     }
@@ -65,6 +107,7 @@ struct Env {
     anvil: Anvil,
     node: Node,
     oracle: Address,
+    registry: Address,
     db: String,
     _dir: tempfile::TempDir,
 }
@@ -117,6 +160,7 @@ async fn env(test: &str, db: &str) -> Option<Env> {
         anvil,
         node,
         oracle,
+        registry,
         db,
         _dir: tempfile::tempdir().unwrap(),
     })
@@ -137,12 +181,14 @@ impl Env {
             .unwrap();
         let mut jobs = Registry::default();
         jobs.add(Box::new(Echo));
+        jobs.add(Box::new(Register));
         let ctx = JobContext {
             lake: self._dir.path().to_path_buf(),
             templates: Vec::new(),
             models: ModelStore::default(),
             datasets: Arc::new(FixedDatasets(BTreeMap::new())),
             threads: 1,
+            registry: self.registry,
         };
         let options = WorkerOptions {
             oracle: self.oracle,
@@ -168,11 +214,16 @@ impl Env {
     /// A request from account `i` whose parameters are `tag`; its id (the oracle derives
     /// it from itself, the requester and the requester's request count).
     async fn request_from(&self, i: usize, tag: u64) -> B256 {
+        self.request_job(i, "echo", tag).await
+    }
+
+    /// A request of job `job` from account `i` with parameters `tag`; its id.
+    async fn request_job(&self, i: usize, job: &str, tag: u64) -> B256 {
         let (now, _) = self.node.latest_time_and_base_fee().await.unwrap();
         let data = abi::call(
             "request(bytes32,bytes,address,bytes4,uint64)",
             &[
-                Value::FixedBytes(job_id("echo").to_vec()),
+                Value::FixedBytes(job_id(job).to_vec()),
                 Value::Bytes(abi::encode(&[Value::Uint(U256::from(tag))])),
                 Value::Address(key(i).address()),
                 Value::FixedBytes(vec![0; 4]),
@@ -483,4 +534,79 @@ async fn dropped_transactions_rpc_faults_duplicates_and_restarts() {
         vec![("fulfilled".to_string(), 13)]
     );
     assert!(fresh.in_state("pending", 100).await.unwrap().is_empty());
+}
+
+/// A result that needs a side transaction (a registration) first: the side transaction
+/// dropped from the pool is sent again and the fulfilment waits for it; both reorged out
+/// after they were mined, both are sent again, in nonce order; one fulfilment in the end.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn side_transactions_dropped_or_reorged_out_are_sent_again_before_the_fulfilment() {
+    let test = "side_transactions_dropped_or_reorged_out_are_sent_again_before_the_fulfilment";
+    let Some(e) = env(test, "lf_oracle_side").await else {
+        return;
+    };
+    let mut w = e.worker(&e.anvil.url()).await;
+    let is_dataset = |root: B256| {
+        let n = e.node.clone();
+        let reg = e.registry;
+        async move {
+            n.view(
+                reg,
+                "isDataset(bytes32)",
+                &[Value::FixedBytes(root.to_vec())],
+                "bool",
+            )
+            .await
+            .unwrap()[0]
+                == Value::Bool(true)
+        }
+    };
+    let root = alloy_primitives::keccak256(abi::encode(&[Value::Uint(U256::from(7u64))]));
+    let key = format!("register-dataset:{root:#x}");
+
+    // 1. computed, its registration sent and then lost from the pool
+    e.rpc("evm_setAutomine", json!([false])).await;
+    let id = e.request_job(2, "register", 7).await;
+    e.mine(1).await;
+    w.step().await.unwrap();
+    let st = w.store.get(&format!("{id:#x}")).await.unwrap().unwrap();
+    assert_eq!(st.state, "computed", "waits for its registration: {st:?}");
+    assert_eq!(st.side_keys, vec![key.clone()]);
+    let side = w.store.side(&key).await.unwrap().unwrap();
+    assert_eq!(side.state, "signed", "{side:?}");
+    for h in &side.txs {
+        e.rpc("anvil_dropTransaction", json!([h])).await;
+        assert!(!e.node.knows(h).await.unwrap(), "dropped from the pool");
+    }
+    e.rpc("evm_setAutomine", json!([true])).await;
+    let f = steps_until(&mut w, &e, true, |f| f.contains_key(&id)).await;
+    assert_eq!(f.get(&id), Some(&1), "{f:?}");
+    assert!(is_dataset(root).await);
+    let side = w.store.side(&key).await.unwrap().unwrap();
+    assert!(side.txs.len() == 1 && side.state != "failed", "{side:?}");
+    let st = w.store.get(&format!("{id:#x}")).await.unwrap().unwrap();
+    assert_eq!(st.state, "fulfilled");
+
+    // 2. both blocks leave the chain: registration and fulfilment are sent again
+    let reg_block = {
+        let rc = e.node.receipt(&side.txs[0]).await.unwrap().unwrap();
+        ledgerflow_oracle::node::quantity(rc["blockNumber"].as_str().unwrap()).unwrap() as u64
+    };
+    let head = e.node.head().await.unwrap();
+    e.rpc("anvil_reorg", json!([head - reg_block + 1, []]))
+        .await;
+    assert!(!is_dataset(root).await, "the registration is gone");
+    assert!(!e.fulfilments().await.contains_key(&id));
+    let f = steps_until(&mut w, &e, true, |f| f.contains_key(&id)).await;
+    assert_eq!(f.get(&id), Some(&1), "fulfilled again, once: {f:?}");
+    assert!(is_dataset(root).await, "registered again");
+    let side = w.store.side(&key).await.unwrap().unwrap();
+    assert!(side.state == "mined" || side.state == "done", "{side:?}");
+    // final after the confirmations
+    for _ in 0..14 {
+        e.mine(1).await;
+    }
+    w.step().await.unwrap();
+    let side = w.store.side(&key).await.unwrap().unwrap();
+    assert_eq!(side.state, "done", "{side:?}");
 }

@@ -154,15 +154,24 @@ pub struct OracleRequestArgs {
     pub oracle: String,
     #[arg(long)]
     pub key_file: PathBuf,
-    /// The job: sql or score.
+    /// The job: sql, score or train.
     #[arg(long)]
     pub job: String,
     /// sql: the query template.
     #[arg(long)]
     pub template: Option<String>,
-    /// sql: the registered dataset root.
+    /// sql, train: the registered dataset root.
     #[arg(long)]
     pub dataset: Option<String>,
+    /// train: the algorithm (forest or gbt).
+    #[arg(long, default_value = "forest")]
+    pub algo: String,
+    /// train: trees (forest) or boosting rounds (gbt).
+    #[arg(long, default_value_t = 100)]
+    pub trees: u64,
+    /// train: the seed.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
     /// sql: a template argument, `NAME=VALUE` or positional (repeat).
     #[arg(long = "arg")]
     pub args: Vec<String>,
@@ -217,7 +226,8 @@ pub struct OracleRunArgs {
     /// Blocks below the tip that count as final.
     #[arg(long, default_value_t = 2)]
     pub confirmations: u64,
-    /// Model folders (each with model.lfm and manifest.json) for `score` requests.
+    /// Model folders (each with model.lfm and manifest.json) for `score` requests; the
+    /// `train` job writes its models here (`<DIR>/<sha-256>/`), so it needs one.
     #[arg(long)]
     pub models: Option<PathBuf>,
     /// Extra query templates (JSON) for `sql` requests.

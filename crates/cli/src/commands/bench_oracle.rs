@@ -163,6 +163,7 @@ pub async fn run(a: BenchOracleArgs) -> eyre::Result<ExitCode> {
             registry: dep.registry,
         }),
         threads: 1,
+        registry: dep.registry,
     };
     let store = ledgerflow_oracle::store::Store::open(&pg, &format!("{:#x}", dep.oracle)).await?;
     let opts = worker::WorkerOptions {

@@ -579,6 +579,7 @@ async fn oracle_part(rpc: &str, output: &std::path::Path) -> eyre::Result<()> {
             registry: dep.registry,
         }),
         threads: 1,
+        registry: dep.registry,
     };
     let store = ledgerflow_oracle::store::Store::open(&pg, &format!("{:#x}", dep.oracle)).await?;
     let code = crate::commands::oracle::code_version();

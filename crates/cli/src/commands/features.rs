@@ -96,6 +96,7 @@ pub fn run(a: FeaturesArgs, quiet: bool) -> eyre::Result<ExitCode> {
         },
         window,
         until,
+        until_block: None,
         step,
         windows: a.windows,
         labels: !a.no_labels,

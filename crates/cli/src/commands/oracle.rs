@@ -237,7 +237,25 @@ pub async fn request(a: OracleRequestArgs) -> eyre::Result<ExitCode> {
                 jobs::score_params(account, a.class.as_deref()),
             )
         }
-        other => bail!("--job {other:?}: one of sql, score"),
+        "train" => {
+            let root = b256(
+                a.dataset
+                    .as_deref()
+                    .ok_or_else(|| eyre!("--job train needs --dataset ROOT"))?,
+                "--dataset",
+            )?;
+            let algo: ledgerflow_ml::params::Algo =
+                a.algo.parse().map_err(|e: String| eyre!("--algo: {e}"))?;
+            if a.trees == 0 || a.trees > jobs::MAX_TRAIN_TREES {
+                bail!("--trees must be between 1 and {}", jobs::MAX_TRAIN_TREES);
+            }
+            (
+                job_id("train"),
+                B256::ZERO,
+                jobs::train_params(root, &algo.to_string(), a.trees, a.seed),
+            )
+        }
+        other => bail!("--job {other:?}: one of sql, score, train"),
     };
     let callback = match &a.callback {
         Some(c) => address(c, "--callback")?,
@@ -316,6 +334,7 @@ async fn job_context(
             registry,
         }),
         threads: 1,
+        registry,
     })
 }
 
@@ -347,6 +366,10 @@ pub async fn run(a: OracleRunArgs) -> eyre::Result<ExitCode> {
         .wrap_err_with(|| format!("{oracle:#x} does not answer as a LedgerflowOracle"))?;
     if authorised[0] != Value::Bool(true) {
         tracing::warn!(worker = %format!("{:#x}", k.address()), "this key is not an authorised worker of the oracle: its fulfilments will revert");
+    }
+    if let Some(m) = &a.models {
+        // the worker's own folder: the train job writes its models here
+        std::fs::create_dir_all(m).wrap_err_with(|| format!("cannot create {}", m.display()))?;
     }
     let ctx = job_context(
         &n,
@@ -440,7 +463,7 @@ pub async fn verify_cmd(a: OracleVerifyArgs) -> eyre::Result<ExitCode> {
     let n = node(&a.chain.rpc)?;
     let oracle = address(&a.oracle, "--oracle")?;
     let id = b256(&a.request, "--request")?;
-    let ctx = job_context(
+    let mut ctx = job_context(
         &n,
         oracle,
         &a.lake,
@@ -448,6 +471,9 @@ pub async fn verify_cmd(a: OracleVerifyArgs) -> eyre::Result<ExitCode> {
         a.templates.as_deref(),
     )
     .await?;
+    // a `train` result is trained again from scratch, in a folder of its own
+    let scratch = tempfile::tempdir()?;
+    ctx.models.dir = Some(scratch.path().to_path_buf());
     let v = verify::verify(&n, oracle, id, &Registry::default(), &ctx, code_version()).await?;
     if a.json {
         println!("{}", serde_json::to_string(&v)?);

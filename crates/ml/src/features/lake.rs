@@ -38,6 +38,10 @@ pub struct Request {
     pub window: i64,
     /// End of the last window (Unix seconds, inclusive); `None`: the last block's time.
     pub until: Option<i64>,
+    /// Read no block above this one, whatever the windows' times say (blocks can share a
+    /// timestamp, so a time alone cannot stop at a given block): the oracle's `train`
+    /// job stops at its dataset's last block. `None`: no cap.
+    pub until_block: Option<i64>,
     /// Seconds between window ends.
     pub step: i64,
     /// Number of windows.
@@ -257,7 +261,10 @@ pub fn extract(req: &Request) -> Result<Extracted> {
             req.chain
         )));
     }
-    let blocks = block_times(&lake, &req.chain)?;
+    let mut blocks = block_times(&lake, &req.chain)?;
+    if let Some(b) = req.until_block {
+        blocks.retain(|x| x.0 <= b);
+    }
     let Some(&(_, last_time)) = blocks.iter().max_by_key(|b| b.1) else {
         return Err(MlError::Invalid(format!(
             "{}: chain {:?} has no blocks (export blocks and transactions first)",

@@ -142,6 +142,27 @@ pub fn job_params(
             let class = p.get("class").and_then(Cbor::as_text);
             Ok(crate::jobs::score_params(account, class))
         }
+        "train" => {
+            let root = crate::jobs::parse_b256(text("dataset")?)
+                .ok_or("the parameter \"dataset\" is not 32 bytes of hex")?;
+            let algo = p.get("algo").and_then(Cbor::as_text).unwrap_or("forest");
+            let num = |k: &str, default: u64| -> Result<u64, String> {
+                match p.get(k) {
+                    None => Ok(default),
+                    Some(Cbor::Uint(u)) if *u <= U256::from(u64::MAX) => Ok(u.to::<u64>()),
+                    Some(Cbor::Text(t)) => t
+                        .parse()
+                        .map_err(|_| format!("parameter {k:?} ({t}) is not a whole number")),
+                    Some(_) => Err(format!("parameter {k:?} is not a whole number")),
+                }
+            };
+            Ok(crate::jobs::train_params(
+                root,
+                algo,
+                num("trees", 100)?,
+                num("seed", 0)?,
+            ))
+        }
         other => Err(format!("job {other} takes no Chainlink request")),
     }
 }
@@ -458,6 +479,33 @@ mod tests {
             .contains("not text"));
         let deep = vec![0x81; 40];
         assert!(decode_params(&[&[0x61, b'k'][..], &deep].concat()).is_err());
+    }
+
+    #[test]
+    fn train_parameters_from_cbor() {
+        let mut b = Vec::new();
+        let text = |b: &mut Vec<u8>, s: &str| {
+            b.push(0x60 | s.len() as u8);
+            b.extend_from_slice(s.as_bytes());
+        };
+        let root = format!("{:#x}", B256::repeat_byte(9));
+        text(&mut b, "dataset");
+        b.extend_from_slice(&[0x78, root.len() as u8]);
+        b.extend_from_slice(root.as_bytes());
+        text(&mut b, "algo");
+        text(&mut b, "gbt");
+        text(&mut b, "trees");
+        b.extend_from_slice(&[0x18, 40]);
+        let p = job_params("train", &b, &[]).unwrap();
+        assert_eq!(
+            p,
+            crate::jobs::train_params(B256::repeat_byte(9), "gbt", 40, 0)
+        );
+        text(&mut b, "seed");
+        text(&mut b, "x");
+        assert!(job_params("train", &b, &[])
+            .unwrap_err()
+            .contains("not a whole number"));
     }
 
     #[test]

@@ -132,7 +132,7 @@ impl Default for Registry {
         let mut r = Registry {
             jobs: BTreeMap::new(),
         };
-        r.add(Box::new(SqlJob));
+        r.add(Box::new(SqlJob::default()));
         r.add(Box::new(ScoreJob));
         r.add(Box::new(TrainJob));
         r
@@ -195,7 +195,65 @@ pub fn score_params(account: Address, class: Option<&str>) -> Vec<u8> {
 }
 
 /// The `sql` job: a registered template over a registered dataset.
-pub struct SqlJob;
+///
+/// The query engine of a dataset is opened once and kept (at most [`SqlJob::ENGINES`]):
+/// each request still re-hashes the dataset's chunks (the lake crate remembers a chunk's
+/// hash while its size, times and inode stay the same) and reuses the engine only when
+/// the root is the registered one, so it reads exactly the chunks that were checked.
+#[derive(Default)]
+pub struct SqlJob {
+    engines: std::sync::Mutex<Vec<(EngineKey, Arc<ledgerflow_sql::Engine>)>>,
+}
+
+type EngineKey = (PathBuf, String, u64, u64, B256);
+
+impl SqlJob {
+    /// Engines kept open.
+    pub const ENGINES: usize = 8;
+
+    async fn engine(
+        &self,
+        lake: &Path,
+        ds: &DatasetInfo,
+        root: B256,
+    ) -> Result<Arc<ledgerflow_sql::Engine>, JobError> {
+        let key: EngineKey = (
+            lake.to_path_buf(),
+            ds.chain.clone(),
+            ds.from_block,
+            ds.to_block,
+            root,
+        );
+        if let Ok(e) = self.engines.lock() {
+            if let Some((_, eng)) = e.iter().find(|(k, _)| *k == key) {
+                return Ok(eng.clone());
+            }
+        }
+        let options = ledgerflow_sql::Options {
+            scope: Some(ledgerflow_sql::Scope {
+                chain: ds.chain.clone(),
+                from: ds.from_block,
+                to: ds.to_block,
+                tables: Some(chain_tables()),
+            }),
+            // one partition: sums in one fixed order
+            partitions: Some(1),
+            ..Default::default()
+        };
+        let engine = Arc::new(
+            ledgerflow_sql::Engine::open(lake, &options)
+                .await
+                .map_err(|e| JobError::new(e.to_string()))?,
+        );
+        if let Ok(mut e) = self.engines.lock() {
+            if e.len() >= Self::ENGINES {
+                e.remove(0);
+            }
+            e.push((key, engine.clone()));
+        }
+        Ok(engine)
+    }
+}
 
 impl Job for SqlJob {
     fn name(&self) -> &'static str {
@@ -250,7 +308,8 @@ impl Job for SqlJob {
                     hex32(&root)
                 )));
             }
-            let row = query_one(&ctx.lake, &ds, &sql).await?;
+            let engine = self.engine(&ctx.lake, &ds, root).await?;
+            let row = query_one(&engine, &sql).await?;
             let result =
                 templates::encode_row(t, &row).map_err(|e| JobError::new(e.to_string()))?;
             let mut notes = BTreeMap::new();
@@ -320,24 +379,10 @@ pub fn parse_b256(s: &str) -> Option<B256> {
     (b.len() == 32).then(|| B256::from_slice(&b))
 }
 
-/// Runs `sql` over the dataset's chunks only; the one row it must return.
-async fn query_one(lake: &Path, ds: &DatasetInfo, sql: &str) -> Result<Vec<Cell>, JobError> {
+/// Runs `sql` on an engine scoped to a dataset's chunks; the one row it must return.
+async fn query_one(engine: &ledgerflow_sql::Engine, sql: &str) -> Result<Vec<Cell>, JobError> {
     use arrow::array::{Array, AsArray};
     use arrow::datatypes::DataType;
-    let options = ledgerflow_sql::Options {
-        scope: Some(ledgerflow_sql::Scope {
-            chain: ds.chain.clone(),
-            from: ds.from_block,
-            to: ds.to_block,
-            tables: Some(chain_tables()),
-        }),
-        // one partition: sums in one fixed order
-        partitions: Some(1),
-        ..Default::default()
-    };
-    let engine = ledgerflow_sql::Engine::open(lake, &options)
-        .await
-        .map_err(|e| JobError::new(e.to_string()))?;
     let batches = engine
         .sql(sql)
         .await

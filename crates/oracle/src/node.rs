@@ -23,6 +23,45 @@ pub enum NodeError {
     Sign(String),
 }
 
+fn estimate_params(from: Address, to: Option<Address>, value: U256, data: &[u8]) -> Json {
+    let mut tx = json!({"from": format!("{from:#x}"), "input": abi::hex(data), "value": format!("{value:#x}")});
+    if let Some(t) = to {
+        tx["to"] = json!(format!("{t:#x}"));
+    }
+    json!([tx])
+}
+
+/// An `eth_estimateGas` answer: the gas, or the revert with its reason.
+fn gas_of(r: Result<Box<serde_json::value::RawValue>, RpcError>) -> Result<u64, NodeError> {
+    match r {
+        Ok(raw) => {
+            let s: String = serde_json::from_str(raw.get()).unwrap_or_default();
+            quantity(&s)
+                .map(|g| g as u64)
+                .ok_or_else(|| NodeError::Answer {
+                    method: "eth_estimateGas".into(),
+                    reason: format!("{s:?}"),
+                })
+        }
+        Err(e) => match reason_of(&e) {
+            Some(reason) => Err(NodeError::Reverted {
+                what: "the transaction".into(),
+                reason,
+            }),
+            None => Err(e.into()),
+        },
+    }
+}
+
+fn hash_of(v: &Json) -> Result<B256, NodeError> {
+    v.as_str()
+        .and_then(crate::jobs::parse_b256)
+        .ok_or_else(|| NodeError::Answer {
+            method: "eth_sendRawTransaction".into(),
+            reason: format!("{v}"),
+        })
+}
+
 /// A node.
 #[derive(Clone)]
 pub struct Node {
@@ -212,28 +251,29 @@ impl Node {
         value: U256,
         data: &[u8],
     ) -> Result<u64, NodeError> {
-        let mut tx = json!({"from": format!("{from:#x}"), "input": abi::hex(data), "value": format!("{value:#x}")});
-        if let Some(t) = to {
-            tx["to"] = json!(format!("{t:#x}"));
-        }
-        match self.rpc.call("eth_estimateGas", json!([tx])).await {
-            Ok(raw) => {
-                let s: String = serde_json::from_str(raw.get()).unwrap_or_default();
-                quantity(&s)
-                    .map(|g| g as u64)
-                    .ok_or_else(|| NodeError::Answer {
-                        method: "eth_estimateGas".into(),
-                        reason: format!("{s:?}"),
-                    })
-            }
-            Err(e) => match reason_of(&e) {
-                Some(reason) => Err(NodeError::Reverted {
-                    what: "the transaction".into(),
-                    reason,
-                }),
-                None => Err(e.into()),
-            },
-        }
+        let r = self
+            .rpc
+            .call("eth_estimateGas", estimate_params(from, to, value, data))
+            .await;
+        gas_of(r)
+    }
+
+    /// Gas for many calls from `from` (no value) in one batch, in order.
+    pub async fn estimate_gas_many(
+        &self,
+        from: Address,
+        calls: &[(Address, Vec<u8>)],
+    ) -> Vec<Result<u64, NodeError>> {
+        let reqs = calls
+            .iter()
+            .map(|(to, data)| {
+                ledgerflow_rpc::Request::new(
+                    "eth_estimateGas",
+                    estimate_params(from, Some(*to), U256::ZERO, data),
+                )
+            })
+            .collect();
+        self.rpc.batch(reqs).await.into_iter().map(gas_of).collect()
     }
 
     /// Sends signed bytes; the transaction hash.
@@ -241,18 +281,49 @@ impl Node {
         let v = self
             .get("eth_sendRawTransaction", json!([abi::hex(raw)]))
             .await?;
-        v.as_str()
-            .and_then(crate::jobs::parse_b256)
-            .ok_or_else(|| NodeError::Answer {
-                method: "eth_sendRawTransaction".into(),
-                reason: format!("{v}"),
+        hash_of(&v)
+    }
+
+    /// Sends many signed transactions in one batch; each one's hash or error, in order.
+    pub async fn send_raw_many(&self, raws: &[Vec<u8>]) -> Vec<Result<B256, NodeError>> {
+        let reqs = raws
+            .iter()
+            .map(|r| ledgerflow_rpc::Request::new("eth_sendRawTransaction", json!([abi::hex(r)])))
+            .collect();
+        self.rpc
+            .batch(reqs)
+            .await
+            .into_iter()
+            .map(|a| {
+                let raw = a?;
+                let v: Json = serde_json::from_str(raw.get()).unwrap_or(Json::Null);
+                hash_of(&v)
             })
+            .collect()
     }
 
     /// A receipt, if the transaction is mined.
     pub async fn receipt(&self, hash: &str) -> Result<Option<Json>, NodeError> {
         let v = self.get("eth_getTransactionReceipt", json!([hash])).await?;
         Ok((!v.is_null()).then_some(v))
+    }
+
+    /// Receipts of many transactions in one batch (`None`: not mined), in order.
+    pub async fn receipts(&self, hashes: &[String]) -> Result<Vec<Option<Json>>, NodeError> {
+        let reqs = hashes
+            .iter()
+            .map(|h| ledgerflow_rpc::Request::new("eth_getTransactionReceipt", json!([h])))
+            .collect();
+        let mut out = Vec::with_capacity(hashes.len());
+        for a in self.rpc.batch(reqs).await {
+            let raw = a?;
+            let v: Json = serde_json::from_str(raw.get()).map_err(|e| NodeError::Answer {
+                method: "eth_getTransactionReceipt".into(),
+                reason: e.to_string(),
+            })?;
+            out.push((!v.is_null()).then_some(v));
+        }
+        Ok(out)
     }
 
     /// Whether the node knows the transaction (mined or in its pool).

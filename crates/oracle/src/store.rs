@@ -92,6 +92,7 @@ CREATE TABLE IF NOT EXISTS oracle_requests (
 CREATE INDEX IF NOT EXISTS oracle_requests_state ON oracle_requests (oracle, state);
 ALTER TABLE oracle_requests ADD COLUMN IF NOT EXISTS contract TEXT;
 ALTER TABLE oracle_requests ADD COLUMN IF NOT EXISTS side_keys TEXT[];
+ALTER TABLE oracle_requests ADD COLUMN IF NOT EXISTS confirmed BOOLEAN NOT NULL DEFAULT false;
 CREATE TABLE IF NOT EXISTS oracle_side_txs (
     oracle TEXT NOT NULL,
     key TEXT NOT NULL,
@@ -164,6 +165,8 @@ pub struct Stored {
     pub since_send_s: Option<f64>,
     /// The side transactions (their keys) this request's fulfilment waits for.
     pub side_keys: Vec<String>,
+    /// Fulfilled, and the fulfilment's block is `--confirmations` deep.
+    pub confirmed: bool,
 }
 
 /// A side transaction as stored.
@@ -220,7 +223,7 @@ const COLUMNS: &str = "request_id, kind, block_number, block_hash, requester, jo
     fulfilled_block, fulfilled_tx, error, \
     EXTRACT(EPOCH FROM clock_timestamp() - seen_at)::float8, \
     EXTRACT(EPOCH FROM clock_timestamp() - sent_at)::float8, contract, callback, selector, \
-    payment, side_keys";
+    payment, side_keys, confirmed";
 
 fn row_to_stored(r: &tokio_postgres::Row) -> Stored {
     Stored {
@@ -256,6 +259,7 @@ fn row_to_stored(r: &tokio_postgres::Row) -> Stored {
         selector: r.get(29),
         payment: r.get(30),
         side_keys: r.get::<_, Option<Vec<String>>>(31).unwrap_or_default(),
+        confirmed: r.get(32),
     }
 }
 
@@ -319,7 +323,7 @@ impl Store {
             applied.unfulfilled += tx
                 .execute(
                     "UPDATE oracle_requests SET state = CASE WHEN fulfil_raw IS NULL THEN \
-                     'computed' ELSE 'submitted' END, fulfilled_block = NULL, \
+                     'computed' ELSE 'submitted' END, fulfilled_block = NULL, confirmed = false, \
                      fulfilled_block_hash = NULL, fulfilled_tx = NULL, fulfilled_by = NULL, \
                      fulfilled_at = NULL, updated_at = clock_timestamp() \
                      WHERE oracle = $1 AND fulfilled_block_hash = ANY($2)",
@@ -486,6 +490,24 @@ impl Store {
             )
             .await?;
         Ok(r.get::<_, i64>(0) as u64)
+    }
+
+    /// Marks fulfilled requests whose fulfilment is `confirmations` blocks below `head`
+    /// as confirmed; how many.
+    pub async fn confirm(&self, head: u64, confirmations: u64) -> Result<u64, StoreError> {
+        Ok(self
+            .client
+            .execute(
+                "UPDATE oracle_requests SET confirmed = true, updated_at = clock_timestamp() \
+                 WHERE oracle = $1 AND state = 'fulfilled' AND NOT confirmed \
+                 AND fulfilled_block IS NOT NULL AND fulfilled_block + $2 <= $3",
+                &[
+                    &self.oracle,
+                    &(confirmations.min(i64::MAX as u64) as i64),
+                    &(head.min(i64::MAX as u64) as i64),
+                ],
+            )
+            .await?)
     }
 
     /// Requests per state.

@@ -95,6 +95,7 @@ pub struct WorkerMetrics {
     pub resent: AtomicU64,
     pub bumped: AtomicU64,
     pub fulfilled: AtomicU64,
+    pub confirmed: AtomicU64,
     pub dropped: AtomicU64,
     pub reorgs: AtomicU64,
     pub expired: AtomicU64,
@@ -172,6 +173,11 @@ impl ledgerflow_stream::metrics::Report for WorkerMetrics {
                 "fulfilled_total",
                 &self.fulfilled,
                 "Fulfilled events applied.",
+            ),
+            (
+                "confirmed_total",
+                &self.confirmed,
+                "Fulfilments that reached --confirmations blocks.",
             ),
             (
                 "dropped_total",
@@ -276,6 +282,9 @@ impl Worker {
         let mut report = StepReport::default();
         let t = Instant::now();
         self.follow(&mut report).await?;
+        let head = self.metrics.head.load(Relaxed);
+        let n = self.store.confirm(head, self.options.confirmations).await?;
+        self.metrics.confirmed.fetch_add(n, Relaxed);
         self.add_chain(t);
         self.run_jobs(&mut report).await?;
         let t = Instant::now();
@@ -725,6 +734,7 @@ impl Worker {
                 Some(n) => n,
                 None => self.node.nonce(me, "pending").await?,
             };
+            let mut ready = Vec::new();
             for r in computed {
                 if r.fulfil_raw.is_some() {
                     continue; // back from a reorg: the watcher resends its transaction
@@ -762,12 +772,19 @@ impl Worker {
                     self.metrics.expired.fetch_add(1, Relaxed);
                     continue;
                 }
-                let data = self.fulfil_call(&r);
-                let gas = match self
-                    .node
-                    .estimate_gas(me, Some(self.target(&r)), U256::ZERO, &data)
-                    .await
-                {
+                ready.push(r);
+            }
+            // one batch of estimates, then each signed and stored (write-ahead), then one
+            // batch of sends
+            let calls: Vec<(Address, Vec<u8>)> = ready
+                .iter()
+                .map(|r| (self.target(r), self.fulfil_call(r)))
+                .collect();
+            let estimates = self.node.estimate_gas_many(me, &calls).await;
+            let mut raws = Vec::new();
+            let mut sent_ids = Vec::new();
+            for ((r, (to, data)), est) in ready.iter().zip(calls).zip(estimates) {
+                let gas = match est {
                     Ok(g) => g + g / 3 + 30_000,
                     Err(NodeError::Reverted { reason, .. }) => {
                         tracing::warn!(request = %r.request_id, %reason, "fulfilment would revert; not sent");
@@ -789,7 +806,7 @@ impl Worker {
                     // (ids are requester and nonce, so a new request can take a dropped
                     // one's id): its old transaction, unless already mined, is replaced
                     // with the same nonce
-                    Some(n) if n >= mined => (n, bumped(&r, fees, self.options.bump_percent)),
+                    Some(n) if n >= mined => (n, bumped(r, fees, self.options.bump_percent)),
                     _ => {
                         let n = self
                             .store
@@ -798,9 +815,22 @@ impl Worker {
                         (n, fees)
                     }
                 };
-                self.sign_and_send(&r, nonce, gas, fees).await?;
-                report.sent += 1;
+                let (raw, hash) = self.sign(to, data, nonce, gas, fees)?;
+                // write-ahead: a crash after this only repeats the send
+                self.store
+                    .signed(&r.request_id, nonce, &raw, &hash, fees.1, fees.0)
+                    .await?;
+                raws.push(raw);
+                sent_ids.push((r.request_id.clone(), nonce));
             }
+            for ((id, nonce), res) in sent_ids.iter().zip(self.node.send_raw_many(&raws).await) {
+                if let Err(e) = res {
+                    // the watcher resends it
+                    tracing::warn!(request = %id, nonce, error = %e, "send failed; will retry");
+                }
+            }
+            self.metrics.sent.fetch_add(raws.len() as u64, Relaxed);
+            report.sent += raws.len() as u64;
         }
         // watch what was sent
         let open = self.store.signed_unsettled().await?;
@@ -809,12 +839,15 @@ impl Worker {
         }
         let head = self.node.head().await?;
         let mined_nonce = self.node.nonce(me, "latest").await?;
+        // every transaction of every open request in one batch of receipts
+        let hashes: Vec<String> = open.iter().flat_map(|r| r.fulfil_txs.clone()).collect();
+        let mut receipts = self.node.receipts(&hashes).await?.into_iter();
         for r in open {
+            // the latest of its transactions that was mined
             let mut receipt = None;
-            for h in r.fulfil_txs.iter().rev() {
-                if let Some(rc) = self.node.receipt(h).await? {
-                    receipt = Some(rc);
-                    break;
+            for rc in receipts.by_ref().take(r.fulfil_txs.len()) {
+                if rc.is_some() {
+                    receipt = rc;
                 }
             }
             let nonce = r.fulfil_nonce.unwrap_or(0);

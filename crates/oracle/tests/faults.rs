@@ -597,6 +597,9 @@ async fn side_transactions_dropped_or_reorged_out_are_sent_again_before_the_fulf
         .await;
     assert!(!is_dataset(root).await, "the registration is gone");
     assert!(!e.fulfilments().await.contains_key(&id));
+    w.step().await.unwrap();
+    let st = w.store.get(&format!("{id:#x}")).await.unwrap().unwrap();
+    assert!(!st.confirmed && st.state != "fulfilled", "{st:?}");
     let f = steps_until(&mut w, &e, true, |f| f.contains_key(&id)).await;
     assert_eq!(f.get(&id), Some(&1), "fulfilled again, once: {f:?}");
     assert!(is_dataset(root).await, "registered again");
@@ -609,4 +612,9 @@ async fn side_transactions_dropped_or_reorged_out_are_sent_again_before_the_fulf
     w.step().await.unwrap();
     let side = w.store.side(&key).await.unwrap().unwrap();
     assert_eq!(side.state, "done", "{side:?}");
+    let st = w.store.get(&format!("{id:#x}")).await.unwrap().unwrap();
+    assert!(
+        st.confirmed,
+        "the fulfilment is --confirmations deep: {st:?}"
+    );
 }

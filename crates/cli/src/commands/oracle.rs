@@ -522,6 +522,7 @@ pub async fn status(a: OracleStatusArgs) -> eyre::Result<ExitCode> {
             "model_hash": r.result_model_hash, "code_version": r.code_version,
             "fulfil_nonce": r.fulfil_nonce, "fulfil_txs": r.fulfil_txs, "sends": r.sends,
             "fulfilled_block": r.fulfilled_block, "fulfilled_tx": r.fulfilled_tx,
+            "confirmed": r.confirmed,
             "error": r.error,
         })
     };
@@ -553,11 +554,12 @@ pub async fn status(a: OracleStatusArgs) -> eyre::Result<ExitCode> {
     );
     for r in &recent {
         println!(
-            "{}  {:<6} {:<10} block {:>6}{}",
+            "{}  {:<6} {:<10} block {:>6}{}{}",
             r.request_id,
             r.job.as_deref().unwrap_or("?"),
             r.state,
             r.block_number,
+            if r.confirmed { "  confirmed" } else { "" },
             r.error
                 .as_deref()
                 .map(|e| format!("  ({e})"))

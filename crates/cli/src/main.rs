@@ -15,6 +15,7 @@ use clap::Parser;
 static GLOBAL: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 
 fn main() -> ExitCode {
+    quiet_on_closed_stdout();
     let cli = args::Cli::parse();
     logging::init(&cli.global);
     let rt = match tokio::runtime::Builder::new_multi_thread()
@@ -40,6 +41,25 @@ fn main() -> ExitCode {
             ExitCode::from(2)
         }
     }
+}
+
+/// A reader that stops early (`ledgerflow … | head`) closes our stdout: `println!` then
+/// panics with a broken pipe. Exit quietly with success instead, as the error path below
+/// does for a broken pipe (the rest of the output has nobody to go to).
+fn quiet_on_closed_stdout() {
+    let default = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let p = info.payload();
+        let msg = p
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| p.downcast_ref::<&str>().copied())
+            .unwrap_or("");
+        if msg.starts_with("failed printing to stdout") && msg.contains("Broken pipe") {
+            std::process::exit(0);
+        }
+        default(info)
+    }));
 }
 
 fn is_broken_pipe(err: &eyre::Report) -> bool {

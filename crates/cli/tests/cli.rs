@@ -217,3 +217,28 @@ async fn demo_exports_both_chain_families() {
     );
     assert!(e.trim_end().ends_with("--group-col label_source"), "{e}");
 }
+
+/// A reader that stops early (`ledgerflow features --describe | head -1`): the closed
+/// pipe ends the output quietly, with success and no panic.
+#[test]
+fn a_closed_stdout_ends_the_output_quietly() {
+    use std::io::Read;
+    let mut child = std::process::Command::new(common::bin())
+        .args(["features", "--describe"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // the reader goes away before the first line (the binary takes milliseconds to start)
+    drop(child.stdout.take());
+    let mut err = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut err)
+        .unwrap();
+    let status = child.wait().unwrap();
+    assert!(!err.contains("panicked"), "{err}");
+    assert_eq!(status.code(), Some(0), "{err}");
+}

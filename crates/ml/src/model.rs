@@ -286,9 +286,19 @@ impl Model {
                     let lanes = LANES.min(len - r);
                     if lanes == LANES {
                         let mut at = [0u32; LANES];
-                        for _ in 0..*depth {
+                        let d1 = lockstep_depth(*depth);
+                        for _ in 0..d1 {
                             for (j, a) in at.iter_mut().enumerate() {
                                 *a = step(nodes, *a, &xb[(r + j) * p..(r + j + 1) * p]);
+                            }
+                        }
+                        if d1 < *depth {
+                            // the rows not at a leaf yet go on alone (a leaf loops on itself)
+                            for (j, a) in at.iter_mut().enumerate() {
+                                let x = &xb[(r + j) * p..(r + j + 1) * p];
+                                while nodes[*a as usize].left != *a {
+                                    *a = step(nodes, *a, x);
+                                }
                             }
                         }
                         leaves = at;
@@ -476,6 +486,19 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
     hex(&Sha256::digest(bytes))
 }
 
+/// How many levels eight rows walk a tree together before each finishes alone: all of a
+/// shallow tree (gbt's depth 6: lockstep is cheapest), three fifths of a deep one (a
+/// forest's trees, ~20 levels, where most rows reach their leaf by level ~10 and walking
+/// every row to the deepest level wastes steps). Measured on the Kaggle batch
+/// (docs/benchmarks.md, "Batch prediction"). The leaf reached is the same either way.
+fn lockstep_depth(depth: u32) -> u32 {
+    if depth <= 8 {
+        depth
+    } else {
+        (depth * 3 / 5).max(8)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -540,6 +563,34 @@ mod tests {
             damaged.truncate(last);
             assert!(Model::from_bytes(&damaged, Path::new("m")).is_err());
             assert!(Model::from_bytes(b"LFMODEL2xxxx", Path::new("m")).is_err());
+        }
+    }
+
+    #[test]
+    fn deep_trees_batch_equals_row_by_row() {
+        // labels from a hash: fully grown trees get deep, so rows leave the lockstep walk
+        // part-way and finish alone
+        let mut t = toy(3000);
+        let mut x = 0x9e37_79b9_7f4a_7c15u64;
+        for (i, l) in t.labels.iter_mut().enumerate() {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            t.columns[0][i] = (x % 1000) as f64;
+            t.columns[1][i] = ((x >> 20) % 997) as f64;
+            *l = Some(if x >> 40 & 1 == 1 { "mixer" } else { "user" }.to_string());
+        }
+        let mut p = Params::new(Algo::Forest);
+        p.trees = 8;
+        p.seed = 3;
+        let m = train(&t, "label", &p, 2).unwrap();
+        let deepest = m.trees.iter().map(|t| t.depth()).max().unwrap() as u32;
+        assert!(lockstep_depth(deepest) < deepest, "depth {deepest}");
+        let probs = m.predict_proba(&t, 2);
+        let mut one = vec![0.0; 2];
+        for i in 0..3000 {
+            m.proba_by(|f| t.columns[f][i], &mut one);
+            assert_eq!(one, probs[2 * i..2 * i + 2], "row {i}");
         }
     }
 

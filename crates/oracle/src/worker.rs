@@ -228,6 +228,11 @@ pub struct Worker {
     pub metrics: Arc<WorkerMetrics>,
     follower: Follower,
     chain_id: u64,
+    /// Side transactions may be open (false once a look found none; set again when a
+    /// result needs one): spares a query per step.
+    side_hint: bool,
+    /// The head up to which fulfilments were last marked confirmed.
+    confirmed_head: u64,
 }
 
 /// What one step did.
@@ -267,6 +272,8 @@ impl Worker {
             metrics: Arc::new(WorkerMetrics::default()),
             follower,
             chain_id,
+            side_hint: true,
+            confirmed_head: 0,
         })
     }
 
@@ -283,8 +290,11 @@ impl Worker {
         let t = Instant::now();
         self.follow(&mut report).await?;
         let head = self.metrics.head.load(Relaxed);
-        let n = self.store.confirm(head, self.options.confirmations).await?;
-        self.metrics.confirmed.fetch_add(n, Relaxed);
+        if head > self.confirmed_head {
+            let n = self.store.confirm(head, self.options.confirmations).await?;
+            self.metrics.confirmed.fetch_add(n, Relaxed);
+            self.confirmed_head = head;
+        }
         self.add_chain(t);
         self.run_jobs(&mut report).await?;
         let t = Instant::now();
@@ -366,6 +376,7 @@ impl Worker {
             }
             if matches!(ev, Event::Reorged { .. } | Event::Reverted { .. }) {
                 self.metrics.reorgs.fetch_add(1, Relaxed);
+                self.confirmed_head = 0;
                 tracing::info!(
                     undone = orphaned.len(),
                     dropped = applied.dropped,
@@ -445,6 +456,7 @@ impl Worker {
                         seconds: secs,
                         side: &o.side,
                     };
+                    self.side_hint |= !o.side.is_empty();
                     if self.store.computed(&r.request_id, &c).await? {
                         self.metrics.computed.fetch_add(1, Relaxed);
                         report.computed += 1;
@@ -577,8 +589,12 @@ impl Worker {
         pending_nonce: &mut Option<u64>,
         report: &mut StepReport,
     ) -> Result<(), WorkerError> {
+        if !self.side_hint {
+            return Ok(());
+        }
         let open = self.store.side_open().await?;
         if open.is_empty() {
+            self.side_hint = false;
             return Ok(());
         }
         let me = self.key.address();

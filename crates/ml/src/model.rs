@@ -286,16 +286,18 @@ impl Model {
                     let lanes = LANES.min(len - r);
                     if lanes == LANES {
                         let mut at = [0u32; LANES];
+                        // the eight rows' slices once per group, not once per step
+                        let xs: [&[f64]; LANES] =
+                            std::array::from_fn(|j| &xb[(r + j) * p..(r + j + 1) * p]);
                         let d1 = lockstep_depth(*depth);
                         for _ in 0..d1 {
-                            for (j, a) in at.iter_mut().enumerate() {
-                                *a = step(nodes, *a, &xb[(r + j) * p..(r + j + 1) * p]);
+                            for (a, x) in at.iter_mut().zip(xs) {
+                                *a = step(nodes, *a, x);
                             }
                         }
                         if d1 < *depth {
                             // the rows not at a leaf yet go on alone (a leaf loops on itself)
-                            for (j, a) in at.iter_mut().enumerate() {
-                                let x = &xb[(r + j) * p..(r + j + 1) * p];
+                            for (a, x) in at.iter_mut().zip(xs) {
                                 while nodes[*a as usize].left != *a {
                                     *a = step(nodes, *a, x);
                                 }

@@ -140,6 +140,33 @@ async fn windows_labels_manifest_and_bad_input() {
         assert_eq!(meta.lake.tables, vec!["transactions".to_string()]);
         assert_eq!(meta.windows[0].last_block, Some(151));
         assert_eq!(meta.columns.len(), ta.names.len());
+        // --until-block: the full lake read up to block 151 is the cut lake
+        let (ub, cb) = (
+            out(&format!("{level}-until-block.parquet")),
+            out(&format!("{level}-cut-all.parquet")),
+        );
+        for (lake, o, extra) in [(l, &ub, Some("151")), (c, &cb, None)] {
+            let mut args = vec![
+                "features", "--lake", lake, "--chain", CHAIN, "--level", level, "--window",
+                "3650d", "-o", o,
+            ];
+            if let Some(b) = extra {
+                args.extend(["--until-block", b]);
+            }
+            let r = run(&args).await;
+            assert!(r.status.success(), "{}", stderr(&r));
+        }
+        let (tu, tc) = (
+            table(Path::new(&ub), id, None),
+            table(Path::new(&cb), id, None),
+        );
+        assert_eq!(tu.ids, tc.ids, "{level}");
+        for (x, y) in tu.columns.iter().zip(&tc.columns) {
+            assert!(x
+                .iter()
+                .zip(y)
+                .all(|(p, q)| p == q || (p.is_nan() && q.is_nan())));
+        }
     }
 
     // The same lake gives byte-identical feature files on 1 and 2 threads.

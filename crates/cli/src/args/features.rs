@@ -72,6 +72,10 @@ pub struct FeaturesArgs {
     /// YYYY-MM-DDTHH:MM[:SS] or Unix seconds. Default: the time of the last block.
     #[arg(long)]
     pub until: Option<String>,
+    /// Read no block above this number, whatever the windows' times (blocks can share a
+    /// timestamp); with no --until the last window ends at this block's time.
+    #[arg(long)]
+    pub until_block: Option<u64>,
     /// Number of windows.
     #[arg(long, default_value_t = 1)]
     pub windows: usize,

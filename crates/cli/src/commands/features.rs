@@ -96,7 +96,7 @@ pub fn run(a: FeaturesArgs, quiet: bool) -> eyre::Result<ExitCode> {
         },
         window,
         until,
-        until_block: None,
+        until_block: a.until_block.map(|b| b.min(i64::MAX as u64) as i64),
         step,
         windows: a.windows,
         labels: !a.no_labels,

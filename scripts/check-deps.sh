@@ -8,8 +8,9 @@
 #   sinks:  PostgreSQL, NATS and lake sinks (stream, lake, postgres); only the binary
 #           (and the future server) may depend on it: they alone wire concrete sinks
 #   devnet: local nodes and workloads (core, rpc, evm, bitcoin)
-#   analytics (graph, entities, ml): core, lake, sql and each other in that
-#           order (ml may use graph and entities), never rpc, evm, bitcoin or stream
+#   analytics (graph, entities, ml, gnn): core, lake, sql and each other in that
+#           order (ml may use graph and entities, gnn all three), never rpc, evm,
+#           bitcoin or stream
 #   oracle: the stream's follower and metrics, rpc, evm, and the analytics crates (plus
 #           what they stand on), never sinks (its PostgreSQL state is its own)
 #   server, coming: like the binary
@@ -46,11 +47,12 @@ declare -A allowed=(
   [ledgerflow-graph]="$core ledgerflow-lake ledgerflow-sql"
   [ledgerflow-entities]="$core ledgerflow-lake ledgerflow-sql ledgerflow-graph"
   [ledgerflow-ml]="$core ledgerflow-lake ledgerflow-sql ledgerflow-graph ledgerflow-entities"
+  [ledgerflow-gnn]="$core ledgerflow-lake ledgerflow-sql ledgerflow-graph ledgerflow-entities ledgerflow-ml"
   # oracle (issue 19)
-  [ledgerflow-oracle]="$core $sources ledgerflow-stream ledgerflow-lake ledgerflow-sql ledgerflow-graph ledgerflow-entities ledgerflow-ml"
+  [ledgerflow-oracle]="$core $sources ledgerflow-stream ledgerflow-lake ledgerflow-sql ledgerflow-graph ledgerflow-entities ledgerflow-ml ledgerflow-gnn"
   # the binary and the explorer's server
-  [ledgerflow-server]="$core $sources $lakes ledgerflow-stream ledgerflow-sinks ledgerflow-devnet ledgerflow-graph ledgerflow-entities ledgerflow-ml ledgerflow-oracle"
-  [ledgerflow]="$core $sources $lakes ledgerflow-stream ledgerflow-sinks ledgerflow-devnet ledgerflow-graph ledgerflow-entities ledgerflow-ml ledgerflow-oracle"
+  [ledgerflow-server]="$core $sources $lakes ledgerflow-stream ledgerflow-sinks ledgerflow-devnet ledgerflow-graph ledgerflow-entities ledgerflow-ml ledgerflow-gnn ledgerflow-oracle"
+  [ledgerflow]="$core $sources $lakes ledgerflow-stream ledgerflow-sinks ledgerflow-devnet ledgerflow-graph ledgerflow-entities ledgerflow-ml ledgerflow-gnn ledgerflow-oracle"
 )
 devnet="ledgerflow-devnet $core $sources"
 declare -A dev_allowed=(

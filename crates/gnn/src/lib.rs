@@ -4,5 +4,8 @@
 //!
 //! - [`edges`]: edge lists from CSV (with or without a header row) or Parquet, roles
 //!   named by `--columns`, dense node numbering, errors that name the line.
+//! - [`nodes`]: node features and labels joined to the edges (missing rows, isolated
+//!   nodes, missing cells and one-class labels handled as documented there).
 
 pub mod edges;
+pub mod nodes;

@@ -6,6 +6,13 @@
 //!   named by `--columns`, dense node numbering, errors that name the line.
 //! - [`nodes`]: node features and labels joined to the edges (missing rows, isolated
 //!   nodes, missing cells and one-class labels handled as documented there).
+//! - [`dense`], [`adj`]: row-major matrices and the GCN propagation matrix, sums in one
+//!   fixed order.
+//! - [`gcn`]: a two-layer GCN, its loss and hand-written gradients (finite-difference
+//!   checked).
 
+pub mod adj;
+pub mod dense;
 pub mod edges;
+pub mod gcn;
 pub mod nodes;

@@ -10,9 +10,12 @@
 //!   fixed order.
 //! - [`gcn`]: a two-layer GCN, its loss and hand-written gradients (finite-difference
 //!   checked).
+//! - [`train`]: full-batch training (Adam, weight decay, dropout, class weights, early
+//!   stopping on the validation loss), seeded and bit-for-bit repeatable.
 
 pub mod adj;
 pub mod dense;
 pub mod edges;
 pub mod gcn;
 pub mod nodes;
+pub mod train;

@@ -65,9 +65,97 @@ impl NormAdj {
     }
 }
 
+/// The mean over a node's neighbours (GraphSAGE's aggregator): row `i` of `M` holds
+/// `1/deg(i)` for each neighbour of `i` in the graph taken as undirected (no self-loop;
+/// an isolated node's row is zero). Not symmetric, so it has a transposed product too.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MeanAdj {
+    pub n: usize,
+    off: Vec<usize>,
+    col: Vec<u32>,
+    val: Vec<f64>,
+}
+
+impl MeanAdj {
+    /// From directed edges over `n` nodes.
+    pub fn new(n: usize, src: &[u32], dst: &[u32]) -> MeanAdj {
+        let mut pairs: Vec<(u32, u32)> = Vec::with_capacity(2 * src.len());
+        for (&a, &b) in src.iter().zip(dst) {
+            if a != b {
+                pairs.push((a, b));
+                pairs.push((b, a));
+            }
+        }
+        pairs.sort_unstable();
+        pairs.dedup();
+        let mut off = vec![0usize; n + 1];
+        for &(a, _) in &pairs {
+            off[a as usize + 1] += 1;
+        }
+        for i in 0..n {
+            off[i + 1] += off[i];
+        }
+        let col: Vec<u32> = pairs.iter().map(|p| p.1).collect();
+        let val: Vec<f64> = pairs
+            .iter()
+            .map(|&(a, _)| 1.0 / (off[a as usize + 1] - off[a as usize]) as f64)
+            .collect();
+        MeanAdj { n, off, col, val }
+    }
+
+    /// `M · x`.
+    pub fn mul(&self, x: &Mat) -> Mat {
+        let mut out = Mat::zeros(self.n, x.cols);
+        for i in 0..self.n {
+            let o = &mut out.data[i * x.cols..(i + 1) * x.cols];
+            for k in self.off[i]..self.off[i + 1] {
+                let w = self.val[k];
+                for (a, b) in o.iter_mut().zip(x.row(self.col[k] as usize)) {
+                    *a += w * b;
+                }
+            }
+        }
+        out
+    }
+
+    /// `Mᵀ · x` (the backward pass): each row's share sent back to its neighbours, rows
+    /// visited in order.
+    pub fn mul_t(&self, x: &Mat) -> Mat {
+        let mut out = Mat::zeros(self.n, x.cols);
+        for i in 0..self.n {
+            for k in self.off[i]..self.off[i + 1] {
+                let w = self.val[k];
+                let j = self.col[k] as usize;
+                for c in 0..x.cols {
+                    out.data[j * x.cols + c] += w * x.data[i * x.cols + c];
+                }
+            }
+        }
+        out
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn neighbour_means_and_their_transpose() {
+        // 0 - 1 - 2, and 3 isolated
+        let m = MeanAdj::new(4, &[0, 1], &[1, 2]);
+        let x = Mat::from_vec(4, 1, vec![1.0, 2.0, 4.0, 8.0]);
+        assert_eq!(m.mul(&x).data, vec![2.0, 2.5, 2.0, 0.0]);
+        // <M x, y> = <x, Mᵀ y>
+        let y = Mat::from_vec(4, 1, vec![3.0, -1.0, 2.0, 5.0]);
+        let lhs: f64 = m.mul(&x).data.iter().zip(&y.data).map(|(a, b)| a * b).sum();
+        let rhs: f64 = x
+            .data
+            .iter()
+            .zip(&m.mul_t(&y).data)
+            .map(|(a, b)| a * b)
+            .sum();
+        assert!((lhs - rhs).abs() < 1e-12, "{lhs} {rhs}");
+    }
 
     #[test]
     fn a_path_of_three_by_hand() {

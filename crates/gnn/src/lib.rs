@@ -10,6 +10,7 @@
 //!   fixed order.
 //! - [`gcn`]: a two-layer GCN, its loss and hand-written gradients (finite-difference
 //!   checked).
+//! - [`sage`]: a two-layer GraphSAGE (mean aggregator), gradients by hand (checked).
 //! - [`train`]: full-batch training (Adam, weight decay, dropout, class weights, early
 //!   stopping on the validation loss), seeded and bit-for-bit repeatable.
 
@@ -18,4 +19,5 @@ pub mod dense;
 pub mod edges;
 pub mod gcn;
 pub mod nodes;
+pub mod sage;
 pub mod train;

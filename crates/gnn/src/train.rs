@@ -7,9 +7,136 @@
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
-use crate::adj::NormAdj;
+use crate::adj::{MeanAdj, NormAdj};
 use crate::dense::Mat;
 use crate::gcn::{cross_entropy, dropout_mask, softmax, Gcn, Targets};
+use crate::sage::Sage;
+
+/// The layer type.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Arch {
+    Gcn,
+    Sage,
+}
+
+impl std::str::FromStr for Arch {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Arch, String> {
+        match s.to_ascii_lowercase().as_str() {
+            "gcn" => Ok(Arch::Gcn),
+            "sage" | "graphsage" => Ok(Arch::Sage),
+            _ => Err(format!("unknown model {s:?} (gcn, sage)")),
+        }
+    }
+}
+
+/// A graph's features and what an architecture precomputes from the graph.
+#[derive(Debug, Clone)]
+pub struct Inputs {
+    pub x: Mat,
+    norm: Option<(NormAdj, Mat)>,
+    mean: Option<(MeanAdj, Mat)>,
+}
+
+impl Inputs {
+    /// For `arch`, over `n` nodes with these directed edges and features `x`.
+    pub fn new(arch: Arch, n: usize, src: &[u32], dst: &[u32], x: Mat) -> Inputs {
+        let (norm, mean) = match arch {
+            Arch::Gcn => {
+                let a = NormAdj::new(n, src, dst);
+                let ax = a.mul(&x);
+                (Some((a, ax)), None)
+            }
+            Arch::Sage => {
+                let m = MeanAdj::new(n, src, dst);
+                let mx = m.mul(&x);
+                (None, Some((m, mx)))
+            }
+        };
+        Inputs { x, norm, mean }
+    }
+}
+
+/// A model of either architecture.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Net {
+    Gcn(Gcn),
+    Sage(Sage),
+}
+
+impl Net {
+    fn init(arch: Arch, dim: usize, hidden: usize, classes: usize, rng: &mut ChaCha8Rng) -> Net {
+        match arch {
+            Arch::Gcn => Net::Gcn(Gcn::init(dim, hidden, classes, rng)),
+            Arch::Sage => Net::Sage(Sage::init(dim, hidden, classes, rng)),
+        }
+    }
+
+    /// The architecture.
+    pub fn arch(&self) -> Arch {
+        match self {
+            Net::Gcn(_) => Arch::Gcn,
+            Net::Sage(_) => Arch::Sage,
+        }
+    }
+
+    fn hidden(&self) -> usize {
+        match self {
+            Net::Gcn(g) => g.b1.len(),
+            Net::Sage(s) => s.hidden(),
+        }
+    }
+
+    fn first_layer_weights(&self) -> usize {
+        match self {
+            Net::Gcn(g) => g.w1.data.len(),
+            Net::Sage(s) => s.first_layer_weights(),
+        }
+    }
+
+    fn param_count(&self) -> usize {
+        match self {
+            Net::Gcn(g) => g.params().count(),
+            Net::Sage(s) => s.params().count(),
+        }
+    }
+
+    fn params_mut(&mut self) -> Box<dyn Iterator<Item = &mut f64> + '_> {
+        match self {
+            Net::Gcn(g) => Box::new(g.params_mut()),
+            Net::Sage(s) => Box::new(s.params_mut()),
+        }
+    }
+
+    /// The loss and the gradients, flat in parameter order.
+    fn loss_and_grads(
+        &self,
+        inp: &Inputs,
+        drop: Option<&[f64]>,
+        t: &Targets<'_>,
+    ) -> (f64, Vec<f64>) {
+        match (self, &inp.norm, &inp.mean) {
+            (Net::Gcn(g), Some((a, ax)), _) => {
+                let (l, d) = g.loss_and_grads(a, ax, drop, t);
+                (l, d.params().copied().collect())
+            }
+            (Net::Sage(s), _, Some((m, mx))) => {
+                let (l, d) = s.loss_and_grads(m, &inp.x, mx, drop, t);
+                (l, d.params().copied().collect())
+            }
+            _ => (f64::NAN, Vec::new()),
+        }
+    }
+
+    /// The logits of every node (inputs built for another architecture give none).
+    pub fn logits(&self, inp: &Inputs) -> Mat {
+        match (self, &inp.norm, &inp.mean) {
+            (Net::Gcn(g), Some((a, ax)), _) => g.forward(a, ax, None).z,
+            (Net::Sage(s), _, Some((m, mx))) => s.logits(m, &inp.x, mx),
+            _ => Mat::zeros(0, 0),
+        }
+    }
+}
 
 /// Training settings (PyG's GCN example defaults).
 #[derive(Debug, Clone, PartialEq)]
@@ -44,7 +171,7 @@ impl Default for TrainOptions {
 /// A trained model and how training went.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Trained {
-    pub model: Gcn,
+    pub model: Net,
     pub best_epoch: usize,
     pub epochs_run: usize,
     /// (training loss, validation loss) per epoch.
@@ -58,15 +185,15 @@ struct Adam {
 }
 
 impl Adam {
-    fn step(&mut self, params: &mut Gcn, grads: &Gcn, lr: f64, decay_w1: f64) {
+    fn step(&mut self, params: &mut Net, grads: &[f64], lr: f64, decay_w1: f64) {
         const B1: f64 = 0.9;
         const B2: f64 = 0.999;
         const EPS: f64 = 1e-8;
         self.t += 1;
         let c1 = 1.0 - B1.powi(self.t);
         let c2 = 1.0 - B2.powi(self.t);
-        let n_w1 = params.w1.data.len();
-        for (k, (p, g)) in params.params_mut().zip(grads.params()).enumerate() {
+        let n_w1 = params.first_layer_weights();
+        for (k, (p, g)) in params.params_mut().zip(grads).enumerate() {
             let g = if k < n_w1 { g + decay_w1 * *p } else { *g };
             self.m[k] = B1 * self.m[k] + (1.0 - B1) * g;
             self.v[k] = B2 * self.v[k] + (1.0 - B2) * g * g;
@@ -103,10 +230,10 @@ pub fn class_weights(
         .collect()
 }
 
-/// Trains on the `train` nodes, stopping early on the `val` nodes' loss.
+/// Trains a model of `arch` on the `train` nodes, stopping early on the `val` nodes' loss.
 pub fn train(
-    a: &NormAdj,
-    x: &Mat,
+    inp: &Inputs,
+    arch: Arch,
     labels: &[Option<u32>],
     classes: usize,
     train_mask: &[bool],
@@ -114,9 +241,9 @@ pub fn train(
     o: &TrainOptions,
 ) -> Trained {
     let mut rng = ChaCha8Rng::seed_from_u64(o.seed);
-    let ax = a.mul(x);
-    let mut model = Gcn::init(x.cols, o.hidden, classes, &mut rng);
-    let n_params = model.params().count();
+    let x = &inp.x;
+    let mut model = Net::init(arch, x.cols, o.hidden, classes, &mut rng);
+    let n_params = model.param_count();
     let mut adam = Adam {
         m: vec![0.0; n_params],
         v: vec![0.0; n_params],
@@ -139,11 +266,12 @@ pub fn train(
     let mut epochs_run = 0;
     for epoch in 0..o.epochs {
         epochs_run = epoch + 1;
-        let drop = (o.dropout > 0.0).then(|| dropout_mask(x.rows * o.hidden, o.dropout, &mut rng));
-        let (loss, grads) = model.loss_and_grads(a, &ax, drop.as_deref(), &tt);
+        let drop =
+            (o.dropout > 0.0).then(|| dropout_mask(x.rows * model.hidden(), o.dropout, &mut rng));
+        let (loss, grads) = model.loss_and_grads(inp, drop.as_deref(), &tt);
         adam.step(&mut model, &grads, o.lr, o.weight_decay);
         let val = if has_val {
-            cross_entropy(&model.forward(a, &ax, None).z, &tv).0
+            cross_entropy(&model.logits(inp), &tv).0
         } else {
             loss
         };
@@ -163,9 +291,8 @@ pub fn train(
 }
 
 /// Class probabilities of every node (row-major, `classes` per node).
-pub fn predict(model: &Gcn, a: &NormAdj, x: &Mat) -> Mat {
-    let ax = a.mul(x);
-    let z = model.forward(a, &ax, None).z;
+pub fn predict(model: &Net, inp: &Inputs) -> Mat {
+    let z = model.logits(inp);
     let mut out = Mat::zeros(z.rows, z.cols);
     for i in 0..z.rows {
         let mut p = vec![0.0; z.cols];
@@ -180,9 +307,9 @@ mod tests {
     use super::*;
     use rand::Rng;
 
-    /// Two communities (dense inside, a few edges across) whose features are noise: only
-    /// the graph tells them apart.
-    fn communities(seed: u64) -> (NormAdj, Mat, Vec<Option<u32>>) {
+    /// Two communities (dense inside, a few edges across) whose features barely tell
+    /// them apart: the neighbourhood has to.
+    fn communities(seed: u64) -> (usize, Vec<u32>, Vec<u32>, Mat, Vec<Option<u32>>) {
         let mut rng = ChaCha8Rng::seed_from_u64(seed);
         let n = 120;
         let (mut s, mut d) = (Vec::new(), Vec::new());
@@ -196,16 +323,18 @@ mod tests {
                 }
             }
         }
-        let a = NormAdj::new(n, &s, &d);
-        let x = Mat::from_vec(n, 8, (0..n * 8).map(|_| rng.gen_range(-1.0..1.0)).collect());
+        // feature 0 leans a little towards the class, the rest is noise
+        let mut x = Mat::from_vec(n, 8, (0..n * 8).map(|_| rng.gen_range(-1.0..1.0)).collect());
+        for i in 0..n {
+            x.row_mut(i)[0] += if i >= 60 { 0.4 } else { -0.4 };
+        }
         let labels = (0..n).map(|i| Some(u32::from(i >= 60))).collect();
-        (a, x, labels)
+        (n, s, d, x, labels)
     }
 
     #[test]
     fn learns_communities_from_the_graph_and_is_deterministic() {
-        let (a, x, labels) = communities(3);
-        let n = labels.len();
+        let (n, s, d, x, labels) = communities(3);
         // every fifth node trains, every fifth + 1 validates, the rest test
         let train_mask: Vec<bool> = (0..n).map(|i| i % 5 == 0).collect();
         let val_mask: Vec<bool> = (0..n).map(|i| i % 5 == 1).collect();
@@ -213,39 +342,43 @@ mod tests {
             seed: 7,
             ..TrainOptions::default()
         };
-        let t = train(&a, &x, &labels, 2, &train_mask, &val_mask, &o);
-        let p = predict(&t.model, &a, &x);
-        let test: Vec<usize> = (0..n).filter(|i| i % 5 >= 2).collect();
-        let right = test
-            .iter()
-            .filter(|&&i| {
-                let guess = u32::from(p.row(i)[1] > p.row(i)[0]);
-                Some(guess) == labels[i]
-            })
-            .count();
-        let acc = right as f64 / test.len() as f64;
-        assert!(
-            acc > 0.9,
-            "test accuracy {acc} (best epoch {})",
-            t.best_epoch
-        );
-        assert!(t.history[0].0 > t.history[t.best_epoch].0, "the loss fell");
-        // the same seed, the same bits; another seed, other weights
-        let again = train(&a, &x, &labels, 2, &train_mask, &val_mask, &o);
-        assert_eq!(again, t);
-        let other = train(
-            &a,
-            &x,
-            &labels,
-            2,
-            &train_mask,
-            &val_mask,
-            &TrainOptions {
+        for arch in [Arch::Gcn, Arch::Sage] {
+            let inp = Inputs::new(arch, n, &s, &d, x.clone());
+            let t = train(&inp, arch, &labels, 2, &train_mask, &val_mask, &o);
+            assert_eq!(t.model.arch(), arch);
+            let p = predict(&t.model, &inp);
+            let test: Vec<usize> = (0..n).filter(|i| i % 5 >= 2).collect();
+            let right = test
+                .iter()
+                .filter(|&&i| {
+                    let guess = u32::from(p.row(i)[1] > p.row(i)[0]);
+                    Some(guess) == labels[i]
+                })
+                .count();
+            let acc = right as f64 / test.len() as f64;
+            // the feature alone (its sign) does much worse than with the neighbourhood
+            let alone = test
+                .iter()
+                .filter(|&&i| Some(u32::from(x.row(i)[0] > 0.0)) == labels[i])
+                .count() as f64
+                / test.len() as f64;
+            println!("{arch:?}: test accuracy {acc:.3}, feature alone {alone:.3}");
+            assert!(
+                acc > 0.85 && acc > alone + 0.1,
+                "{arch:?}: test accuracy {acc}, feature alone {alone} (best epoch {})",
+                t.best_epoch
+            );
+            assert!(t.history[0].0 > t.history[t.best_epoch].0, "the loss fell");
+            // the same seed, the same bits; another seed, other weights
+            let again = train(&inp, arch, &labels, 2, &train_mask, &val_mask, &o);
+            assert_eq!(again, t);
+            let other = TrainOptions {
                 seed: 8,
                 ..o.clone()
-            },
-        );
-        assert_ne!(other.model, t.model);
+            };
+            let other = train(&inp, arch, &labels, 2, &train_mask, &val_mask, &other);
+            assert_ne!(other.model, t.model);
+        }
     }
 
     #[test]

@@ -10,6 +10,7 @@
 //!   fixed order.
 //! - [`gcn`]: a two-layer GCN, its loss and hand-written gradients (finite-difference
 //!   checked).
+//! - [`file`]: the model file (same model, same bytes: its SHA-256 names it).
 //! - [`sage`]: a two-layer GraphSAGE (mean aggregator), gradients by hand (checked).
 //! - [`train`]: full-batch training (Adam, weight decay, dropout, class weights, early
 //!   stopping on the validation loss), seeded and bit-for-bit repeatable.
@@ -17,6 +18,7 @@
 pub mod adj;
 pub mod dense;
 pub mod edges;
+pub mod file;
 pub mod gcn;
 pub mod nodes;
 pub mod sage;

@@ -11,6 +11,8 @@
 //! - [`gcn`]: a two-layer GCN, its loss and hand-written gradients (finite-difference
 //!   checked).
 //! - [`file`]: the model file (same model, same bytes: its SHA-256 names it).
+//! - [`node_task`]: `gnn train --task node`: split, standardise, train, test metrics,
+//!   the model file and its manifest.
 //! - [`sage`]: a two-layer GraphSAGE (mean aggregator), gradients by hand (checked).
 //! - [`train`]: full-batch training (Adam, weight decay, dropout, class weights, early
 //!   stopping on the validation loss), seeded and bit-for-bit repeatable.
@@ -20,6 +22,7 @@ pub mod dense;
 pub mod edges;
 pub mod file;
 pub mod gcn;
+pub mod node_task;
 pub mod nodes;
 pub mod sage;
 pub mod train;

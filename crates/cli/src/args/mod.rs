@@ -7,6 +7,7 @@ mod devnet;
 mod entities;
 mod export;
 mod features;
+mod gnn;
 mod graph;
 mod labels;
 mod lake;
@@ -24,6 +25,7 @@ pub use devnet::*;
 pub use entities::*;
 pub use export::*;
 pub use features::*;
+pub use gnn::*;
 pub use graph::*;
 pub use labels::*;
 pub use lake::*;
@@ -153,6 +155,10 @@ pub enum Command {
     /// look-alikes, evaluate on temporal or group-disjoint splits, inspect, verify.
     #[command(subcommand)]
     Model(ModelCommand),
+    /// Graph neural networks on an edge list and a node table: GCN and GraphSAGE node
+    /// classification (seeded, content-hashed model files with a manifest).
+    #[command(subcommand)]
+    Gnn(GnnCommand),
     /// Lake maintenance: check consistency, compact, convert to Delta, hash the chunks.
     #[command(subcommand)]
     Lake(LakeCommand),

@@ -10,6 +10,7 @@ pub mod entities;
 pub mod export_bitcoin;
 pub mod export_evm;
 pub mod features;
+pub mod gnn;
 pub mod graph;
 pub mod labels;
 pub mod lake;
@@ -24,8 +25,8 @@ pub mod taint;
 use std::process::ExitCode;
 
 use crate::args::{
-    BenchCommand, Cli, Command, DevnetCommand, EntitiesCommand, ExportCommand, GraphCommand,
-    LabelsCommand, LakeCommand, LoadCommand, ModelCommand, StreamCommand,
+    BenchCommand, Cli, Command, DevnetCommand, EntitiesCommand, ExportCommand, GnnCommand,
+    GraphCommand, LabelsCommand, LakeCommand, LoadCommand, ModelCommand, StreamCommand,
 };
 
 pub async fn run(cli: Cli) -> eyre::Result<ExitCode> {
@@ -56,6 +57,7 @@ pub async fn run(cli: Cli) -> eyre::Result<ExitCode> {
         Command::Model(ModelCommand::Evaluate(a)) => model::evaluate(a),
         Command::Model(ModelCommand::Inspect(a)) => model::inspect(a),
         Command::Model(ModelCommand::Verify(a)) => model::verify(a),
+        Command::Gnn(GnnCommand::Train(a)) => gnn::train(a),
         Command::Lake(LakeCommand::Check(a)) => lake::check(a).await,
         Command::Lake(LakeCommand::Compact(a)) => lake::compact(a).await,
         Command::Lake(LakeCommand::Convert(a)) => lake::convert(a).await,

@@ -1,0 +1,102 @@
+//! `ledgerflow gnn …`: graph neural networks on an edge list a user brings.
+
+use std::path::PathBuf;
+
+use clap::{Args, Subcommand, ValueEnum};
+
+#[derive(Debug, Subcommand)]
+pub enum GnnCommand {
+    /// Train a GCN or GraphSAGE on an edge list and a node table.
+    ///
+    /// The edge file is CSV (with or without a header row: a first row whose numbers
+    /// are not numbers is a header) or Parquet; --columns names its columns. The node
+    /// table (CSV or Parquet) has an id column, numeric features and a label column;
+    /// nodes without a row get the column means (and has_features = 0), rows without
+    /// edges become isolated nodes. Labelled nodes are split with the seed: test,
+    /// validation (early stopping), training.
+    ///
+    ///   ledgerflow gnn train --task node --edges edges.csv --features nodes.csv \
+    ///       --id id --label role --model gcn --seed 1 -o models/gcn
+    Train(GnnTrainArgs),
+}
+
+/// What to learn.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum GnnTask {
+    /// Node classification.
+    Node,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum GnnModelKind {
+    Gcn,
+    Sage,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum HeaderArg {
+    Auto,
+    Yes,
+    No,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum GnnFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Args)]
+pub struct GnnTrainArgs {
+    #[arg(long, value_enum, default_value_t = GnnTask::Node)]
+    pub task: GnnTask,
+    /// The edge list (CSV or Parquet).
+    #[arg(long)]
+    pub edges: PathBuf,
+    /// Edge columns: positional roles (`source,target,weight,time`, `_` skips) or
+    /// `ROLE=NAME` pairs (`source=from,target=to,sign=rating`).
+    #[arg(long)]
+    pub columns: Option<String>,
+    /// Whether the edge CSV starts with a header row.
+    #[arg(long, value_enum, default_value_t = HeaderArg::Auto)]
+    pub header: HeaderArg,
+    /// The node table: id, numeric features, label.
+    #[arg(long)]
+    pub features: PathBuf,
+    #[arg(long, default_value = "id")]
+    pub id: String,
+    #[arg(long)]
+    pub label: String,
+    /// Node-table columns that are not features (repeat).
+    #[arg(long)]
+    pub exclude: Vec<String>,
+    #[arg(long, value_enum, default_value_t = GnnModelKind::Gcn)]
+    pub model: GnnModelKind,
+    #[arg(long, default_value_t = 16)]
+    pub dim: usize,
+    #[arg(long, default_value_t = 200)]
+    pub epochs: usize,
+    #[arg(long, default_value_t = 0.01)]
+    pub lr: f64,
+    #[arg(long, default_value_t = 5e-4)]
+    pub weight_decay: f64,
+    #[arg(long, default_value_t = 0.5)]
+    pub dropout: f64,
+    /// Epochs without a better validation loss before stopping (0: never).
+    #[arg(long, default_value_t = 50)]
+    pub patience: usize,
+    /// Weigh classes by their inverse frequency among the training nodes.
+    #[arg(long)]
+    pub balanced: bool,
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    #[arg(long, default_value_t = 0.2)]
+    pub test_fraction: f64,
+    #[arg(long, default_value_t = 0.1)]
+    pub val_fraction: f64,
+    /// Output folder: model.lfg and manifest.json.
+    #[arg(short, long)]
+    pub output: PathBuf,
+    #[arg(long, value_enum, default_value_t = GnnFormat::Text)]
+    pub format: GnnFormat,
+}

@@ -1,0 +1,277 @@
+//! `ledgerflow gnn train --task node`: an edge list and a node table (features, labels)
+//! in, a trained GCN or GraphSAGE out, with its test metrics and a manifest of what it
+//! read.
+//!
+//! The labelled nodes are split with a seeded shuffle (the node-classification protocol
+//! of the GCN/PyG literature): `test_fraction` of them for the test metrics,
+//! `val_fraction` for early stopping, the rest to train on. Features are standardised
+//! with the training nodes' means and deviations (recorded in the manifest).
+
+use std::path::{Path, PathBuf};
+
+use rand::seq::SliceRandom;
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+use serde::Serialize;
+
+use crate::dense::Mat;
+use crate::edges::{self, ReadOptions};
+use crate::file::GnnModel;
+use crate::nodes::{self, JoinReport};
+use crate::train::{self, Arch, Inputs, TrainOptions};
+
+/// What to train.
+#[derive(Debug, Clone)]
+pub struct NodeTask {
+    pub edges: PathBuf,
+    pub read: ReadOptions,
+    pub features: PathBuf,
+    pub id: String,
+    pub label: String,
+    pub exclude: Vec<String>,
+    pub arch: Arch,
+    pub train: TrainOptions,
+    pub test_fraction: f64,
+    pub val_fraction: f64,
+}
+
+/// A failure, naming its cause.
+#[derive(Debug, thiserror::Error)]
+pub enum GnnError {
+    #[error(transparent)]
+    Edges(#[from] edges::EdgeError),
+    #[error(transparent)]
+    Nodes(#[from] nodes::NodeError),
+    #[error("{0}")]
+    Invalid(String),
+    #[error("{path}: {message}")]
+    Io { path: PathBuf, message: String },
+}
+
+/// A file read, by content.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct InputFile {
+    pub path: PathBuf,
+    pub sha256: String,
+    pub bytes: u64,
+}
+
+fn input(path: &Path) -> Result<InputFile, GnnError> {
+    let (sha256, bytes) = ledgerflow_lake::hash::file_sha256(path).map_err(|e| GnnError::Io {
+        path: path.to_path_buf(),
+        message: e.to_string(),
+    })?;
+    Ok(InputFile {
+        path: std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf()),
+        sha256,
+        bytes,
+    })
+}
+
+/// Test-side metrics.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct NodeMetrics {
+    pub accuracy: f64,
+    pub f1_macro: f64,
+    /// ROC-AUC of the last class (two classes only).
+    pub auc: Option<f64>,
+    pub test_nodes: usize,
+}
+
+/// What a run read and did (`manifest.json` beside the model).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct GnnManifest {
+    pub format: String,
+    pub version: u32,
+    pub code: ledgerflow_ml::manifest::CodeVersion,
+    pub task: String,
+    pub model: String,
+    pub model_sha256: String,
+    pub edges: InputFile,
+    pub nodes: InputFile,
+    pub id_column: String,
+    pub label_column: String,
+    pub excluded: Vec<String>,
+    pub columns: String,
+    pub hidden: usize,
+    pub epochs: usize,
+    pub lr: f64,
+    pub weight_decay: f64,
+    pub dropout: f64,
+    pub patience: usize,
+    pub balanced: bool,
+    pub seed: u64,
+    pub test_fraction: f64,
+    pub val_fraction: f64,
+    pub split: [usize; 3],
+    /// Standardisation of each feature (mean, deviation) from the training nodes.
+    pub scaling: Vec<(f64, f64)>,
+    pub join: JoinSummary,
+    pub best_epoch: usize,
+    pub epochs_run: usize,
+    pub metrics: NodeMetrics,
+}
+
+impl GnnManifest {
+    /// Pretty JSON (field order fixed by the struct).
+    pub fn to_json(&self) -> String {
+        let mut s = serde_json::to_string_pretty(self).unwrap_or_default();
+        s.push('\n');
+        s
+    }
+}
+
+/// [`JoinReport`] for the manifest.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct JoinSummary {
+    pub nodes: usize,
+    pub edges: usize,
+    pub without_features: usize,
+    pub isolated: usize,
+    pub filled_cells: usize,
+    pub labelled: usize,
+}
+
+/// A finished run.
+#[derive(Debug, Clone)]
+pub struct NodeRun {
+    pub model: GnnModel,
+    pub bytes: Vec<u8>,
+    pub manifest: GnnManifest,
+}
+
+/// Trains and evaluates as the module documents.
+pub fn run(t: &NodeTask) -> Result<NodeRun, GnnError> {
+    for (f, name) in [
+        (t.test_fraction, "--test-fraction"),
+        (t.val_fraction, "--val-fraction"),
+    ] {
+        if !(0.0..1.0).contains(&f) {
+            return Err(GnnError::Invalid(format!("{name} must be in [0, 1)")));
+        }
+    }
+    if t.test_fraction + t.val_fraction >= 0.9 {
+        return Err(GnnError::Invalid(
+            "--test-fraction and --val-fraction leave under 10 % to train on".into(),
+        ));
+    }
+    let mut el = edges::read(&t.edges, &t.read)?;
+    let nd = nodes::join(&mut el, &t.features, &t.id, Some(&t.label), &t.exclude)?;
+    let n = nd.nodes.len();
+    let d = nd.dim();
+    // the split: labelled nodes shuffled with the seed
+    let mut labelled: Vec<usize> = (0..n).filter(|&i| nd.labels[i].is_some()).collect();
+    let mut rng = ChaCha8Rng::seed_from_u64(t.train.seed ^ SPLIT_SALT);
+    labelled.shuffle(&mut rng);
+    let n_test = (labelled.len() as f64 * t.test_fraction).round() as usize;
+    let n_val = (labelled.len() as f64 * t.val_fraction).round() as usize;
+    let (test, rest) = labelled.split_at(n_test);
+    let (val, tr) = rest.split_at(n_val.min(rest.len()));
+    if tr.is_empty() || test.is_empty() {
+        return Err(GnnError::Invalid(format!(
+            "{} labelled nodes leave {} to train on and {} to test: label more nodes or \
+             change --test-fraction",
+            labelled.len(),
+            tr.len(),
+            test.len()
+        )));
+    }
+    let mut train_mask = vec![false; n];
+    let mut val_mask = vec![false; n];
+    tr.iter().for_each(|&i| train_mask[i] = true);
+    val.iter().for_each(|&i| val_mask[i] = true);
+    // standardise with the training nodes' statistics
+    let mut scaling = Vec::with_capacity(d);
+    for f in 0..d {
+        let vals: Vec<f64> = tr.iter().map(|&i| nd.row(i)[f]).collect();
+        let mean = vals.iter().sum::<f64>() / vals.len() as f64;
+        let var = vals.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / vals.len() as f64;
+        let sd = if var > 0.0 { var.sqrt() } else { 1.0 };
+        scaling.push((mean, sd));
+    }
+    let mut x = Mat::zeros(n, d);
+    for i in 0..n {
+        for (f, &(m, s)) in scaling.iter().enumerate() {
+            x.data[i * d + f] = (nd.row(i)[f] - m) / s;
+        }
+    }
+    let inp = Inputs::new(t.arch, n, &el.src, &el.dst, x);
+    let k = nd.classes.len();
+    let trained = train::train(
+        &inp,
+        t.arch,
+        &nd.labels,
+        k,
+        &train_mask,
+        &val_mask,
+        &t.train,
+    );
+    let probs = train::predict(&trained.model, &inp);
+    let y: Vec<u32> = test.iter().filter_map(|&i| nd.labels[i]).collect();
+    let p: Vec<f64> = test.iter().flat_map(|&i| probs.row(i).to_vec()).collect();
+    let report = ledgerflow_ml::metrics::evaluate(&y, &p, &nd.classes, k - 1);
+    let model = GnnModel {
+        net: trained.model.clone(),
+        classes: nd.classes.clone(),
+        features: nd.names.clone(),
+    };
+    let bytes = model.to_bytes();
+    let o = &t.train;
+    let manifest = GnnManifest {
+        format: "ledgerflow-gnn-manifest".into(),
+        version: 1,
+        code: ledgerflow_ml::manifest::CodeVersion::current(),
+        task: "node".into(),
+        model: match t.arch {
+            Arch::Gcn => "gcn".into(),
+            Arch::Sage => "sage".into(),
+        },
+        model_sha256: ledgerflow_ml::model::sha256_hex(&bytes),
+        edges: input(&t.edges)?,
+        nodes: input(&t.features)?,
+        id_column: t.id.clone(),
+        label_column: t.label.clone(),
+        excluded: t.exclude.clone(),
+        columns: format!("{:?}", t.read.columns),
+        hidden: o.hidden,
+        epochs: o.epochs,
+        lr: o.lr,
+        weight_decay: o.weight_decay,
+        dropout: o.dropout,
+        patience: o.patience,
+        balanced: o.balanced,
+        seed: o.seed,
+        test_fraction: t.test_fraction,
+        val_fraction: t.val_fraction,
+        split: [tr.len(), val.len(), test.len()],
+        scaling,
+        join: summary(&nd.report, n, el.len()),
+        best_epoch: trained.best_epoch,
+        epochs_run: trained.epochs_run,
+        metrics: NodeMetrics {
+            accuracy: report.accuracy,
+            f1_macro: report.macro_f1,
+            auc: if k == 2 { report.roc_auc } else { None },
+            test_nodes: test.len(),
+        },
+    };
+    Ok(NodeRun {
+        model,
+        bytes,
+        manifest,
+    })
+}
+
+fn summary(r: &JoinReport, nodes: usize, edges: usize) -> JoinSummary {
+    JoinSummary {
+        nodes,
+        edges,
+        without_features: r.without_features,
+        isolated: r.isolated,
+        filled_cells: r.filled_cells,
+        labelled: r.labelled,
+    }
+}
+
+/// The split stream's salt (kept apart from the training stream of the same seed).
+const SPLIT_SALT: u64 = 0x5eed_5b11_7000_0001;

@@ -14,6 +14,8 @@
 //! - [`node_task`]: `gnn train --task node`: split, standardise, train, test metrics,
 //!   the model file and its manifest.
 //! - [`sage`]: a two-layer GraphSAGE (mean aggregator), gradients by hand (checked).
+//! - [`sign`]: edge-sign prediction (80/20 protocol), the degree-feature baseline with
+//!   gradient-boosted trees.
 //! - [`train`]: full-batch training (Adam, weight decay, dropout, class weights, early
 //!   stopping on the validation loss), seeded and bit-for-bit repeatable.
 
@@ -25,4 +27,5 @@ pub mod gcn;
 pub mod node_task;
 pub mod nodes;
 pub mod sage;
+pub mod sign;
 pub mod train;

@@ -162,4 +162,51 @@ async fn node_classification_trains_repeatably_and_refuses_bad_input() {
         assert!(e.contains(want) && !e.contains("panicked"), "{args:?}: {e}");
     }
     assert!(!o.join("model.lfg").exists(), "no half-written output");
+    for (args, want) in [
+        (
+            vec!["gnn", "train", "--task", "link", "--edges", s(&edges)],
+            "add --signed",
+        ),
+        (
+            vec!["gnn", "train", "--edges", s(&edges)],
+            "--task node needs --features, --label and -o/--output",
+        ),
+    ] {
+        let r = run(&args).await;
+        assert_eq!(r.status.code(), Some(2), "{args:?}: {}", stderr(&r));
+        assert!(stderr(&r).contains(want), "{args:?}: {}", stderr(&r));
+    }
+}
+
+/// `--task link --signed` on Bitcoin-OTC as shipped (no header): the held-out signs.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn edge_signs_from_the_command_line() {
+    let Some(shared) = ledgerflow_testkit::shared_dir("edge_signs_cli") else {
+        return;
+    };
+    let f = shared.join("datasets/bitcoin_otc/soc-sign-bitcoinotc.csv");
+    let r = run(&[
+        "gnn",
+        "train",
+        "--task",
+        "link",
+        "--signed",
+        "--edges",
+        s(&f),
+        "--epochs",
+        "60",
+        "--test-fraction",
+        "0.2",
+        "--seed",
+        "1",
+        "--format",
+        "json",
+    ])
+    .await;
+    assert!(r.status.success(), "{}", stderr(&r));
+    let v: serde_json::Value = serde_json::from_str(stdout(&r).trim()).unwrap();
+    assert_eq!(v["test_edges"], 7118);
+    assert_eq!(v["nodes"], 5881);
+    assert!(v["auc"].as_f64().unwrap() > 0.9, "{v}");
+    assert!(v["f1_macro"].as_f64().unwrap() > 0.7, "{v}");
 }

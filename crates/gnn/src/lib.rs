@@ -18,6 +18,8 @@
 //!   gradient-boosted trees.
 //! - [`train`]: full-batch training (Adam, weight decay, dropout, class weights, early
 //!   stopping on the validation loss), seeded and bit-for-bit repeatable.
+//! - [`wl`]: Weisfeiler-Lehman subtree labels, neighbourhood histograms and the WL
+//!   subtree kernel.
 
 pub mod adj;
 pub mod dense;
@@ -29,3 +31,4 @@ pub mod nodes;
 pub mod sage;
 pub mod sign;
 pub mod train;
+pub mod wl;

@@ -13,6 +13,8 @@
 #                                   1.0.0 (graph and clustering comparisons) -> .tools/venv-graph
 #   scripts/setup-peers.sh ml       scikit-learn 1.9.1 + xgboost-cpu 3.2.0 (the tree-model
 #                                   comparisons)                    -> .tools/venv-ml
+#   scripts/setup-peers.sh kernels  GraKeL 0.1.10 (numpy 1.26.4: its compiled parts predate
+#                                   numpy 2) for the WL kernel comparison -> .tools/venv-kernels
 #   scripts/setup-peers.sh delta    deltalake 1.6.6 + duckdb 1.5.5 with its delta extension
 #                                   (duckdb-extension-delta 1.5.5)  -> .tools/venv-delta
 #
@@ -57,6 +59,7 @@ for what in "$@"; do
     delta) install delta 3.11 ;;
     graph) install graph 3.11 ;;
     ml) install ml 3.11 ;;
-    *) echo "setup-peers: unknown peer $what (etl, etlpg, cryo, btcetl, explorer, readers, delta, graph, ml)" >&2; exit 2 ;;
+    kernels) install kernels 3.11 ;;
+    *) echo "setup-peers: unknown peer $what (etl, etlpg, cryo, btcetl, explorer, readers, delta, graph, ml, kernels)" >&2; exit 2 ;;
   esac
 done

@@ -34,6 +34,12 @@ if scripts/setup-peers.sh graph; then
 else
   echo "WARNING: networkx/graphsense-clustering could not be installed; those comparisons will be skipped" >&2
 fi
+# GraKeL (pinned wheels, seconds) for the Weisfeiler-Lehman kernel comparison
+if scripts/setup-peers.sh kernels; then
+  export LEDGERFLOW_REQUIRE_KERNELS=1
+else
+  echo "WARNING: grakel could not be installed; the WL kernel comparison will be skipped" >&2
+fi
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets --locked -- -D warnings
 scripts/check-deps.sh

@@ -8,6 +8,10 @@
 //! the same subtree gets the same id everywhere; ids are handed out in the order the
 //! subtrees are first met, graphs and nodes taken in order, so the same inputs give the
 //! same ids. Graphs are taken as undirected.
+//!
+//! A node without neighbours is refined too (its multiset is empty), as the definition
+//! has it; GraKeL 0.1.10 leaves such nodes out of its refined rounds, so on graphs with
+//! isolated nodes its kernel values are lower than these (equal otherwise: tested).
 
 use std::collections::BTreeMap;
 

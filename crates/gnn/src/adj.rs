@@ -4,53 +4,44 @@
 
 use crate::dense::Mat;
 
-/// A symmetric normalised adjacency with self-loops.
+/// Undirected adjacency in CSR form: every edge taken both ways, duplicates merged,
+/// self-loops dropped (and one added per node when `self_loops`); rows in node order,
+/// columns sorted.
+fn undirected(n: usize, src: &[u32], dst: &[u32], self_loops: bool) -> (Vec<usize>, Vec<u32>) {
+    let mut pairs: Vec<(u32, u32)> = Vec::with_capacity(2 * src.len() + n);
+    for (&a, &b) in src.iter().zip(dst) {
+        if a != b {
+            pairs.push((a, b));
+            pairs.push((b, a));
+        }
+    }
+    if self_loops {
+        pairs.extend((0..n as u32).map(|v| (v, v)));
+    }
+    pairs.sort_unstable();
+    pairs.dedup();
+    let mut off = vec![0usize; n + 1];
+    for &(a, _) in &pairs {
+        off[a as usize + 1] += 1;
+    }
+    for i in 0..n {
+        off[i + 1] += off[i];
+    }
+    (off, pairs.into_iter().map(|p| p.1).collect())
+}
+
+/// A sparse `n × n` matrix in CSR form.
 #[derive(Debug, Clone, PartialEq)]
-pub struct NormAdj {
-    pub n: usize,
+struct Sparse {
+    n: usize,
     off: Vec<usize>,
     col: Vec<u32>,
     val: Vec<f64>,
 }
 
-impl NormAdj {
-    /// From directed edges over `n` nodes.
-    pub fn new(n: usize, src: &[u32], dst: &[u32]) -> NormAdj {
-        let mut pairs: Vec<(u32, u32)> = Vec::with_capacity(2 * src.len() + n);
-        for (&a, &b) in src.iter().zip(dst) {
-            if a != b {
-                pairs.push((a, b));
-                pairs.push((b, a));
-            }
-        }
-        for v in 0..n as u32 {
-            pairs.push((v, v));
-        }
-        pairs.sort_unstable();
-        pairs.dedup();
-        let mut off = vec![0usize; n + 1];
-        for &(a, _) in &pairs {
-            off[a as usize + 1] += 1;
-        }
-        for i in 0..n {
-            off[i + 1] += off[i];
-        }
-        let deg: Vec<f64> = (0..n).map(|i| (off[i + 1] - off[i]) as f64).collect();
-        let col: Vec<u32> = pairs.iter().map(|p| p.1).collect();
-        let val: Vec<f64> = pairs
-            .iter()
-            .map(|&(a, b)| 1.0 / (deg[a as usize] * deg[b as usize]).sqrt())
-            .collect();
-        NormAdj { n, off, col, val }
-    }
-
-    /// Stored entries (self-loops included).
-    pub fn nnz(&self) -> usize {
-        self.col.len()
-    }
-
-    /// `Â · x`.
-    pub fn mul(&self, x: &Mat) -> Mat {
+impl Sparse {
+    /// `self · x`, each row's sum in column order.
+    fn mul(&self, x: &Mat) -> Mat {
         let mut out = Mat::zeros(self.n, x.cols);
         for i in 0..self.n {
             let o = &mut out.data[i * x.cols..(i + 1) * x.cols];
@@ -62,6 +53,46 @@ impl NormAdj {
             }
         }
         out
+    }
+
+    fn degree(&self, i: usize) -> f64 {
+        (self.off[i + 1] - self.off[i]) as f64
+    }
+}
+
+/// A symmetric normalised adjacency with self-loops.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NormAdj {
+    pub n: usize,
+    m: Sparse,
+}
+
+impl NormAdj {
+    /// From directed edges over `n` nodes.
+    pub fn new(n: usize, src: &[u32], dst: &[u32]) -> NormAdj {
+        let (off, col) = undirected(n, src, dst, true);
+        let mut m = Sparse {
+            n,
+            off,
+            col,
+            val: Vec::new(),
+        };
+        let deg: Vec<f64> = (0..n).map(|i| m.degree(i)).collect();
+        m.val = (0..n)
+            .flat_map(|i| (m.off[i]..m.off[i + 1]).map(move |k| (i, k)))
+            .map(|(i, k)| 1.0 / (deg[i] * deg[m.col[k] as usize]).sqrt())
+            .collect();
+        NormAdj { n, m }
+    }
+
+    /// Stored entries (self-loops included).
+    pub fn nnz(&self) -> usize {
+        self.m.col.len()
+    }
+
+    /// `Â · x`.
+    pub fn mul(&self, x: &Mat) -> Mat {
+        self.m.mul(x)
     }
 }
 
@@ -71,61 +102,42 @@ impl NormAdj {
 #[derive(Debug, Clone, PartialEq)]
 pub struct MeanAdj {
     pub n: usize,
-    off: Vec<usize>,
-    col: Vec<u32>,
-    val: Vec<f64>,
+    m: Sparse,
 }
 
 impl MeanAdj {
     /// From directed edges over `n` nodes.
     pub fn new(n: usize, src: &[u32], dst: &[u32]) -> MeanAdj {
-        let mut pairs: Vec<(u32, u32)> = Vec::with_capacity(2 * src.len());
-        for (&a, &b) in src.iter().zip(dst) {
-            if a != b {
-                pairs.push((a, b));
-                pairs.push((b, a));
-            }
-        }
-        pairs.sort_unstable();
-        pairs.dedup();
-        let mut off = vec![0usize; n + 1];
-        for &(a, _) in &pairs {
-            off[a as usize + 1] += 1;
-        }
-        for i in 0..n {
-            off[i + 1] += off[i];
-        }
-        let col: Vec<u32> = pairs.iter().map(|p| p.1).collect();
-        let val: Vec<f64> = pairs
-            .iter()
-            .map(|&(a, _)| 1.0 / (off[a as usize + 1] - off[a as usize]) as f64)
+        let (off, col) = undirected(n, src, dst, false);
+        let mut m = Sparse {
+            n,
+            off,
+            col,
+            val: Vec::new(),
+        };
+        m.val = (0..n)
+            .flat_map(|i| {
+                let d = m.degree(i);
+                (m.off[i]..m.off[i + 1]).map(move |_| 1.0 / d)
+            })
             .collect();
-        MeanAdj { n, off, col, val }
+        MeanAdj { n, m }
     }
 
     /// `M · x`.
     pub fn mul(&self, x: &Mat) -> Mat {
-        let mut out = Mat::zeros(self.n, x.cols);
-        for i in 0..self.n {
-            let o = &mut out.data[i * x.cols..(i + 1) * x.cols];
-            for k in self.off[i]..self.off[i + 1] {
-                let w = self.val[k];
-                for (a, b) in o.iter_mut().zip(x.row(self.col[k] as usize)) {
-                    *a += w * b;
-                }
-            }
-        }
-        out
+        self.m.mul(x)
     }
 
     /// `Mᵀ · x` (the backward pass): each row's share sent back to its neighbours, rows
     /// visited in order.
     pub fn mul_t(&self, x: &Mat) -> Mat {
+        let m = &self.m;
         let mut out = Mat::zeros(self.n, x.cols);
         for i in 0..self.n {
-            for k in self.off[i]..self.off[i + 1] {
-                let w = self.val[k];
-                let j = self.col[k] as usize;
+            for k in m.off[i]..m.off[i + 1] {
+                let w = m.val[k];
+                let j = m.col[k] as usize;
                 for c in 0..x.cols {
                     out.data[j * x.cols + c] += w * x.data[i * x.cols + c];
                 }

@@ -93,14 +93,8 @@ pub struct GnnManifest {
     pub label_column: String,
     pub excluded: Vec<String>,
     pub columns: String,
-    pub hidden: usize,
-    pub epochs: usize,
-    pub lr: f64,
-    pub weight_decay: f64,
-    pub dropout: f64,
-    pub patience: usize,
-    pub balanced: bool,
-    pub seed: u64,
+    /// Training settings (the seed among them).
+    pub params: TrainOptions,
     pub test_fraction: f64,
     pub val_fraction: f64,
     pub split: [usize; 3],
@@ -216,7 +210,6 @@ pub fn run(t: &NodeTask) -> Result<NodeRun, GnnError> {
         features: nd.names.clone(),
     };
     let bytes = model.to_bytes();
-    let o = &t.train;
     let manifest = GnnManifest {
         format: "ledgerflow-gnn-manifest".into(),
         version: 1,
@@ -233,14 +226,7 @@ pub fn run(t: &NodeTask) -> Result<NodeRun, GnnError> {
         label_column: t.label.clone(),
         excluded: t.exclude.clone(),
         columns: format!("{:?}", t.read.columns),
-        hidden: o.hidden,
-        epochs: o.epochs,
-        lr: o.lr,
-        weight_decay: o.weight_decay,
-        dropout: o.dropout,
-        patience: o.patience,
-        balanced: o.balanced,
-        seed: o.seed,
+        params: t.train.clone(),
         test_fraction: t.test_fraction,
         val_fraction: t.val_fraction,
         split: [tr.len(), val.len(), test.len()],

@@ -139,7 +139,7 @@ impl Net {
 }
 
 /// Training settings (PyG's GCN example defaults).
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct TrainOptions {
     pub hidden: usize,
     pub epochs: usize,

@@ -293,21 +293,7 @@ impl Job for SqlJob {
                     ))
                 })?;
             let sql = t.render(args).map_err(|e| JobError::new(e.to_string()))?;
-            let ds = ctx.datasets.dataset(root).await?.ok_or_else(|| {
-                JobError::new(format!("dataset {} is not registered", hex32(&root)))
-            })?;
-            let lake_root = dataset_root(&ctx.lake, &ds)?;
-            if lake_root != root {
-                return Err(JobError::new(format!(
-                    "the lake's chunks of {} blocks {}..={} hash to {}, not the registered {}: \
-                     this lake is not that dataset",
-                    ds.chain,
-                    ds.from_block,
-                    ds.to_block,
-                    hex32(&lake_root),
-                    hex32(&root)
-                )));
-            }
+            let ds = registered_dataset(ctx, root).await?;
             let engine = self.engine(&ctx.lake, &ds, root).await?;
             let row = query_one(&engine, &sql).await?;
             let result =
@@ -348,6 +334,29 @@ pub fn chain_tables() -> Vec<String> {
     t.sort();
     t.dedup();
     t
+}
+
+/// The registered dataset `root`, after checking that this lake's chunks of it hash to
+/// that root (a job never answers from a lake that is not the dataset).
+async fn registered_dataset(ctx: &JobContext, root: B256) -> Result<DatasetInfo, JobError> {
+    let ds = ctx
+        .datasets
+        .dataset(root)
+        .await?
+        .ok_or_else(|| JobError::new(format!("dataset {} is not registered", hex32(&root))))?;
+    let lake_root = dataset_root(&ctx.lake, &ds)?;
+    if lake_root != root {
+        return Err(JobError::new(format!(
+            "the lake's chunks of {} blocks {}..={} hash to {}, not the registered {}: this lake \
+             is not that dataset",
+            ds.chain,
+            ds.from_block,
+            ds.to_block,
+            hex32(&lake_root),
+            hex32(&root)
+        )));
+    }
+    Ok(ds)
 }
 
 /// The root of a dataset as this lake holds it: the chain tables' chunks wholly inside
@@ -701,21 +710,7 @@ impl Job for TrainJob {
             let models = ctx.models.dir.clone().ok_or_else(|| {
                 JobError::new("the train job writes models: this worker has no --models folder")
             })?;
-            let ds = ctx.datasets.dataset(root).await?.ok_or_else(|| {
-                JobError::new(format!("dataset {} is not registered", hex32(&root)))
-            })?;
-            let lake_root = dataset_root(&ctx.lake, &ds)?;
-            if lake_root != root {
-                return Err(JobError::new(format!(
-                    "the lake's chunks of {} blocks {}..={} hash to {}, not the registered {}: \
-                     this lake is not that dataset",
-                    ds.chain,
-                    ds.from_block,
-                    ds.to_block,
-                    hex32(&lake_root),
-                    hex32(&root)
-                )));
-            }
+            let ds = registered_dataset(ctx, root).await?;
             let spec = crate::train::TrainSpec {
                 chain: ds.chain.clone(),
                 from_block: ds.from_block,

@@ -12,6 +12,22 @@ use crate::args::{GnnFormat, GnnModelKind, GnnTask, GnnTrainArgs, HeaderArg};
 /// The model file's name in its folder.
 pub const MODEL_FILE: &str = "model.lfg";
 
+/// How to read the edge file, from --columns and --header.
+fn read_options(a: &GnnTrainArgs, signed: bool) -> eyre::Result<ReadOptions> {
+    Ok(ReadOptions {
+        columns: match &a.columns {
+            Some(c) => c.parse::<ColumnSpec>().map_err(|e| eyre!(e))?,
+            None => ColumnSpec::Auto,
+        },
+        header: match a.header {
+            HeaderArg::Auto => Header::Detect,
+            HeaderArg::Yes => Header::Present,
+            HeaderArg::No => Header::Absent,
+        },
+        signed,
+    })
+}
+
 pub fn train(a: GnnTrainArgs) -> eyre::Result<ExitCode> {
     if a.task == GnnTask::Link {
         return link(a);
@@ -30,21 +46,9 @@ pub fn train(a: GnnTrainArgs) -> eyre::Result<ExitCode> {
     if !(a.lr > 0.0 && a.lr.is_finite()) {
         bail!("--lr must be a positive number");
     }
-    let columns = match &a.columns {
-        Some(c) => c.parse::<ColumnSpec>().map_err(|e| eyre!(e))?,
-        None => ColumnSpec::Auto,
-    };
     let task = NodeTask {
         edges: a.edges.clone(),
-        read: ReadOptions {
-            columns,
-            header: match a.header {
-                HeaderArg::Auto => Header::Detect,
-                HeaderArg::Yes => Header::Present,
-                HeaderArg::No => Header::Absent,
-            },
-            signed: false,
-        },
+        read: read_options(&a, false)?,
         features,
         id: a.id.clone(),
         label,
@@ -128,20 +132,7 @@ fn link(a: GnnTrainArgs) -> eyre::Result<ExitCode> {
     if a.epochs == 0 {
         bail!("--epochs must be at least 1");
     }
-    let columns = match &a.columns {
-        Some(c) => c.parse::<ColumnSpec>().map_err(|e| eyre!(e))?,
-        None => ColumnSpec::Auto,
-    };
-    let read = ReadOptions {
-        columns,
-        header: match a.header {
-            HeaderArg::Auto => Header::Detect,
-            HeaderArg::Yes => Header::Present,
-            HeaderArg::No => Header::Absent,
-        },
-        signed: true,
-    };
-    let el = ledgerflow_gnn::edges::read(&a.edges, &read)?;
+    let el = ledgerflow_gnn::edges::read(&a.edges, &read_options(&a, true)?)?;
     let mut p = ledgerflow_ml::Params::new(ledgerflow_ml::Algo::Gbt);
     p.trees = u32::try_from(a.epochs).unwrap_or(u32::MAX);
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());

@@ -284,24 +284,6 @@ impl Node {
         hash_of(&v)
     }
 
-    /// Sends many signed transactions in one batch; each one's hash or error, in order.
-    pub async fn send_raw_many(&self, raws: &[Vec<u8>]) -> Vec<Result<B256, NodeError>> {
-        let reqs = raws
-            .iter()
-            .map(|r| ledgerflow_rpc::Request::new("eth_sendRawTransaction", json!([abi::hex(r)])))
-            .collect();
-        self.rpc
-            .batch(reqs)
-            .await
-            .into_iter()
-            .map(|a| {
-                let raw = a?;
-                let v: Json = serde_json::from_str(raw.get()).unwrap_or(Json::Null);
-                hash_of(&v)
-            })
-            .collect()
-    }
-
     /// A receipt, if the transaction is mined.
     pub async fn receipt(&self, hash: &str) -> Result<Option<Json>, NodeError> {
         let v = self.get("eth_getTransactionReceipt", json!([hash])).await?;

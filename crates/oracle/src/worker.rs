@@ -790,16 +790,13 @@ impl Worker {
                 }
                 ready.push(r);
             }
-            // one batch of estimates, then each signed and stored (write-ahead), then one
-            // batch of sends
+            // one batch of estimates, then each signed, stored (write-ahead) and sent
             let calls: Vec<(Address, Vec<u8>)> = ready
                 .iter()
                 .map(|r| (self.target(r), self.fulfil_call(r)))
                 .collect();
             let estimates = self.node.estimate_gas_many(me, &calls).await;
-            let mut raws = Vec::new();
-            let mut sent_ids = Vec::new();
-            for ((r, (to, data)), est) in ready.iter().zip(calls).zip(estimates) {
+            for ((r, _), est) in ready.iter().zip(calls).zip(estimates) {
                 let gas = match est {
                     Ok(g) => g + g / 3 + 30_000,
                     Err(NodeError::Reverted { reason, .. }) => {
@@ -831,22 +828,10 @@ impl Worker {
                         (n, fees)
                     }
                 };
-                let (raw, hash) = self.sign(to, data, nonce, gas, fees)?;
-                // write-ahead: a crash after this only repeats the send
-                self.store
-                    .signed(&r.request_id, nonce, &raw, &hash, fees.1, fees.0)
-                    .await?;
-                raws.push(raw);
-                sent_ids.push((r.request_id.clone(), nonce));
+                // signed, stored (write-ahead) and sent one at a time, in nonce order
+                self.sign_and_send(r, nonce, gas, fees).await?;
+                report.sent += 1;
             }
-            for ((id, nonce), res) in sent_ids.iter().zip(self.node.send_raw_many(&raws).await) {
-                if let Err(e) = res {
-                    // the watcher resends it
-                    tracing::warn!(request = %id, nonce, error = %e, "send failed; will retry");
-                }
-            }
-            self.metrics.sent.fetch_add(raws.len() as u64, Relaxed);
-            report.sent += raws.len() as u64;
         }
         // watch what was sent
         let open = self.store.signed_unsettled().await?;

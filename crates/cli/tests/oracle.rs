@@ -1088,14 +1088,16 @@ async fn worker_killed_mid_job_restarts_and_fulfils_each_request_once() {
     }
     assert!(kills >= 5, "the worker was killed {kills} times");
     // a last, uninterrupted run serves what is left
-    let mut last = args.clone();
+    let mut last = vec!["-v".to_string()];
+    last.extend(args.iter().cloned());
     last.extend([
         "--until-idle".to_string(),
         "--max-seconds".to_string(),
         "120".to_string(),
     ]);
     let last: Vec<&str> = last.iter().map(String::as_str).collect();
-    ok(&last).await;
+    let last_run = run(&last).await;
+    assert!(last_run.status.success(), "{}", stderr(&last_run));
     let head = st.n.head().await.unwrap();
     let logs =
         st.n.logs(
@@ -1113,7 +1115,78 @@ async fn worker_killed_mid_job_restarts_and_fulfils_each_request_once() {
         }
     }
     for id in &ids {
-        assert_eq!(per.get(id), Some(&1), "{id:#x}: {per:?}");
+        if per.get(id) != Some(&1) {
+            // what the worker's store says about it, and what the last run logged
+            let id_hex = format!("{id:#x}");
+            let stored = run(&[
+                "oracle",
+                "status",
+                "--oracle",
+                &st.o,
+                "--postgres",
+                &st.db,
+                "--request",
+                &id_hex,
+            ])
+            .await;
+            let log = stderr(&last_run);
+            let tail: String = log
+                .lines()
+                .rev()
+                .take(80)
+                .collect::<Vec<_>>()
+                .into_iter()
+                .rev()
+                .collect::<Vec<_>>()
+                .join("\n");
+            let me = key(1).address();
+            let latest = st.n.nonce(me, "latest").await;
+            let pending = st.n.nonce(me, "pending").await;
+            let pool = reqwest::Client::new()
+                .post(&st.url)
+                .header("content-type", "application/json")
+                .body(r#"{"jsonrpc":"2.0","id":1,"method":"txpool_inspect","params":[]}"#)
+                .send()
+                .await
+                .unwrap()
+                .text()
+                .await
+                .unwrap();
+            let all = run(&[
+                "oracle",
+                "status",
+                "--oracle",
+                &st.o,
+                "--postgres",
+                &st.db,
+                "--json",
+                "--limit",
+                "100",
+            ])
+            .await;
+            let nonces: Vec<String> = json_of(&stdout(&all))["requests"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|r| {
+                    format!(
+                        "{} {} nonce {} sends {} tx {}",
+                        &r["request_id"].as_str().unwrap_or("?")[..10],
+                        r["state"],
+                        r["fulfil_nonce"],
+                        r["sends"],
+                        r["fulfilled_tx"]
+                    )
+                })
+                .collect();
+            panic!(
+                "{id_hex} fulfilled {:?} times\nstore: {}{}\nworker nonce latest {latest:?} pending {pending:?}\npool: {pool}\nrequests:\n{}\nlast run's log (tail):\n{tail}",
+                per.get(id),
+                stdout(&stored),
+                stderr(&stored),
+                nonces.join("\n")
+            );
+        }
     }
     assert_eq!(per.len(), ids.len());
     let status = json_of(

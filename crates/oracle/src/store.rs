@@ -601,6 +601,7 @@ impl Store {
     /// Records a signed side transaction before it is sent (write-ahead).
     pub async fn side_signed(
         &self,
+        worker: &str,
         key: &str,
         nonce: u64,
         raw: &[u8],
@@ -609,7 +610,10 @@ impl Store {
     ) -> Result<(), StoreError> {
         self.client
             .execute(
-                "UPDATE oracle_side_txs SET state = 'signed', nonce = $3, raw = $4, \
+                "WITH claim AS (INSERT INTO oracle_nonces (oracle, worker, next_nonce) \
+                 VALUES ($1, $8, $3::bigint + 1) ON CONFLICT (oracle, worker) DO UPDATE SET \
+                 next_nonce = GREATEST(oracle_nonces.next_nonce, $3::bigint + 1) RETURNING 1) \
+                 UPDATE oracle_side_txs SET state = 'signed', nonce = $3, raw = $4, \
                  txs = array_append(txs, $5), priority_fee = $6, max_fee = $7, \
                  sent_at = clock_timestamp(), sends = sends + 1, updated_at = clock_timestamp() \
                  WHERE oracle = $1 AND key = $2",
@@ -621,6 +625,7 @@ impl Store {
                     &hash,
                     &fees.0.to_string(),
                     &fees.1.to_string(),
+                    &worker.to_ascii_lowercase(),
                 ],
             )
             .await?;
@@ -670,31 +675,30 @@ impl Store {
         Ok(n == 1)
     }
 
-    /// Takes the next nonce of `worker` (at least `at_least`, the node's count) and
-    /// stores the one after it.
-    pub async fn take_nonce(&self, worker: &str, at_least: u64) -> Result<u64, StoreError> {
+    /// The next nonce for `worker`: the larger of its counter and `at_least` (the
+    /// node's pending count). Nothing is claimed here: the nonce is claimed by the
+    /// statement that records the transaction signed with it ([`Store::signed`],
+    /// [`Store::side_signed`]), so a crash between the two leaves no gap.
+    pub async fn next_nonce(&self, worker: &str, at_least: u64) -> Result<u64, StoreError> {
         let r = self
             .client
-            .query_one(
-                "INSERT INTO oracle_nonces (oracle, worker, next_nonce) VALUES ($1, $2, $3::bigint + 1) \
-                 ON CONFLICT (oracle, worker) DO UPDATE SET next_nonce = \
-                 GREATEST(oracle_nonces.next_nonce, $3::bigint) + 1 RETURNING next_nonce - 1",
-                &[
-                    &self.oracle,
-                    &worker.to_ascii_lowercase(),
-                    &(at_least as i64),
-                ],
+            .query_opt(
+                "SELECT next_nonce FROM oracle_nonces WHERE oracle = $1 AND worker = $2",
+                &[&self.oracle, &worker.to_ascii_lowercase()],
             )
             .await?;
-        Ok(r.get::<_, i64>(0) as u64)
+        let stored = r.map_or(0, |r| r.get::<_, i64>(0).max(0) as u64);
+        Ok(stored.max(at_least))
     }
 
     /// Records a signed fulfilment before it is sent (write-ahead): its nonce, raw bytes,
-    /// hash (added to the request's list) and fees. `first`: the request moves from
-    /// computed to submitted.
+    /// hash (added to the request's list) and fees; a computed request becomes submitted.
+    /// The same statement claims the nonce in `worker`'s counter, so a nonce is taken
+    /// exactly when a transaction signed with it is on record.
     #[allow(clippy::too_many_arguments)]
     pub async fn signed(
         &self,
+        worker: &str,
         id: &str,
         nonce: u64,
         raw: &[u8],
@@ -704,7 +708,10 @@ impl Store {
     ) -> Result<(), StoreError> {
         self.client
             .execute(
-                "UPDATE oracle_requests SET fulfil_nonce = $3, fulfil_raw = $4, \
+                "WITH claim AS (INSERT INTO oracle_nonces (oracle, worker, next_nonce) \
+                 VALUES ($1, $8, $3::bigint + 1) ON CONFLICT (oracle, worker) DO UPDATE SET \
+                 next_nonce = GREATEST(oracle_nonces.next_nonce, $3::bigint + 1) RETURNING 1) \
+                 UPDATE oracle_requests SET fulfil_nonce = $3, fulfil_raw = $4, \
                  fulfil_txs = array_append(fulfil_txs, $5), max_fee = $6, priority_fee = $7, \
                  state = CASE WHEN state = 'computed' THEN 'submitted' ELSE state END, \
                  sent_at = clock_timestamp(), sends = sends + 1, updated_at = clock_timestamp() \
@@ -717,6 +724,7 @@ impl Store {
                     &hash,
                     &max_fee.to_string(),
                     &priority_fee.to_string(),
+                    &worker.to_ascii_lowercase(),
                 ],
             )
             .await?;

@@ -14,7 +14,9 @@
 //! 3. **Transactions**: side transactions a result needs first (the `train` job's model
 //!    registration) are signed and watched the same way, ahead of the fulfilments that
 //!    wait for them; computed requests are signed with the next nonce (EIP-1559 fees
-//!    from the latest base fee) and stored before they are sent; submitted ones are
+//!    from the latest base fee) and stored before they are sent (the statement that
+//!    stores a signed transaction also claims its nonce, so a worker killed between
+//!    choosing a nonce and recording it leaves no gap); submitted ones are
 //!    watched: a mined one is settled once final (`--confirmations` deep), one the node
 //!    has forgotten is sent again as it was, one still waiting after `resend_after` is
 //!    replaced with fees raised by `bump_percent`. A nonce, once signed for, is always
@@ -558,7 +560,15 @@ impl Worker {
         let (raw, hash) = self.sign(self.target(r), self.fulfil_call(r), nonce, gas, fees)?;
         // write-ahead: a crash after this only repeats the send
         self.store
-            .signed(&r.request_id, nonce, &raw, &hash, fees.1, fees.0)
+            .signed(
+                &format!("{:#x}", self.key.address()),
+                &r.request_id,
+                nonce,
+                &raw,
+                &hash,
+                fees.1,
+                fees.0,
+            )
             .await?;
         match self.node.send_raw(&raw).await {
             Ok(_) => {}
@@ -629,11 +639,11 @@ impl Worker {
                         n
                     }
                 };
-                let nonce = self.store.take_nonce(&format!("{me:#x}"), at_least).await?;
+                let nonce = self.store.next_nonce(&format!("{me:#x}"), at_least).await?;
                 let fees = self.fees().await?;
                 let (raw, hash) = self.sign(to, s.data.clone(), nonce, gas, fees)?;
                 self.store
-                    .side_signed(&s.key, nonce, &raw, &hash, fees)
+                    .side_signed(&format!("{me:#x}"), &s.key, nonce, &raw, &hash, fees)
                     .await?;
                 if let Err(e) = self.node.send_raw(&raw).await {
                     tracing::warn!(key = %s.key, nonce, error = %e, "side send failed; will retry");
@@ -724,7 +734,7 @@ impl Worker {
                 .map_or(500_000, |g| g + g / 3 + 30_000);
             let (raw, hash) = self.sign(to, s.data.clone(), nonce, gas, fees)?;
             self.store
-                .side_signed(&s.key, nonce, &raw, &hash, fees)
+                .side_signed(&format!("{me:#x}"), &s.key, nonce, &raw, &hash, fees)
                 .await?;
             if let Err(e) = self.node.send_raw(&raw).await {
                 tracing::warn!(key = %s.key, nonce, error = %e, "side replacement failed");
@@ -744,7 +754,7 @@ impl Worker {
             let (now, _) = self.node.latest_time_and_base_fee().await?;
             let fees = self.fees().await?;
             // one look at the account per step: the store's counter runs ahead of the
-            // node's pending count (take_nonce keeps the larger)
+            // node's pending count (next_nonce takes the larger)
             let mined = self.node.nonce(me, "latest").await?;
             let pending_nonce = match pending_nonce {
                 Some(n) => n,
@@ -823,7 +833,7 @@ impl Worker {
                     _ => {
                         let n = self
                             .store
-                            .take_nonce(&format!("{me:#x}"), pending_nonce)
+                            .next_nonce(&format!("{me:#x}"), pending_nonce)
                             .await?;
                         (n, fees)
                     }

@@ -618,3 +618,43 @@ async fn side_transactions_dropped_or_reorged_out_are_sent_again_before_the_fulf
         "the fulfilment is --confirmations deep: {st:?}"
     );
 }
+
+/// A nonce is claimed by the statement that records the transaction signed with it: a
+/// worker killed after choosing a nonce but before recording it chooses the same one
+/// again (a gap would stall every later transaction of the account).
+#[tokio::test]
+async fn a_nonce_is_taken_only_when_its_transaction_is_recorded() {
+    let test = "a_nonce_is_taken_only_when_its_transaction_is_recorded";
+    let Some(db) = ledgerflow_testkit::services::fresh_postgres_db(test, "lf_oracle_nonce").await
+    else {
+        return;
+    };
+    let store = Store::open(&db, "0x00000000000000000000000000000000000000aa")
+        .await
+        .unwrap();
+    let w = "0x70997970C51812dc3A010C7d01b50e0d17dc79C8";
+    assert_eq!(store.next_nonce(w, 5).await.unwrap(), 5);
+    // chosen, never recorded (the worker died): chosen again
+    assert_eq!(store.next_nonce(w, 0).await.unwrap(), 0);
+    assert_eq!(store.next_nonce(w, 5).await.unwrap(), 5);
+    store
+        .signed(w, "0x01", 5, &[1, 2], "0xaa", 2, 1)
+        .await
+        .unwrap();
+    assert_eq!(store.next_nonce(w, 0).await.unwrap(), 6);
+    // the node's pending count, when ahead, wins; a re-signed (bumped) lower nonce
+    // does not move the counter back
+    assert_eq!(store.next_nonce(w, 9).await.unwrap(), 9);
+    store
+        .side_signed(w, "k", 3, &[3], "0xbb", (1, 2))
+        .await
+        .unwrap();
+    assert_eq!(store.next_nonce(w, 0).await.unwrap(), 6);
+    store
+        .side_signed(&w.to_ascii_lowercase(), "k", 6, &[3], "0xcc", (1, 2))
+        .await
+        .unwrap();
+    assert_eq!(store.next_nonce(w, 0).await.unwrap(), 7);
+    // another worker's counter is its own
+    assert_eq!(store.next_nonce("0x01", 0).await.unwrap(), 0);
+}

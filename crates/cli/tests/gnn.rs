@@ -45,7 +45,7 @@ fn s(p: &Path) -> &str {
 async fn node_classification_trains_repeatably_and_refuses_bad_input() {
     let d = tempfile::tempdir().unwrap();
     let (edges, nodes) = write_graph(d.path());
-    for model in ["gcn", "sage"] {
+    for model in ["gcn", "sage", "gat"] {
         let out = d.path().join(model);
         let args = [
             "gnn",
@@ -66,6 +66,8 @@ async fn node_classification_trains_repeatably_and_refuses_bad_input() {
             "1",
             "--format",
             "json",
+            "--heads",
+            "2",
             "-o",
             s(&out),
         ];
@@ -176,6 +178,169 @@ async fn node_classification_trains_repeatably_and_refuses_bad_input() {
         assert_eq!(r.status.code(), Some(2), "{args:?}: {}", stderr(&r));
         assert!(stderr(&r).contains(want), "{args:?}: {}", stderr(&r));
     }
+}
+
+/// `gnn predict` and `gnn embed` with a trained model: every node scored (new nodes
+/// too), embeddings as wide as the hidden layer, the same bytes twice, and a node table
+/// without the model's features refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn predict_and_embed_apply_a_trained_model() {
+    let d = tempfile::tempdir().unwrap();
+    let (edges, nodes) = write_graph(d.path());
+    let out = d.path().join("m");
+    let r = run(&[
+        "gnn",
+        "train",
+        "--edges",
+        s(&edges),
+        "--header",
+        "no",
+        "--features",
+        s(&nodes),
+        "--label",
+        "role",
+        "--model",
+        "sage",
+        "--dim",
+        "8",
+        "--seed",
+        "2",
+        "-o",
+        s(&out),
+    ])
+    .await;
+    assert!(r.status.success(), "{}", stderr(&r));
+    // a new graph: the old one plus a new node tied to the exchange community
+    let mut e2 = std::fs::read_to_string(&edges).unwrap();
+    for j in 60..70 {
+        e2.push_str(&format!("0xnew,0x{j:040x}\n"));
+    }
+    let edges2 = d.path().join("edges2.csv");
+    std::fs::write(&edges2, e2).unwrap();
+    let scores = d.path().join("scores.csv");
+    let r = run(&[
+        "gnn",
+        "predict",
+        "--model",
+        s(&out),
+        "--edges",
+        s(&edges2),
+        "--header",
+        "no",
+        "--features",
+        s(&nodes),
+        "-o",
+        s(&scores),
+    ])
+    .await;
+    assert!(r.status.success(), "{}", stderr(&r));
+    let text = std::fs::read_to_string(&scores).unwrap();
+    let mut lines = text.lines();
+    assert_eq!(
+        lines.next().unwrap(),
+        "id,prediction,score,p_exchange,p_user"
+    );
+    let rows: Vec<Vec<&str>> = lines.map(|l| l.split(',').collect()).collect();
+    assert_eq!(rows.len(), 121);
+    let truth = |id: &str| {
+        if id == "0xnew" {
+            return "exchange";
+        }
+        let i = usize::from_str_radix(id.trim_start_matches("0x"), 16).unwrap();
+        if i >= 60 {
+            "exchange"
+        } else {
+            "user"
+        }
+    };
+    let right = rows.iter().filter(|r| r[1] == truth(r[0])).count();
+    assert!(right >= 100, "{right} of 121 right");
+    let new = rows.iter().find(|r| r[0] == "0xnew").unwrap();
+    assert_eq!(new[1], "exchange", "{new:?}");
+    // embeddings: 8 columns, the same bytes twice, Parquet readable by SQL
+    let emb = d.path().join("emb.parquet");
+    let emb2 = d.path().join("emb2.parquet");
+    for o in [&emb, &emb2] {
+        let r = run(&[
+            "gnn",
+            "embed",
+            "--model",
+            s(&out),
+            "--edges",
+            s(&edges),
+            "--header",
+            "no",
+            "--features",
+            s(&nodes),
+            "-o",
+            s(o),
+        ])
+        .await;
+        assert!(r.status.success(), "{}", stderr(&r));
+        assert!(stderr(&r).contains("in 8 dimensions"), "{}", stderr(&r));
+    }
+    assert_eq!(std::fs::read(&emb).unwrap(), std::fs::read(&emb2).unwrap());
+    let csv = d.path().join("emb.csv");
+    let r = run(&[
+        "gnn",
+        "embed",
+        "--model",
+        s(&out.join("model.lfg")),
+        "--edges",
+        s(&edges),
+        "--header",
+        "no",
+        "--features",
+        s(&nodes),
+        "-o",
+        s(&csv),
+    ])
+    .await;
+    assert!(r.status.success(), "{}", stderr(&r));
+    let head = std::fs::read_to_string(&csv).unwrap();
+    assert!(
+        head.starts_with("id,emb_0,emb_1,emb_2,emb_3,emb_4,emb_5,emb_6,emb_7\n"),
+        "{}",
+        &head[..80]
+    );
+    // a table without the model's "lean" column; a file that is not a model
+    let thin = d.path().join("thin.csv");
+    std::fs::write(&thin, "id,noise\n0xa,1\n").unwrap();
+    let r = run(&[
+        "gnn",
+        "predict",
+        "--model",
+        s(&out),
+        "--edges",
+        s(&edges),
+        "--header",
+        "no",
+        "--features",
+        s(&thin),
+        "-o",
+        s(&d.path().join("x.csv")),
+    ])
+    .await;
+    assert_eq!(r.status.code(), Some(2), "{}", stderr(&r));
+    assert!(stderr(&r).contains("lean"), "{}", stderr(&r));
+    let r = run(&[
+        "gnn",
+        "predict",
+        "--model",
+        s(&nodes),
+        "--edges",
+        s(&edges),
+        "--header",
+        "no",
+        "--features",
+        s(&nodes),
+        "-o",
+        s(&d.path().join("x.csv")),
+    ])
+    .await;
+    assert_eq!(r.status.code(), Some(2), "{}", stderr(&r));
+    assert!(stderr(&r).contains("LFGNN002"), "{}", stderr(&r));
+    assert!(!d.path().join("x.csv").exists());
 }
 
 /// `--task link --signed` on Bitcoin-OTC as shipped (no header): the held-out signs.

@@ -30,6 +30,28 @@ fn undirected(n: usize, src: &[u32], dst: &[u32], self_loops: bool) -> (Vec<usiz
     (off, pairs.into_iter().map(|p| p.1).collect())
 }
 
+/// A graph's undirected adjacency (what attention layers walk): row `i` lists the
+/// neighbours of `i` in sorted order, with `i` itself when built with self-loops.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Csr {
+    pub n: usize,
+    pub off: Vec<usize>,
+    pub col: Vec<u32>,
+}
+
+impl Csr {
+    /// From directed edges over `n` nodes, each taken both ways, duplicates merged.
+    pub fn undirected(n: usize, src: &[u32], dst: &[u32], self_loops: bool) -> Csr {
+        let (off, col) = undirected(n, src, dst, self_loops);
+        Csr { n, off, col }
+    }
+
+    /// The neighbours of `i`.
+    pub fn neighbours(&self, i: usize) -> &[u32] {
+        &self.col[self.off[i]..self.off[i + 1]]
+    }
+}
+
 /// A sparse `n × n` matrix in CSR form.
 #[derive(Debug, Clone, PartialEq)]
 struct Sparse {

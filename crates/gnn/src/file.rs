@@ -1,30 +1,37 @@
 //! The GNN model file: the same bytes for the same model, so its SHA-256 names it (as a
-//! tree model's does, and the oracle's registry expects).
+//! tree model's does, and the oracle's registry expects). It holds all that scoring new
+//! data needs: the weights, the names, and the standardisation of the inputs.
 //!
-//! Layout (little-endian): `LFGNN001`, the architecture (`u8`: 0 GCN, 1 SAGE), input
-//! width, hidden width and class count (`u32` each), every parameter as `f64` bits in
-//! the architecture's parameter order, then the class names and the feature names
-//! (each a `u32` count, then per name a `u32` byte length and its UTF-8).
+//! Layout (little-endian): `LFGNN002`, the architecture (`u8`: 0 GCN, 1 SAGE, 2 GAT),
+//! input width, hidden width (per head), class count and heads (`u32` each; heads is 1
+//! but for GAT), every parameter as `f64` bits in the architecture's parameter order,
+//! the class names and the feature names (each a `u32` count, then per name a `u32` byte
+//! length and its UTF-8), then per input its standardisation: mean and deviation (`f64`).
 
 use crate::dense::Mat;
+use crate::gat::{Gat, GatLayer};
 use crate::gcn::Gcn;
 use crate::sage::Sage;
 use crate::train::Net;
 
-const MAGIC: &[u8; 8] = b"LFGNN001";
+const MAGIC: &[u8; 8] = b"LFGNN002";
 
-/// A model with the names it was trained with.
+/// A model with the names it was trained with and its input scaling.
 #[derive(Debug, Clone, PartialEq)]
 pub struct GnnModel {
     pub net: Net,
     pub classes: Vec<String>,
     pub features: Vec<String>,
+    /// Per input: (mean, deviation) subtracted and divided before the network.
+    pub scaling: Vec<(f64, f64)>,
 }
 
-fn dims(net: &Net) -> (usize, usize, usize) {
+/// Input width, hidden width per head, classes, heads.
+fn dims(net: &Net) -> (usize, usize, usize, usize) {
     match net {
-        Net::Gcn(g) => (g.w1.rows, g.w1.cols, g.w2.cols),
-        Net::Sage(s) => (s.ws1.rows, s.ws1.cols, s.ws2.cols),
+        Net::Gcn(g) => (g.w1.rows, g.w1.cols, g.w2.cols, 1),
+        Net::Sage(s) => (s.ws1.rows, s.ws1.cols, s.ws2.cols, 1),
+        Net::Gat(g) => (g.l1.w.rows, g.l1.a_src.cols, g.l2.a_src.cols, g.l1.heads),
     }
 }
 
@@ -32,19 +39,16 @@ impl GnnModel {
     /// The file's bytes.
     pub fn to_bytes(&self) -> Vec<u8> {
         let mut out = MAGIC.to_vec();
-        let (d, h, c) = dims(&self.net);
+        let (d, h, c, heads) = dims(&self.net);
         out.push(match self.net {
             Net::Gcn(_) => 0,
             Net::Sage(_) => 1,
+            Net::Gat(_) => 2,
         });
-        for v in [d, h, c] {
+        for v in [d, h, c, heads] {
             out.extend_from_slice(&(v as u32).to_le_bytes());
         }
-        let params: Vec<f64> = match &self.net {
-            Net::Gcn(g) => g.params().copied().collect(),
-            Net::Sage(s) => s.params().copied().collect(),
-        };
-        for p in params {
+        for p in self.net.params() {
             out.extend_from_slice(&p.to_bits().to_le_bytes());
         }
         for list in [&self.classes, &self.features] {
@@ -54,6 +58,10 @@ impl GnnModel {
                 out.extend_from_slice(n.as_bytes());
             }
         }
+        for &(m, s) in &self.scaling {
+            out.extend_from_slice(&m.to_bits().to_le_bytes());
+            out.extend_from_slice(&s.to_bits().to_le_bytes());
+        }
         out
     }
 
@@ -61,13 +69,26 @@ impl GnnModel {
     pub fn from_bytes(b: &[u8]) -> Result<GnnModel, String> {
         let mut r = Reader { b, at: 0 };
         if r.take(8)? != MAGIC {
-            return Err("not a ledgerflow GNN model (no LFGNN001 header)".into());
+            return Err("not a ledgerflow GNN model (no LFGNN002 header)".into());
         }
         let arch = r.take(1)?[0];
+        if arch > 2 {
+            return Err(format!("unknown architecture code {arch}"));
+        }
         let (d, h, c) = (r.u32()? as usize, r.u32()? as usize, r.u32()? as usize);
-        if d == 0 || h == 0 || c < 2 || d > 1 << 20 || h > 1 << 16 || c > 1 << 16 {
+        let heads = r.u32()? as usize;
+        if d == 0
+            || h == 0
+            || c < 2
+            || heads == 0
+            || d > 1 << 20
+            || h > 1 << 16
+            || c > 1 << 16
+            || heads > 64
+            || (arch != 2 && heads != 1)
+        {
             return Err(format!(
-                "implausible sizes: input {d}, hidden {h}, classes {c}"
+                "implausible sizes: input {d}, hidden {h}, classes {c}, heads {heads}"
             ));
         }
         let mut mat = |rows: usize, cols: usize| -> Result<Mat, String> {
@@ -101,6 +122,20 @@ impl GnnModel {
                     b2,
                 })
             }
+            2 => {
+                let mut layer = |d: usize, heads: usize, f: usize| -> Result<GatLayer, String> {
+                    Ok(GatLayer {
+                        heads,
+                        w: mat(d, heads * f)?,
+                        a_src: mat(heads, f)?,
+                        a_dst: mat(heads, f)?,
+                        b: mat(1, heads * f)?.data,
+                    })
+                };
+                let l1 = layer(d, heads, h)?;
+                let l2 = layer(heads * h, 1, c)?;
+                Net::Gat(Gat { l1, l2 })
+            }
             x => return Err(format!("unknown architecture code {x}")),
         };
         let classes = r.names()?;
@@ -112,6 +147,10 @@ impl GnnModel {
                 features.len()
             ));
         }
+        let mut scaling = Vec::with_capacity(d);
+        for _ in 0..d {
+            scaling.push((r.f64()?, r.f64()?));
+        }
         if r.at != b.len() {
             return Err(format!("{} bytes after the model", b.len() - r.at));
         }
@@ -119,7 +158,19 @@ impl GnnModel {
             net,
             classes,
             features,
+            scaling,
         })
+    }
+
+    /// Standardises raw feature rows (`features` wide) as training did.
+    pub fn scale(&self, raw: &Mat) -> Mat {
+        let mut x = raw.clone();
+        let d = x.cols;
+        for (k, v) in x.data.iter_mut().enumerate() {
+            let (m, s) = self.scaling[k % d];
+            *v = (*v - m) / s;
+        }
+        x
     }
 }
 
@@ -181,11 +232,13 @@ mod tests {
         for net in [
             Net::Gcn(Gcn::init(3, 4, 2, &mut rng)),
             Net::Sage(Sage::init(3, 4, 2, &mut rng)),
+            Net::Gat(Gat::init(3, 4, 3, 2, &mut rng)),
         ] {
             let m = GnnModel {
                 net,
                 classes: vec!["benign".into(), "risky".into()],
                 features: vec!["a".into(), "b".into(), "has_features".into()],
+                scaling: vec![(0.5, 2.0), (-1.0, 1.0), (0.25, 0.5)],
             };
             let b = m.to_bytes();
             assert_eq!(GnnModel::from_bytes(&b).unwrap(), m);
@@ -204,6 +257,6 @@ mod tests {
         }
         assert!(GnnModel::from_bytes(b"LFMODEL2")
             .unwrap_err()
-            .contains("LFGNN001"));
+            .contains("LFGNN002"));
     }
 }

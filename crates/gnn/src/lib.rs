@@ -10,9 +10,12 @@
 //!   fixed order.
 //! - [`gcn`]: a two-layer GCN, its loss and hand-written gradients (finite-difference
 //!   checked).
+//! - [`infer`]: `gnn predict` / `gnn embed`: a model file applied to a graph.
 //! - [`file`]: the model file (same model, same bytes: its SHA-256 names it).
 //! - [`node_task`]: `gnn train --task node`: split, standardise, train, test metrics,
 //!   the model file and its manifest.
+//! - [`gat`]: a two-layer graph attention network (multi-head), gradients by hand
+//!   (checked).
 //! - [`sage`]: a two-layer GraphSAGE (mean aggregator), gradients by hand (checked).
 //! - [`sign`]: edge-sign prediction (80/20 protocol), the degree-feature baseline with
 //!   gradient-boosted trees.
@@ -25,7 +28,9 @@ pub mod adj;
 pub mod dense;
 pub mod edges;
 pub mod file;
+pub mod gat;
 pub mod gcn;
+pub mod infer;
 pub mod node_task;
 pub mod nodes;
 pub mod sage;

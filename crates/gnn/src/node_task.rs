@@ -208,6 +208,7 @@ pub fn run(t: &NodeTask) -> Result<NodeRun, GnnError> {
         net: trained.model.clone(),
         classes: nd.classes.clone(),
         features: nd.names.clone(),
+        scaling: scaling.clone(),
     };
     let bytes = model.to_bytes();
     let manifest = GnnManifest {
@@ -215,10 +216,7 @@ pub fn run(t: &NodeTask) -> Result<NodeRun, GnnError> {
         version: 1,
         code: ledgerflow_ml::manifest::CodeVersion::current(),
         task: "node".into(),
-        model: match t.arch {
-            Arch::Gcn => "gcn".into(),
-            Arch::Sage => "sage".into(),
-        },
+        model: t.arch.name().into(),
         model_sha256: ledgerflow_ml::model::sha256_hex(&bytes),
         edges: input(&t.edges)?,
         nodes: input(&t.features)?,

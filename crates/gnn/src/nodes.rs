@@ -91,7 +91,18 @@ pub fn join(
         exclude: exclude.to_vec(),
         ..ColumnSpec::default()
     };
-    let t = table::load(path, &spec)?;
+    join_spec(edges, path, &spec)
+}
+
+/// [`join`] with the table's columns chosen by `spec` (scoring: exactly the model's
+/// features, in its order).
+pub fn join_spec(
+    edges: &mut EdgeList,
+    path: &Path,
+    spec: &ColumnSpec,
+) -> Result<NodeData, NodeError> {
+    let label = spec.label.as_deref();
+    let t = table::load(path, spec)?;
     let bad = |m: String| NodeError::Invalid {
         path: path.to_path_buf(),
         message: m,

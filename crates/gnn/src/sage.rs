@@ -108,6 +108,11 @@ impl Sage {
         (p, d, md, z)
     }
 
+    /// The hidden layer (after ReLU): the node embeddings.
+    pub fn embed(&self, m: &MeanAdj, x: &Mat, mx: &Mat) -> Mat {
+        self.forward_parts(m, x, mx, None).1
+    }
+
     /// The logits.
     pub fn logits(&self, m: &MeanAdj, x: &Mat, mx: &Mat) -> Mat {
         self.forward_parts(m, x, mx, None).3

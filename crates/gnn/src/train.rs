@@ -7,8 +7,9 @@
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
-use crate::adj::{MeanAdj, NormAdj};
+use crate::adj::{Csr, MeanAdj, NormAdj};
 use crate::dense::Mat;
+use crate::gat::Gat;
 use crate::gcn::{cross_entropy, dropout_mask, softmax, Gcn, Targets};
 use crate::sage::Sage;
 
@@ -17,6 +18,18 @@ use crate::sage::Sage;
 pub enum Arch {
     Gcn,
     Sage,
+    Gat,
+}
+
+impl Arch {
+    /// The name on the command line and in manifests.
+    pub fn name(self) -> &'static str {
+        match self {
+            Arch::Gcn => "gcn",
+            Arch::Sage => "sage",
+            Arch::Gat => "gat",
+        }
+    }
 }
 
 impl std::str::FromStr for Arch {
@@ -25,7 +38,8 @@ impl std::str::FromStr for Arch {
         match s.to_ascii_lowercase().as_str() {
             "gcn" => Ok(Arch::Gcn),
             "sage" | "graphsage" => Ok(Arch::Sage),
-            _ => Err(format!("unknown model {s:?} (gcn, sage)")),
+            "gat" => Ok(Arch::Gat),
+            _ => Err(format!("unknown model {s:?} (gcn, sage, gat)")),
         }
     }
 }
@@ -36,24 +50,27 @@ pub struct Inputs {
     pub x: Mat,
     norm: Option<(NormAdj, Mat)>,
     mean: Option<(MeanAdj, Mat)>,
+    att: Option<Csr>,
 }
 
 impl Inputs {
     /// For `arch`, over `n` nodes with these directed edges and features `x`.
     pub fn new(arch: Arch, n: usize, src: &[u32], dst: &[u32], x: Mat) -> Inputs {
-        let (norm, mean) = match arch {
+        let (mut norm, mut mean, mut att) = (None, None, None);
+        match arch {
             Arch::Gcn => {
                 let a = NormAdj::new(n, src, dst);
                 let ax = a.mul(&x);
-                (Some((a, ax)), None)
+                norm = Some((a, ax));
             }
             Arch::Sage => {
                 let m = MeanAdj::new(n, src, dst);
                 let mx = m.mul(&x);
-                (None, Some((m, mx)))
+                mean = Some((m, mx));
             }
-        };
-        Inputs { x, norm, mean }
+            Arch::Gat => att = Some(Csr::undirected(n, src, dst, true)),
+        }
+        Inputs { x, norm, mean, att }
     }
 }
 
@@ -62,13 +79,15 @@ impl Inputs {
 pub enum Net {
     Gcn(Gcn),
     Sage(Sage),
+    Gat(Gat),
 }
 
 impl Net {
-    fn init(arch: Arch, dim: usize, hidden: usize, classes: usize, rng: &mut ChaCha8Rng) -> Net {
+    fn init(arch: Arch, dim: usize, classes: usize, o: &TrainOptions, rng: &mut ChaCha8Rng) -> Net {
         match arch {
-            Arch::Gcn => Net::Gcn(Gcn::init(dim, hidden, classes, rng)),
-            Arch::Sage => Net::Sage(Sage::init(dim, hidden, classes, rng)),
+            Arch::Gcn => Net::Gcn(Gcn::init(dim, o.hidden, classes, rng)),
+            Arch::Sage => Net::Sage(Sage::init(dim, o.hidden, classes, rng)),
+            Arch::Gat => Net::Gat(Gat::init(dim, o.hidden, o.heads.max(1), classes, rng)),
         }
     }
 
@@ -77,13 +96,24 @@ impl Net {
         match self {
             Net::Gcn(_) => Arch::Gcn,
             Net::Sage(_) => Arch::Sage,
+            Net::Gat(_) => Arch::Gat,
         }
     }
 
-    fn hidden(&self) -> usize {
+    /// Hidden units (the embedding width).
+    pub fn hidden(&self) -> usize {
         match self {
             Net::Gcn(g) => g.b1.len(),
             Net::Sage(s) => s.hidden(),
+            Net::Gat(g) => g.hidden(),
+        }
+    }
+
+    /// Cells of one epoch's dropout mask over `n` nodes of `d` inputs.
+    fn dropout_len(&self, n: usize, d: usize) -> usize {
+        match self {
+            Net::Gat(g) => g.dropout_len(n, d),
+            _ => n * self.hidden(),
         }
     }
 
@@ -91,6 +121,7 @@ impl Net {
         match self {
             Net::Gcn(g) => g.w1.data.len(),
             Net::Sage(s) => s.first_layer_weights(),
+            Net::Gat(g) => g.first_layer_weights(),
         }
     }
 
@@ -98,6 +129,16 @@ impl Net {
         match self {
             Net::Gcn(g) => g.params().count(),
             Net::Sage(s) => s.params().count(),
+            Net::Gat(g) => g.params().count(),
+        }
+    }
+
+    /// Every parameter in the architecture's order.
+    pub fn params(&self) -> Box<dyn Iterator<Item = &f64> + '_> {
+        match self {
+            Net::Gcn(g) => Box::new(g.params()),
+            Net::Sage(s) => Box::new(s.params()),
+            Net::Gat(g) => Box::new(g.params()),
         }
     }
 
@@ -105,6 +146,7 @@ impl Net {
         match self {
             Net::Gcn(g) => Box::new(g.params_mut()),
             Net::Sage(s) => Box::new(s.params_mut()),
+            Net::Gat(g) => Box::new(g.params_mut()),
         }
     }
 
@@ -115,13 +157,17 @@ impl Net {
         drop: Option<&[f64]>,
         t: &Targets<'_>,
     ) -> (f64, Vec<f64>) {
-        match (self, &inp.norm, &inp.mean) {
-            (Net::Gcn(g), Some((a, ax)), _) => {
+        match (self, &inp.norm, &inp.mean, &inp.att) {
+            (Net::Gcn(g), Some((a, ax)), _, _) => {
                 let (l, d) = g.loss_and_grads(a, ax, drop, t);
                 (l, d.params().copied().collect())
             }
-            (Net::Sage(s), _, Some((m, mx))) => {
+            (Net::Sage(s), _, Some((m, mx)), _) => {
                 let (l, d) = s.loss_and_grads(m, &inp.x, mx, drop, t);
+                (l, d.params().copied().collect())
+            }
+            (Net::Gat(g), _, _, Some(adj)) => {
+                let (l, d) = g.loss_and_grads(adj, &inp.x, drop, t);
                 (l, d.params().copied().collect())
             }
             _ => (f64::NAN, Vec::new()),
@@ -130,9 +176,21 @@ impl Net {
 
     /// The logits of every node (inputs built for another architecture give none).
     pub fn logits(&self, inp: &Inputs) -> Mat {
-        match (self, &inp.norm, &inp.mean) {
-            (Net::Gcn(g), Some((a, ax)), _) => g.forward(a, ax, None).z,
-            (Net::Sage(s), _, Some((m, mx))) => s.logits(m, &inp.x, mx),
+        match (self, &inp.norm, &inp.mean, &inp.att) {
+            (Net::Gcn(g), Some((a, ax)), _, _) => g.forward(a, ax, None).z,
+            (Net::Sage(s), _, Some((m, mx)), _) => s.logits(m, &inp.x, mx),
+            (Net::Gat(g), _, _, Some(adj)) => g.logits(adj, &inp.x),
+            _ => Mat::zeros(0, 0),
+        }
+    }
+
+    /// The hidden layer of every node (after its activation, no dropout): the node
+    /// embeddings `gnn embed` writes.
+    pub fn embed(&self, inp: &Inputs) -> Mat {
+        match (self, &inp.norm, &inp.mean, &inp.att) {
+            (Net::Gcn(g), Some((a, ax)), _, _) => g.forward(a, ax, None).d,
+            (Net::Sage(s), _, Some((m, mx)), _) => s.embed(m, &inp.x, mx),
+            (Net::Gat(g), _, _, Some(adj)) => g.embed(adj, &inp.x),
             _ => Mat::zeros(0, 0),
         }
     }
@@ -146,6 +204,8 @@ pub struct TrainOptions {
     pub lr: f64,
     pub weight_decay: f64,
     pub dropout: f64,
+    /// Attention heads of a GAT's first layer (each `hidden` wide).
+    pub heads: usize,
     /// Epochs without a better validation loss before stopping (0: never stop early).
     pub patience: usize,
     /// Weigh classes by `n / (classes × n_class)` over the training nodes.
@@ -161,6 +221,7 @@ impl Default for TrainOptions {
             lr: 0.01,
             weight_decay: 5e-4,
             dropout: 0.5,
+            heads: 8,
             patience: 50,
             balanced: false,
             seed: 0,
@@ -242,7 +303,7 @@ pub fn train(
 ) -> Trained {
     let mut rng = ChaCha8Rng::seed_from_u64(o.seed);
     let x = &inp.x;
-    let mut model = Net::init(arch, x.cols, o.hidden, classes, &mut rng);
+    let mut model = Net::init(arch, x.cols, classes, o, &mut rng);
     let n_params = model.param_count();
     let mut adam = Adam {
         m: vec![0.0; n_params],
@@ -266,8 +327,8 @@ pub fn train(
     let mut epochs_run = 0;
     for epoch in 0..o.epochs {
         epochs_run = epoch + 1;
-        let drop =
-            (o.dropout > 0.0).then(|| dropout_mask(x.rows * model.hidden(), o.dropout, &mut rng));
+        let drop = (o.dropout > 0.0)
+            .then(|| dropout_mask(model.dropout_len(x.rows, x.cols), o.dropout, &mut rng));
         let (loss, grads) = model.loss_and_grads(inp, drop.as_deref(), &tt);
         adam.step(&mut model, &grads, o.lr, o.weight_decay);
         let val = if has_val {
@@ -340,9 +401,10 @@ mod tests {
         let val_mask: Vec<bool> = (0..n).map(|i| i % 5 == 1).collect();
         let o = TrainOptions {
             seed: 7,
+            heads: 2,
             ..TrainOptions::default()
         };
-        for arch in [Arch::Gcn, Arch::Sage] {
+        for arch in [Arch::Gcn, Arch::Sage, Arch::Gat] {
             let inp = Inputs::new(arch, n, &s, &d, x.clone());
             let t = train(&inp, arch, &labels, 2, &train_mask, &val_mask, &o);
             assert_eq!(t.model.arch(), arch);

@@ -6,7 +6,7 @@ use clap::{Args, Subcommand, ValueEnum};
 
 #[derive(Debug, Subcommand)]
 pub enum GnnCommand {
-    /// Train a GCN or GraphSAGE on an edge list and a node table.
+    /// Train a GCN, GraphSAGE or GAT on an edge list and a node table.
     ///
     /// The edge file is CSV (with or without a header row: a first row with text where
     /// numbers belong is a header) or Parquet; --columns names its columns. The node
@@ -24,6 +24,19 @@ pub enum GnnCommand {
     ///   ledgerflow gnn train --task link --signed --edges soc-sign-bitcoinotc.csv \
     ///       --test-fraction 0.2 --seed 1 --format json
     Train(GnnTrainArgs),
+    /// Score every node of a graph with a trained model: a table of the predicted class
+    /// and each class's probability (new nodes included: the model reads features and
+    /// neighbourhoods, not ids).
+    ///
+    ///   ledgerflow gnn predict --model models/gcn --edges edges.csv \
+    ///       --features nodes.csv --id id -o scores.parquet
+    Predict(GnnApplyArgs),
+    /// Write every node's embedding (the model's hidden layer) as a table: id, emb_0,
+    /// emb_1, … (for the tree models: model train --with-embeddings).
+    ///
+    ///   ledgerflow gnn embed --model models/gcn --edges edges.csv \
+    ///       --features nodes.csv -o embeddings.parquet
+    Embed(GnnApplyArgs),
 }
 
 /// What to learn.
@@ -37,8 +50,12 @@ pub enum GnnTask {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum GnnModelKind {
+    /// Graph convolution (Kipf & Welling).
     Gcn,
+    /// GraphSAGE, mean aggregator.
     Sage,
+    /// Graph attention (multi-head first layer, --heads).
+    Gat,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -54,10 +71,9 @@ pub enum GnnFormat {
     Json,
 }
 
-#[derive(Debug, Args)]
-pub struct GnnTrainArgs {
-    #[arg(long, value_enum, default_value_t = GnnTask::Node)]
-    pub task: GnnTask,
+/// Where the edges are and how to read them.
+#[derive(Debug, Clone, Args)]
+pub struct GnnEdgeArgs {
     /// The edge list (CSV or Parquet).
     #[arg(long)]
     pub edges: PathBuf,
@@ -68,6 +84,32 @@ pub struct GnnTrainArgs {
     /// Whether the edge CSV starts with a header row.
     #[arg(long, value_enum, default_value_t = HeaderArg::Auto)]
     pub header: HeaderArg,
+}
+
+/// `gnn predict` and `gnn embed`: a trained model over a graph and its node table.
+#[derive(Debug, Args)]
+pub struct GnnApplyArgs {
+    /// The model folder (`gnn train -o`) or its model.lfg.
+    #[arg(long)]
+    pub model: PathBuf,
+    #[command(flatten)]
+    pub input: GnnEdgeArgs,
+    /// The node table (CSV or Parquet) with the model's feature columns.
+    #[arg(long)]
+    pub features: PathBuf,
+    #[arg(long, default_value = "id")]
+    pub id: String,
+    /// The output table: *.parquet, else CSV.
+    #[arg(short, long)]
+    pub output: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub struct GnnTrainArgs {
+    #[arg(long, value_enum, default_value_t = GnnTask::Node)]
+    pub task: GnnTask,
+    #[command(flatten)]
+    pub input: GnnEdgeArgs,
     /// The node table: id, numeric features, label (--task node).
     #[arg(long)]
     pub features: Option<PathBuf>,
@@ -87,8 +129,12 @@ pub struct GnnTrainArgs {
     pub exclude: Vec<String>,
     #[arg(long, value_enum, default_value_t = GnnModelKind::Gcn)]
     pub model: GnnModelKind,
+    /// Hidden units (per attention head for gat): the embedding width.
     #[arg(long, default_value_t = 16)]
     pub dim: usize,
+    /// Attention heads of a gat's first layer.
+    #[arg(long, default_value_t = 8)]
+    pub heads: usize,
     #[arg(long, default_value_t = 200)]
     pub epochs: usize,
     #[arg(long, default_value_t = 0.01)]

@@ -7,13 +7,22 @@ use ledgerflow_gnn::edges::{ColumnSpec, Header, ReadOptions};
 use ledgerflow_gnn::node_task::{self, NodeTask};
 use ledgerflow_gnn::train::{Arch, TrainOptions};
 
-use crate::args::{GnnFormat, GnnModelKind, GnnTask, GnnTrainArgs, HeaderArg};
+use std::sync::Arc;
+
+use arrow::array::{ArrayRef, Float64Array, StringArray};
+use arrow::record_batch::RecordBatch;
+use eyre::WrapErr;
+use ledgerflow_gnn::infer::{self, Applied, Apply};
+
+use crate::args::{
+    GnnApplyArgs, GnnEdgeArgs, GnnFormat, GnnModelKind, GnnTask, GnnTrainArgs, HeaderArg,
+};
 
 /// The model file's name in its folder.
 pub const MODEL_FILE: &str = "model.lfg";
 
 /// How to read the edge file, from --columns and --header.
-fn read_options(a: &GnnTrainArgs, signed: bool) -> eyre::Result<ReadOptions> {
+fn read_options(a: &GnnEdgeArgs, signed: bool) -> eyre::Result<ReadOptions> {
     Ok(ReadOptions {
         columns: match &a.columns {
             Some(c) => c.parse::<ColumnSpec>().map_err(|e| eyre!(e))?,
@@ -37,8 +46,8 @@ pub fn train(a: GnnTrainArgs) -> eyre::Result<ExitCode> {
     else {
         bail!("--task node needs --features, --label and -o/--output");
     };
-    if a.dim == 0 || a.epochs == 0 {
-        bail!("--dim and --epochs must be at least 1");
+    if a.dim == 0 || a.epochs == 0 || a.heads == 0 || a.heads > 64 {
+        bail!("--dim and --epochs must be at least 1, --heads 1 to 64");
     }
     if !(0.0..1.0).contains(&a.dropout) {
         bail!("--dropout must be in [0, 1)");
@@ -47,8 +56,8 @@ pub fn train(a: GnnTrainArgs) -> eyre::Result<ExitCode> {
         bail!("--lr must be a positive number");
     }
     let task = NodeTask {
-        edges: a.edges.clone(),
-        read: read_options(&a, false)?,
+        edges: a.input.edges.clone(),
+        read: read_options(&a.input, false)?,
         features,
         id: a.id.clone(),
         label,
@@ -56,6 +65,7 @@ pub fn train(a: GnnTrainArgs) -> eyre::Result<ExitCode> {
         arch: match a.model {
             GnnModelKind::Gcn => Arch::Gcn,
             GnnModelKind::Sage => Arch::Sage,
+            GnnModelKind::Gat => Arch::Gat,
         },
         train: TrainOptions {
             hidden: a.dim,
@@ -63,6 +73,7 @@ pub fn train(a: GnnTrainArgs) -> eyre::Result<ExitCode> {
             lr: a.lr,
             weight_decay: a.weight_decay,
             dropout: a.dropout,
+            heads: a.heads,
             patience: a.patience,
             balanced: a.balanced,
             seed: a.seed,
@@ -132,12 +143,12 @@ fn link(a: GnnTrainArgs) -> eyre::Result<ExitCode> {
     if a.epochs == 0 {
         bail!("--epochs must be at least 1");
     }
-    let el = ledgerflow_gnn::edges::read(&a.edges, &read_options(&a, true)?)?;
+    let el = ledgerflow_gnn::edges::read(&a.input.edges, &read_options(&a.input, true)?)?;
     let mut p = ledgerflow_ml::Params::new(ledgerflow_ml::Algo::Gbt);
     p.trees = u32::try_from(a.epochs).unwrap_or(u32::MAX);
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
     let m = ledgerflow_gnn::sign::run(&el, a.test_fraction, a.seed, &p, threads)
-        .map_err(|e| eyre!("{}: {e}", a.edges.display()))?;
+        .map_err(|e| eyre!("{}: {e}", a.input.edges.display()))?;
     match a.format {
         GnnFormat::Json => println!(
             "{}",
@@ -151,7 +162,7 @@ fn link(a: GnnTrainArgs) -> eyre::Result<ExitCode> {
         GnnFormat::Text => println!(
             "edge signs of {} ({} nodes): AUC {:.4}, macro F1 {:.4} on {} held-out edges \
              ({:.1} % positive), trained on {}",
-            a.edges.display(),
+            a.input.edges.display(),
             el.nodes.len(),
             m.auc,
             m.f1_macro,
@@ -160,5 +171,107 @@ fn link(a: GnnTrainArgs) -> eyre::Result<ExitCode> {
             m.train_edges
         ),
     }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn apply(a: &GnnApplyArgs) -> eyre::Result<Applied> {
+    if let Some(dir) = a.output.parent().filter(|p| !p.as_os_str().is_empty()) {
+        if !dir.is_dir() {
+            bail!(
+                "-o {}: no such folder {}",
+                a.output.display(),
+                dir.display()
+            );
+        }
+    }
+    Ok(infer::apply(&Apply {
+        model: a.model.clone(),
+        edges: a.input.edges.clone(),
+        read: read_options(&a.input, false)?,
+        features: a.features.clone(),
+        id: a.id.clone(),
+    })?)
+}
+
+/// Writes `names`/`cols` to `path`: Parquet for *.parquet, else CSV (atomically).
+fn write_table(
+    path: &std::path::Path,
+    names: Vec<String>,
+    cols: Vec<ArrayRef>,
+) -> eyre::Result<()> {
+    let batch = RecordBatch::try_from_iter(names.into_iter().zip(cols))
+        .wrap_err("building the output table")?;
+    if path.extension().is_some_and(|e| e == "parquet") {
+        ledgerflow_lake::writer::write_parquet(
+            path,
+            &[batch],
+            &ledgerflow_lake::WriteOptions::default(),
+        )?;
+    } else {
+        let buf = ledgerflow_ml::output::csv_bytes(&batch)?;
+        ledgerflow_lake::writer::write_bytes_atomic(path, &buf)?;
+    }
+    Ok(())
+}
+
+/// `gnn predict`.
+pub fn predict(a: GnnApplyArgs) -> eyre::Result<ExitCode> {
+    let r = apply(&a)?;
+    let k = r.model.classes.len();
+    let pred: Vec<usize> = (0..r.nodes.len())
+        .map(|i| {
+            let row = r.probs.row(i);
+            (0..k).fold(0, |b, c| if row[c] > row[b] { c } else { b })
+        })
+        .collect();
+    let mut names = vec![a.id.clone(), "prediction".into(), "score".into()];
+    let mut cols: Vec<ArrayRef> = vec![
+        Arc::new(StringArray::from_iter_values(r.nodes.iter())),
+        Arc::new(StringArray::from_iter_values(
+            pred.iter().map(|&c| r.model.classes[c].as_str()),
+        )),
+        Arc::new(Float64Array::from_iter_values(
+            pred.iter().enumerate().map(|(i, &c)| r.probs.row(i)[c]),
+        )),
+    ];
+    for (c, class) in r.model.classes.iter().enumerate() {
+        names.push(format!("p_{class}"));
+        cols.push(Arc::new(Float64Array::from_iter_values(
+            (0..r.nodes.len()).map(|i| r.probs.row(i)[c]),
+        )));
+    }
+    write_table(&a.output, names, cols)?;
+    eprintln!(
+        "scored {} nodes ({} edges, {} without features) with {} {}; wrote {}",
+        r.nodes.len(),
+        r.edges,
+        r.report.without_features,
+        r.model.net.arch().name(),
+        r.model_sha256,
+        a.output.display()
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `gnn embed`.
+pub fn embed(a: GnnApplyArgs) -> eyre::Result<ExitCode> {
+    let r = apply(&a)?;
+    let h = r.embedding.cols;
+    let mut names = vec![a.id.clone()];
+    let mut cols: Vec<ArrayRef> = vec![Arc::new(StringArray::from_iter_values(r.nodes.iter()))];
+    for c in 0..h {
+        names.push(format!("emb_{c}"));
+        cols.push(Arc::new(Float64Array::from_iter_values(
+            (0..r.nodes.len()).map(|i| r.embedding.row(i)[c]),
+        )));
+    }
+    write_table(&a.output, names, cols)?;
+    eprintln!(
+        "embedded {} nodes in {h} dimensions with {} {}; wrote {}",
+        r.nodes.len(),
+        r.model.net.arch().name(),
+        r.model_sha256,
+        a.output.display()
+    );
     Ok(ExitCode::SUCCESS)
 }

@@ -58,6 +58,8 @@ pub async fn run(cli: Cli) -> eyre::Result<ExitCode> {
         Command::Model(ModelCommand::Inspect(a)) => model::inspect(a),
         Command::Model(ModelCommand::Verify(a)) => model::verify(a),
         Command::Gnn(GnnCommand::Train(a)) => gnn::train(a),
+        Command::Gnn(GnnCommand::Predict(a)) => gnn::predict(a),
+        Command::Gnn(GnnCommand::Embed(a)) => gnn::embed(a),
         Command::Lake(LakeCommand::Check(a)) => lake::check(a).await,
         Command::Lake(LakeCommand::Compact(a)) => lake::compact(a).await,
         Command::Lake(LakeCommand::Convert(a)) => lake::convert(a).await,

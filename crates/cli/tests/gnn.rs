@@ -166,8 +166,19 @@ async fn node_classification_trains_repeatably_and_refuses_bad_input() {
     assert!(!o.join("model.lfg").exists(), "no half-written output");
     for (args, want) in [
         (
-            vec!["gnn", "train", "--task", "link", "--edges", s(&edges)],
-            "add --signed",
+            vec![
+                "gnn",
+                "train",
+                "--task",
+                "link",
+                "--edges",
+                s(&edges),
+                "--header",
+                "no",
+                "--split",
+                "time",
+            ],
+            "--split time needs a time column",
         ),
         (
             vec!["gnn", "train", "--edges", s(&edges)],
@@ -341,6 +352,64 @@ async fn predict_and_embed_apply_a_trained_model() {
     assert_eq!(r.status.code(), Some(2), "{}", stderr(&r));
     assert!(stderr(&r).contains("LFGNN002"), "{}", stderr(&r));
     assert!(!d.path().join("x.csv").exists());
+}
+
+/// `--task link` (unsigned) from the command line: metrics as JSON, the embeddings as
+/// a table and a metrics file, the same numbers twice.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn link_prediction_from_the_command_line() {
+    let d = tempfile::tempdir().unwrap();
+    let (edges, _) = write_graph(d.path());
+    // add a time column: the row number
+    let timed: String = std::fs::read_to_string(&edges)
+        .unwrap()
+        .lines()
+        .enumerate()
+        .map(|(i, l)| format!("{l},1,{i}\n"))
+        .collect();
+    let tp = d.path().join("timed.csv");
+    std::fs::write(&tp, timed).unwrap();
+    let out = d.path().join("link");
+    let args = [
+        "gnn",
+        "train",
+        "--task",
+        "link",
+        "--edges",
+        s(&tp),
+        "--header",
+        "no",
+        "--split",
+        "time",
+        "--windows",
+        "2",
+        "--epochs",
+        "60",
+        "--seed",
+        "3",
+        "--format",
+        "json",
+        "-o",
+        s(&out),
+    ];
+    let r = run(&args).await;
+    assert!(r.status.success(), "{}", stderr(&r));
+    let v: serde_json::Value = serde_json::from_str(stdout(&r).trim()).unwrap();
+    for k in ["auc", "ap", "mrr", "hits@10", "map_windows", "mrr_windows"] {
+        let x = v[k].as_f64().unwrap_or(f64::NAN);
+        assert!((0.0..=1.0).contains(&x), "{k}: {v}");
+        assert!(v["baseline"][k].as_f64().is_some(), "{k}: {v}");
+    }
+    assert!(v["auc"].as_f64().unwrap() > 0.7, "{v}");
+    assert_eq!(v["split"], "time");
+    assert_eq!(v["nodes"], 120);
+    assert!(out.join("embeddings.parquet").exists());
+    let m: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("metrics.json")).unwrap()).unwrap();
+    assert_eq!(m["summary"], v);
+    assert_eq!(m["edges"]["sha256"].as_str().unwrap().len(), 64);
+    let again = run(&args).await;
+    assert_eq!(stdout(&again), stdout(&r));
 }
 
 /// `--task link --signed` on Bitcoin-OTC as shipped (no header): the held-out signs.

@@ -181,21 +181,12 @@ impl GatLayer {
             for k in 0..h {
                 let (si, ti) = (ds[i * h + k], dt[i * h + k]);
                 let gi = &c.g.row(i)[k * f..(k + 1) * f];
-                for ((s, t), g) in a_src
-                    .row_mut(k)
-                    .iter_mut()
-                    .zip(a_dst.row_mut(k))
-                    .zip(gi)
-                {
+                for ((s, t), g) in a_src.row_mut(k).iter_mut().zip(a_dst.row_mut(k)).zip(gi) {
                     *s += si * g;
                     *t += ti * g;
                 }
                 let row = &mut dg.data[i * h * f + k * f..i * h * f + (k + 1) * f];
-                for ((r, s), t) in row
-                    .iter_mut()
-                    .zip(self.a_src.row(k))
-                    .zip(self.a_dst.row(k))
-                {
+                for ((r, s), t) in row.iter_mut().zip(self.a_src.row(k)).zip(self.a_dst.row(k)) {
                     *r += si * s + ti * t;
                 }
             }

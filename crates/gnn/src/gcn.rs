@@ -108,7 +108,33 @@ impl Gcn {
     ) -> (f64, Grads) {
         let f = self.forward(a, ax, drop);
         let (loss, dz) = cross_entropy(&f.z, t);
-        let w2 = f.g.t_matmul(&dz);
+        (loss, self.backward(a, ax, drop, &f, &dz))
+    }
+
+    /// The gradients given `dL/dZ` for a forward pass `f` (any loss on the outputs:
+    /// classes, or embeddings scored by a link decoder).
+    pub fn backward(
+        &self,
+        a: &NormAdj,
+        ax: &Mat,
+        drop: Option<&[f64]>,
+        f: &Forward,
+        dz: &Mat,
+    ) -> Grads {
+        self.backward_full(a, ax, drop, f, dz).0
+    }
+
+    /// [`Gcn::backward`] and the gradient with respect to `ÂX` (`dP W1ᵀ`), for inputs
+    /// that are themselves learned (`dX = Â dP W1ᵀ`, Â being symmetric).
+    pub fn backward_full(
+        &self,
+        a: &NormAdj,
+        ax: &Mat,
+        drop: Option<&[f64]>,
+        f: &Forward,
+        dz: &Mat,
+    ) -> (Grads, Mat) {
+        let w2 = f.g.t_matmul(dz);
         let b2 = dz.col_sums();
         let dg = dz.matmul_t(&self.w2);
         let mut dp = a.mul(&dg);
@@ -118,7 +144,8 @@ impl Gcn {
         }
         let w1 = ax.t_matmul(&dp);
         let b1 = dp.col_sums();
-        (loss, Gcn { w1, b1, w2, b2 })
+        let dax = dp.matmul_t(&self.w1);
+        (Gcn { w1, b1, w2, b2 }, dax)
     }
 }
 

@@ -11,6 +11,8 @@
 //! - [`gcn`]: a two-layer GCN, its loss and hand-written gradients (finite-difference
 //!   checked).
 //! - [`infer`]: `gnn predict` / `gnn embed`: a model file applied to a graph.
+//! - [`link`]: link prediction: a graph auto-encoder with negative sampling against
+//!   Adamic-Adar, random and temporal splits, AUC/AP/MRR/Hits@k and windowed MAP.
 //! - [`file`]: the model file (same model, same bytes: its SHA-256 names it).
 //! - [`node_task`]: `gnn train --task node`: split, standardise, train, test metrics,
 //!   the model file and its manifest.
@@ -31,6 +33,7 @@ pub mod file;
 pub mod gat;
 pub mod gcn;
 pub mod infer;
+pub mod link;
 pub mod node_task;
 pub mod nodes;
 pub mod sage;

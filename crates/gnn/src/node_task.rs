@@ -56,6 +56,11 @@ pub struct InputFile {
     pub bytes: u64,
 }
 
+/// A file's path, SHA-256 and size, for a manifest.
+pub fn input_file(path: &Path) -> Result<InputFile, GnnError> {
+    input(path)
+}
+
 fn input(path: &Path) -> Result<InputFile, GnnError> {
     let (sha256, bytes) = ledgerflow_lake::hash::file_sha256(path).map_err(|e| GnnError::Io {
         path: path.to_path_buf(),

@@ -239,22 +239,42 @@ pub struct Trained {
     pub history: Vec<(f64, f64)>,
 }
 
-struct Adam {
+/// Adam (Kingma & Ba; PyTorch's defaults), L2 decay on the first `n_w1` parameters.
+pub(crate) struct Adam {
     m: Vec<f64>,
     v: Vec<f64>,
     t: i32,
 }
 
 impl Adam {
+    pub(crate) fn new(n_params: usize) -> Adam {
+        Adam {
+            m: vec![0.0; n_params],
+            v: vec![0.0; n_params],
+            t: 0,
+        }
+    }
+
     fn step(&mut self, params: &mut Net, grads: &[f64], lr: f64, decay_w1: f64) {
+        let n_w1 = params.first_layer_weights();
+        self.step_params(params.params_mut(), n_w1, grads, lr, decay_w1);
+    }
+
+    pub(crate) fn step_params<'a>(
+        &mut self,
+        params: impl Iterator<Item = &'a mut f64>,
+        n_w1: usize,
+        grads: &[f64],
+        lr: f64,
+        decay_w1: f64,
+    ) {
         const B1: f64 = 0.9;
         const B2: f64 = 0.999;
         const EPS: f64 = 1e-8;
         self.t += 1;
         let c1 = 1.0 - B1.powi(self.t);
         let c2 = 1.0 - B2.powi(self.t);
-        let n_w1 = params.first_layer_weights();
-        for (k, (p, g)) in params.params_mut().zip(grads).enumerate() {
+        for (k, (p, g)) in params.zip(grads).enumerate() {
             let g = if k < n_w1 { g + decay_w1 * *p } else { *g };
             self.m[k] = B1 * self.m[k] + (1.0 - B1) * g;
             self.v[k] = B2 * self.v[k] + (1.0 - B2) * g * g;
@@ -305,11 +325,7 @@ pub fn train(
     let x = &inp.x;
     let mut model = Net::init(arch, x.cols, classes, o, &mut rng);
     let n_params = model.param_count();
-    let mut adam = Adam {
-        m: vec![0.0; n_params],
-        v: vec![0.0; n_params],
-        t: 0,
-    };
+    let mut adam = Adam::new(n_params);
     let cw = class_weights(labels, train_mask, classes, o.balanced);
     let tt = Targets {
         labels,

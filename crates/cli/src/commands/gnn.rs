@@ -49,7 +49,8 @@ pub fn train(a: GnnTrainArgs) -> eyre::Result<ExitCode> {
     if a.dim == 0 || a.epochs == 0 || a.heads == 0 || a.heads > 64 {
         bail!("--dim and --epochs must be at least 1, --heads 1 to 64");
     }
-    if !(0.0..1.0).contains(&a.dropout) {
+    let dropout = a.dropout.unwrap_or(0.5);
+    if !(0.0..1.0).contains(&dropout) {
         bail!("--dropout must be in [0, 1)");
     }
     if !(a.lr > 0.0 && a.lr.is_finite()) {
@@ -71,8 +72,8 @@ pub fn train(a: GnnTrainArgs) -> eyre::Result<ExitCode> {
             hidden: a.dim,
             epochs: a.epochs,
             lr: a.lr,
-            weight_decay: a.weight_decay,
-            dropout: a.dropout,
+            weight_decay: a.weight_decay.unwrap_or(5e-4),
+            dropout,
             heads: a.heads,
             patience: a.patience,
             balanced: a.balanced,
@@ -132,10 +133,7 @@ pub fn train(a: GnnTrainArgs) -> eyre::Result<ExitCode> {
 /// `--task link --signed`: the sign of held-out edges.
 fn link(a: GnnTrainArgs) -> eyre::Result<ExitCode> {
     if !a.signed {
-        bail!(
-            "--task link predicts edge signs for now: add --signed (link prediction with \
-             negative sampling is not built yet)"
-        );
+        return link_prediction(a);
     }
     if !(a.test_fraction > 0.0 && a.test_fraction < 1.0) {
         bail!("--test-fraction must be in (0, 1)");
@@ -274,4 +272,124 @@ pub fn embed(a: GnnApplyArgs) -> eyre::Result<ExitCode> {
         a.output.display()
     );
     Ok(ExitCode::SUCCESS)
+}
+
+/// `--task link` without --signed: which links appear.
+fn link_prediction(a: GnnTrainArgs) -> eyre::Result<ExitCode> {
+    use ledgerflow_gnn::link::{self, LinkOptions, SplitKind};
+    let dropout = a.dropout.unwrap_or(0.0);
+    if !(0.0..1.0).contains(&dropout) {
+        bail!("--dropout must be in [0, 1)");
+    }
+    if !(a.lr > 0.0 && a.lr.is_finite()) {
+        bail!("--lr must be a positive number");
+    }
+    let mut el = ledgerflow_gnn::edges::read(&a.input.edges, &read_options(&a.input, false)?)?;
+    let x = match &a.features {
+        Some(f) => {
+            let nd = ledgerflow_gnn::nodes::join(&mut el, f, &a.id, None, &a.exclude)?;
+            Some(standardised(&nd))
+        }
+        None => None,
+    };
+    let o = LinkOptions {
+        train: TrainOptions {
+            hidden: a.hidden,
+            epochs: a.epochs,
+            lr: a.lr,
+            weight_decay: a.weight_decay.unwrap_or(0.0),
+            dropout,
+            heads: 1,
+            patience: a.patience,
+            balanced: false,
+            seed: a.seed,
+        },
+        dim: a.dim,
+        split: match a.split {
+            crate::args::GnnSplit::Random => SplitKind::Random,
+            crate::args::GnnSplit::Time => SplitKind::Time,
+        },
+        test_fraction: a.test_fraction,
+        val_fraction: a.val_fraction,
+        negatives: a.negatives,
+        random_features: a.random_features,
+        learned_features: a.learned_features,
+        windows: a.windows,
+    };
+    let r = link::run(&el, x, &o).map_err(|e| eyre!("{}: {e}", a.input.edges.display()))?;
+    let summary = serde_json::json!({
+        "task": "link", "signed": false, "model": "gae-gcn", "split": o.split,
+        "auc": r.gae.auc, "ap": r.gae.ap, "mrr": r.gae.mrr,
+        "hits@1": r.gae.hits_at_1, "hits@10": r.gae.hits_at_10, "hits@50": r.gae.hits_at_50,
+        "map_windows": r.gae.window_map, "mrr_windows": r.gae.window_mrr,
+        "baseline": {"model": "adamic-adar", "auc": r.adamic_adar.auc, "ap": r.adamic_adar.ap,
+                     "mrr": r.adamic_adar.mrr, "hits@1": r.adamic_adar.hits_at_1,
+                     "hits@10": r.adamic_adar.hits_at_10, "hits@50": r.adamic_adar.hits_at_50,
+                     "map_windows": r.adamic_adar.window_map,
+                     "mrr_windows": r.adamic_adar.window_mrr},
+        "nodes": r.nodes, "links": r.links, "train_links": r.train_links,
+        "val_links": r.val_links, "test_links": r.test_links, "negatives": o.negatives,
+        "best_epoch": r.best_epoch, "epochs_run": r.epochs_run, "seed": a.seed,
+    });
+    if let Some(dir) = &a.output {
+        std::fs::create_dir_all(dir)?;
+        let mut names = vec![a.id.clone()];
+        let mut cols: Vec<ArrayRef> =
+            vec![Arc::new(StringArray::from_iter_values(el.nodes.iter()))];
+        for c in 0..r.embedding.cols {
+            names.push(format!("emb_{c}"));
+            cols.push(Arc::new(Float64Array::from_iter_values(
+                (0..r.nodes).map(|i| r.embedding.row(i)[c]),
+            )));
+        }
+        write_table(&dir.join("embeddings.parquet"), names, cols)?;
+        let mut m = serde_json::to_string_pretty(&serde_json::json!({
+            "summary": summary, "options": o, "history": r.history,
+            "edges": ledgerflow_gnn::node_task::input_file(&a.input.edges)?,
+            "code": ledgerflow_ml::manifest::CodeVersion::current(),
+        }))?;
+        m.push('\n');
+        ledgerflow_lake::writer::write_bytes_atomic(&dir.join("metrics.json"), m.as_bytes())?;
+    }
+    match a.format {
+        GnnFormat::Json => println!("{summary}"),
+        GnnFormat::Text => {
+            let line = |name: &str, m: &ledgerflow_gnn::link::LinkMetrics| {
+                println!(
+                    "{name:<12} AUC {:.4}  AP {:.4}  MRR {:.4}  Hits@1 {:.4}  Hits@10 {:.4}  Hits@50 {:.4}{}",
+                    m.auc, m.ap, m.mrr, m.hits_at_1, m.hits_at_10, m.hits_at_50,
+                    match (m.window_map, m.window_mrr) {
+                        (Some(p), Some(q)) => format!("  windows: MAP {p:.4} MRR {q:.4}"),
+                        _ => String::new(),
+                    }
+                )
+            };
+            println!(
+                "links of {} ({} nodes, {} links; train/val/test {}/{}/{}, {:?} split; best epoch {} of {})",
+                a.input.edges.display(), r.nodes, r.links, r.train_links, r.val_links,
+                r.test_links, o.split, r.best_epoch, r.epochs_run
+            );
+            line("gae", &r.gae);
+            line("adamic-adar", &r.adamic_adar);
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// A node table's features standardised over all its nodes (no labels are read).
+fn standardised(nd: &ledgerflow_gnn::nodes::NodeData) -> ledgerflow_gnn::dense::Mat {
+    let (n, d) = (nd.nodes.len(), nd.dim());
+    let mut x = ledgerflow_gnn::dense::Mat::from_vec(n, d, nd.x.clone());
+    for f in 0..d {
+        let mean = (0..n).map(|i| x.data[i * d + f]).sum::<f64>() / n.max(1) as f64;
+        let var = (0..n)
+            .map(|i| (x.data[i * d + f] - mean).powi(2))
+            .sum::<f64>()
+            / n.max(1) as f64;
+        let sd = if var > 0.0 { var.sqrt() } else { 1.0 };
+        for i in 0..n {
+            x.data[i * d + f] = (x.data[i * d + f] - mean) / sd;
+        }
+    }
+    x
 }

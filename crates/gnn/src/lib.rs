@@ -6,6 +6,8 @@
 //!   named by `--columns`, dense node numbering, errors that name the line.
 //! - [`nodes`]: node features and labels joined to the edges (missing rows, isolated
 //!   nodes, missing cells and one-class labels handled as documented there).
+//! - [`anomaly`]: unusual nodes and links: auto-encoder reconstruction scores and the
+//!   OddBall ego-net baseline, evaluated against labels when there are some.
 //! - [`dense`], [`adj`]: row-major matrices and the GCN propagation matrix, sums in one
 //!   fixed order.
 //! - [`gcn`]: a two-layer GCN, its loss and hand-written gradients (finite-difference
@@ -27,6 +29,7 @@
 //!   subtree kernel.
 
 pub mod adj;
+pub mod anomaly;
 pub mod dense;
 pub mod edges;
 pub mod file;

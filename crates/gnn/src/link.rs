@@ -158,7 +158,7 @@ fn pairs(el: &EdgeList) -> Vec<(u32, u32, i64)> {
     out
 }
 
-fn sigmoid(x: f64) -> f64 {
+pub(crate) fn sigmoid(x: f64) -> f64 {
     if x >= 0.0 {
         1.0 / (1.0 + (-x).exp())
     } else {
@@ -167,12 +167,12 @@ fn sigmoid(x: f64) -> f64 {
     }
 }
 
-fn dot(a: &[f64], b: &[f64]) -> f64 {
+pub(crate) fn dot(a: &[f64], b: &[f64]) -> f64 {
     a.iter().zip(b).map(|(x, y)| x * y).sum()
 }
 
 /// A uniformly drawn pair that is not in `known` (nor a self-pair).
-fn non_link(n: usize, known: &FxHashSet<u64>, rng: &mut ChaCha8Rng) -> (u32, u32) {
+pub(crate) fn non_link(n: usize, known: &FxHashSet<u64>, rng: &mut ChaCha8Rng) -> (u32, u32) {
     loop {
         let a = rng.gen_range(0..n as u32);
         let b = rng.gen_range(0..n as u32);
@@ -379,6 +379,114 @@ fn evaluate(
     }
 }
 
+/// A trained encoder and what came of it.
+pub(crate) struct Encoded {
+    pub(crate) encoder: Gcn,
+    pub(crate) embedding: Mat,
+    pub(crate) best_epoch: usize,
+    pub(crate) epochs_run: usize,
+    pub(crate) history: Vec<(f64, f64)>,
+}
+
+/// Trains the auto-encoder on `train_p` (messages and positives), negatives sampled
+/// outside `train_known`, early stopping on the validation pairs' AUC.
+pub(crate) fn train_encoder(
+    n: usize,
+    train_p: &[(u32, u32)],
+    val_p: &[(u32, u32)],
+    val_neg: &[(u32, u32)],
+    train_known: &FxHashSet<u64>,
+    x: &Mat,
+    o: &LinkOptions,
+) -> Encoded {
+    let src: Vec<u32> = train_p.iter().map(|p| p.0).collect();
+    let dst: Vec<u32> = train_p.iter().map(|p| p.1).collect();
+    let a = NormAdj::new(n, &src, &dst);
+    let mut rng = ChaCha8Rng::seed_from_u64(o.train.seed);
+    // the inputs: the given or structural features, then the learned ones
+    let fixed = x.cols;
+    let width = fixed + o.learned_features;
+    let mut x_all = Mat::zeros(n, width);
+    let scale = 0.1;
+    for i in 0..n {
+        let row = x_all.row_mut(i);
+        row[..fixed].copy_from_slice(x.row(i));
+        for v in &mut row[fixed..] {
+            *v = rng.gen_range(-scale..scale);
+        }
+    }
+    let mut ax = a.mul(&x_all);
+    let mut enc = Gcn::init(width, o.train.hidden, o.dim, &mut rng);
+    let n_w1 = enc.w1.data.len();
+    let n_enc = enc.params().count();
+    let mut adam = Adam::new(n_enc + n * o.learned_features);
+    let mut best = (f64::INFINITY, 0usize, enc.clone(), x_all.clone());
+    let mut epochs_run = 0;
+    let mut history = Vec::new();
+    for epoch in 0..o.train.epochs {
+        epochs_run = epoch + 1;
+        let drop = (o.train.dropout > 0.0)
+            .then(|| dropout_mask(n * o.train.hidden, o.train.dropout, &mut rng));
+        let f = enc.forward(&a, &ax, drop.as_deref());
+        let neg: Vec<(u32, u32)> = (0..train_p.len())
+            .map(|_| non_link(n, train_known, &mut rng))
+            .collect();
+        let (loss, dz) = bce(&f.z, train_p, &neg);
+        let (g, dax) = enc.backward_full(&a, &ax, drop.as_deref(), &f, &dz);
+        let mut grads: Vec<f64> = g.params().copied().collect();
+        let dx = a.mul(&dax);
+        for i in 0..n {
+            grads.extend_from_slice(&dx.row(i)[fixed..]);
+        }
+        let learned = x_all
+            .data
+            .chunks_mut(width)
+            .flat_map(|row| row[fixed..].iter_mut());
+        adam.step_params(
+            enc.params_mut().chain(learned),
+            n_w1,
+            &grads,
+            o.train.lr,
+            o.train.weight_decay,
+        );
+        if o.learned_features > 0 {
+            ax = a.mul(&x_all);
+        }
+        // early stopping on the validation links' AUC (ranking is what is asked of the
+        // model; the loss also grows with the embeddings' scale)
+        let val_score = if val_p.is_empty() {
+            -loss
+        } else {
+            let z = enc.forward(&a, &ax, None).z;
+            let mut s: Vec<f64> = val_p
+                .iter()
+                .chain(val_neg)
+                .map(|&(u, v)| dot(z.row(u as usize), z.row(v as usize)))
+                .collect();
+            let truth: Vec<bool> = (0..s.len()).map(|i| i < val_p.len()).collect();
+            let auc = ledgerflow_ml::metrics::curves(&s, &truth).roc_auc;
+            s.clear();
+            auc.unwrap_or(0.0)
+        };
+        history.push((loss, val_score));
+        if -val_score < best.0 {
+            best = (-val_score, epoch, enc.clone(), x_all.clone());
+        } else if o.train.patience > 0 && epoch - best.1 >= o.train.patience {
+            break;
+        }
+    }
+    let encoder = best.2;
+    let ax = a.mul(&best.3);
+    let embedding = encoder.forward(&a, &ax, None).z;
+    Encoded {
+        encoder,
+        embedding,
+        best_epoch: best.1,
+        epochs_run,
+        history,
+    }
+}
+
 /// Trains and evaluates as the module documents; `x`: standardised node features (one
 /// row per node of `el`), or `None` for the structural inputs.
 pub fn run(el: &EdgeList, x: Option<Mat>, o: &LinkOptions) -> Result<LinkRun, String> {
@@ -461,90 +569,14 @@ pub fn run(el: &EdgeList, x: Option<Mat>, o: &LinkOptions) -> Result<LinkRun, St
         windows,
     };
 
-    // the encoder over the training links
     let x = match x {
         Some(x) => x,
         None => structural_features(n, train, o.random_features, o.train.seed),
     };
     let src: Vec<u32> = train_p.iter().map(|p| p.0).collect();
     let dst: Vec<u32> = train_p.iter().map(|p| p.1).collect();
-    let a = NormAdj::new(n, &src, &dst);
-    let mut rng = ChaCha8Rng::seed_from_u64(o.train.seed);
-    // the inputs: the given or structural features, then the learned ones
-    let fixed = x.cols;
-    let width = fixed + o.learned_features;
-    let mut x_all = Mat::zeros(n, width);
-    let scale = 0.1;
-    for i in 0..n {
-        let row = x_all.row_mut(i);
-        row[..fixed].copy_from_slice(x.row(i));
-        for v in &mut row[fixed..] {
-            *v = rng.gen_range(-scale..scale);
-        }
-    }
-    let mut ax = a.mul(&x_all);
-    let mut enc = Gcn::init(width, o.train.hidden, o.dim, &mut rng);
-    let n_w1 = enc.w1.data.len();
-    let n_enc = enc.params().count();
-    let mut adam = Adam::new(n_enc + n * o.learned_features);
-    let mut best = (f64::INFINITY, 0usize, enc.clone(), x_all.clone());
-    let mut epochs_run = 0;
-    let mut history = Vec::new();
-    for epoch in 0..o.train.epochs {
-        epochs_run = epoch + 1;
-        let drop = (o.train.dropout > 0.0)
-            .then(|| dropout_mask(n * o.train.hidden, o.train.dropout, &mut rng));
-        let f = enc.forward(&a, &ax, drop.as_deref());
-        let neg: Vec<(u32, u32)> = (0..train_p.len())
-            .map(|_| non_link(n, &train_known, &mut rng))
-            .collect();
-        let (loss, dz) = bce(&f.z, &train_p, &neg);
-        let (g, dax) = enc.backward_full(&a, &ax, drop.as_deref(), &f, &dz);
-        let mut grads: Vec<f64> = g.params().copied().collect();
-        let dx = a.mul(&dax);
-        for i in 0..n {
-            grads.extend_from_slice(&dx.row(i)[fixed..]);
-        }
-        let learned = x_all
-            .data
-            .chunks_mut(width)
-            .flat_map(|row| row[fixed..].iter_mut());
-        adam.step_params(
-            enc.params_mut().chain(learned),
-            n_w1,
-            &grads,
-            o.train.lr,
-            o.train.weight_decay,
-        );
-        if o.learned_features > 0 {
-            ax = a.mul(&x_all);
-        }
-        // early stopping on the validation links' AUC (ranking is what is asked of the
-        // model; the loss also grows with the embeddings' scale)
-        let val_score = if val_p.is_empty() {
-            -loss
-        } else {
-            let z = enc.forward(&a, &ax, None).z;
-            let mut s: Vec<f64> = val_p
-                .iter()
-                .chain(&val_neg)
-                .map(|&(u, v)| dot(z.row(u as usize), z.row(v as usize)))
-                .collect();
-            let truth: Vec<bool> = (0..s.len()).map(|i| i < val_p.len()).collect();
-            let auc = ledgerflow_ml::metrics::curves(&s, &truth).roc_auc;
-            s.clear();
-            auc.unwrap_or(0.0)
-        };
-        history.push((loss, val_score));
-        if -val_score < best.0 {
-            best = (-val_score, epoch, enc.clone(), x_all.clone());
-        } else if o.train.patience > 0 && epoch - best.1 >= o.train.patience {
-            break;
-        }
-    }
-    let enc = best.2;
-    let ax = a.mul(&best.3);
-    let z = enc.forward(&a, &ax, None).z;
+    let t = train_encoder(n, &train_p, &val_p, &val_neg, &train_known, &x, o);
+    let z = &t.embedding;
     let gae = evaluate(&eval, n, &train_known, &|u, v| {
         dot(z.row(u as usize), z.row(v as usize))
     });
@@ -557,13 +589,13 @@ pub fn run(el: &EdgeList, x: Option<Mat>, o: &LinkOptions) -> Result<LinkRun, St
         train_links: train_p.len(),
         val_links: val_p.len(),
         test_links: test_p.len(),
-        best_epoch: best.1,
-        epochs_run,
-        history,
+        best_epoch: t.best_epoch,
+        epochs_run: t.epochs_run,
+        history: t.history,
         gae,
         adamic_adar,
-        encoder: enc,
-        embedding: z,
+        encoder: t.encoder,
+        embedding: t.embedding,
     })
 }
 

@@ -25,6 +25,13 @@ pub enum GnnCommand {
     ///   ledgerflow gnn train --task link --edges soc-sign-bitcoinotc.csv \
     ///       --split time --test-fraction 0.1 --windows 10 --format json -o out/otc
     ///
+    /// --task anomaly ranks nodes by how badly an auto-encoder reconstructs their links
+    /// and by OddBall's ego-net score; with a labelled node table it reports how well
+    /// each ranking finds the labelled class:
+    ///
+    ///   ledgerflow gnn train --task anomaly --edges tx_graph.csv --features roles.csv \
+    ///       --label role --positive coinjoin --top 20 -o out/anomaly
+    ///
     /// --task link --signed predicts the sign of a held-out fraction of the edges (the
     /// signed-GNN protocol on trust networks) and prints AUC and macro-F1:
     ///
@@ -53,6 +60,16 @@ pub enum GnnTask {
     Node,
     /// Link prediction; with --signed, the sign of held-out edges (trust networks).
     Link,
+    /// Unusual nodes and links: auto-encoder reconstruction scores beside the OddBall
+    /// ego-net baseline; with --label, both rankings evaluated (precision@k, AUC).
+    Anomaly,
+}
+
+/// Which anomaly score ranks the printed top.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum AnomalyRank {
+    Gae,
+    Oddball,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -175,6 +192,16 @@ pub struct GnnTrainArgs {
     /// --task link: random input features added to log-degree (without --features).
     #[arg(long, default_value_t = 0)]
     pub random_features: usize,
+    /// --task anomaly: the label value that marks an anomaly (with --label; default the
+    /// rarer class).
+    #[arg(long)]
+    pub positive: Option<String>,
+    /// --task anomaly: nodes printed (and k of precision@k besides 10, 50, 100).
+    #[arg(long, default_value_t = 20)]
+    pub top: usize,
+    /// --task anomaly: the score that orders the printed top.
+    #[arg(long, value_enum, default_value_t = AnomalyRank::Gae)]
+    pub rank_by: AnomalyRank,
     /// --task link: free input features per node learned with the encoder.
     #[arg(long, default_value_t = 32)]
     pub learned_features: usize,
@@ -191,7 +218,8 @@ pub struct GnnTrainArgs {
     #[arg(long, default_value_t = 0.1)]
     pub val_fraction: f64,
     /// Output folder: model.lfg and manifest.json (--task node); embeddings.parquet
-    /// and metrics.json (--task link).
+    /// and metrics.json (--task link); node_scores.parquet, link_scores.parquet and
+    /// metrics.json (--task anomaly).
     #[arg(short, long)]
     pub output: Option<PathBuf>,
     #[arg(long, value_enum, default_value_t = GnnFormat::Text)]

@@ -41,6 +41,9 @@ pub fn train(a: GnnTrainArgs) -> eyre::Result<ExitCode> {
     if a.task == GnnTask::Link {
         return link(a);
     }
+    if a.task == GnnTask::Anomaly {
+        return anomaly(a);
+    }
     let (Some(features), Some(label), Some(output)) =
         (a.features.clone(), a.label.clone(), a.output.clone())
     else {
@@ -276,7 +279,7 @@ pub fn embed(a: GnnApplyArgs) -> eyre::Result<ExitCode> {
 
 /// `--task link` without --signed: which links appear.
 fn link_prediction(a: GnnTrainArgs) -> eyre::Result<ExitCode> {
-    use ledgerflow_gnn::link::{self, LinkOptions, SplitKind};
+    use ledgerflow_gnn::link;
     let dropout = a.dropout.unwrap_or(0.0);
     if !(0.0..1.0).contains(&dropout) {
         bail!("--dropout must be in [0, 1)");
@@ -292,30 +295,7 @@ fn link_prediction(a: GnnTrainArgs) -> eyre::Result<ExitCode> {
         }
         None => None,
     };
-    let o = LinkOptions {
-        train: TrainOptions {
-            hidden: a.hidden,
-            epochs: a.epochs,
-            lr: a.lr,
-            weight_decay: a.weight_decay.unwrap_or(0.0),
-            dropout,
-            heads: 1,
-            patience: a.patience,
-            balanced: false,
-            seed: a.seed,
-        },
-        dim: a.dim,
-        split: match a.split {
-            crate::args::GnnSplit::Random => SplitKind::Random,
-            crate::args::GnnSplit::Time => SplitKind::Time,
-        },
-        test_fraction: a.test_fraction,
-        val_fraction: a.val_fraction,
-        negatives: a.negatives,
-        random_features: a.random_features,
-        learned_features: a.learned_features,
-        windows: a.windows,
-    };
+    let o = link_options(&a, dropout);
     let r = link::run(&el, x, &o).map_err(|e| eyre!("{}: {e}", a.input.edges.display()))?;
     let summary = serde_json::json!({
         "task": "link", "signed": false, "model": "gae-gcn", "split": o.split,
@@ -371,6 +351,207 @@ fn link_prediction(a: GnnTrainArgs) -> eyre::Result<ExitCode> {
             );
             line("gae", &r.gae);
             line("adamic-adar", &r.adamic_adar);
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The auto-encoder's settings from the command line (--task link and anomaly).
+fn link_options(a: &GnnTrainArgs, dropout: f64) -> ledgerflow_gnn::link::LinkOptions {
+    use ledgerflow_gnn::link::{LinkOptions, SplitKind};
+    LinkOptions {
+        train: TrainOptions {
+            hidden: a.hidden,
+            epochs: a.epochs,
+            lr: a.lr,
+            weight_decay: a.weight_decay.unwrap_or(0.0),
+            dropout,
+            heads: 1,
+            patience: a.patience,
+            balanced: false,
+            seed: a.seed,
+        },
+        dim: a.dim,
+        split: match a.split {
+            crate::args::GnnSplit::Random => SplitKind::Random,
+            crate::args::GnnSplit::Time => SplitKind::Time,
+        },
+        test_fraction: a.test_fraction,
+        val_fraction: a.val_fraction,
+        negatives: a.negatives,
+        random_features: a.random_features,
+        learned_features: a.learned_features,
+        windows: a.windows,
+    }
+}
+
+/// `--task anomaly`.
+fn anomaly(a: GnnTrainArgs) -> eyre::Result<ExitCode> {
+    use ledgerflow_gnn::anomaly::{self, quality, ranking};
+    let dropout = a.dropout.unwrap_or(0.0);
+    if !(0.0..1.0).contains(&dropout) {
+        bail!("--dropout must be in [0, 1)");
+    }
+    if a.label.is_some() && a.features.is_none() {
+        bail!("--label needs --features (the node table that holds it)");
+    }
+    let mut el = ledgerflow_gnn::edges::read(&a.input.edges, &read_options(&a.input, false)?)?;
+    let (x, truth, positive) = match &a.features {
+        Some(f) => {
+            let nd =
+                ledgerflow_gnn::nodes::join(&mut el, f, &a.id, a.label.as_deref(), &a.exclude)?;
+            let x = standardised(&nd);
+            if a.label.is_some() {
+                let count = |c: usize| nd.labels.iter().filter(|l| **l == Some(c as u32)).count();
+                let pos =
+                    match &a.positive {
+                        Some(p) => nd.classes.iter().position(|c| c == p).ok_or_else(|| {
+                            eyre!("--positive {p}: the labels are {:?}", nd.classes)
+                        })?,
+                        None => (0..nd.classes.len())
+                            .min_by_key(|&c| (count(c), c))
+                            .unwrap_or(0),
+                    };
+                let truth: Vec<Option<bool>> = nd
+                    .labels
+                    .iter()
+                    .map(|l| l.map(|c| c as usize == pos))
+                    .collect();
+                (Some(x), Some(truth), Some(nd.classes[pos].clone()))
+            } else {
+                (Some(x), None, None)
+            }
+        }
+        None => (None, None, None),
+    };
+    let o = link_options(&a, dropout);
+    let r = anomaly::run(&el, x, &o).map_err(|e| eyre!("{}: {e}", a.input.edges.display()))?;
+    let s = &r.scores;
+    let mut ks = vec![10, 50, 100];
+    if !ks.contains(&a.top) && a.top > 0 {
+        ks.push(a.top);
+        ks.sort_unstable();
+    }
+    let evaluation = truth.as_ref().map(|t| {
+        serde_json::json!({
+            "positive": positive,
+            "labelled": t.iter().filter(|x| x.is_some()).count(),
+            "anomalies": t.iter().filter(|x| **x == Some(true)).count(),
+            "gae": quality(&s.gae, t, &ks),
+            "oddball": quality(&s.oddball, t, &ks),
+        })
+    });
+    let ranked_by = match a.rank_by {
+        crate::args::AnomalyRank::Gae => &s.gae,
+        crate::args::AnomalyRank::Oddball => &s.oddball,
+    };
+    let order = ranking(ranked_by);
+    let top: Vec<serde_json::Value> = order
+        .iter()
+        .take(a.top)
+        .map(|&i| {
+            serde_json::json!({
+                "id": el.nodes[i], "gae": s.gae[i], "oddball": s.oddball[i],
+                "degree": s.degree[i], "ego_edges": s.ego_edges[i],
+                "truth": truth.as_ref().and_then(|t| t[i]),
+            })
+        })
+        .collect();
+    let summary = serde_json::json!({
+        "task": "anomaly", "model": "gae-gcn", "baseline": "oddball",
+        "nodes": r.nodes, "links": r.links, "alpha": r.alpha, "c": r.c,
+        "best_epoch": r.best_epoch, "epochs_run": r.epochs_run,
+        "evaluation": evaluation, "top": top, "seed": a.seed,
+    });
+    if let Some(dir) = &a.output {
+        std::fs::create_dir_all(dir)?;
+        let mut rank_of = vec![0u32; r.nodes];
+        for (k, &i) in order.iter().enumerate() {
+            rank_of[i] = k as u32 + 1;
+        }
+        let names = vec![
+            a.id.clone(),
+            "rank".into(),
+            "gae_score".into(),
+            "oddball_score".into(),
+            "degree".into(),
+            "ego_edges".into(),
+        ];
+        let cols: Vec<ArrayRef> = vec![
+            Arc::new(StringArray::from_iter_values(el.nodes.iter())),
+            Arc::new(arrow::array::UInt32Array::from(rank_of)),
+            Arc::new(Float64Array::from(s.gae.clone())),
+            Arc::new(Float64Array::from(s.oddball.clone())),
+            Arc::new(arrow::array::UInt32Array::from(s.degree.clone())),
+            Arc::new(arrow::array::UInt64Array::from(s.ego_edges.clone())),
+        ];
+        write_table(&dir.join("node_scores.parquet"), names, cols)?;
+        let names = vec!["source".into(), "target".into(), "gae_score".into()];
+        let cols: Vec<ArrayRef> = vec![
+            Arc::new(StringArray::from_iter_values(
+                r.link_scores
+                    .iter()
+                    .map(|l| el.nodes[l.0 as usize].as_str()),
+            )),
+            Arc::new(StringArray::from_iter_values(
+                r.link_scores
+                    .iter()
+                    .map(|l| el.nodes[l.1 as usize].as_str()),
+            )),
+            Arc::new(Float64Array::from_iter_values(
+                r.link_scores.iter().map(|l| l.2),
+            )),
+        ];
+        write_table(&dir.join("link_scores.parquet"), names, cols)?;
+        let mut m = serde_json::to_string_pretty(&serde_json::json!({
+            "summary": summary, "options": o,
+            "edges": ledgerflow_gnn::node_task::input_file(&a.input.edges)?,
+            "code": ledgerflow_ml::manifest::CodeVersion::current(),
+        }))?;
+        m.push('\n');
+        ledgerflow_lake::writer::write_bytes_atomic(&dir.join("metrics.json"), m.as_bytes())?;
+    }
+    match a.format {
+        GnnFormat::Json => println!("{summary}"),
+        GnnFormat::Text => {
+            println!(
+                "anomalies in {} ({} nodes, {} links; ego-net law E = {:.3}·N^{:.3})",
+                a.input.edges.display(),
+                r.nodes,
+                r.links,
+                r.c,
+                r.alpha
+            );
+            if let (Some(t), Some(p)) = (&truth, &positive) {
+                for (name, sc) in [("gae", &s.gae), ("oddball", &s.oddball)] {
+                    let q = quality(sc, t, &ks);
+                    println!(
+                        "{name:<8} finds {p:?}: ROC-AUC {}  {}",
+                        q.auc.map_or("-".into(), |x| format!("{x:.4}")),
+                        q.precision_at
+                            .iter()
+                            .map(|(k, v)| format!("P@{k} {v:.3}"))
+                            .collect::<Vec<_>>()
+                            .join("  ")
+                    );
+                }
+            }
+            println!("rank  id  gae  oddball  degree  ego_edges");
+            for (k, &i) in order.iter().take(a.top).enumerate() {
+                println!(
+                    "{:>4}  {}  {:.4}  {:.3}  {}  {}{}",
+                    k + 1,
+                    el.nodes[i],
+                    s.gae[i],
+                    s.oddball[i],
+                    s.degree[i],
+                    s.ego_edges[i],
+                    match truth.as_ref().and_then(|t| t[i]) {
+                        Some(true) => "  *",
+                        _ => "",
+                    }
+                );
+            }
         }
     }
     Ok(ExitCode::SUCCESS)

@@ -501,6 +501,130 @@ async fn anomaly_ranking_from_the_command_line() {
     );
 }
 
+/// Unsupervised embeddings (`gnn train --task link -o`: no label is read) fed to the
+/// tree models: `model evaluate --with-embeddings` reports the features alone beside
+/// features + embeddings on the same group split; train, the manifest and predict.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn embeddings_feed_the_tree_models() {
+    let d = tempfile::tempdir().unwrap();
+    let (edges, nodes) = write_graph(d.path());
+    let link = d.path().join("link");
+    let r = run(&[
+        "gnn",
+        "train",
+        "--task",
+        "link",
+        "--edges",
+        s(&edges),
+        "--header",
+        "no",
+        "--seed",
+        "1",
+        "-o",
+        s(&link),
+    ])
+    .await;
+    assert!(r.status.success(), "{}", stderr(&r));
+    let emb = link.join("embeddings.parquet");
+    let r = run(&[
+        "model",
+        "evaluate",
+        "--features",
+        s(&nodes),
+        "--id",
+        "id",
+        "--label",
+        "role",
+        "--split",
+        "group",
+        "--group-col",
+        "id",
+        "--test-fraction",
+        "0.4",
+        "--trees",
+        "50",
+        "--seed",
+        "2",
+        "--with-embeddings",
+        s(&emb),
+        "--format",
+        "json",
+    ])
+    .await;
+    assert!(r.status.success(), "{}", stderr(&r));
+    let v: serde_json::Value = serde_json::from_str(stdout(&r).trim()).unwrap();
+    let alone = v["features_alone"]["accuracy"].as_f64().unwrap();
+    let with = v["report"]["accuracy"].as_f64().unwrap();
+    println!("accuracy: features alone {alone:.4}, with embeddings {with:.4}");
+    assert!(with > alone + 0.1, "alone {alone}, with {with}");
+    assert_eq!(v["embeddings"][0]["sha256"].as_str().unwrap().len(), 64);
+    // train and predict with them; the manifest records the file
+    let m = d.path().join("m");
+    let r = run(&[
+        "model",
+        "train",
+        "--features",
+        s(&nodes),
+        "--id",
+        "id",
+        "--label",
+        "role",
+        "--trees",
+        "20",
+        "--with-embeddings",
+        s(&emb),
+        "-o",
+        s(&m),
+    ])
+    .await;
+    assert!(r.status.success(), "{}", stderr(&r));
+    let man: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(m.join("manifest.json")).unwrap()).unwrap();
+    assert!(man["features"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|f| f == "emb_0"));
+    assert!(man["joined"][0]["path"]
+        .as_str()
+        .unwrap()
+        .ends_with("embeddings.parquet"));
+    let out = d.path().join("p.csv");
+    let r = run(&[
+        "model",
+        "predict",
+        "--model",
+        s(&m),
+        "--features",
+        s(&nodes),
+        "--id",
+        "id",
+        "--with-embeddings",
+        s(&emb),
+        "-o",
+        s(&out),
+    ])
+    .await;
+    assert!(r.status.success(), "{}", stderr(&r));
+    assert_eq!(std::fs::read_to_string(&out).unwrap().lines().count(), 121);
+    // without them the model's columns are missing
+    let r = run(&[
+        "model",
+        "predict",
+        "--model",
+        s(&m),
+        "--features",
+        s(&nodes),
+        "--id",
+        "id",
+        "-o",
+        s(&out),
+    ])
+    .await;
+    assert_eq!(r.status.code(), Some(2), "{}", stderr(&r));
+    assert!(stderr(&r).contains("emb_0"), "{}", stderr(&r));
+}
+
 /// `--task link --signed` on Bitcoin-OTC as shipped (no header): the held-out signs.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn edge_signs_from_the_command_line() {

@@ -128,6 +128,9 @@ pub struct Manifest {
     /// labelled row.
     pub split: Option<SplitRecord>,
     pub lake: Option<LakeInput>,
+    /// Columns joined to the feature table by id (`--with-embeddings`: GNN embeddings).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub joined: Vec<TableSource>,
 }
 
 impl Manifest {
@@ -174,6 +177,7 @@ impl Manifest {
             unlabelled_rows,
             split: split.map(SplitRecord::from),
             lake: table.lake.clone(),
+            joined: Vec::new(),
         }
     }
 

@@ -128,6 +128,42 @@ impl FeatureTable {
     pub fn get(&self, r: usize, f: usize) -> f64 {
         self.columns[f][r]
     }
+
+    /// Appends `other`'s feature columns (node embeddings, say), matched on the id;
+    /// rows `other` lacks get `NaN` (missing). A name both tables have is an error, as
+    /// is an id twice in `other`. Returns how many rows matched.
+    pub fn append_by_id(&mut self, other: &FeatureTable) -> Result<usize> {
+        if let Some(dup) = other.names.iter().find(|n| self.names.contains(n)) {
+            return Err(MlError::Invalid(format!(
+                "{}: column {dup:?} is already a feature of {}",
+                other.source.path.display(),
+                self.source.path.display()
+            )));
+        }
+        let mut row_of: std::collections::HashMap<&str, usize> = Default::default();
+        for (r, id) in other.ids.iter().enumerate() {
+            if row_of.insert(id.as_str(), r).is_some() {
+                return Err(MlError::Invalid(format!(
+                    "{}: id {id:?} appears twice",
+                    other.source.path.display()
+                )));
+            }
+        }
+        let rows: Vec<Option<usize>> = self
+            .ids
+            .iter()
+            .map(|i| row_of.get(i.as_str()).copied())
+            .collect();
+        for (name, col) in other.names.iter().zip(&other.columns) {
+            self.names.push(name.clone());
+            self.columns.push(
+                rows.iter()
+                    .map(|r| r.map_or(f64::NAN, |r| col[r]))
+                    .collect(),
+            );
+        }
+        Ok(rows.iter().filter(|r| r.is_some()).count())
+    }
 }
 
 /// Reads a feature table: Parquet when the file ends in `.parquet` (or starts with

@@ -135,6 +135,15 @@ pub struct TableArgs {
     /// Columns that are not features (repeatable, or comma-separated).
     #[arg(long, value_delimiter = ',')]
     pub exclude: Vec<String>,
+    /// Node embeddings (`gnn embed`, or `gnn train --task link -o`'s
+    /// embeddings.parquet) joined to the feature table by id: their columns become
+    /// features (rows without one: missing values). `model evaluate` then also reports
+    /// the features alone on the same split.
+    #[arg(long)]
+    pub with_embeddings: Option<PathBuf>,
+    /// The id column of --with-embeddings.
+    #[arg(long, default_value = "id")]
+    pub embeddings_id: String,
 }
 
 #[derive(Debug, Args)]
@@ -179,6 +188,13 @@ pub struct PredictArgs {
     /// The id column.
     #[arg(long)]
     pub id: String,
+    /// Node embeddings joined by id, as the model was trained (`model train
+    /// --with-embeddings`).
+    #[arg(long)]
+    pub with_embeddings: Option<PathBuf>,
+    /// The id column of --with-embeddings.
+    #[arg(long, default_value = "id")]
+    pub embeddings_id: String,
     /// The output file.
     #[arg(short, long)]
     pub output: PathBuf,

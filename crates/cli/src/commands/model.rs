@@ -12,7 +12,7 @@ use ledgerflow_ml::manifest::{self, Manifest};
 use ledgerflow_ml::metrics::{self, Report};
 use ledgerflow_ml::model::{labelled, Model};
 use ledgerflow_ml::split::{self, Split};
-use ledgerflow_ml::table::{self, ColumnSpec, FeatureTable};
+use ledgerflow_ml::table::{self, ColumnSpec, FeatureTable, TableSource};
 use ledgerflow_ml::{Algo, Params};
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
@@ -20,7 +20,7 @@ use rand::SeedableRng;
 use super::threads_or_cores;
 use crate::args::{
     BenchPredictArgs, EvaluateArgs, InspectArgs, PredictArgs, PredictFormat, ReportFormat,
-    SplitKind, TrainArgs, TrainParams, VerifyArgs,
+    SplitKind, TableArgs, TrainArgs, TrainParams, VerifyArgs,
 };
 
 /// Validated parameters from the flags.
@@ -86,10 +86,11 @@ pub fn train(a: TrainArgs) -> eyre::Result<ExitCode> {
         features: None,
     };
     let t0 = Instant::now();
-    let table = table::load(&a.table.features, &spec)?;
+    let mut table = table::load(&a.table.features, &spec)?;
+    let joined = join_embeddings(&a.table, &mut table)?;
     let load_s = t0.elapsed().as_secs_f64();
     let t1 = Instant::now();
-    let trained = manifest::train_recorded(
+    let mut trained = manifest::train_recorded(
         &table,
         None,
         &a.table.id,
@@ -100,6 +101,7 @@ pub fn train(a: TrainArgs) -> eyre::Result<ExitCode> {
         threads,
     )?;
     let train_s = t1.elapsed().as_secs_f64();
+    trained.manifest.joined.extend(joined);
     manifest::write_model_dir(&a.output, &trained.bytes, &trained.manifest)?;
     let m = &trained.model;
     let depth = m.trees.iter().map(|t| t.depth()).max().unwrap_or(0);
@@ -212,15 +214,44 @@ pub fn predict(a: PredictArgs) -> eyre::Result<ExitCode> {
             aux.push(u.clone());
         }
     }
+    let emb_args = TableArgs {
+        features: a.features.clone(),
+        id: a.id.clone(),
+        exclude: Vec::new(),
+        with_embeddings: a.with_embeddings.clone(),
+        embeddings_id: a.embeddings_id.clone(),
+    };
+    let emb = load_embeddings(&emb_args)?;
     let spec = ColumnSpec {
         id: a.id.clone(),
         label: None,
         exclude: Vec::new(),
         aux,
-        features: Some(model.features.clone()),
+        features: Some(
+            model
+                .features
+                .iter()
+                .filter(|f| emb.as_ref().is_none_or(|e| !e.names.contains(f)))
+                .cloned()
+                .collect(),
+        ),
     };
     let t0 = Instant::now();
-    let table = table::load(&a.features, &spec)?;
+    let mut table = table::load(&a.features, &spec)?;
+    join_embeddings_table(&emb_args, &mut table, emb)?;
+    if table.names != model.features {
+        bail!(
+            "the model reads {} features; the table{} gives {} ({})",
+            model.features.len(),
+            if a.with_embeddings.is_some() {
+                " with the embeddings"
+            } else {
+                ""
+            },
+            table.names.len(),
+            "train and predict with the same --with-embeddings columns"
+        );
+    }
     let load_s = t0.elapsed().as_secs_f64();
     let t1 = Instant::now();
     let probs = model.predict_proba(&table, threads);
@@ -448,15 +479,25 @@ pub fn evaluate(a: EvaluateArgs) -> eyre::Result<ExitCode> {
     let aux_col = match &how {
         Split::Time { col, .. } | Split::Group { col, .. } => col.clone(),
     };
+    let emb = load_embeddings(&a.table)?;
     let spec = ColumnSpec {
         id: a.table.id.clone(),
         label: Some(a.label.clone()),
         exclude: a.table.exclude.clone(),
         aux: vec![aux_col],
-        features: existing.as_ref().map(|m| m.features.clone()),
+        // a model trained with embeddings: its other features come from the table
+        features: existing.as_ref().map(|m| {
+            m.features
+                .iter()
+                .filter(|f| emb.as_ref().is_none_or(|e| !e.names.contains(f)))
+                .cloned()
+                .collect()
+        }),
     };
     let t0 = Instant::now();
-    let table = table::load(&a.table.features, &spec)?;
+    let mut table = table::load(&a.table.features, &spec)?;
+    let alone = emb.is_some().then(|| table.clone());
+    let joined = join_embeddings_table(&a.table, &mut table, emb)?;
     let load_s = t0.elapsed().as_secs_f64();
     let (keep, _, _) = labelled(&table, &a.label)?;
     let sides = split::split(&table, &keep, &how)?;
@@ -474,7 +515,9 @@ pub fn evaluate(a: EvaluateArgs) -> eyre::Result<ExitCode> {
                 &params,
                 threads,
             )?;
-            (tr.model, Some((tr.bytes, tr.manifest)))
+            let mut man = tr.manifest;
+            man.joined.extend(joined.iter().cloned());
+            (tr.model, Some((tr.bytes, man)))
         }
     };
     let train_s = t1.elapsed().as_secs_f64();
@@ -501,6 +544,28 @@ pub fn evaluate(a: EvaluateArgs) -> eyre::Result<ExitCode> {
     let predict_s = t2.elapsed().as_secs_f64();
     let positive = class_index(&model, a.positive.as_deref(), "--positive")?;
     let report = metrics::evaluate(&y, &probs, &model.classes, positive);
+    // with embeddings: the features alone on the same split, for comparison
+    let features_alone = match (&alone, a.model.is_none()) {
+        (Some(base), true) => {
+            let m = manifest::train_recorded(
+                base,
+                Some(&sides.train),
+                &a.table.id,
+                &a.label,
+                &a.table.exclude,
+                Some(&how),
+                &params,
+                threads,
+            )?
+            .model;
+            if m.classes != model.classes {
+                bail!("the features alone give other classes than with embeddings");
+            }
+            let p = m.predict_proba(&base.select(&test_rows), threads);
+            Some(metrics::evaluate(&y, &p, &m.classes, positive))
+        }
+        _ => None,
+    };
     let perm = if a.permutation > 0 {
         permutation_importance(&model, &test, &y, a.permutation, params.seed, threads)
     } else {
@@ -559,6 +624,8 @@ pub fn evaluate(a: EvaluateArgs) -> eyre::Result<ExitCode> {
                 "dropped_rows": sides.dropped, "unknown_class_rows": unknown,
                 "model_sha256": model_sha, "algo": model.params.algo.to_string(),
                 "report": report,
+                "features_alone": features_alone,
+                "embeddings": joined,
                 "permutation_importance": perm.iter().map(|(f, m, s)| serde_json::json!({"feature": f, "mean": m, "std": s})).collect::<Vec<_>>(),
                 "seconds": {"load": load_s, "train": train_s, "predict": predict_s},
                 "threads": threads,
@@ -592,6 +659,20 @@ pub fn evaluate(a: EvaluateArgs) -> eyre::Result<ExitCode> {
                 model.params.algo
             );
             print_report(&report);
+            if let Some(r) = &features_alone {
+                let line = |name: &str, r: &metrics::Report| {
+                    println!(
+                        "  {name:<22} accuracy {:.4}  macro F1 {:.4}  ROC-AUC {}  PR-AUC {}",
+                        r.accuracy,
+                        r.macro_f1,
+                        r.roc_auc.map_or("-".into(), |x| format!("{x:.4}")),
+                        r.pr_auc.map_or("-".into(), |x| format!("{x:.4}"))
+                    )
+                };
+                println!("features alone against features + embeddings (same split):");
+                line("features alone", r);
+                line("features + embeddings", &report);
+            }
             if !perm.is_empty() {
                 println!(
                     "permutation importance (accuracy drop, {} shuffles):",
@@ -792,4 +873,58 @@ pub fn bench_predict(a: BenchPredictArgs) -> eyre::Result<ExitCode> {
     });
     println!("{v}");
     Ok(ExitCode::SUCCESS)
+}
+
+/// The --with-embeddings table, when given.
+fn load_embeddings(a: &TableArgs) -> eyre::Result<Option<FeatureTable>> {
+    let Some(p) = &a.with_embeddings else {
+        return Ok(None);
+    };
+    let spec = ColumnSpec {
+        id: a.embeddings_id.clone(),
+        label: None,
+        exclude: Vec::new(),
+        aux: Vec::new(),
+        features: None,
+    };
+    Ok(Some(table::load(p, &spec).wrap_err_with(|| {
+        format!("--with-embeddings {}", p.display())
+    })?))
+}
+
+/// Joins the --with-embeddings table (if any) to `table`; what was joined, for the
+/// manifest.
+fn join_embeddings(a: &TableArgs, table: &mut FeatureTable) -> eyre::Result<Vec<TableSource>> {
+    let emb = load_embeddings(a)?;
+    join_embeddings_table(a, table, emb)
+}
+
+fn join_embeddings_table(
+    a: &TableArgs,
+    table: &mut FeatureTable,
+    emb: Option<FeatureTable>,
+) -> eyre::Result<Vec<TableSource>> {
+    let Some(e) = emb else {
+        return Ok(Vec::new());
+    };
+    let matched = table.append_by_id(&e)?;
+    if matched == 0 {
+        bail!(
+            "--with-embeddings {}: none of its ids ({:?} column) is an id of {}",
+            e.source.path.display(),
+            a.embeddings_id,
+            a.features.display()
+        );
+    }
+    tracing::info!(
+        matched,
+        rows = table.rows(),
+        columns = e.names.len(),
+        "embeddings joined"
+    );
+    let mut src = e.source.clone();
+    if let Ok(abs) = std::fs::canonicalize(&src.path) {
+        src.path = abs;
+    }
+    Ok(vec![src])
 }

@@ -923,6 +923,47 @@ async fn graph_commands_write_tables() {
     build(&lake, &chain, &[]).await;
     let r = run(&["graph", "build", "-l", l, "--chain", &chain]).await;
     assert!(r.status.success(), "{}", stderr(&r));
+    // the lake's graphs as graph-learning input, recorded by their chunks' root
+    for level in ["address", "entity"] {
+        let out = d.path().join(format!("anomaly-{level}"));
+        let r = run(&[
+            "gnn",
+            "train",
+            "--task",
+            "anomaly",
+            "--lake",
+            l,
+            "--chain",
+            &chain,
+            "--level",
+            level,
+            "--epochs",
+            "20",
+            "--top",
+            "5",
+            "--format",
+            "json",
+            "-o",
+            out.to_str().unwrap(),
+        ])
+        .await;
+        assert!(r.status.success(), "{level}: {}", stderr(&r));
+        let v: serde_json::Value = serde_json::from_str(stdout(&r).trim()).unwrap();
+        assert!(v["nodes"].as_u64().unwrap() > 10, "{v}");
+        assert_eq!(v["top"].as_array().unwrap().len(), 5);
+        let m: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(out.join("metrics.json")).unwrap())
+                .unwrap();
+        assert_eq!(m["edges"]["kind"], "lake");
+        assert_eq!(m["edges"]["sha256"].as_str().unwrap().len(), 64);
+    }
+    let r = run(&["gnn", "train", "--task", "link", "--lake", l]).await;
+    assert_eq!(r.status.code(), Some(2));
+    assert!(
+        stderr(&r).contains("--lake needs --chain"),
+        "{}",
+        stderr(&r)
+    );
     let plot = d.path().join("degrees.svg");
     for args in [
         vec!["graph", "pagerank", "-l", l, "--chain", &chain, "--json"],

@@ -595,3 +595,126 @@ pub fn read_parquet(path: &Path, o: &ReadOptions) -> Result<EdgeList, EdgeError>
     }
     Ok(list)
 }
+
+/// A graph `ledgerflow graph build` wrote into the lake (`<level>_graph`): nodes named
+/// by address (an entity by its smallest address), weight = value moved, time = the
+/// first block's time (Unix seconds). Also the content root of the chunks it read
+/// (the lake's Merkle root over them), for manifests.
+pub fn from_lake(
+    lake: &Path,
+    chain: &str,
+    level: ledgerflow_graph::store::Level,
+) -> Result<(EdgeList, ledgerflow_lake::hash::LakeHash), EdgeError> {
+    let l = ledgerflow_lake::Lake::new(lake);
+    let table = level.table("graph");
+    let bad = |m: String| EdgeError::File {
+        path: l.table_dir(chain, &table),
+        message: m,
+    };
+    let g = ledgerflow_graph::store::LakeGraph::load(&l, chain, level)
+        .map_err(|e| bad(e.to_string()))?;
+    let hash = ledgerflow_lake::hash::hash_chain(&l, chain, Some(std::slice::from_ref(&table)), None)
+        .map_err(|e| bad(e.to_string()))?;
+    let index: FxHashMap<&str, u32> = g
+        .names
+        .iter()
+        .enumerate()
+        .map(|(i, n)| (n.as_str(), i as u32))
+        .collect();
+    let mut el = EdgeList {
+        nodes: g.names.clone(),
+        time: Some(Vec::with_capacity(g.edges.len())),
+        ..EdgeList::default()
+    };
+    for e in &g.edges {
+        let (Some(&a), Some(&b)) = (index.get(e.src.as_str()), index.get(e.dst.as_str())) else {
+            return Err(bad(format!(
+                "edge {} → {} names an unknown node",
+                e.src, e.dst
+            )));
+        };
+        el.src.push(a);
+        el.dst.push(b);
+        el.weight.push(e.value);
+        if let Some(t) = el.time.as_mut() {
+            t.push(e.first_seen.0);
+        }
+    }
+    Ok((el, hash))
+}
+
+/// Where a graph comes from: an edge file, or a graph table in the lake.
+#[derive(Debug, Clone, PartialEq)]
+pub enum EdgeSource {
+    File {
+        path: PathBuf,
+        read: ReadOptions,
+    },
+    Lake {
+        lake: PathBuf,
+        chain: String,
+        level: ledgerflow_graph::store::Level,
+    },
+}
+
+/// What a graph was read from, by content (for manifests): the file and its SHA-256,
+/// or the lake table's folder and the Merkle root of its chunks.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct SourceRecord {
+    pub path: PathBuf,
+    pub sha256: String,
+    pub bytes: u64,
+    /// `file`, or `lake` (then `sha256` is the chunks' Merkle root).
+    pub kind: String,
+    pub columns: String,
+}
+
+impl EdgeSource {
+    /// Reads the graph and records where from.
+    pub fn read(&self) -> Result<(EdgeList, SourceRecord), EdgeError> {
+        match self {
+            EdgeSource::File { path, read: o } => {
+                let el = read(path, o)?;
+                let (sha256, bytes) =
+                    ledgerflow_lake::hash::file_sha256(path).map_err(|e| EdgeError::File {
+                        path: path.clone(),
+                        message: e.to_string(),
+                    })?;
+                Ok((
+                    el,
+                    SourceRecord {
+                        path: std::fs::canonicalize(path).unwrap_or_else(|_| path.clone()),
+                        sha256,
+                        bytes,
+                        kind: "file".into(),
+                        columns: format!("{:?}", o.columns),
+                    },
+                ))
+            }
+            EdgeSource::Lake { lake, chain, level } => {
+                let (el, h) = from_lake(lake, chain, *level)?;
+                let l = ledgerflow_lake::Lake::new(lake);
+                Ok((
+                    el,
+                    SourceRecord {
+                        path: l.table_dir(chain, &level.table("graph")),
+                        sha256: h.root,
+                        bytes: h.chunks.iter().map(|c| c.bytes).sum(),
+                        kind: "lake".into(),
+                        columns: "src,dst,value,first_seen".into(),
+                    },
+                ))
+            }
+        }
+    }
+
+    /// A short name for messages.
+    pub fn describe(&self) -> String {
+        match self {
+            EdgeSource::File { path, .. } => path.display().to_string(),
+            EdgeSource::Lake { lake, chain, level } => {
+                format!("{} {chain} {}", lake.display(), level.table("graph"))
+            }
+        }
+    }
+}

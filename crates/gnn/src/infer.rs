@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use ledgerflow_ml::table::ColumnSpec;
 
 use crate::dense::Mat;
-use crate::edges::{self, ReadOptions};
+use crate::edges::EdgeSource;
 use crate::file::GnnModel;
 use crate::node_task::GnnError;
 use crate::nodes::{self, JoinReport};
@@ -22,8 +22,7 @@ use crate::train::{self, Inputs};
 #[derive(Debug, Clone)]
 pub struct Apply {
     pub model: PathBuf,
-    pub edges: PathBuf,
-    pub read: ReadOptions,
+    pub edges: EdgeSource,
     pub features: PathBuf,
     pub id: String,
 }
@@ -63,7 +62,7 @@ pub fn load_model(path: &Path) -> Result<(GnnModel, String), GnnError> {
 /// Applies the model as the module documents.
 pub fn apply(a: &Apply) -> Result<Applied, GnnError> {
     let (model, model_sha256) = load_model(&a.model)?;
-    let mut el = edges::read(&a.edges, &a.read)?;
+    let (mut el, _) = a.edges.read()?;
     // the model's inputs are the table's features plus has_features, last
     let wanted: Vec<String> = match model.features.split_last() {
         Some((last, rest)) if last == "has_features" => rest.to_vec(),

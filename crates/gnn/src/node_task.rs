@@ -15,7 +15,7 @@ use rand_chacha::ChaCha8Rng;
 use serde::Serialize;
 
 use crate::dense::Mat;
-use crate::edges::{self, ReadOptions};
+use crate::edges::{self, EdgeSource, SourceRecord};
 use crate::file::GnnModel;
 use crate::nodes::{self, JoinReport};
 use crate::train::{self, Arch, Inputs, TrainOptions};
@@ -23,8 +23,7 @@ use crate::train::{self, Arch, Inputs, TrainOptions};
 /// What to train.
 #[derive(Debug, Clone)]
 pub struct NodeTask {
-    pub edges: PathBuf,
-    pub read: ReadOptions,
+    pub edges: EdgeSource,
     pub features: PathBuf,
     pub id: String,
     pub label: String,
@@ -92,12 +91,11 @@ pub struct GnnManifest {
     pub task: String,
     pub model: String,
     pub model_sha256: String,
-    pub edges: InputFile,
+    pub edges: SourceRecord,
     pub nodes: InputFile,
     pub id_column: String,
     pub label_column: String,
     pub excluded: Vec<String>,
-    pub columns: String,
     /// Training settings (the seed among them).
     pub params: TrainOptions,
     pub test_fraction: f64,
@@ -154,7 +152,7 @@ pub fn run(t: &NodeTask) -> Result<NodeRun, GnnError> {
             "--test-fraction and --val-fraction leave under 10 % to train on".into(),
         ));
     }
-    let mut el = edges::read(&t.edges, &t.read)?;
+    let (mut el, source) = t.edges.read()?;
     let nd = nodes::join(&mut el, &t.features, &t.id, Some(&t.label), &t.exclude)?;
     let n = nd.nodes.len();
     let d = nd.dim();
@@ -223,12 +221,11 @@ pub fn run(t: &NodeTask) -> Result<NodeRun, GnnError> {
         task: "node".into(),
         model: t.arch.name().into(),
         model_sha256: ledgerflow_ml::model::sha256_hex(&bytes),
-        edges: input(&t.edges)?,
+        edges: source,
         nodes: input(&t.features)?,
         id_column: t.id.clone(),
         label_column: t.label.clone(),
         excluded: t.exclude.clone(),
-        columns: format!("{:?}", t.read.columns),
         params: t.train.clone(),
         test_fraction: t.test_fraction,
         val_fraction: t.val_fraction,

@@ -106,7 +106,17 @@ pub enum GnnFormat {
 pub struct GnnEdgeArgs {
     /// The edge list (CSV or Parquet).
     #[arg(long)]
-    pub edges: PathBuf,
+    pub edges: Option<PathBuf>,
+    /// Or the graph `ledgerflow graph build` wrote into this lake (nodes are addresses;
+    /// weight: value moved; time: first seen).
+    #[arg(long)]
+    pub lake: Option<PathBuf>,
+    /// The chain of --lake.
+    #[arg(long)]
+    pub chain: Option<String>,
+    /// The graph of --lake: address_graph or entity_graph.
+    #[arg(long, value_enum, default_value_t = crate::args::LevelArg::Address)]
+    pub level: crate::args::LevelArg,
     /// Edge columns: positional roles (`source,target,weight,time`, `_` skips) or
     /// `ROLE=NAME` pairs (`source=from,target=to,sign=rating`).
     #[arg(long)]

@@ -3,7 +3,7 @@
 use std::process::ExitCode;
 
 use eyre::{bail, eyre};
-use ledgerflow_gnn::edges::{ColumnSpec, Header, ReadOptions};
+use ledgerflow_gnn::edges::{ColumnSpec, EdgeSource, Header, ReadOptions};
 use ledgerflow_gnn::node_task::{self, NodeTask};
 use ledgerflow_gnn::train::{Arch, TrainOptions};
 
@@ -22,6 +22,36 @@ use crate::args::{
 pub const MODEL_FILE: &str = "model.lfg";
 
 /// How to read the edge file, from --columns and --header.
+/// Where the graph comes from: --edges FILE, or --lake with --chain (and --level).
+fn edge_source(a: &GnnEdgeArgs, signed: bool) -> eyre::Result<EdgeSource> {
+    match (&a.edges, &a.lake) {
+        (Some(path), None) => Ok(EdgeSource::File {
+            path: path.clone(),
+            read: read_options(a, signed)?,
+        }),
+        (None, Some(lake)) => {
+            let Some(chain) = &a.chain else {
+                bail!(
+                    "--lake needs --chain (the chain whose graph `ledgerflow graph build` wrote)"
+                );
+            };
+            if signed {
+                bail!("--signed needs an edge file with a sign or rating column, not a lake graph");
+            }
+            Ok(EdgeSource::Lake {
+                lake: lake.clone(),
+                chain: chain.clone(),
+                level: match a.level {
+                    crate::args::LevelArg::Address => ledgerflow_graph::store::Level::Address,
+                    crate::args::LevelArg::Entity => ledgerflow_graph::store::Level::Entity,
+                },
+            })
+        }
+        (Some(_), Some(_)) => bail!("give --edges or --lake, not both"),
+        (None, None) => bail!("the graph: --edges FILE, or --lake LAKE --chain CHAIN"),
+    }
+}
+
 fn read_options(a: &GnnEdgeArgs, signed: bool) -> eyre::Result<ReadOptions> {
     Ok(ReadOptions {
         columns: match &a.columns {
@@ -60,8 +90,7 @@ pub fn train(a: GnnTrainArgs) -> eyre::Result<ExitCode> {
         bail!("--lr must be a positive number");
     }
     let task = NodeTask {
-        edges: a.input.edges.clone(),
-        read: read_options(&a.input, false)?,
+        edges: edge_source(&a.input, false)?,
         features,
         id: a.id.clone(),
         label,
@@ -144,12 +173,13 @@ fn link(a: GnnTrainArgs) -> eyre::Result<ExitCode> {
     if a.epochs == 0 {
         bail!("--epochs must be at least 1");
     }
-    let el = ledgerflow_gnn::edges::read(&a.input.edges, &read_options(&a.input, true)?)?;
+    let src = edge_source(&a.input, true)?;
+    let (el, _) = src.read()?;
     let mut p = ledgerflow_ml::Params::new(ledgerflow_ml::Algo::Gbt);
     p.trees = u32::try_from(a.epochs).unwrap_or(u32::MAX);
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
     let m = ledgerflow_gnn::sign::run(&el, a.test_fraction, a.seed, &p, threads)
-        .map_err(|e| eyre!("{}: {e}", a.input.edges.display()))?;
+        .map_err(|e| eyre!("{}: {e}", src.describe()))?;
     match a.format {
         GnnFormat::Json => println!(
             "{}",
@@ -163,7 +193,7 @@ fn link(a: GnnTrainArgs) -> eyre::Result<ExitCode> {
         GnnFormat::Text => println!(
             "edge signs of {} ({} nodes): AUC {:.4}, macro F1 {:.4} on {} held-out edges \
              ({:.1} % positive), trained on {}",
-            a.input.edges.display(),
+            src.describe(),
             el.nodes.len(),
             m.auc,
             m.f1_macro,
@@ -187,8 +217,7 @@ fn apply(a: &GnnApplyArgs) -> eyre::Result<Applied> {
     }
     Ok(infer::apply(&Apply {
         model: a.model.clone(),
-        edges: a.input.edges.clone(),
-        read: read_options(&a.input, false)?,
+        edges: edge_source(&a.input, false)?,
         features: a.features.clone(),
         id: a.id.clone(),
     })?)
@@ -287,7 +316,8 @@ fn link_prediction(a: GnnTrainArgs) -> eyre::Result<ExitCode> {
     if !(a.lr > 0.0 && a.lr.is_finite()) {
         bail!("--lr must be a positive number");
     }
-    let mut el = ledgerflow_gnn::edges::read(&a.input.edges, &read_options(&a.input, false)?)?;
+    let src = edge_source(&a.input, false)?;
+    let (mut el, record) = src.read()?;
     let x = match &a.features {
         Some(f) => {
             let nd = ledgerflow_gnn::nodes::join(&mut el, f, &a.id, None, &a.exclude)?;
@@ -296,7 +326,7 @@ fn link_prediction(a: GnnTrainArgs) -> eyre::Result<ExitCode> {
         None => None,
     };
     let o = link_options(&a, dropout);
-    let r = link::run(&el, x, &o).map_err(|e| eyre!("{}: {e}", a.input.edges.display()))?;
+    let r = link::run(&el, x, &o).map_err(|e| eyre!("{}: {e}", src.describe()))?;
     let summary = serde_json::json!({
         "task": "link", "signed": false, "model": "gae-gcn", "split": o.split,
         "auc": r.gae.auc, "ap": r.gae.ap, "mrr": r.gae.mrr,
@@ -325,7 +355,7 @@ fn link_prediction(a: GnnTrainArgs) -> eyre::Result<ExitCode> {
         write_table(&dir.join("embeddings.parquet"), names, cols)?;
         let mut m = serde_json::to_string_pretty(&serde_json::json!({
             "summary": summary, "options": o, "history": r.history,
-            "edges": ledgerflow_gnn::node_task::input_file(&a.input.edges)?,
+            "edges": record,
             "code": ledgerflow_ml::manifest::CodeVersion::current(),
         }))?;
         m.push('\n');
@@ -346,7 +376,7 @@ fn link_prediction(a: GnnTrainArgs) -> eyre::Result<ExitCode> {
             };
             println!(
                 "links of {} ({} nodes, {} links; train/val/test {}/{}/{}, {:?} split; best epoch {} of {})",
-                a.input.edges.display(), r.nodes, r.links, r.train_links, r.val_links,
+                src.describe(), r.nodes, r.links, r.train_links, r.val_links,
                 r.test_links, o.split, r.best_epoch, r.epochs_run
             );
             line("gae", &r.gae);
@@ -395,7 +425,8 @@ fn anomaly(a: GnnTrainArgs) -> eyre::Result<ExitCode> {
     if a.label.is_some() && a.features.is_none() {
         bail!("--label needs --features (the node table that holds it)");
     }
-    let mut el = ledgerflow_gnn::edges::read(&a.input.edges, &read_options(&a.input, false)?)?;
+    let src = edge_source(&a.input, false)?;
+    let (mut el, record) = src.read()?;
     let (x, truth, positive) = match &a.features {
         Some(f) => {
             let nd =
@@ -425,7 +456,7 @@ fn anomaly(a: GnnTrainArgs) -> eyre::Result<ExitCode> {
         None => (None, None, None),
     };
     let o = link_options(&a, dropout);
-    let r = anomaly::run(&el, x, &o).map_err(|e| eyre!("{}: {e}", a.input.edges.display()))?;
+    let r = anomaly::run(&el, x, &o).map_err(|e| eyre!("{}: {e}", src.describe()))?;
     let s = &r.scores;
     let mut ks = vec![10, 50, 100];
     if !ks.contains(&a.top) && a.top > 0 {
@@ -505,7 +536,7 @@ fn anomaly(a: GnnTrainArgs) -> eyre::Result<ExitCode> {
         write_table(&dir.join("link_scores.parquet"), names, cols)?;
         let mut m = serde_json::to_string_pretty(&serde_json::json!({
             "summary": summary, "options": o,
-            "edges": ledgerflow_gnn::node_task::input_file(&a.input.edges)?,
+            "edges": record,
             "code": ledgerflow_ml::manifest::CodeVersion::current(),
         }))?;
         m.push('\n');
@@ -516,7 +547,7 @@ fn anomaly(a: GnnTrainArgs) -> eyre::Result<ExitCode> {
         GnnFormat::Text => {
             println!(
                 "anomalies in {} ({} nodes, {} links; ego-net law E = {:.3}·N^{:.3})",
-                a.input.edges.display(),
+                src.describe(),
                 r.nodes,
                 r.links,
                 r.c,

@@ -957,6 +957,57 @@ async fn graph_commands_write_tables() {
         assert_eq!(m["edges"]["kind"], "lake");
         assert_eq!(m["edges"]["sha256"].as_str().unwrap().len(), 64);
     }
+    // similar neighbourhoods of the busiest address, and WL features as a table
+    let m: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(d.path().join("anomaly-address/metrics.json")).unwrap(),
+    )
+    .unwrap();
+    let who = m["summary"]["top"][0]["id"].as_str().unwrap().to_string();
+    let r = run(&[
+        "similar", "--lake", l, "--chain", &chain, &who, "--top", "5", "--json",
+    ])
+    .await;
+    assert!(r.status.success(), "{}", stderr(&r));
+    let v: serde_json::Value = serde_json::from_str(stdout(&r).trim()).unwrap();
+    let sims: Vec<f64> = v["similar"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x["similarity"].as_f64().unwrap())
+        .collect();
+    assert_eq!(sims.len(), 5);
+    assert!(
+        sims.windows(2).all(|w| w[0] >= w[1]) && sims[0] <= 1.0 + 1e-12,
+        "{v}"
+    );
+    assert!(v["similar"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|x| x["address"] != who.as_str()));
+    let wl = d.path().join("wl.parquet");
+    let r = run(&[
+        "gnn",
+        "wl",
+        "--lake",
+        l,
+        "--chain",
+        &chain,
+        "--dim",
+        "16",
+        "-o",
+        wl.to_str().unwrap(),
+    ])
+    .await;
+    assert!(r.status.success(), "{}", stderr(&r));
+    assert!(stderr(&r).contains("per s"), "{}", stderr(&r));
+    let r = run(&["similar", "--lake", l, "--chain", &chain, "nobody"]).await;
+    assert_eq!(r.status.code(), Some(2));
+    assert!(
+        stderr(&r).contains("nobody is not a node"),
+        "{}",
+        stderr(&r)
+    );
     let r = run(&["gnn", "train", "--task", "link", "--lake", l]).await;
     assert_eq!(r.status.code(), Some(2));
     assert!(

@@ -613,8 +613,9 @@ pub fn from_lake(
     };
     let g = ledgerflow_graph::store::LakeGraph::load(&l, chain, level)
         .map_err(|e| bad(e.to_string()))?;
-    let hash = ledgerflow_lake::hash::hash_chain(&l, chain, Some(std::slice::from_ref(&table)), None)
-        .map_err(|e| bad(e.to_string()))?;
+    let hash =
+        ledgerflow_lake::hash::hash_chain(&l, chain, Some(std::slice::from_ref(&table)), None)
+            .map_err(|e| bad(e.to_string()))?;
     let index: FxHashMap<&str, u32> = g
         .names
         .iter()

@@ -23,6 +23,8 @@
 //! - [`sage`]: a two-layer GraphSAGE (mean aggregator), gradients by hand (checked).
 //! - [`sign`]: edge-sign prediction (80/20 protocol), the degree-feature baseline with
 //!   gradient-boosted trees.
+//! - [`similar`]: WL signatures of each node's k-hop neighbourhood: similar-neighbourhood
+//!   search and hashed features for the tree models.
 //! - [`train`]: full-batch training (Adam, weight decay, dropout, class weights, early
 //!   stopping on the validation loss), seeded and bit-for-bit repeatable.
 //! - [`wl`]: Weisfeiler-Lehman subtree labels, neighbourhood histograms and the WL
@@ -41,5 +43,6 @@ pub mod node_task;
 pub mod nodes;
 pub mod sage;
 pub mod sign;
+pub mod similar;
 pub mod train;
 pub mod wl;

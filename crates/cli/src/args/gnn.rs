@@ -51,6 +51,58 @@ pub enum GnnCommand {
     ///   ledgerflow gnn embed --model models/gcn --edges edges.csv \
     ///       --features nodes.csv -o embeddings.parquet
     Embed(GnnApplyArgs),
+    /// Weisfeiler-Lehman neighbourhood features as a table (id, wl_0, …): each node's
+    /// k-hop label counts hashed into --dim columns, for the tree models
+    /// (model train --with-embeddings wl.parquet --embeddings-id id).
+    ///
+    ///   ledgerflow gnn wl --lake lake --chain bitcoin --hops 2 --dim 64 -o wl.parquet
+    Wl(GnnWlArgs),
+}
+
+/// `gnn wl`.
+#[derive(Debug, Args)]
+pub struct GnnWlArgs {
+    #[command(flatten)]
+    pub input: GnnEdgeArgs,
+    /// WL refinement rounds.
+    #[arg(long, default_value_t = 2)]
+    pub rounds: usize,
+    /// Neighbourhood radius (hops).
+    #[arg(long, default_value_t = 2)]
+    pub hops: usize,
+    /// Hashed feature columns.
+    #[arg(long, default_value_t = 64)]
+    pub dim: usize,
+    /// The id column's name in the output.
+    #[arg(long, default_value = "id")]
+    pub id: String,
+    /// The output table: *.parquet, else CSV.
+    #[arg(short, long)]
+    pub output: PathBuf,
+}
+
+/// `ledgerflow similar`.
+#[derive(Debug, Args)]
+pub struct SimilarArgs {
+    #[command(flatten)]
+    pub input: GnnEdgeArgs,
+    /// The address (node id) whose neighbourhood to match.
+    pub address: String,
+    /// How many to list.
+    #[arg(long, default_value_t = 20)]
+    pub top: usize,
+    /// WL refinement rounds.
+    #[arg(long, default_value_t = 2)]
+    pub rounds: usize,
+    /// Neighbourhood radius (hops).
+    #[arg(long, default_value_t = 2)]
+    pub hops: usize,
+    /// Also write the list as a table (*.parquet, else CSV).
+    #[arg(short, long)]
+    pub output: Option<PathBuf>,
+    /// One JSON object instead of text.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// What to learn.

@@ -155,10 +155,17 @@ pub enum Command {
     /// look-alikes, evaluate on temporal or group-disjoint splits, inspect, verify.
     #[command(subcommand)]
     Model(ModelCommand),
-    /// Graph neural networks on an edge list and a node table: GCN and GraphSAGE node
-    /// classification (seeded, content-hashed model files with a manifest).
+    /// Graph learning on an edge list or a lake graph: GCN, GraphSAGE and GAT node
+    /// classification, embeddings, link and sign prediction, anomaly scores, WL
+    /// neighbourhood features (seeded, content-hashed model files with a manifest).
     #[command(subcommand)]
     Gnn(GnnCommand),
+    /// Actors whose neighbourhoods look like ADDRESS's: Weisfeiler-Lehman subtree
+    /// signatures of every node's k-hop neighbourhood (labels: address kind, degree and
+    /// value buckets), ranked by the normalised WL kernel.
+    ///
+    ///   ledgerflow similar --lake lake --chain bitcoin bc1q… --top 20
+    Similar(SimilarArgs),
     /// Lake maintenance: check consistency, compact, convert to Delta, hash the chunks.
     #[command(subcommand)]
     Lake(LakeCommand),

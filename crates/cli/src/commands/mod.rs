@@ -60,6 +60,8 @@ pub async fn run(cli: Cli) -> eyre::Result<ExitCode> {
         Command::Gnn(GnnCommand::Train(a)) => gnn::train(a),
         Command::Gnn(GnnCommand::Predict(a)) => gnn::predict(a),
         Command::Gnn(GnnCommand::Embed(a)) => gnn::embed(a),
+        Command::Gnn(GnnCommand::Wl(a)) => gnn::wl(a),
+        Command::Similar(a) => gnn::similar(a),
         Command::Lake(LakeCommand::Check(a)) => lake::check(a).await,
         Command::Lake(LakeCommand::Compact(a)) => lake::compact(a).await,
         Command::Lake(LakeCommand::Convert(a)) => lake::convert(a).await,

@@ -93,6 +93,8 @@ async fn node_classification_trains_repeatably_and_refuses_bad_input() {
         let mut args2 = args.to_vec();
         let last = args2.len() - 1;
         args2[last] = s(&again);
+        // on one thread (the first run used one per core)
+        args2.splice(2..2, ["--threads", "1"]);
         assert!(run(&args2).await.status.success());
         assert_eq!(std::fs::read(again.join("model.lfg")).unwrap(), bytes);
     }

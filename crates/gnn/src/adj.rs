@@ -65,16 +65,44 @@ impl Sparse {
     /// `self · x`, each row's sum in column order.
     fn mul(&self, x: &Mat) -> Mat {
         let mut out = Mat::zeros(self.n, x.cols);
-        for i in 0..self.n {
-            let o = &mut out.data[i * x.cols..(i + 1) * x.cols];
+        crate::dense::for_rows(&mut out.data, x.cols, |i, o| {
             for k in self.off[i]..self.off[i + 1] {
                 let w = self.val[k];
                 for (a, b) in o.iter_mut().zip(x.row(self.col[k] as usize)) {
                     *a += w * b;
                 }
             }
-        }
+        });
         out
+    }
+
+    /// The transpose (rows become columns; each new row's entries in increasing
+    /// column order, so products sum in the order the scatter form would).
+    fn transpose(&self) -> Sparse {
+        let mut off = vec![0usize; self.n + 1];
+        for &c in &self.col {
+            off[c as usize + 1] += 1;
+        }
+        for i in 0..self.n {
+            off[i + 1] += off[i];
+        }
+        let mut next = off.clone();
+        let mut col = vec![0u32; self.col.len()];
+        let mut val = vec![0.0; self.val.len()];
+        for i in 0..self.n {
+            for k in self.off[i]..self.off[i + 1] {
+                let j = self.col[k] as usize;
+                col[next[j]] = i as u32;
+                val[next[j]] = self.val[k];
+                next[j] += 1;
+            }
+        }
+        Sparse {
+            n: self.n,
+            off,
+            col,
+            val,
+        }
     }
 
     fn degree(&self, i: usize) -> f64 {
@@ -125,6 +153,7 @@ impl NormAdj {
 pub struct MeanAdj {
     pub n: usize,
     m: Sparse,
+    t: Sparse,
 }
 
 impl MeanAdj {
@@ -143,7 +172,8 @@ impl MeanAdj {
                 (m.off[i]..m.off[i + 1]).map(move |_| 1.0 / d)
             })
             .collect();
-        MeanAdj { n, m }
+        let t = m.transpose();
+        MeanAdj { n, m, t }
     }
 
     /// `M · x`.
@@ -151,21 +181,9 @@ impl MeanAdj {
         self.m.mul(x)
     }
 
-    /// `Mᵀ · x` (the backward pass): each row's share sent back to its neighbours, rows
-    /// visited in order.
+    /// `Mᵀ · x` (the backward pass), through the stored transpose.
     pub fn mul_t(&self, x: &Mat) -> Mat {
-        let m = &self.m;
-        let mut out = Mat::zeros(self.n, x.cols);
-        for i in 0..self.n {
-            for k in m.off[i]..m.off[i + 1] {
-                let w = m.val[k];
-                let j = m.col[k] as usize;
-                for c in 0..x.cols {
-                    out.data[j * x.cols + c] += w * x.data[i * x.cols + c];
-                }
-            }
-        }
-        out
+        self.t.mul(x)
     }
 }
 

@@ -1,5 +1,59 @@
 //! Dense row-major matrices and the few products graph layers need, written so every sum
-//! runs in one fixed order (the same bits on any machine and thread count).
+//! runs in one fixed order (the same bits on any machine and thread count): products
+//! split their output rows over threads (each row whole on one thread), reductions over
+//! rows sum fixed blocks of rows and add the partials in block order.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+/// Threads the products may use (1 until set); results do not depend on it.
+static THREADS: AtomicUsize = AtomicUsize::new(1);
+
+/// Sets the threads the products use (0: one per core).
+pub fn set_threads(n: usize) {
+    let n = if n == 0 {
+        std::thread::available_parallelism().map_or(1, |x| x.get())
+    } else {
+        n
+    };
+    THREADS.store(n.max(1), Ordering::Relaxed);
+}
+
+/// The threads the products use.
+pub fn threads() -> usize {
+    THREADS.load(Ordering::Relaxed)
+}
+
+/// Cells below which a product stays on one thread.
+const PARALLEL_CELLS: usize = 1 << 14;
+
+/// Fills the rows of `out` (`cols` wide) with `f(row, cells)`, rows split into
+/// contiguous ranges over the threads: each row is computed whole by one thread, so the
+/// result is the same for any thread count.
+pub(crate) fn for_rows(out: &mut [f64], cols: usize, f: impl Fn(usize, &mut [f64]) + Sync) {
+    let rows = if cols == 0 { 0 } else { out.len() / cols };
+    let t = threads().min(rows.max(1));
+    if t <= 1 || out.len() < PARALLEL_CELLS {
+        for (i, row) in out.chunks_mut(cols.max(1)).enumerate() {
+            f(i, row);
+        }
+        return;
+    }
+    let per = rows.div_ceil(t);
+    std::thread::scope(|s| {
+        for (k, block) in out.chunks_mut(per * cols).enumerate() {
+            let f = &f;
+            s.spawn(move || {
+                for (i, row) in block.chunks_mut(cols).enumerate() {
+                    f(k * per + i, row);
+                }
+            });
+        }
+    });
+}
+
+/// Rows per block of a reduction over rows ([`Mat::t_matmul`]): partial sums per block,
+/// added in block order, so the result does not depend on the thread count.
+const BLOCK_ROWS: usize = 1024;
 
 /// A row-major matrix.
 #[derive(Debug, Clone, PartialEq)]
@@ -39,8 +93,7 @@ impl Mat {
     pub fn matmul(&self, b: &Mat) -> Mat {
         debug_assert_eq!(self.cols, b.rows);
         let mut out = Mat::zeros(self.rows, b.cols);
-        for i in 0..self.rows {
-            let o = &mut out.data[i * b.cols..(i + 1) * b.cols];
+        for_rows(&mut out.data, b.cols, |i, o| {
             for (k, &a) in self.row(i).iter().enumerate() {
                 if a == 0.0 {
                     continue;
@@ -49,23 +102,36 @@ impl Mat {
                     *x += a * y;
                 }
             }
-        }
+        });
         out
     }
 
     /// `selfᵀ · b` (n×k, n×m → k×m): weight gradients.
     pub fn t_matmul(&self, b: &Mat) -> Mat {
         debug_assert_eq!(self.rows, b.rows);
+        let cells = self.cols * b.cols;
+        let blocks = self.rows.div_ceil(BLOCK_ROWS);
+        // one partial sum per block of rows (blocks spread over the threads), then the
+        // partials added in block order
+        let mut partial = vec![0.0; blocks * cells];
+        for_rows(&mut partial, cells.max(1), |blk, out| {
+            let hi = ((blk + 1) * BLOCK_ROWS).min(self.rows);
+            for i in blk * BLOCK_ROWS..hi {
+                let bi = b.row(i);
+                for (k, &a) in self.row(i).iter().enumerate() {
+                    if a == 0.0 {
+                        continue;
+                    }
+                    for (x, &y) in out[k * b.cols..(k + 1) * b.cols].iter_mut().zip(bi) {
+                        *x += a * y;
+                    }
+                }
+            }
+        });
         let mut out = Mat::zeros(self.cols, b.cols);
-        for i in 0..self.rows {
-            let bi = b.row(i);
-            for (k, &a) in self.row(i).iter().enumerate() {
-                if a == 0.0 {
-                    continue;
-                }
-                for (x, &y) in out.data[k * b.cols..(k + 1) * b.cols].iter_mut().zip(bi) {
-                    *x += a * y;
-                }
+        for p in partial.chunks(cells.max(1)) {
+            for (o, v) in out.data.iter_mut().zip(p) {
+                *o += v;
             }
         }
         out
@@ -75,12 +141,12 @@ impl Mat {
     pub fn matmul_t(&self, b: &Mat) -> Mat {
         debug_assert_eq!(self.cols, b.cols);
         let mut out = Mat::zeros(self.rows, b.rows);
-        for i in 0..self.rows {
+        for_rows(&mut out.data, b.rows, |i, o| {
             let a = self.row(i);
-            for k in 0..b.rows {
-                out.data[i * b.rows + k] = a.iter().zip(b.row(k)).map(|(x, y)| x * y).sum();
+            for (k, v) in o.iter_mut().enumerate() {
+                *v = a.iter().zip(b.row(k)).map(|(x, y)| x * y).sum();
             }
-        }
+        });
         out
     }
 

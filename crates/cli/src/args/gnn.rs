@@ -194,10 +194,16 @@ pub struct GnnApplyArgs {
     /// The output table: *.parquet, else CSV.
     #[arg(short, long)]
     pub output: PathBuf,
+    /// Threads (0: one per core); the output is the same for any count.
+    #[arg(long, default_value_t = 0)]
+    pub threads: usize,
 }
 
 #[derive(Debug, Args)]
 pub struct GnnTrainArgs {
+    /// Threads (0: one per core); the model file is the same for any count.
+    #[arg(long, default_value_t = 0)]
+    pub threads: usize,
     #[arg(long, value_enum, default_value_t = GnnTask::Node)]
     pub task: GnnTask,
     #[command(flatten)]

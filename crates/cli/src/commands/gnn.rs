@@ -69,6 +69,7 @@ fn read_options(a: &GnnEdgeArgs, signed: bool) -> eyre::Result<ReadOptions> {
 }
 
 pub fn train(a: GnnTrainArgs) -> eyre::Result<ExitCode> {
+    ledgerflow_gnn::dense::set_threads(a.threads);
     if a.task == GnnTask::Link {
         return link(a);
     }
@@ -207,6 +208,7 @@ fn link(a: GnnTrainArgs) -> eyre::Result<ExitCode> {
 }
 
 fn apply(a: &GnnApplyArgs) -> eyre::Result<Applied> {
+    ledgerflow_gnn::dense::set_threads(a.threads);
     if let Some(dir) = a.output.parent().filter(|p| !p.as_os_str().is_empty()) {
         if !dir.is_dir() {
             bail!(

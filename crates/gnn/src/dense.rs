@@ -30,7 +30,7 @@ const PARALLEL_CELLS: usize = 1 << 14;
 /// contiguous ranges over the threads: each row is computed whole by one thread, so the
 /// result is the same for any thread count.
 pub(crate) fn for_rows(out: &mut [f64], cols: usize, f: impl Fn(usize, &mut [f64]) + Sync) {
-    let rows = if cols == 0 { 0 } else { out.len() / cols };
+    let rows = out.len().checked_div(cols).unwrap_or(0);
     let t = threads().min(rows.max(1));
     if t <= 1 || out.len() < PARALLEL_CELLS {
         for (i, row) in out.chunks_mut(cols.max(1)).enumerate() {

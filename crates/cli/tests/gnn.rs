@@ -99,6 +99,51 @@ async fn node_classification_trains_repeatably_and_refuses_bad_input() {
         assert_eq!(std::fs::read(again.join("model.lfg")).unwrap(), bytes);
     }
 
+    // a given split (another tool's, say) instead of the seeded shuffle
+    let parted: String = std::fs::read_to_string(&nodes)
+        .unwrap()
+        .lines()
+        .enumerate()
+        .map(|(i, l)| {
+            let part = match i {
+                0 => "part",
+                _ if i % 5 == 0 => "test",
+                _ if i % 5 == 1 => "val",
+                _ => "train",
+            };
+            format!("{l},{part}\n")
+        })
+        .collect();
+    let pn = d.path().join("parted.csv");
+    std::fs::write(&pn, parted).unwrap();
+    let po = d.path().join("parted");
+    let r = run(&[
+        "gnn",
+        "train",
+        "--edges",
+        s(&edges),
+        "--header",
+        "no",
+        "--features",
+        s(&pn),
+        "--label",
+        "role",
+        "--split-col",
+        "part",
+        "--format",
+        "json",
+        "-o",
+        s(&po),
+    ])
+    .await;
+    assert!(r.status.success(), "{}", stderr(&r));
+    let v: serde_json::Value = serde_json::from_str(stdout(&r).trim()).unwrap();
+    assert_eq!(v["split"], serde_json::json!([72, 24, 24]), "{v}");
+    let m: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(po.join("manifest.json")).unwrap()).unwrap();
+    assert_eq!(m["split_column"], "part");
+    assert!(!m["edges"]["sha256"].as_str().unwrap().is_empty());
+
     // bad input: exit 2, the cause named, no panic
     let bad_edges = d.path().join("bad.csv");
     std::fs::write(&bad_edges, "0xa,0xb,1\n0xb,0xc,x\n").unwrap();

@@ -32,6 +32,9 @@ pub struct NodeTask {
     pub train: TrainOptions,
     pub test_fraction: f64,
     pub val_fraction: f64,
+    /// A node-table column that gives the split (`train`, `val`, `test`; other values
+    /// and empty cells: unused) instead of the seeded shuffle.
+    pub split_column: Option<String>,
 }
 
 /// A failure, naming its cause.
@@ -100,6 +103,8 @@ pub struct GnnManifest {
     pub params: TrainOptions,
     pub test_fraction: f64,
     pub val_fraction: f64,
+    /// The node-table column the split came from (else the seeded shuffle).
+    pub split_column: Option<String>,
     pub split: [usize; 3],
     /// Standardisation of each feature (mean, deviation) from the training nodes.
     pub scaling: Vec<(f64, f64)>,
@@ -153,17 +158,37 @@ pub fn run(t: &NodeTask) -> Result<NodeRun, GnnError> {
         ));
     }
     let (mut el, source) = t.edges.read()?;
-    let nd = nodes::join(&mut el, &t.features, &t.id, Some(&t.label), &t.exclude)?;
+    let spec = ledgerflow_ml::table::ColumnSpec {
+        id: t.id.clone(),
+        label: Some(t.label.clone()),
+        exclude: t.exclude.clone(),
+        aux: t.split_column.iter().cloned().collect(),
+        ..ledgerflow_ml::table::ColumnSpec::default()
+    };
+    let nd = nodes::join_spec(&mut el, &t.features, &spec)?;
     let n = nd.nodes.len();
     let d = nd.dim();
     // the split: labelled nodes shuffled with the seed
     let mut labelled: Vec<usize> = (0..n).filter(|&i| nd.labels[i].is_some()).collect();
-    let mut rng = ChaCha8Rng::seed_from_u64(t.train.seed ^ SPLIT_SALT);
-    labelled.shuffle(&mut rng);
-    let n_test = (labelled.len() as f64 * t.test_fraction).round() as usize;
-    let n_val = (labelled.len() as f64 * t.val_fraction).round() as usize;
-    let (test, rest) = labelled.split_at(n_test);
-    let (val, tr) = rest.split_at(n_val.min(rest.len()));
+    let (test, val, tr): (Vec<usize>, Vec<usize>, Vec<usize>) = if t.split_column.is_some() {
+        let side = |w: &str| -> Vec<usize> {
+            labelled
+                .iter()
+                .copied()
+                .filter(|&i| nd.aux.get(i).and_then(|a| a.as_deref()).map(str::trim) == Some(w))
+                .collect()
+        };
+        (side("test"), side("val"), side("train"))
+    } else {
+        let mut rng = ChaCha8Rng::seed_from_u64(t.train.seed ^ SPLIT_SALT);
+        labelled.shuffle(&mut rng);
+        let n_test = (labelled.len() as f64 * t.test_fraction).round() as usize;
+        let n_val = (labelled.len() as f64 * t.val_fraction).round() as usize;
+        let (test, rest) = labelled.split_at(n_test);
+        let (val, tr) = rest.split_at(n_val.min(rest.len()));
+        (test.to_vec(), val.to_vec(), tr.to_vec())
+    };
+    let (test, val, tr) = (&test[..], &val[..], &tr[..]);
     if tr.is_empty() || test.is_empty() {
         return Err(GnnError::Invalid(format!(
             "{} labelled nodes leave {} to train on and {} to test: label more nodes or \
@@ -229,6 +254,7 @@ pub fn run(t: &NodeTask) -> Result<NodeRun, GnnError> {
         params: t.train.clone(),
         test_fraction: t.test_fraction,
         val_fraction: t.val_fraction,
+        split_column: t.split_column.clone(),
         split: [tr.len(), val.len(), test.len()],
         scaling,
         join: summary(&nd.report, n, el.len()),

@@ -47,6 +47,9 @@ pub struct NodeData {
     /// Class index per node (`None`: unlabelled).
     pub labels: Vec<Option<u32>>,
     pub classes: Vec<String>,
+    /// The first auxiliary column's text per node (empty unless the spec asked for one):
+    /// a given split, say.
+    pub aux: Vec<Option<String>>,
     pub report: JoinReport,
 }
 
@@ -150,6 +153,12 @@ pub fn join_spec(
     let n = edges.nodes.len();
     let mut x = vec![0.0; n * d];
     let mut label_text: Vec<Option<&str>> = vec![None; n];
+    let aux_col = spec.aux.first().and_then(|a| t.aux(a));
+    let mut aux: Vec<Option<String>> = if aux_col.is_some() {
+        vec![None; n]
+    } else {
+        Vec::new()
+    };
     for (v, name) in edges.nodes.iter().enumerate() {
         let out = &mut x[v * d..(v + 1) * d];
         match row_of.get(name.as_str()) {
@@ -165,6 +174,9 @@ pub fn join_spec(
                 }
                 out[p] = 1.0;
                 label_text[v] = t.labels.get(r).and_then(|l| l.as_deref());
+                if let Some(c) = aux_col {
+                    aux[v] = c.text[r].clone();
+                }
             }
             None => {
                 report.without_features += 1;
@@ -203,6 +215,7 @@ pub fn join_spec(
     let mut names = t.names.clone();
     names.push("has_features".into());
     Ok(NodeData {
+        aux,
         nodes: edges.nodes.clone(),
         names,
         x,

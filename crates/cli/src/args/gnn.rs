@@ -285,6 +285,10 @@ pub struct GnnTrainArgs {
     pub test_fraction: f64,
     #[arg(long, default_value_t = 0.1)]
     pub val_fraction: f64,
+    /// --task node: a node-table column giving the split (train, val, test) instead of
+    /// the seeded shuffle (to compare with another tool on the same split).
+    #[arg(long)]
+    pub split_col: Option<String>,
     /// Output folder: model.lfg and manifest.json (--task node); embeddings.parquet
     /// and metrics.json (--task link); node_scores.parquet, link_scores.parquet and
     /// metrics.json (--task anomaly).

@@ -115,6 +115,7 @@ pub fn train(a: GnnTrainArgs) -> eyre::Result<ExitCode> {
         },
         test_fraction: a.test_fraction,
         val_fraction: a.val_fraction,
+        split_column: a.split_col.clone(),
     };
     let r = node_task::run(&task)?;
     std::fs::create_dir_all(&output)?;

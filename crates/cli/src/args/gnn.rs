@@ -37,7 +37,7 @@ pub enum GnnCommand {
     ///
     ///   ledgerflow gnn train --task link --signed --edges soc-sign-bitcoinotc.csv \
     ///       --test-fraction 0.2 --seed 1 --format json
-    Train(GnnTrainArgs),
+    Train(Box<GnnTrainArgs>),
     /// Score every node of a graph with a trained model: a table of the predicted class
     /// and each class's probability (new nodes included: the model reads features and
     /// neighbourhoods, not ids).

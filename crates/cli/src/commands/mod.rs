@@ -57,7 +57,7 @@ pub async fn run(cli: Cli) -> eyre::Result<ExitCode> {
         Command::Model(ModelCommand::Evaluate(a)) => model::evaluate(a),
         Command::Model(ModelCommand::Inspect(a)) => model::inspect(a),
         Command::Model(ModelCommand::Verify(a)) => model::verify(a),
-        Command::Gnn(GnnCommand::Train(a)) => gnn::train(a),
+        Command::Gnn(GnnCommand::Train(a)) => gnn::train(*a),
         Command::Gnn(GnnCommand::Predict(a)) => gnn::predict(a),
         Command::Gnn(GnnCommand::Embed(a)) => gnn::embed(a),
         Command::Gnn(GnnCommand::Wl(a)) => gnn::wl(a),

@@ -15,6 +15,9 @@
 #                                   comparisons)                    -> .tools/venv-ml
 #   scripts/setup-peers.sh kernels  GraKeL 0.1.10 (numpy 1.26.4: its compiled parts predate
 #                                   numpy 2) for the WL kernel comparison -> .tools/venv-kernels
+#   scripts/setup-peers.sh pyg      torch 2.5.1 + torch-geometric 2.6.1 (PyPI's torch wheel
+#                                   pulls the CUDA libraries: ~5 GB, minutes; bench/ only,
+#                                   never CI)                       -> .tools/venv-pyg
 #   scripts/setup-peers.sh delta    deltalake 1.6.6 + duckdb 1.5.5 with its delta extension
 #                                   (duckdb-extension-delta 1.5.5)  -> .tools/venv-delta
 #
@@ -60,6 +63,7 @@ for what in "$@"; do
     graph) install graph 3.11 ;;
     ml) install ml 3.11 ;;
     kernels) install kernels 3.11 ;;
-    *) echo "setup-peers: unknown peer $what (etl, etlpg, cryo, btcetl, explorer, readers, delta, graph, ml, kernels)" >&2; exit 2 ;;
+    pyg) install pyg 3.11 ;;
+    *) echo "setup-peers: unknown peer $what (etl, etlpg, cryo, btcetl, explorer, readers, delta, graph, ml, kernels, pyg)" >&2; exit 2 ;;
   esac
 done

@@ -140,6 +140,8 @@ pub struct NodeRun {
     pub model: GnnModel,
     pub bytes: Vec<u8>,
     pub manifest: GnnManifest,
+    /// Wall seconds of training (every epoch's step and validation), not in the manifest.
+    pub train_seconds: f64,
 }
 
 /// Trains and evaluates as the module documents.
@@ -219,6 +221,7 @@ pub fn run(t: &NodeTask) -> Result<NodeRun, GnnError> {
     }
     let inp = Inputs::new(t.arch, n, &el.src, &el.dst, x);
     let k = nd.classes.len();
+    let t0 = std::time::Instant::now();
     let trained = train::train(
         &inp,
         t.arch,
@@ -228,6 +231,7 @@ pub fn run(t: &NodeTask) -> Result<NodeRun, GnnError> {
         &val_mask,
         &t.train,
     );
+    let train_seconds = t0.elapsed().as_secs_f64();
     let probs = train::predict(&trained.model, &inp);
     let y: Vec<u32> = test.iter().filter_map(|&i| nd.labels[i]).collect();
     let p: Vec<f64> = test.iter().flat_map(|&i| probs.row(i).to_vec()).collect();
@@ -271,6 +275,7 @@ pub fn run(t: &NodeTask) -> Result<NodeRun, GnnError> {
         model,
         bytes,
         manifest,
+        train_seconds,
     })
 }
 

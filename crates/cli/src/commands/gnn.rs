@@ -135,7 +135,9 @@ pub fn train(a: GnnTrainArgs) -> eyre::Result<ExitCode> {
                 "split": m.split, "best_epoch": m.best_epoch, "epochs_run": m.epochs_run,
                 "nodes": m.join.nodes, "edges": m.join.edges,
                 "without_features": m.join.without_features, "isolated": m.join.isolated,
-                "output": output,
+                "output": output, "train_seconds": r.train_seconds,
+                "epoch_ms": r.train_seconds * 1e3 / m.epochs_run.max(1) as f64,
+                "threads": ledgerflow_gnn::dense::threads(),
             })
         ),
         GnnFormat::Text => {

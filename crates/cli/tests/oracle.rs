@@ -381,6 +381,93 @@ async fn sql_and_score_requests_end_to_end_with_verify() {
     );
     let cli_id: B256 = cli_req["request_id"].as_str().unwrap().parse().unwrap();
 
+    // a GNN over a graph of addresses (two communities; `high` in the risky one),
+    // registered, asked for from the command line (gnn-score)
+    let gnn_dir = models.join("gnn");
+    {
+        use std::fmt::Write as _;
+        let id = |i: usize| match i {
+            0 => format!("{high:#x}"),
+            1 => format!("{low:#x}"),
+            _ => format!("{:#x}", Address::with_last_byte(i as u8)),
+        };
+        // nodes 0, 2..40 risky; 1, 40..80 not
+        let risky = |i: usize| i == 0 || (2..40).contains(&i);
+        let (mut e, mut t) = (String::new(), String::from("address,lean,role\n"));
+        for i in 0..80usize {
+            for j in (i + 1)..80 {
+                if risky(i) == risky(j) && (i * 7 + j * 3) % 5 == 0 {
+                    writeln!(e, "{},{}", id(i), id(j)).unwrap();
+                }
+            }
+            let lean = if risky(i) { 0.2 } else { -0.2 } + ((i * 37 % 11) as f64 - 5.0) / 10.0;
+            let role = if risky(i) { "risky" } else { "ok" };
+            writeln!(t, "{},{lean},{role}", id(i)).unwrap();
+        }
+        std::fs::write(d.path().join("g-edges.csv"), e).unwrap();
+        std::fs::write(d.path().join("g-nodes.csv"), t).unwrap();
+    }
+    ok(&[
+        "gnn",
+        "train",
+        "--edges",
+        s(&d.path().join("g-edges.csv")),
+        "--header",
+        "no",
+        "--features",
+        s(&d.path().join("g-nodes.csv")),
+        "--id",
+        "address",
+        "--label",
+        "role",
+        "--seed",
+        "3",
+        "-o",
+        s(&gnn_dir),
+    ])
+    .await;
+    let greg = json_of(
+        &ok(&[
+            "oracle",
+            "register",
+            "model",
+            "--rpc",
+            &url,
+            "--oracle",
+            &o,
+            "--key-file",
+            s(&keys[0]),
+            "--model",
+            s(&gnn_dir),
+            "--json",
+        ])
+        .await,
+    );
+    let gnn_hash = greg["model_hash"].as_str().unwrap().to_string();
+    let g_req = json_of(
+        &ok(&[
+            "oracle",
+            "request",
+            "--rpc",
+            &url,
+            "--oracle",
+            &o,
+            "--key-file",
+            s(&keys[2]),
+            "--job",
+            "gnn-score",
+            "--model",
+            &gnn_hash,
+            "--account",
+            &format!("{high:#x}"),
+            "--class",
+            "risky",
+            "--json",
+        ])
+        .await,
+    );
+    let gnn_id: B256 = g_req["request_id"].as_str().unwrap().parse().unwrap();
+
     // a key file others can read is refused, and nothing runs
     let loose = d.path().join("loose.key");
     std::fs::write(&loose, KEYS[1]).unwrap();
@@ -477,16 +564,68 @@ async fn sql_and_score_requests_end_to_end_with_verify() {
     let counts = st["counts"].as_array().unwrap();
     assert_eq!(counts.len(), 1, "{st}");
     assert_eq!(counts[0]["state"], "fulfilled");
-    assert_eq!(counts[0]["requests"], 4);
+    assert_eq!(counts[0]["requests"], 5);
     for r in st["requests"].as_array().unwrap() {
         assert_eq!(r["sends"], 1, "{r}");
     }
     let topic = abi::event_topic(ledgerflow_oracle::events::FULFILLED);
     let head = n.head().await.unwrap();
-    assert_eq!(n.logs(oracle, Some(topic), 0, head).await.unwrap().len(), 4);
+    assert_eq!(n.logs(oracle, Some(topic), 0, head).await.unwrap().len(), 5);
+    // the GNN's score on chain is the one `gnn predict` gives
+    let scores = d.path().join("g-scores.csv");
+    ok(&[
+        "gnn",
+        "predict",
+        "--model",
+        s(&gnn_dir),
+        "--edges",
+        s(&d.path().join("g-edges.csv")),
+        "--header",
+        "no",
+        "--features",
+        s(&d.path().join("g-nodes.csv")),
+        "--id",
+        "address",
+        "-o",
+        s(&scores),
+    ])
+    .await;
+    let table = std::fs::read_to_string(&scores).unwrap();
+    let header: Vec<&str> = table.lines().next().unwrap().split(',').collect();
+    let col = header.iter().position(|h| *h == "p_risky").unwrap();
+    let p: f64 = table
+        .lines()
+        .find(|l| l.starts_with(&format!("{high:#x},")))
+        .unwrap()
+        .split(',')
+        .nth(col)
+        .unwrap()
+        .parse()
+        .unwrap();
+    let g = json_of(
+        &ok(&[
+            "oracle",
+            "status",
+            "--oracle",
+            &o,
+            "--postgres",
+            &db,
+            "--request",
+            &format!("{gnn_id:#x}"),
+        ])
+        .await,
+    );
+    assert_eq!(g["state"], "fulfilled", "{g}");
+    let want = format!("{:064x}", (p * 1e6).round() as u64);
+    assert_eq!(
+        g["result"].as_str().unwrap().trim_start_matches("0x"),
+        want,
+        "{g}"
+    );
+    assert!(p > 0.5, "the risky community's member scores high: {p}");
 
     // verify: honest results pass
-    for id in [sql_id, high_id, low_id, cli_id] {
+    for id in [sql_id, high_id, low_id, cli_id, gnn_id] {
         let v = json_of(
             &ok(&[
                 "oracle",

@@ -126,6 +126,27 @@ impl std::str::FromStr for ColumnSpec {
     }
 }
 
+impl ColumnSpec {
+    /// The `--columns` text that parses back to this (`None` for [`ColumnSpec::Auto`]).
+    pub fn to_text(&self) -> Option<String> {
+        match self {
+            ColumnSpec::Auto => None,
+            ColumnSpec::Positional(v) => Some(
+                v.iter()
+                    .map(|r| r.map_or("_", Role::name))
+                    .collect::<Vec<_>>()
+                    .join(","),
+            ),
+            ColumnSpec::Named(v) => Some(
+                v.iter()
+                    .map(|(r, n)| format!("{}={n}", r.name()))
+                    .collect::<Vec<_>>()
+                    .join(","),
+            ),
+        }
+    }
+}
+
 /// Whether the CSV file starts with a header row.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Header {
@@ -659,15 +680,26 @@ pub enum EdgeSource {
 }
 
 /// What a graph was read from, by content (for manifests): the file and its SHA-256,
-/// or the lake table's folder and the Merkle root of its chunks.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+/// or the lake table's folder and the Merkle root of its chunks; enough to read it
+/// again ([`EdgeSource::from_record`]).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct SourceRecord {
     pub path: PathBuf,
     pub sha256: String,
     pub bytes: u64,
     /// `file`, or `lake` (then `sha256` is the chunks' Merkle root).
     pub kind: String,
-    pub columns: String,
+    /// `--columns` as given (`None`: by the header or the SNAP order).
+    pub columns: Option<String>,
+    /// `--header`: `auto`, `yes` or `no`.
+    pub header: String,
+    /// The lake's chain and graph level (`address` or `entity`).
+    pub chain: Option<String>,
+    pub level: Option<String>,
+    /// The lake graph's chunks' first and last block (a dataset as the oracle's
+    /// registry names it: chain, block range, root).
+    #[serde(default)]
+    pub blocks: Option<(u64, u64)>,
 }
 
 impl EdgeSource {
@@ -688,7 +720,16 @@ impl EdgeSource {
                         sha256,
                         bytes,
                         kind: "file".into(),
-                        columns: format!("{:?}", o.columns),
+                        columns: o.columns.to_text(),
+                        header: match o.header {
+                            Header::Detect => "auto",
+                            Header::Present => "yes",
+                            Header::Absent => "no",
+                        }
+                        .into(),
+                        chain: None,
+                        level: None,
+                        blocks: None,
                     },
                 ))
             }
@@ -702,10 +743,50 @@ impl EdgeSource {
                         sha256: h.root,
                         bytes: h.chunks.iter().map(|c| c.bytes).sum(),
                         kind: "lake".into(),
-                        columns: "src,dst,value,first_seen".into(),
+                        columns: None,
+                        header: "yes".into(),
+                        chain: Some(chain.clone()),
+                        level: Some(level.name().into()),
+                        blocks: h
+                            .chunks
+                            .iter()
+                            .map(|c| c.start)
+                            .min()
+                            .zip(h.chunks.iter().map(|c| c.end).max()),
                     },
                 ))
             }
+        }
+    }
+
+    /// The source a record names: its file, or its graph in `lake` (the lake at hand,
+    /// which may sit elsewhere than where the record was made).
+    pub fn from_record(r: &SourceRecord, lake: &Path) -> Result<EdgeSource, String> {
+        match r.kind.as_str() {
+            "file" => Ok(EdgeSource::File {
+                path: r.path.clone(),
+                read: ReadOptions {
+                    columns: match &r.columns {
+                        Some(c) => c.parse()?,
+                        None => ColumnSpec::Auto,
+                    },
+                    header: match r.header.as_str() {
+                        "yes" => Header::Present,
+                        "no" => Header::Absent,
+                        _ => Header::Detect,
+                    },
+                    signed: false,
+                },
+            }),
+            "lake" => Ok(EdgeSource::Lake {
+                lake: lake.to_path_buf(),
+                chain: r.chain.clone().ok_or("a lake source without its chain")?,
+                level: match r.level.as_deref() {
+                    Some("entity") => ledgerflow_graph::store::Level::Entity,
+                    _ => ledgerflow_graph::store::Level::Address,
+                },
+            }),
+            k => Err(format!("unknown edge source kind {k:?}")),
         }
     }
 

@@ -135,7 +135,7 @@ pub fn job_params(
             }
             Ok(crate::jobs::sql_params(name, root, &args))
         }
-        "score" => {
+        "score" | "gnn-score" => {
             let account: Address = text("account")?
                 .parse()
                 .map_err(|_| "the parameter \"account\" is not an address".to_string())?;

@@ -6,6 +6,7 @@
 //! |---|---|---|---|---|---|
 //! | `sql` | `job_id("sql")` | `abi.encode(string template, bytes32 datasetRoot, bytes args)` | the template's output row, ABI-encoded | the registered dataset queried | zero |
 //! | `score` | `job_id("score")` (with `requestModel`) | `abi.encode(address account)` or `abi.encode(address account, string class)` | `abi.encode(uint256 probability × 10^6)` | the lake root of the model's feature table (zero for a table not made from the lake) | the model's SHA-256 |
+//! | `gnn-score` | `job_id("gnn-score")` (with `requestModel`) | as `score` | `abi.encode(uint256 probability × 10^6)` from the GNN over the graph and node table its manifest names | the Merkle root of the lake graph's chunks (zero for an edge file) | the GNN model file's SHA-256 |
 //! | `train` | `job_id("train")` | `abi.encode(bytes32 datasetRoot, string algo, uint256 trees, uint256 seed)` | `abi.encode(bytes32 modelHash, uint256 trainingRows)` | the registered dataset trained on | the new model's SHA-256 (the worker registers its feature table's lake root as a dataset, then the model, before it fulfils) |
 //!
 //! A dataset is a chain folder of the lake and a block range, as the registry records it;
@@ -134,6 +135,7 @@ impl Default for Registry {
         };
         r.add(Box::new(SqlJob::default()));
         r.add(Box::new(ScoreJob));
+        r.add(Box::new(GnnScoreJob));
         r.add(Box::new(TrainJob));
         r
     }
@@ -501,10 +503,160 @@ impl ModelStore {
     }
 }
 
-/// The SHA-256 of the model file in `dir`, if it holds one.
+/// The SHA-256 of the model file in `dir` (a tree model's `model.lfm`, else a GNN's
+/// `model.lfg`), if it holds one.
 fn model_hash_of(dir: &Path) -> Option<B256> {
-    let bytes = std::fs::read(dir.join(ledgerflow_ml::model::MODEL_FILE)).ok()?;
+    let bytes = std::fs::read(dir.join(ledgerflow_ml::model::MODEL_FILE))
+        .or_else(|_| std::fs::read(dir.join(GNN_MODEL_FILE)))
+        .ok()?;
     parse_b256(&ledgerflow_ml::model::sha256_hex(&bytes))
+}
+
+/// A GNN model folder's model file (`ledgerflow gnn train -o`).
+pub const GNN_MODEL_FILE: &str = "model.lfg";
+
+/// The `gnn-score` job's answer: a registered GNN's probability of `class` (default:
+/// the last) for `account`, over the graph and node table its manifest names, both
+/// checked against the hashes recorded there (an edge file's SHA-256, or the Merkle root
+/// of the lake graph's chunks in `lake`); the dataset root (that Merkle root, or zero)
+/// and notes.
+pub fn gnn_score(
+    dir: &Path,
+    lake: &Path,
+    account: &str,
+    class: Option<&str>,
+) -> Result<(u64, B256, BTreeMap<String, String>), JobError> {
+    use ledgerflow_gnn::edges::{EdgeSource, SourceRecord};
+    use ledgerflow_gnn::infer;
+    let e = |m: String| JobError::new(format!("{}: {m}", dir.display()));
+    if !dir.join(GNN_MODEL_FILE).exists() {
+        return Err(e(format!(
+            "no {GNN_MODEL_FILE}: a gnn-score request names a GNN model (ledgerflow gnn train)"
+        )));
+    }
+    let text = std::fs::read_to_string(dir.join("manifest.json"))
+        .map_err(|x| e(format!("manifest.json: {x}")))?;
+    let man: serde_json::Value =
+        serde_json::from_str(&text).map_err(|x| e(format!("manifest.json: {x}")))?;
+    let recorded: SourceRecord = serde_json::from_value(man["edges"].clone())
+        .map_err(|x| e(format!("manifest.json edges: {x}")))?;
+    let src = EdgeSource::from_record(&recorded, lake).map_err(e)?;
+    let (_, now) = src.read().map_err(|x| e(x.to_string()))?;
+    if now.sha256 != recorded.sha256 {
+        return Err(e(format!(
+            "the graph {} changed since training ({} now, {} recorded)",
+            src.describe(),
+            now.sha256,
+            recorded.sha256
+        )));
+    }
+    let nodes = PathBuf::from(man["nodes"]["path"].as_str().unwrap_or_default());
+    let (sha, _) = ledgerflow_lake::hash::file_sha256(&nodes).map_err(|x| e(x.to_string()))?;
+    if Some(sha.as_str()) != man["nodes"]["sha256"].as_str() {
+        return Err(e(format!(
+            "the node table {} changed since training",
+            nodes.display()
+        )));
+    }
+    let id = man["id_column"].as_str().unwrap_or("id").to_string();
+    let applied = infer::apply(&infer::Apply {
+        model: dir.to_path_buf(),
+        edges: src,
+        features: nodes.clone(),
+        id,
+    })
+    .map_err(|x| e(x.to_string()))?;
+    let want = account.to_ascii_lowercase();
+    let row = applied
+        .nodes
+        .iter()
+        .position(|n| n.to_ascii_lowercase() == want)
+        .ok_or_else(|| e(format!("{account} is not a node of the graph")))?;
+    let classes = &applied.model.classes;
+    let ci = match class {
+        None => classes.len() - 1,
+        Some(c) => classes.iter().position(|x| x == c).ok_or_else(|| {
+            e(format!(
+                "the model has no class {c:?} ({})",
+                classes.join(", ")
+            ))
+        })?,
+    };
+    let p = applied.probs.row(row)[ci];
+    let micro = (p * 1e6).round().clamp(0.0, 1e6) as u64;
+    let root = if recorded.kind == "lake" {
+        parse_b256(&recorded.sha256).unwrap_or_default()
+    } else {
+        B256::ZERO
+    };
+    let mut notes = BTreeMap::new();
+    notes.insert("graph".into(), recorded.path.display().to_string());
+    notes.insert("graph_sha256".into(), recorded.sha256.clone());
+    notes.insert("nodes".into(), nodes.display().to_string());
+    notes.insert("class".into(), classes[ci].clone());
+    notes.insert("probability".into(), format!("{p}"));
+    notes.insert("model".into(), applied.model.net.arch().name().into());
+    Ok((micro, root, notes))
+}
+
+/// The `gnn-score` job (see [`gnn_score`]).
+pub struct GnnScoreJob;
+
+impl Job for GnnScoreJob {
+    fn name(&self) -> &'static str {
+        "gnn-score"
+    }
+
+    fn run<'a>(&'a self, ctx: &'a JobContext, req: &'a JobRequest) -> JobFuture<'a> {
+        Box::pin(async move {
+            let (account, class) = score_args(&req.params)?;
+            if req.model_hash == B256::ZERO {
+                return Err(JobError::new(
+                    "a gnn-score request names its model (requestModel)",
+                ));
+            }
+            let dir = ctx.models.find(&req.model_hash).ok_or_else(|| {
+                JobError::new(format!(
+                    "model {} is not in this worker's model folders",
+                    hex32(&req.model_hash)
+                ))
+            })?;
+            let lake = ctx.lake.clone();
+            let acct = format!("{account:#x}");
+            let (micro, root, notes) = tokio::task::spawn_blocking(move || {
+                gnn_score(&dir, &lake, &acct, class.as_deref())
+            })
+            .await
+            .map_err(|e| JobError::new(format!("the scoring task failed: {e}")))??;
+            Ok(JobOutput {
+                result: abi::encode(&[Value::Uint(U256::from(micro))]),
+                dataset_root: root,
+                model_hash: req.model_hash,
+                notes,
+                side: Vec::new(),
+            })
+        })
+    }
+}
+
+/// `score`/`gnn-score` params: `abi.encode(address)` or `abi.encode(address, string)`.
+fn score_args(params: &[u8]) -> Result<(Address, Option<String>), JobError> {
+    match abi::decode(&[Type::Address], params) {
+        Ok(v) => Ok((v[0].as_address().unwrap_or_default(), None)),
+        Err(_) => {
+            let v = abi::decode(&[Type::Address, Type::String], params).map_err(|e| {
+                JobError::new(format!(
+                    "score params are abi.encode(address) or abi.encode(address, string \
+                     class): {e}"
+                ))
+            })?;
+            let c = match &v[1] {
+                Value::String(s) => Some(s.clone()),
+                _ => None,
+            };
+            Ok((v[0].as_address().unwrap_or_default(), c))
+        }
+    }
 }
 
 /// The `score` job: a registered model's probability for an address, from the feature
@@ -603,23 +755,7 @@ impl Job for ScoreJob {
 
     fn run<'a>(&'a self, ctx: &'a JobContext, req: &'a JobRequest) -> JobFuture<'a> {
         Box::pin(async move {
-            let (account, class) = match abi::decode(&[Type::Address], &req.params) {
-                Ok(v) => (v[0].as_address().unwrap_or_default(), None),
-                Err(_) => {
-                    let v =
-                        abi::decode(&[Type::Address, Type::String], &req.params).map_err(|e| {
-                            JobError::new(format!(
-                                "score params are abi.encode(address) or abi.encode(address, \
-                                 string class): {e}"
-                            ))
-                        })?;
-                    let c = match &v[1] {
-                        Value::String(s) => Some(s.clone()),
-                        _ => None,
-                    };
-                    (v[0].as_address().unwrap_or_default(), c)
-                }
-            };
+            let (account, class) = score_args(&req.params)?;
             if req.model_hash == B256::ZERO {
                 return Err(JobError::new(
                     "a score request names its model (requestModel)",

@@ -189,17 +189,55 @@ pub async fn register_model(
     licence: Address,
     licence_id: u64,
 ) -> Result<RegisteredModel, OpsError> {
-    let (_, bytes) =
-        ledgerflow_ml::model::Model::load(dir).map_err(|e| OpsError::Other(e.to_string()))?;
+    let gnn = dir.join(jobs::GNN_MODEL_FILE);
+    let bytes = if gnn.exists() {
+        // a GNN (`ledgerflow gnn train -o`)
+        let b =
+            std::fs::read(&gnn).map_err(|e| OpsError::Other(format!("{}: {e}", gnn.display())))?;
+        ledgerflow_gnn::file::GnnModel::from_bytes(&b)
+            .map_err(|e| OpsError::Other(format!("{}: {e}", gnn.display())))?;
+        b
+    } else {
+        ledgerflow_ml::model::Model::load(dir)
+            .map_err(|e| OpsError::Other(e.to_string()))?
+            .1
+    };
     let model_hash = sha_b256(&bytes)?;
     let mpath = dir.join(ledgerflow_ml::manifest::MANIFEST_FILE);
     let mbytes =
         std::fs::read(&mpath).map_err(|e| OpsError::Other(format!("{}: {e}", mpath.display())))?;
     let manifest_hash = sha_b256(&mbytes)?;
-    let manifest =
-        ledgerflow_ml::manifest::Manifest::load(dir).map_err(|e| OpsError::Other(e.to_string()))?;
     let mut dataset_root = B256::ZERO;
-    if let Some(l) = &manifest.lake {
+    if gnn.exists() {
+        // a GNN over a lake graph: that graph's chunks are its dataset
+        let m: serde_json::Value = serde_json::from_slice(&mbytes)
+            .map_err(|e| OpsError::Other(format!("{}: {e}", mpath.display())))?;
+        let rec: ledgerflow_gnn::edges::SourceRecord =
+            serde_json::from_value(m["edges"].clone())
+                .map_err(|e| OpsError::Other(format!("{}: edges: {e}", mpath.display())))?;
+        if let (true, Some(chain), Some((from, to))) =
+            (rec.kind == "lake", rec.chain.clone(), rec.blocks)
+        {
+            dataset_root = jobs::parse_b256(&rec.sha256).ok_or_else(|| {
+                OpsError::Other("the manifest's graph root is not 32 bytes".into())
+            })?;
+            let ds = DatasetInfo {
+                chain,
+                from_block: from,
+                to_block: to,
+            };
+            register_dataset_root(n, key, registry, dataset_root, &ds).await?;
+        }
+    }
+    let manifest = if gnn.exists() {
+        None
+    } else {
+        Some(
+            ledgerflow_ml::manifest::Manifest::load(dir)
+                .map_err(|e| OpsError::Other(e.to_string()))?,
+        )
+    };
+    if let Some(l) = manifest.as_ref().and_then(|m| m.lake.as_ref()) {
         dataset_root = jobs::parse_b256(&l.merkle_root)
             .ok_or_else(|| OpsError::Other("the manifest's lake root is not 32 bytes".into()))?;
         let ds = DatasetInfo {

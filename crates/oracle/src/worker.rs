@@ -432,7 +432,7 @@ impl Worker {
                         continue;
                     }
                 }
-                if job == "score" {
+                if job == "score" || job == "gnn-score" {
                     req.model_hash = crate::chainlink::decode_params(&r.params)
                         .ok()
                         .and_then(|p| p.get("model").and_then(|m| m.as_text().map(String::from)))

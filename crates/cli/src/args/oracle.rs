@@ -154,7 +154,8 @@ pub struct OracleRequestArgs {
     pub oracle: String,
     #[arg(long)]
     pub key_file: PathBuf,
-    /// The job: sql, score or train.
+    /// The job: sql, score, gnn-score (a registered GNN model's score; --model, --account) or
+    /// train.
     #[arg(long)]
     pub job: String,
     /// sql: the query template.

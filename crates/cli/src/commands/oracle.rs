@@ -218,21 +218,21 @@ pub async fn request(a: OracleRequestArgs) -> eyre::Result<ExitCode> {
                 jobs::sql_params(name, root, &values),
             )
         }
-        "score" => {
+        "score" | "gnn-score" => {
             let model = b256(
                 a.model
                     .as_deref()
-                    .ok_or_else(|| eyre!("--job score needs --model HASH"))?,
+                    .ok_or_else(|| eyre!("--job {} needs --model HASH", a.job))?,
                 "--model",
             )?;
             let account = address(
                 a.account
                     .as_deref()
-                    .ok_or_else(|| eyre!("--job score needs --account ADDR"))?,
+                    .ok_or_else(|| eyre!("--job {} needs --account ADDR", a.job))?,
                 "--account",
             )?;
             (
-                job_id("score"),
+                job_id(&a.job),
                 model,
                 jobs::score_params(account, a.class.as_deref()),
             )

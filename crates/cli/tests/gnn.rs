@@ -144,6 +144,69 @@ async fn node_classification_trains_repeatably_and_refuses_bad_input() {
     assert_eq!(m["split_column"], "part");
     assert!(!m["edges"]["sha256"].as_str().unwrap().is_empty());
 
+    // neighbour-sampled mini-batches (GraphSAGE)
+    let mb = d.path().join("mb");
+    let r = run(&[
+        "gnn",
+        "train",
+        "--edges",
+        s(&edges),
+        "--header",
+        "no",
+        "--features",
+        s(&nodes),
+        "--label",
+        "role",
+        "--model",
+        "sage",
+        "--batch-size",
+        "16",
+        "--fanout",
+        "5,3",
+        "--seed",
+        "1",
+        "--format",
+        "json",
+        "-o",
+        s(&mb),
+    ])
+    .await;
+    assert!(r.status.success(), "{}", stderr(&r));
+    let v: serde_json::Value = serde_json::from_str(stdout(&r).trim()).unwrap();
+    assert!(v["accuracy"].as_f64().unwrap() > 0.8, "{v}");
+    let m: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(mb.join("manifest.json")).unwrap()).unwrap();
+    assert_eq!(m["batch"]["fanout"], serde_json::json!([5, 3]));
+    for (extra, want) in [
+        (
+            vec!["--model", "gcn", "--batch-size", "16"],
+            "are for --model sage",
+        ),
+        (
+            vec!["--model", "sage", "--batch-size", "16", "--fanout", "5"],
+            "two counts",
+        ),
+    ] {
+        let mut args = vec![
+            "gnn",
+            "train",
+            "--edges",
+            s(&edges),
+            "--header",
+            "no",
+            "--features",
+            s(&nodes),
+            "--label",
+            "role",
+            "-o",
+            s(&mb),
+        ];
+        args.extend(extra);
+        let r = run(&args).await;
+        assert_eq!(r.status.code(), Some(2), "{}", stderr(&r));
+        assert!(stderr(&r).contains(want), "{}", stderr(&r));
+    }
+
     // bad input: exit 2, the cause named, no panic
     let bad_edges = d.path().join("bad.csv");
     std::fs::write(&bad_edges, "0xa,0xb,1\n0xb,0xc,x\n").unwrap();

@@ -176,6 +176,27 @@ impl MeanAdj {
         MeanAdj { n, m, t }
     }
 
+    /// From neighbour lists: row `i` averages over `lists[i]` (a sampled neighbourhood;
+    /// an empty list gives a zero row). Directed: `j` in `i`'s list says nothing of `j`'s.
+    pub fn from_lists(lists: &[Vec<u32>]) -> MeanAdj {
+        let n = lists.len();
+        let mut off = Vec::with_capacity(n + 1);
+        off.push(0);
+        let mut col = Vec::new();
+        let mut val = Vec::new();
+        for l in lists {
+            let w = 1.0 / l.len().max(1) as f64;
+            for &j in l {
+                col.push(j);
+                val.push(w);
+            }
+            off.push(col.len());
+        }
+        let m = Sparse { n, off, col, val };
+        let t = m.transpose();
+        MeanAdj { n, m, t }
+    }
+
     /// `M · x`.
     pub fn mul(&self, x: &Mat) -> Mat {
         self.m.mul(x)

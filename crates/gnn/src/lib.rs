@@ -21,6 +21,7 @@
 //! - [`gat`]: a two-layer graph attention network (multi-head), gradients by hand
 //!   (checked).
 //! - [`sage`]: a two-layer GraphSAGE (mean aggregator), gradients by hand (checked).
+//! - [`sample`]: neighbour-sampled mini-batches for GraphSAGE (two-hop fan-outs).
 //! - [`sign`]: edge-sign prediction (80/20 protocol), the degree-feature baseline with
 //!   gradient-boosted trees.
 //! - [`similar`]: WL signatures of each node's k-hop neighbourhood: similar-neighbourhood
@@ -42,6 +43,7 @@ pub mod link;
 pub mod node_task;
 pub mod nodes;
 pub mod sage;
+pub mod sample;
 pub mod sign;
 pub mod similar;
 pub mod train;

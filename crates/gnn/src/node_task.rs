@@ -35,6 +35,8 @@ pub struct NodeTask {
     /// A node-table column that gives the split (`train`, `val`, `test`; other values
     /// and empty cells: unused) instead of the seeded shuffle.
     pub split_column: Option<String>,
+    /// Neighbour-sampled mini-batches (GraphSAGE only) instead of full-batch steps.
+    pub batch: Option<crate::sample::BatchOptions>,
 }
 
 /// A failure, naming its cause.
@@ -105,6 +107,8 @@ pub struct GnnManifest {
     pub val_fraction: f64,
     /// The node-table column the split came from (else the seeded shuffle).
     pub split_column: Option<String>,
+    /// Mini-batch size and fan-outs (absent: full batch).
+    pub batch: Option<crate::sample::BatchOptions>,
     pub split: [usize; 3],
     /// Standardisation of each feature (mean, deviation) from the training nodes.
     pub scaling: Vec<(f64, f64)>,
@@ -153,6 +157,11 @@ pub fn run(t: &NodeTask) -> Result<NodeRun, GnnError> {
         if !(0.0..1.0).contains(&f) {
             return Err(GnnError::Invalid(format!("{name} must be in [0, 1)")));
         }
+    }
+    if t.batch.is_some() && t.arch != Arch::Sage {
+        return Err(GnnError::Invalid(
+            "neighbour-sampled mini-batches (--batch-size) are for --model sage".into(),
+        ));
     }
     if t.test_fraction + t.val_fraction >= 0.9 {
         return Err(GnnError::Invalid(
@@ -222,15 +231,29 @@ pub fn run(t: &NodeTask) -> Result<NodeRun, GnnError> {
     let inp = Inputs::new(t.arch, n, &el.src, &el.dst, x);
     let k = nd.classes.len();
     let t0 = std::time::Instant::now();
-    let trained = train::train(
-        &inp,
-        t.arch,
-        &nd.labels,
-        k,
-        &train_mask,
-        &val_mask,
-        &t.train,
-    );
+    let trained = match &t.batch {
+        None => train::train(
+            &inp,
+            t.arch,
+            &nd.labels,
+            k,
+            &train_mask,
+            &val_mask,
+            &t.train,
+        ),
+        Some(b) => crate::sample::train_sage(
+            n,
+            &el.src,
+            &el.dst,
+            &inp.x,
+            &nd.labels,
+            k,
+            &train_mask,
+            &val_mask,
+            &t.train,
+            b,
+        ),
+    };
     let train_seconds = t0.elapsed().as_secs_f64();
     let probs = train::predict(&trained.model, &inp);
     let y: Vec<u32> = test.iter().filter_map(|&i| nd.labels[i]).collect();
@@ -259,6 +282,7 @@ pub fn run(t: &NodeTask) -> Result<NodeRun, GnnError> {
         test_fraction: t.test_fraction,
         val_fraction: t.val_fraction,
         split_column: t.split_column.clone(),
+        batch: t.batch.clone(),
         split: [tr.len(), val.len(), test.len()],
         scaling,
         join: summary(&nd.report, n, el.len()),

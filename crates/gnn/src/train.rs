@@ -460,6 +460,36 @@ mod tests {
     }
 
     #[test]
+    fn neighbour_sampled_mini_batches_learn_too_and_repeat() {
+        let (n, s, d, x, labels) = communities(3);
+        let train_mask: Vec<bool> = (0..n).map(|i| i % 5 == 0).collect();
+        let val_mask: Vec<bool> = (0..n).map(|i| i % 5 == 1).collect();
+        let o = TrainOptions {
+            seed: 7,
+            ..TrainOptions::default()
+        };
+        let b = crate::sample::BatchOptions {
+            batch_size: 8,
+            fanout: [5, 3],
+        };
+        let t =
+            crate::sample::train_sage(n, &s, &d, &x, &labels, 2, &train_mask, &val_mask, &o, &b);
+        let inp = Inputs::new(Arch::Sage, n, &s, &d, x.clone());
+        let p = predict(&t.model, &inp);
+        let test: Vec<usize> = (0..n).filter(|i| i % 5 >= 2).collect();
+        let right = test
+            .iter()
+            .filter(|&&i| Some(u32::from(p.row(i)[1] > p.row(i)[0])) == labels[i])
+            .count();
+        let acc = right as f64 / test.len() as f64;
+        println!("SAGE, sampled mini-batches: test accuracy {acc:.3}");
+        assert!(acc > 0.85, "{acc}");
+        let again =
+            crate::sample::train_sage(n, &s, &d, &x, &labels, 2, &train_mask, &val_mask, &o, &b);
+        assert_eq!(again, t);
+    }
+
+    #[test]
     fn balanced_weights_follow_the_training_counts() {
         let labels = [Some(0), Some(0), Some(0), Some(1), None, Some(1)];
         let mask = [true, true, true, true, true, false];

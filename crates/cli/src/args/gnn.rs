@@ -285,6 +285,13 @@ pub struct GnnTrainArgs {
     pub test_fraction: f64,
     #[arg(long, default_value_t = 0.1)]
     pub val_fraction: f64,
+    /// --task node --model sage: train on neighbour-sampled mini-batches of this many
+    /// training nodes (one Adam step each) instead of the whole graph per step.
+    #[arg(long)]
+    pub batch_size: Option<usize>,
+    /// Neighbours sampled per node at hop 1 and hop 2 (with --batch-size).
+    #[arg(long, default_value = "25,10")]
+    pub fanout: String,
     /// --task node: a node-table column giving the split (train, val, test) instead of
     /// the seeded shuffle (to compare with another tool on the same split).
     #[arg(long)]

@@ -116,6 +116,28 @@ pub fn train(a: GnnTrainArgs) -> eyre::Result<ExitCode> {
         test_fraction: a.test_fraction,
         val_fraction: a.val_fraction,
         split_column: a.split_col.clone(),
+        batch: match a.batch_size {
+            None => None,
+            Some(0) => bail!("--batch-size must be at least 1"),
+            Some(size) => {
+                let f: Vec<usize> = a
+                    .fanout
+                    .split(',')
+                    .map(|x| x.trim().parse::<usize>())
+                    .collect::<Result<_, _>>()
+                    .map_err(|_| eyre!("--fanout {:?}: two counts, e.g. 25,10", a.fanout))?;
+                let [f1, f2] = f[..] else {
+                    bail!("--fanout {:?}: two counts, e.g. 25,10", a.fanout);
+                };
+                if f1 == 0 || f2 == 0 {
+                    bail!("--fanout counts must be at least 1");
+                }
+                Some(ledgerflow_gnn::sample::BatchOptions {
+                    batch_size: size,
+                    fanout: [f1, f2],
+                })
+            }
+        },
     };
     let r = node_task::run(&task)?;
     std::fs::create_dir_all(&output)?;

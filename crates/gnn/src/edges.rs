@@ -800,3 +800,22 @@ impl EdgeSource {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn column_specs_print_as_they_parse() {
+        for text in [
+            "source,target,weight,time",
+            "_,source,target,sign",
+            "source=from,target=to,time=ts",
+        ] {
+            let spec: ColumnSpec = text.parse().unwrap();
+            assert_eq!(spec.to_text().as_deref(), Some(text));
+            assert_eq!(spec.to_text().unwrap().parse::<ColumnSpec>().unwrap(), spec);
+        }
+        assert_eq!(ColumnSpec::Auto.to_text(), None);
+    }
+}

@@ -26,23 +26,26 @@ pub struct Sage {
 }
 
 impl Sage {
-    /// Glorot-uniform weights from `rng`, zero biases.
+    /// Weights and biases uniform in `±1/√fan_in` from `rng` (PyTorch's `Linear`
+    /// default, which PyG's `SAGEConv` uses).
     pub fn init(dim: usize, hidden: usize, classes: usize, rng: &mut ChaCha8Rng) -> Sage {
-        let mut glorot = |r: usize, c: usize| {
-            let a = (6.0 / (r + c) as f64).sqrt();
+        let mut uniform = |r: usize, c: usize, fan_in: usize| {
+            let a = 1.0 / (fan_in.max(1) as f64).sqrt();
             Mat::from_vec(r, c, (0..r * c).map(|_| rng.gen_range(-a..a)).collect())
         };
-        let ws1 = glorot(dim, hidden);
-        let wn1 = glorot(dim, hidden);
-        let ws2 = glorot(hidden, classes);
-        let wn2 = glorot(hidden, classes);
+        let ws1 = uniform(dim, hidden, dim);
+        let wn1 = uniform(dim, hidden, dim);
+        let b1 = uniform(1, hidden, dim).data;
+        let ws2 = uniform(hidden, classes, hidden);
+        let wn2 = uniform(hidden, classes, hidden);
+        let b2 = uniform(1, classes, hidden).data;
         Sage {
             ws1,
             wn1,
-            b1: vec![0.0; hidden],
+            b1,
             ws2,
             wn2,
-            b2: vec![0.0; classes],
+            b2,
         }
     }
 

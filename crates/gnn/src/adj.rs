@@ -52,6 +52,22 @@ impl Csr {
     }
 }
 
+/// Calls `f` with each value two sorted lists share (common neighbours), in order.
+pub(crate) fn for_common(x: &[u32], y: &[u32], mut f: impl FnMut(u32)) {
+    let (mut i, mut j) = (0, 0);
+    while i < x.len() && j < y.len() {
+        match x[i].cmp(&y[j]) {
+            std::cmp::Ordering::Less => i += 1,
+            std::cmp::Ordering::Greater => j += 1,
+            std::cmp::Ordering::Equal => {
+                f(x[i]);
+                i += 1;
+                j += 1;
+            }
+        }
+    }
+}
+
 /// A sparse `n × n` matrix in CSR form.
 #[derive(Debug, Clone, PartialEq)]
 struct Sparse {

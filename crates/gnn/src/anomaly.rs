@@ -25,7 +25,7 @@ use serde::Serialize;
 use crate::adj::Csr;
 use crate::dense::Mat;
 use crate::edges::EdgeList;
-use crate::link::{self, LinkOptions};
+use crate::link::{self, key, LinkOptions};
 
 /// Per node: both scores and the ego-net counts.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -65,11 +65,6 @@ pub struct AnomalyRun {
 /// Non-links sampled per node for its reconstruction error.
 const NON_LINKS: usize = 64;
 
-fn key(a: u32, b: u32) -> u64 {
-    let (a, b) = if a < b { (a, b) } else { (b, a) };
-    (u64::from(a) << 32) | u64::from(b)
-}
-
 /// OddBall's ego-net counts and scores over an undirected neighbour structure.
 pub fn oddball(adj: &Csr) -> (Vec<u32>, Vec<u64>, Vec<f64>, f64, f64) {
     let n = adj.n;
@@ -81,19 +76,8 @@ pub fn oddball(adj: &Csr) -> (Vec<u32>, Vec<u64>, Vec<f64>, f64, f64) {
             if (v as usize) <= u {
                 continue;
             }
-            let (x, y) = (adj.neighbours(u), adj.neighbours(v as usize));
-            let (mut i, mut j, mut c) = (0, 0, 0u64);
-            while i < x.len() && j < y.len() {
-                match x[i].cmp(&y[j]) {
-                    std::cmp::Ordering::Less => i += 1,
-                    std::cmp::Ordering::Greater => j += 1,
-                    std::cmp::Ordering::Equal => {
-                        c += 1;
-                        i += 1;
-                        j += 1;
-                    }
-                }
-            }
+            let mut c = 0u64;
+            crate::adj::for_common(adj.neighbours(u), adj.neighbours(v as usize), |_| c += 1);
             tri[u] += c;
             tri[v as usize] += c;
         }

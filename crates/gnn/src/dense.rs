@@ -171,6 +171,34 @@ impl Mat {
     }
 }
 
+/// Per column of `x`, the mean and the (population) deviation over `rows`; a column
+/// that does not vary there gets deviation 1.
+pub fn column_scaling(x: &Mat, rows: &[usize]) -> Vec<(f64, f64)> {
+    (0..x.cols)
+        .map(|f| {
+            let len = rows.len().max(1) as f64;
+            let mean = rows.iter().map(|&i| x.row(i)[f]).sum::<f64>() / len;
+            let var = rows
+                .iter()
+                .map(|&i| (x.row(i)[f] - mean).powi(2))
+                .sum::<f64>()
+                / len;
+            (mean, if var > 0.0 { var.sqrt() } else { 1.0 })
+        })
+        .collect()
+}
+
+/// `x` with every column standardised by its (mean, deviation).
+pub fn standardise(x: &Mat, scaling: &[(f64, f64)]) -> Mat {
+    let mut out = x.clone();
+    for row in out.data.chunks_mut(x.cols.max(1)) {
+        for (v, &(m, s)) in row.iter_mut().zip(scaling) {
+            *v = (*v - m) / s;
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -164,13 +164,7 @@ impl GnnModel {
 
     /// Standardises raw feature rows (`features` wide) as training did.
     pub fn scale(&self, raw: &Mat) -> Mat {
-        let mut x = raw.clone();
-        let d = x.cols;
-        for (k, v) in x.data.iter_mut().enumerate() {
-            let (m, s) = self.scaling[k % d];
-            *v = (*v - m) / s;
-        }
-        x
+        crate::dense::standardise(raw, &self.scaling)
     }
 }
 

@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use ledgerflow_ml::table::ColumnSpec;
 
 use crate::dense::Mat;
-use crate::edges::EdgeSource;
+use crate::edges::{EdgeList, EdgeSource};
 use crate::file::GnnModel;
 use crate::node_task::GnnError;
 use crate::nodes::{self, JoinReport};
@@ -61,24 +61,34 @@ pub fn load_model(path: &Path) -> Result<(GnnModel, String), GnnError> {
 
 /// Applies the model as the module documents.
 pub fn apply(a: &Apply) -> Result<Applied, GnnError> {
-    let (model, model_sha256) = load_model(&a.model)?;
-    let (mut el, _) = a.edges.read()?;
+    let (el, _) = a.edges.read()?;
+    apply_to(&a.model, el, &a.features, &a.id)
+}
+
+/// [`apply`] to a graph already read (by a caller that also checked where it came from).
+pub fn apply_to(
+    model: &Path,
+    mut el: EdgeList,
+    features: &Path,
+    id: &str,
+) -> Result<Applied, GnnError> {
+    let (model, model_sha256) = load_model(model)?;
     // the model's inputs are the table's features plus has_features, last
     let wanted: Vec<String> = match model.features.split_last() {
         Some((last, rest)) if last == "has_features" => rest.to_vec(),
         _ => model.features.clone(),
     };
     let spec = ColumnSpec {
-        id: a.id.clone(),
+        id: id.to_string(),
         label: None,
         features: Some(wanted),
         ..ColumnSpec::default()
     };
-    let nd = nodes::join_spec(&mut el, &a.features, &spec)?;
+    let nd = nodes::join_spec(&mut el, features, &spec)?;
     if nd.names != model.features {
         return Err(GnnError::Invalid(format!(
             "{}: the model reads {:?}, the table gives {:?}",
-            a.features.display(),
+            features.display(),
             model.features,
             nd.names
         )));

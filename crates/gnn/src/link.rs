@@ -37,7 +37,7 @@ use crate::adj::{Csr, NormAdj};
 use crate::dense::Mat;
 use crate::edges::EdgeList;
 use crate::gcn::{dropout_mask, Gcn};
-use crate::train::{Adam, TrainOptions};
+use crate::train::{Adam, EarlyStop, TrainOptions};
 
 /// How the links are split.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -131,7 +131,8 @@ const SPLIT_SALT: u64 = 0x5eed_11c0_0000_0002;
 /// The evaluation negatives' salt.
 const EVAL_SALT: u64 = 0x5eed_e7a1_0000_0003;
 
-fn key(a: u32, b: u32) -> u64 {
+/// An undirected pair as one number (smaller end in the high half).
+pub(crate) fn key(a: u32, b: u32) -> u64 {
     let (a, b) = if a < b { (a, b) } else { (b, a) };
     (u64::from(a) << 32) | u64::from(b)
 }
@@ -256,22 +257,12 @@ impl<'a> AdamicAdar<'a> {
     }
 
     fn score(&self, a: u32, b: u32) -> f64 {
-        let (x, y) = (
+        let mut s = 0.0;
+        crate::adj::for_common(
             self.adj.neighbours(a as usize),
             self.adj.neighbours(b as usize),
+            |w| s += self.weight[w as usize],
         );
-        let (mut i, mut j, mut s) = (0, 0, 0.0);
-        while i < x.len() && j < y.len() {
-            match x[i].cmp(&y[j]) {
-                std::cmp::Ordering::Less => i += 1,
-                std::cmp::Ordering::Greater => j += 1,
-                std::cmp::Ordering::Equal => {
-                    s += self.weight[x[i] as usize];
-                    i += 1;
-                    j += 1;
-                }
-            }
-        }
         s
     }
 }
@@ -420,9 +411,8 @@ pub(crate) fn train_encoder(
     let n_w1 = enc.w1.data.len();
     let n_enc = enc.params().count();
     let mut adam = Adam::new(n_enc + n * o.learned_features);
-    let mut best = (f64::INFINITY, 0usize, enc.clone(), x_all.clone());
+    let mut stop = EarlyStop::new(&(enc.clone(), x_all.clone()), o.train.patience);
     let mut epochs_run = 0;
-    let mut history = Vec::new();
     for epoch in 0..o.train.epochs {
         epochs_run = epoch + 1;
         let drop = (o.train.dropout > 0.0)
@@ -458,32 +448,31 @@ pub(crate) fn train_encoder(
             -loss
         } else {
             let z = enc.forward(&a, &ax, None).z;
-            let mut s: Vec<f64> = val_p
+            let s: Vec<f64> = val_p
                 .iter()
                 .chain(val_neg)
                 .map(|&(u, v)| dot(z.row(u as usize), z.row(v as usize)))
                 .collect();
             let truth: Vec<bool> = (0..s.len()).map(|i| i < val_p.len()).collect();
-            let auc = ledgerflow_ml::metrics::curves(&s, &truth).roc_auc;
-            s.clear();
-            auc.unwrap_or(0.0)
+            ledgerflow_ml::metrics::curves(&s, &truth)
+                .roc_auc
+                .unwrap_or(0.0)
         };
-        history.push((loss, val_score));
-        if -val_score < best.0 {
-            best = (-val_score, epoch, enc.clone(), x_all.clone());
-        } else if o.train.patience > 0 && epoch - best.1 >= o.train.patience {
+        if stop.observe(epoch, loss, val_score, -val_score, || {
+            (enc.clone(), x_all.clone())
+        }) {
             break;
         }
     }
-    let encoder = best.2;
-    let ax = a.mul(&best.3);
+    let (encoder, inputs) = stop.model;
+    let ax = a.mul(&inputs);
     let embedding = encoder.forward(&a, &ax, None).z;
     Encoded {
         encoder,
         embedding,
-        best_epoch: best.1,
+        best_epoch: stop.epoch,
         epochs_run,
-        history,
+        history: stop.history,
     }
 }
 

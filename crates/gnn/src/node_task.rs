@@ -214,20 +214,9 @@ pub fn run(t: &NodeTask) -> Result<NodeRun, GnnError> {
     tr.iter().for_each(|&i| train_mask[i] = true);
     val.iter().for_each(|&i| val_mask[i] = true);
     // standardise with the training nodes' statistics
-    let mut scaling = Vec::with_capacity(d);
-    for f in 0..d {
-        let vals: Vec<f64> = tr.iter().map(|&i| nd.row(i)[f]).collect();
-        let mean = vals.iter().sum::<f64>() / vals.len() as f64;
-        let var = vals.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / vals.len() as f64;
-        let sd = if var > 0.0 { var.sqrt() } else { 1.0 };
-        scaling.push((mean, sd));
-    }
-    let mut x = Mat::zeros(n, d);
-    for i in 0..n {
-        for (f, &(m, s)) in scaling.iter().enumerate() {
-            x.data[i * d + f] = (nd.row(i)[f] - m) / s;
-        }
-    }
+    let raw = Mat::from_vec(n, d, nd.x.clone());
+    let scaling = crate::dense::column_scaling(&raw, tr);
+    let x = crate::dense::standardise(&raw, &scaling);
     let inp = Inputs::new(t.arch, n, &el.src, &el.dst, x);
     let k = nd.classes.len();
     let t0 = std::time::Instant::now();

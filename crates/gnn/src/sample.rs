@@ -20,7 +20,7 @@ use crate::adj::{Csr, MeanAdj};
 use crate::dense::Mat;
 use crate::gcn::{cross_entropy, dropout_mask, Targets};
 use crate::sage::Sage;
-use crate::train::{class_weights, Adam, Net, TrainOptions, Trained};
+use crate::train::{class_weights, Adam, EarlyStop, Net, TrainOptions, Trained};
 
 /// A sampled computation graph.
 #[derive(Debug, Clone, PartialEq)]
@@ -118,8 +118,7 @@ pub fn train_sage(
     let mut order: Vec<u32> = (0..n as u32)
         .filter(|&i| train_mask[i as usize] && labels[i as usize].is_some())
         .collect();
-    let mut best = (f64::INFINITY, 0usize, model.clone());
-    let mut history = Vec::with_capacity(o.epochs);
+    let mut stop = EarlyStop::new(&model, o.patience);
     let mut epochs_run = 0;
     for epoch in 0..o.epochs {
         epochs_run = epoch + 1;
@@ -153,18 +152,15 @@ pub fn train_sage(
         } else {
             loss
         };
-        history.push((loss, val));
-        if val < best.0 {
-            best = (val, epoch, model.clone());
-        } else if o.patience > 0 && epoch - best.1 >= o.patience {
+        if stop.observe(epoch, loss, val, val, || model.clone()) {
             break;
         }
     }
     Trained {
-        model: Net::Sage(best.2),
-        best_epoch: best.1,
+        model: Net::Sage(stop.model),
+        best_epoch: stop.epoch,
         epochs_run,
-        history,
+        history: stop.history,
     }
 }
 

@@ -283,6 +283,50 @@ impl Adam {
     }
 }
 
+/// Keeps the parameters of the epoch with the lowest validation criterion and says when
+/// `patience` epochs have passed without a better one (0: never stop early); records
+/// each epoch's (training loss, shown validation value).
+pub(crate) struct EarlyStop<M> {
+    pub(crate) best: f64,
+    pub(crate) epoch: usize,
+    pub(crate) model: M,
+    pub(crate) history: Vec<(f64, f64)>,
+    patience: usize,
+}
+
+impl<M: Clone> EarlyStop<M> {
+    pub(crate) fn new(model: &M, patience: usize) -> EarlyStop<M> {
+        EarlyStop {
+            best: f64::INFINITY,
+            epoch: 0,
+            model: model.clone(),
+            history: Vec::new(),
+            patience,
+        }
+    }
+
+    /// Records `epoch`: lower `criterion` is better (then `snapshot` gives the
+    /// parameters kept); true when training should stop.
+    pub(crate) fn observe(
+        &mut self,
+        epoch: usize,
+        loss: f64,
+        shown: f64,
+        criterion: f64,
+        snapshot: impl FnOnce() -> M,
+    ) -> bool {
+        self.history.push((loss, shown));
+        if criterion < self.best {
+            self.best = criterion;
+            self.epoch = epoch;
+            self.model = snapshot();
+            false
+        } else {
+            self.patience > 0 && epoch - self.epoch >= self.patience
+        }
+    }
+}
+
 /// Class weights over the training nodes (`balanced`), or ones.
 pub fn class_weights(
     labels: &[Option<u32>],
@@ -338,8 +382,7 @@ pub fn train(
         class_weight: &cw,
     };
     let has_val = val_mask.iter().zip(labels).any(|(&m, l)| m && l.is_some());
-    let mut best = (f64::INFINITY, 0usize, model.clone());
-    let mut history = Vec::with_capacity(o.epochs);
+    let mut stop = EarlyStop::new(&model, o.patience);
     let mut epochs_run = 0;
     for epoch in 0..o.epochs {
         epochs_run = epoch + 1;
@@ -352,18 +395,15 @@ pub fn train(
         } else {
             loss
         };
-        history.push((loss, val));
-        if val < best.0 {
-            best = (val, epoch, model.clone());
-        } else if o.patience > 0 && epoch - best.1 >= o.patience {
+        if stop.observe(epoch, loss, val, val, || model.clone()) {
             break;
         }
     }
     Trained {
-        model: best.2,
-        best_epoch: best.1,
+        model: stop.model,
+        best_epoch: stop.epoch,
         epochs_run,
-        history,
+        history: stop.history,
     }
 }
 

@@ -541,7 +541,7 @@ pub fn gnn_score(
     let recorded: SourceRecord = serde_json::from_value(man["edges"].clone())
         .map_err(|x| e(format!("manifest.json edges: {x}")))?;
     let src = EdgeSource::from_record(&recorded, lake).map_err(e)?;
-    let (_, now) = src.read().map_err(|x| e(x.to_string()))?;
+    let (graph, now) = src.read().map_err(|x| e(x.to_string()))?;
     if now.sha256 != recorded.sha256 {
         return Err(e(format!(
             "the graph {} changed since training ({} now, {} recorded)",
@@ -559,13 +559,7 @@ pub fn gnn_score(
         )));
     }
     let id = man["id_column"].as_str().unwrap_or("id").to_string();
-    let applied = infer::apply(&infer::Apply {
-        model: dir.to_path_buf(),
-        edges: src,
-        features: nodes.clone(),
-        id,
-    })
-    .map_err(|x| e(x.to_string()))?;
+    let applied = infer::apply_to(dir, graph, &nodes, &id).map_err(|x| e(x.to_string()))?;
     let want = account.to_ascii_lowercase();
     let row = applied
         .nodes
@@ -608,35 +602,49 @@ impl Job for GnnScoreJob {
     }
 
     fn run<'a>(&'a self, ctx: &'a JobContext, req: &'a JobRequest) -> JobFuture<'a> {
-        Box::pin(async move {
-            let (account, class) = score_args(&req.params)?;
-            if req.model_hash == B256::ZERO {
-                return Err(JobError::new(
-                    "a gnn-score request names its model (requestModel)",
-                ));
-            }
-            let dir = ctx.models.find(&req.model_hash).ok_or_else(|| {
-                JobError::new(format!(
-                    "model {} is not in this worker's model folders",
-                    hex32(&req.model_hash)
-                ))
-            })?;
-            let lake = ctx.lake.clone();
-            let acct = format!("{account:#x}");
-            let (micro, root, notes) = tokio::task::spawn_blocking(move || {
-                gnn_score(&dir, &lake, &acct, class.as_deref())
-            })
+        Box::pin(run_scoring(ctx, req, self.name(), gnn_score))
+    }
+}
+
+/// What a scoring job computes from a model folder, the lake, an account and a class:
+/// probability × 10^6, the dataset root, notes.
+type Scorer =
+    fn(&Path, &Path, &str, Option<&str>) -> Result<(u64, B256, BTreeMap<String, String>), JobError>;
+
+/// The body `score` and `gnn-score` share: the params decoded, the requested model
+/// found in the worker's model folders, `scorer` run off the async threads, the
+/// probability × 10^6 delivered with its dataset root and model hash.
+async fn run_scoring(
+    ctx: &JobContext,
+    req: &JobRequest,
+    job: &str,
+    scorer: Scorer,
+) -> Result<JobOutput, JobError> {
+    let (account, class) = score_args(&req.params)?;
+    if req.model_hash == B256::ZERO {
+        return Err(JobError::new(format!(
+            "a {job} request names its model (requestModel)"
+        )));
+    }
+    let dir = ctx.models.find(&req.model_hash).ok_or_else(|| {
+        JobError::new(format!(
+            "model {} is not in this worker's model folders",
+            hex32(&req.model_hash)
+        ))
+    })?;
+    let lake = ctx.lake.clone();
+    let acct = format!("{account:#x}");
+    let (micro, root, notes) =
+        tokio::task::spawn_blocking(move || scorer(&dir, &lake, &acct, class.as_deref()))
             .await
             .map_err(|e| JobError::new(format!("the scoring task failed: {e}")))??;
-            Ok(JobOutput {
-                result: abi::encode(&[Value::Uint(U256::from(micro))]),
-                dataset_root: root,
-                model_hash: req.model_hash,
-                notes,
-                side: Vec::new(),
-            })
-        })
-    }
+    Ok(JobOutput {
+        result: abi::encode(&[Value::Uint(U256::from(micro))]),
+        dataset_root: root,
+        model_hash: req.model_hash,
+        notes,
+        side: Vec::new(),
+    })
 }
 
 /// `score`/`gnn-score` params: `abi.encode(address)` or `abi.encode(address, string)`.
@@ -754,33 +762,7 @@ impl Job for ScoreJob {
     }
 
     fn run<'a>(&'a self, ctx: &'a JobContext, req: &'a JobRequest) -> JobFuture<'a> {
-        Box::pin(async move {
-            let (account, class) = score_args(&req.params)?;
-            if req.model_hash == B256::ZERO {
-                return Err(JobError::new(
-                    "a score request names its model (requestModel)",
-                ));
-            }
-            let dir = ctx.models.find(&req.model_hash).ok_or_else(|| {
-                JobError::new(format!(
-                    "model {} is not in this worker's model folders",
-                    hex32(&req.model_hash)
-                ))
-            })?;
-            let lake = ctx.lake.clone();
-            let acct = format!("{account:#x}");
-            let (micro, root, notes) =
-                tokio::task::spawn_blocking(move || score(&dir, &lake, &acct, class.as_deref()))
-                    .await
-                    .map_err(|e| JobError::new(format!("the scoring task failed: {e}")))??;
-            Ok(JobOutput {
-                result: abi::encode(&[Value::Uint(U256::from(micro))]),
-                dataset_root: root,
-                model_hash: req.model_hash,
-                notes,
-                side: Vec::new(),
-            })
-        })
+        Box::pin(run_scoring(ctx, req, self.name(), score))
     }
 }
 

@@ -189,9 +189,10 @@ pub async fn register_model(
     licence: Address,
     licence_id: u64,
 ) -> Result<RegisteredModel, OpsError> {
+    // a GNN (`ledgerflow gnn train -o`) or a tree model: the model file's bytes first
     let gnn = dir.join(jobs::GNN_MODEL_FILE);
-    let bytes = if gnn.exists() {
-        // a GNN (`ledgerflow gnn train -o`)
+    let is_gnn = gnn.exists();
+    let bytes = if is_gnn {
         let b =
             std::fs::read(&gnn).map_err(|e| OpsError::Other(format!("{}: {e}", gnn.display())))?;
         ledgerflow_gnn::file::GnnModel::from_bytes(&b)
@@ -202,49 +203,49 @@ pub async fn register_model(
             .map_err(|e| OpsError::Other(e.to_string()))?
             .1
     };
-    let model_hash = sha_b256(&bytes)?;
     let mpath = dir.join(ledgerflow_ml::manifest::MANIFEST_FILE);
     let mbytes =
         std::fs::read(&mpath).map_err(|e| OpsError::Other(format!("{}: {e}", mpath.display())))?;
     let manifest_hash = sha_b256(&mbytes)?;
-    let mut dataset_root = B256::ZERO;
-    if gnn.exists() {
-        // a GNN over a lake graph: that graph's chunks are its dataset
+    // the dataset the model was made from (its root and what the registry records of
+    // it), when the lake holds it: a GNN's lake graph, a tree model's feature chunks
+    let dataset = if is_gnn {
         let m: serde_json::Value = serde_json::from_slice(&mbytes)
             .map_err(|e| OpsError::Other(format!("{}: {e}", mpath.display())))?;
         let rec: ledgerflow_gnn::edges::SourceRecord =
             serde_json::from_value(m["edges"].clone())
                 .map_err(|e| OpsError::Other(format!("{}: edges: {e}", mpath.display())))?;
-        if let (true, Some(chain), Some((from, to))) =
-            (rec.kind == "lake", rec.chain.clone(), rec.blocks)
-        {
-            dataset_root = jobs::parse_b256(&rec.sha256).ok_or_else(|| {
-                OpsError::Other("the manifest's graph root is not 32 bytes".into())
-            })?;
-            let ds = DatasetInfo {
-                chain,
-                from_block: from,
-                to_block: to,
-            };
-            register_dataset_root(n, key, registry, dataset_root, &ds).await?;
+        match (rec.kind == "lake", rec.chain, rec.blocks) {
+            (true, Some(chain), Some((from, to))) => Some((
+                rec.sha256,
+                DatasetInfo {
+                    chain,
+                    from_block: from,
+                    to_block: to,
+                },
+            )),
+            _ => None,
         }
-    }
-    let manifest = if gnn.exists() {
-        None
     } else {
-        Some(
-            ledgerflow_ml::manifest::Manifest::load(dir)
-                .map_err(|e| OpsError::Other(e.to_string()))?,
-        )
+        let manifest = ledgerflow_ml::manifest::Manifest::load(dir)
+            .map_err(|e| OpsError::Other(e.to_string()))?;
+        manifest.lake.map(|l| {
+            let to_block = l.until_block.map_or(0, |b| b.max(0) as u64);
+            (
+                l.merkle_root,
+                DatasetInfo {
+                    chain: l.chain,
+                    from_block: 0,
+                    to_block,
+                },
+            )
+        })
     };
-    if let Some(l) = manifest.as_ref().and_then(|m| m.lake.as_ref()) {
-        dataset_root = jobs::parse_b256(&l.merkle_root)
-            .ok_or_else(|| OpsError::Other("the manifest's lake root is not 32 bytes".into()))?;
-        let ds = DatasetInfo {
-            chain: l.chain.clone(),
-            from_block: 0,
-            to_block: l.until_block.map_or(0, |b| b.max(0) as u64),
-        };
+    let model_hash = sha_b256(&bytes)?;
+    let mut dataset_root = B256::ZERO;
+    if let Some((root, ds)) = dataset {
+        dataset_root = jobs::parse_b256(&root)
+            .ok_or_else(|| OpsError::Other("the manifest's dataset root is not 32 bytes".into()))?;
         register_dataset_root(n, key, registry, dataset_root, &ds).await?;
     }
     let exists = flag(n, registry, "isModel(bytes32)", model_hash).await?;

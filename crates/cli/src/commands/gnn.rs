@@ -272,6 +272,35 @@ fn write_table(
     Ok(())
 }
 
+/// Writes one row per node: its id (column `id_name`), then `x`'s columns named
+/// `{prefix}_0`, `{prefix}_1`, ….
+fn write_matrix(
+    path: &std::path::Path,
+    id_name: &str,
+    ids: &[String],
+    prefix: &str,
+    x: &ledgerflow_gnn::dense::Mat,
+) -> eyre::Result<()> {
+    let mut names = vec![id_name.to_string()];
+    let mut cols: Vec<ArrayRef> = vec![Arc::new(StringArray::from_iter_values(ids.iter()))];
+    for c in 0..x.cols {
+        names.push(format!("{prefix}_{c}"));
+        cols.push(Arc::new(Float64Array::from_iter_values(
+            (0..x.rows).map(|i| x.row(i)[c]),
+        )));
+    }
+    write_table(path, names, cols)
+}
+
+/// Writes `dir/metrics.json` (pretty, atomically): `v` and the code version.
+fn write_metrics(dir: &std::path::Path, mut v: serde_json::Value) -> eyre::Result<()> {
+    v["code"] = serde_json::to_value(ledgerflow_ml::manifest::CodeVersion::current())?;
+    let mut m = serde_json::to_string_pretty(&v)?;
+    m.push('\n');
+    ledgerflow_lake::writer::write_bytes_atomic(&dir.join("metrics.json"), m.as_bytes())?;
+    Ok(())
+}
+
 /// `gnn predict`.
 pub fn predict(a: GnnApplyArgs) -> eyre::Result<ExitCode> {
     let r = apply(&a)?;
@@ -315,15 +344,7 @@ pub fn predict(a: GnnApplyArgs) -> eyre::Result<ExitCode> {
 pub fn embed(a: GnnApplyArgs) -> eyre::Result<ExitCode> {
     let r = apply(&a)?;
     let h = r.embedding.cols;
-    let mut names = vec![a.id.clone()];
-    let mut cols: Vec<ArrayRef> = vec![Arc::new(StringArray::from_iter_values(r.nodes.iter()))];
-    for c in 0..h {
-        names.push(format!("emb_{c}"));
-        cols.push(Arc::new(Float64Array::from_iter_values(
-            (0..r.nodes.len()).map(|i| r.embedding.row(i)[c]),
-        )));
-    }
-    write_table(&a.output, names, cols)?;
+    write_matrix(&a.output, &a.id, &r.nodes, "emb", &r.embedding)?;
     eprintln!(
         "embedded {} nodes in {h} dimensions with {} {}; wrote {}",
         r.nodes.len(),
@@ -371,23 +392,19 @@ fn link_prediction(a: GnnTrainArgs) -> eyre::Result<ExitCode> {
     });
     if let Some(dir) = &a.output {
         std::fs::create_dir_all(dir)?;
-        let mut names = vec![a.id.clone()];
-        let mut cols: Vec<ArrayRef> =
-            vec![Arc::new(StringArray::from_iter_values(el.nodes.iter()))];
-        for c in 0..r.embedding.cols {
-            names.push(format!("emb_{c}"));
-            cols.push(Arc::new(Float64Array::from_iter_values(
-                (0..r.nodes).map(|i| r.embedding.row(i)[c]),
-            )));
-        }
-        write_table(&dir.join("embeddings.parquet"), names, cols)?;
-        let mut m = serde_json::to_string_pretty(&serde_json::json!({
-            "summary": summary, "options": o, "history": r.history,
-            "edges": record,
-            "code": ledgerflow_ml::manifest::CodeVersion::current(),
-        }))?;
-        m.push('\n');
-        ledgerflow_lake::writer::write_bytes_atomic(&dir.join("metrics.json"), m.as_bytes())?;
+        write_matrix(
+            &dir.join("embeddings.parquet"),
+            &a.id,
+            &el.nodes,
+            "emb",
+            &r.embedding,
+        )?;
+        write_metrics(
+            dir,
+            serde_json::json!({
+                "summary": summary, "options": o, "history": r.history, "edges": record,
+            }),
+        )?;
     }
     match a.format {
         GnnFormat::Json => println!("{summary}"),
@@ -562,13 +579,10 @@ fn anomaly(a: GnnTrainArgs) -> eyre::Result<ExitCode> {
             )),
         ];
         write_table(&dir.join("link_scores.parquet"), names, cols)?;
-        let mut m = serde_json::to_string_pretty(&serde_json::json!({
-            "summary": summary, "options": o,
-            "edges": record,
-            "code": ledgerflow_ml::manifest::CodeVersion::current(),
-        }))?;
-        m.push('\n');
-        ledgerflow_lake::writer::write_bytes_atomic(&dir.join("metrics.json"), m.as_bytes())?;
+        write_metrics(
+            dir,
+            serde_json::json!({"summary": summary, "options": o, "edges": record}),
+        )?;
     }
     match a.format {
         GnnFormat::Json => println!("{summary}"),
@@ -618,20 +632,11 @@ fn anomaly(a: GnnTrainArgs) -> eyre::Result<ExitCode> {
 
 /// A node table's features standardised over all its nodes (no labels are read).
 fn standardised(nd: &ledgerflow_gnn::nodes::NodeData) -> ledgerflow_gnn::dense::Mat {
-    let (n, d) = (nd.nodes.len(), nd.dim());
-    let mut x = ledgerflow_gnn::dense::Mat::from_vec(n, d, nd.x.clone());
-    for f in 0..d {
-        let mean = (0..n).map(|i| x.data[i * d + f]).sum::<f64>() / n.max(1) as f64;
-        let var = (0..n)
-            .map(|i| (x.data[i * d + f] - mean).powi(2))
-            .sum::<f64>()
-            / n.max(1) as f64;
-        let sd = if var > 0.0 { var.sqrt() } else { 1.0 };
-        for i in 0..n {
-            x.data[i * d + f] = (x.data[i * d + f] - mean) / sd;
-        }
-    }
-    x
+    use ledgerflow_gnn::dense::{column_scaling, standardise, Mat};
+    let n = nd.nodes.len();
+    let raw = Mat::from_vec(n, nd.dim(), nd.x.clone());
+    let all: Vec<usize> = (0..n).collect();
+    standardise(&raw, &column_scaling(&raw, &all))
 }
 
 /// `gnn wl`.
@@ -646,15 +651,7 @@ pub fn wl(a: GnnWlArgs) -> eyre::Result<ExitCode> {
     let sigs = similar::signatures(&el, a.rounds, a.hops);
     let secs = t.elapsed().as_secs_f64();
     let x = similar::hashed(&sigs, a.dim);
-    let mut names = vec![a.id.clone()];
-    let mut cols: Vec<ArrayRef> = vec![Arc::new(StringArray::from_iter_values(el.nodes.iter()))];
-    for c in 0..a.dim {
-        names.push(format!("wl_{c}"));
-        cols.push(Arc::new(Float64Array::from_iter_values(
-            (0..el.nodes.len()).map(|i| x.row(i)[c]),
-        )));
-    }
-    write_table(&a.output, names, cols)?;
+    write_matrix(&a.output, &a.id, &el.nodes, "wl", &x)?;
     eprintln!(
         "WL signatures of {} neighbourhoods ({} rounds, {} hops) in {secs:.2} s ({:.0} per s); wrote {}",
         el.nodes.len(),

@@ -331,6 +331,10 @@ pub struct UtxoWorkloadSummary {
     pub ground_truth: Vec<OwnedAddress>,
     /// With roles: the role of every entity (`miner`, `entity-3` → `exchange`, …).
     pub roles: BTreeMap<String, String>,
+    /// Every transaction sent, in order: its txid (as the node prints it) and what it
+    /// was (`payment_with_change`, `coinjoin`, `peel_chain`, …; [`write_actions`]).
+    #[serde(skip)]
+    pub tx_actions: Vec<(String, &'static str)>,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -647,6 +651,7 @@ pub async fn generate_utxo(
         }
     }
     let mut actions: BTreeMap<String, u64> = BTreeMap::new();
+    let mut tx_actions: Vec<(String, &'static str)> = Vec::new();
     let miners: Vec<usize> = if cfg.roles {
         (0..=entities).filter(|&e| role_of(e) == "miner").collect()
     } else {
@@ -907,6 +912,7 @@ pub async fn generate_utxo(
                 .and_then(parse_hash)
                 .ok_or_else(|| DevnetError::Workload(format!("sendrawtransaction: {t}")))?;
             *actions.entry(p.action.to_string()).or_default() += 1;
+            tx_actions.push((t.as_str().unwrap_or_default().to_string(), p.action));
             sent += 1;
             for (vout, (k, v)) in p.outputs.iter().enumerate() {
                 g.keys[*k].used = true;
@@ -961,6 +967,7 @@ pub async fn generate_utxo(
         actions,
         ground_truth,
         roles,
+        tx_actions,
     })
 }
 
@@ -1167,6 +1174,20 @@ pub fn write_roles(path: &Path, s: &UtxoWorkloadSummary) -> Result<(), DevnetErr
                 a.address, a.entity
             ));
         }
+    }
+    std::fs::write(path, out).map_err(|e| DevnetError::Io {
+        what: format!("write {}", path.display()),
+        source: e,
+    })
+}
+
+/// Writes what each transaction of the workload was, as CSV (`txid,action`: the
+/// transaction-level ground truth, e.g. for `gnn train --task anomaly --level
+/// transaction --label action`).
+pub fn write_actions(path: &Path, s: &UtxoWorkloadSummary) -> Result<(), DevnetError> {
+    let mut out = String::from("txid,action\n");
+    for (t, a) in &s.tx_actions {
+        out.push_str(&format!("{t},{a}\n"));
     }
     std::fs::write(path, out).map_err(|e| DevnetError::Io {
         what: format!("write {}", path.display()),

@@ -677,6 +677,20 @@ pub enum EdgeSource {
         chain: String,
         level: ledgerflow_graph::store::Level,
     },
+    /// The transaction graph of a UTXO chain's `transactions` table ([`crate::txgraph`]):
+    /// it comes with each transaction's shape features.
+    Transactions {
+        lake: PathBuf,
+        chain: String,
+    },
+}
+
+/// Node features that come with a graph (the transaction graph's shape features).
+#[derive(Debug, Clone, PartialEq)]
+pub struct BuiltinFeatures {
+    pub names: Vec<String>,
+    /// `nodes × names.len()`, numbered as the edge list.
+    pub x: crate::dense::Mat,
 }
 
 /// What a graph was read from, by content (for manifests): the file and its SHA-256,
@@ -705,6 +719,80 @@ pub struct SourceRecord {
 impl EdgeSource {
     /// Reads the graph and records where from.
     pub fn read(&self) -> Result<(EdgeList, SourceRecord), EdgeError> {
+        self.read_with_features().map(|(el, r, _)| (el, r))
+    }
+
+    /// [`EdgeSource::read`], with the node features the source carries (the transaction
+    /// graph's; `None` for edge files and address or entity graphs).
+    pub fn read_with_features(
+        &self,
+    ) -> Result<(EdgeList, SourceRecord, Option<BuiltinFeatures>), EdgeError> {
+        let (el, r) = match self {
+            EdgeSource::Transactions { lake, chain } => {
+                let l = ledgerflow_lake::Lake::new(lake);
+                let bad = |m: String| EdgeError::File {
+                    path: l.table_dir(chain, "transactions"),
+                    message: m,
+                };
+                let ledger = ledgerflow_entities::ledger::Ledger::load(
+                    &l,
+                    chain,
+                    None,
+                    ledgerflow_entities::ledger::AddressBook::default(),
+                )
+                .map_err(|e| bad(e.to_string()))?;
+                let h = ledgerflow_lake::hash::hash_chain(
+                    &l,
+                    chain,
+                    Some(&["transactions".into()]),
+                    None,
+                )
+                .map_err(|e| bad(e.to_string()))?;
+                let g = crate::txgraph::build(&ledger);
+                drop(ledger);
+                if g.nodes.is_empty() {
+                    return Err(bad("no transactions".into()));
+                }
+                let record = SourceRecord {
+                    path: l.table_dir(chain, "transactions"),
+                    sha256: h.root,
+                    bytes: h.chunks.iter().map(|c| c.bytes).sum(),
+                    kind: "lake".into(),
+                    columns: None,
+                    header: "yes".into(),
+                    chain: Some(chain.clone()),
+                    level: Some("transaction".into()),
+                    blocks: h
+                        .chunks
+                        .iter()
+                        .map(|c| c.start)
+                        .min()
+                        .zip(h.chunks.iter().map(|c| c.end).max()),
+                };
+                let f = BuiltinFeatures {
+                    names: crate::txgraph::FEATURES
+                        .iter()
+                        .map(|s| s.to_string())
+                        .collect(),
+                    x: g.x,
+                };
+                let el = EdgeList {
+                    nodes: g.nodes,
+                    src: g.src,
+                    dst: g.dst,
+                    weight: g.weight,
+                    sign: None,
+                    time: Some(g.time),
+                    header: true,
+                };
+                return Ok((el, record, Some(f)));
+            }
+            _ => self.read_plain()?,
+        };
+        Ok((el, r, None))
+    }
+
+    fn read_plain(&self) -> Result<(EdgeList, SourceRecord), EdgeError> {
         match self {
             EdgeSource::File { path, read: o } => {
                 let el = read(path, o)?;
@@ -756,6 +844,7 @@ impl EdgeSource {
                     },
                 ))
             }
+            EdgeSource::Transactions { .. } => self.read_with_features().map(|(el, r, _)| (el, r)),
         }
     }
 
@@ -778,6 +867,10 @@ impl EdgeSource {
                     signed: false,
                 },
             }),
+            "lake" if r.level.as_deref() == Some("transaction") => Ok(EdgeSource::Transactions {
+                lake: lake.to_path_buf(),
+                chain: r.chain.clone().ok_or("a lake source without its chain")?,
+            }),
             "lake" => Ok(EdgeSource::Lake {
                 lake: lake.to_path_buf(),
                 chain: r.chain.clone().ok_or("a lake source without its chain")?,
@@ -796,6 +889,9 @@ impl EdgeSource {
             EdgeSource::File { path, .. } => path.display().to_string(),
             EdgeSource::Lake { lake, chain, level } => {
                 format!("{} {chain} {}", lake.display(), level.table("graph"))
+            }
+            EdgeSource::Transactions { lake, chain } => {
+                format!("{} {chain} transaction graph", lake.display())
             }
         }
     }

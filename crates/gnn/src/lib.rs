@@ -28,6 +28,8 @@
 //!   search and hashed features for the tree models.
 //! - [`train`]: full-batch training (Adam, weight decay, dropout, class weights, early
 //!   stopping on the validation loss), seeded and bit-for-bit repeatable.
+//! - [`txgraph`]: the transaction graph of a UTXO chain in the lake (a spend is a link)
+//!   and each transaction's shape features.
 //! - [`wl`]: Weisfeiler-Lehman subtree labels, neighbourhood histograms and the WL
 //!   subtree kernel.
 
@@ -47,4 +49,5 @@ pub mod sample;
 pub mod sign;
 pub mod similar;
 pub mod train;
+pub mod txgraph;
 pub mod wl;

@@ -97,6 +97,23 @@ pub fn join(
     join_spec(edges, path, &spec)
 }
 
+/// [`join`] of the ids and labels only (no feature column is read): for graphs that
+/// bring their own node features (the transaction graph).
+pub fn join_labels(
+    edges: &mut EdgeList,
+    path: &Path,
+    id: &str,
+    label: Option<&str>,
+) -> Result<NodeData, NodeError> {
+    let spec = ColumnSpec {
+        id: id.to_string(),
+        label: label.map(str::to_string),
+        features: Some(Vec::new()),
+        ..ColumnSpec::default()
+    };
+    join_spec(edges, path, &spec)
+}
+
 /// [`join`] with the table's columns chosen by `spec` (scoring: exactly the model's
 /// features, in its order).
 pub fn join_spec(

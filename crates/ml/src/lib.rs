@@ -3,6 +3,7 @@
 //! - [`table`]: feature tables from Parquet or CSV (id, label, numeric features).
 //! - [`bins`], [`tree`], [`forest`], [`gbt`]: histogram trees, random forests and
 //!   gradient boosting, deterministic on any number of threads.
+//! - [`iforest`]: isolation-forest outlier scores (unsupervised, seeded).
 //! - [`model`]: the trained model, its prediction and explanations, its file and hash.
 //! - [`manifest`]: what a training run read and did, and `verify` that re-derives it.
 //! - [`metrics`], [`split`]: evaluation on temporal and group-disjoint splits.
@@ -17,6 +18,7 @@ pub mod error;
 pub mod features;
 pub mod forest;
 pub mod gbt;
+pub mod iforest;
 pub mod labels;
 pub mod manifest;
 pub mod metrics;

@@ -343,7 +343,8 @@ fn roles(
             }
         }
     }
-    if features.is_empty() {
+    // (an explicit empty list asks for ids, labels and auxiliary columns only)
+    if features.is_empty() && spec.features.is_none() {
         return Err(MlError::table(path, "no feature column is left"));
     }
     Ok((roles, features))

@@ -102,6 +102,11 @@ pub struct DevnetLitecoinArgs {
     /// for `ledgerflow labels import` (address,category,source).
     #[arg(long, requires = "roles")]
     pub roles_file: Option<PathBuf>,
+    /// Write what each transaction was here (`txid,action` CSV: payment_with_change,
+    /// consolidation, coinjoin, peel_chain, fanout, funding_fanout, …): the
+    /// transaction-level ground truth for `gnn train --task anomaly --level transaction`.
+    #[arg(long)]
+    pub actions_file: Option<PathBuf>,
     /// Stop the node (cleanly, flushing its block files) after generating instead of
     /// serving until Ctrl-C.
     #[arg(long)]

@@ -117,11 +117,23 @@ pub enum GnnTask {
     Anomaly,
 }
 
+/// Which graph of a lake.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum GnnLevel {
+    Address,
+    Entity,
+    Transaction,
+}
+
 /// Which anomaly score ranks the printed top.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum AnomalyRank {
     Gae,
     Oddball,
+    /// Isolation forest over node features and neighbourhood means.
+    Iforest,
+    /// With --label: the GNN trained on the earliest labelled nodes.
+    Supervised,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -166,9 +178,13 @@ pub struct GnnEdgeArgs {
     /// The chain of --lake.
     #[arg(long)]
     pub chain: Option<String>,
-    /// The graph of --lake: address_graph or entity_graph.
-    #[arg(long, value_enum, default_value_t = crate::args::LevelArg::Address)]
-    pub level: crate::args::LevelArg,
+    /// The graph of --lake: address_graph or entity_graph (what `ledgerflow graph
+    /// build` wrote), or `transaction`: the transaction graph read from the chain's
+    /// transactions table (a node per transaction, a link per spend), each transaction
+    /// with 17 shape features (inputs, outputs, equal-value outputs, output ratios,
+    /// roundness, fresh and self-change outputs, hold times, …) used as node features.
+    #[arg(long, value_enum, default_value_t = GnnLevel::Address)]
+    pub level: GnnLevel,
     /// Edge columns: positional roles (`source,target,weight,time`, `_` skips) or
     /// `ROLE=NAME` pairs (`source=from,target=to,sign=rating`).
     #[arg(long)]
@@ -260,8 +276,8 @@ pub struct GnnTrainArgs {
     /// --task link: random input features added to log-degree (without --features).
     #[arg(long, default_value_t = 0)]
     pub random_features: usize,
-    /// --task anomaly: the label value that marks an anomaly (with --label; default the
-    /// rarer class).
+    /// --task anomaly: the label value(s) that mark an anomaly, comma-separated
+    /// (`coinjoin,peel_chain`; with --label; default the rarest class).
     #[arg(long)]
     pub positive: Option<String>,
     /// --task anomaly: nodes printed (and k of precision@k besides 10, 50, 100).

@@ -93,6 +93,9 @@ pub async fn litecoin(a: DevnetLitecoinArgs) -> eyre::Result<ExitCode> {
     if let Some(p) = &a.roles_file {
         write_roles(p, &summary)?;
     }
+    if let Some(p) = &a.actions_file {
+        ledgerflow_devnet::litecoin::write_actions(p, &summary)?;
+    }
     let out = serde_json::json!({
         "rpc": node.url(),
         "datadir": node.datadir,

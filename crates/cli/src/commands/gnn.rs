@@ -15,7 +15,7 @@ use eyre::WrapErr;
 use ledgerflow_gnn::infer::{self, Applied, Apply};
 
 use crate::args::{
-    GnnApplyArgs, GnnEdgeArgs, GnnFormat, GnnModelKind, GnnTask, GnnTrainArgs, GnnWlArgs,
+    GnnApplyArgs, GnnEdgeArgs, GnnFormat, GnnLevel, GnnModelKind, GnnTask, GnnTrainArgs, GnnWlArgs,
     HeaderArg, SimilarArgs,
 };
 
@@ -39,13 +39,20 @@ fn edge_source(a: &GnnEdgeArgs, signed: bool) -> eyre::Result<EdgeSource> {
             if signed {
                 bail!("--signed needs an edge file with a sign or rating column, not a lake graph");
             }
+            let level = match a.level {
+                GnnLevel::Address => ledgerflow_graph::store::Level::Address,
+                GnnLevel::Entity => ledgerflow_graph::store::Level::Entity,
+                GnnLevel::Transaction => {
+                    return Ok(EdgeSource::Transactions {
+                        lake: lake.clone(),
+                        chain: chain.clone(),
+                    })
+                }
+            };
             Ok(EdgeSource::Lake {
                 lake: lake.clone(),
                 chain: chain.clone(),
-                level: match a.level {
-                    crate::args::LevelArg::Address => ledgerflow_graph::store::Level::Address,
-                    crate::args::LevelArg::Entity => ledgerflow_graph::store::Level::Entity,
-                },
+                level,
             })
         }
         (Some(_), Some(_)) => bail!("give --edges or --lake, not both"),
@@ -471,55 +478,141 @@ fn anomaly(a: GnnTrainArgs) -> eyre::Result<ExitCode> {
         bail!("--label needs --features (the node table that holds it)");
     }
     let src = edge_source(&a.input, false)?;
-    let (mut el, record) = src.read()?;
-    let (x, truth, positive) = match &a.features {
-        Some(f) => {
-            let nd =
-                ledgerflow_gnn::nodes::join(&mut el, f, &a.id, a.label.as_deref(), &a.exclude)?;
-            let x = standardised(&nd);
-            if a.label.is_some() {
-                let count = |c: usize| nd.labels.iter().filter(|l| **l == Some(c as u32)).count();
-                let pos =
-                    match &a.positive {
-                        Some(p) => nd.classes.iter().position(|c| c == p).ok_or_else(|| {
-                            eyre!("--positive {p}: the labels are {:?}", nd.classes)
-                        })?,
-                        None => (0..nd.classes.len())
-                            .min_by_key(|&c| (count(c), c))
-                            .unwrap_or(0),
-                    };
-                let truth: Vec<Option<bool>> = nd
-                    .labels
-                    .iter()
-                    .map(|l| l.map(|c| c as usize == pos))
-                    .collect();
-                (Some(x), Some(truth), Some(nd.classes[pos].clone()))
-            } else {
-                (Some(x), None, None)
-            }
+    let (mut el, record, builtin) = src.read_with_features()?;
+    // a graph with its own features (the transaction graph) takes ids and labels only
+    // from the table
+    let nd = match (&a.features, &builtin) {
+        (Some(f), Some(_)) => Some(ledgerflow_gnn::nodes::join_labels(
+            &mut el,
+            f,
+            &a.id,
+            a.label.as_deref(),
+        )?),
+        (Some(f), None) => Some(ledgerflow_gnn::nodes::join(
+            &mut el,
+            f,
+            &a.id,
+            a.label.as_deref(),
+            &a.exclude,
+        )?),
+        (None, _) => None,
+    };
+    let x = node_inputs(el.nodes.len(), builtin.as_ref(), nd.as_ref());
+    let (truth, positive) = match (&nd, &a.label) {
+        (Some(nd), Some(_)) => {
+            let count = |c: usize| nd.labels.iter().filter(|l| **l == Some(c as u32)).count();
+            let pos: Vec<usize> = match &a.positive {
+                Some(p) => p
+                    .split(',')
+                    .map(|p| {
+                        nd.classes
+                            .iter()
+                            .position(|c| c == p.trim())
+                            .ok_or_else(|| {
+                                eyre!("--positive {}: the labels are {:?}", p.trim(), nd.classes)
+                            })
+                    })
+                    .collect::<eyre::Result<_>>()?,
+                None => (0..nd.classes.len())
+                    .min_by_key(|&c| (count(c), c))
+                    .into_iter()
+                    .collect(),
+            };
+            let truth: Vec<Option<bool>> = nd
+                .labels
+                .iter()
+                .map(|l| l.map(|c| pos.contains(&(c as usize))))
+                .collect();
+            let names: Vec<&str> = pos.iter().map(|&c| nd.classes[c].as_str()).collect();
+            (Some(truth), Some(names.join(",")))
         }
-        None => (None, None, None),
+        _ => (None, None),
     };
     let o = link_options(&a, dropout);
-    let r = anomaly::run(&el, x, &o).map_err(|e| eyre!("{}: {e}", src.describe()))?;
+    let r = anomaly::run(&el, x.clone(), &o).map_err(|e| eyre!("{}: {e}", src.describe()))?;
     let s = &r.scores;
     let mut ks = vec![10, 50, 100];
     if !ks.contains(&a.top) && a.top > 0 {
         ks.push(a.top);
         ks.sort_unstable();
     }
+    // with labels: a GNN trained on the earliest labelled nodes ranks the latest, beside
+    // the unsupervised rankings over the same held-out nodes
+    let arch = match a.model {
+        GnnModelKind::Gcn => Arch::Gcn,
+        GnnModelKind::Sage => Arch::Sage,
+        GnnModelKind::Gat => Arch::Gat,
+    };
+    let sup = match (&truth, &x) {
+        (Some(t), Some(x)) => Some(anomaly::supervised(
+            &el,
+            x,
+            t,
+            arch,
+            &TrainOptions {
+                heads: a.heads,
+                weight_decay: a.weight_decay.unwrap_or(5e-4),
+                ..o.train.clone()
+            },
+            a.test_fraction,
+            a.val_fraction,
+        )),
+        _ => None,
+    };
     let evaluation = truth.as_ref().map(|t| {
+        let supervised = match &sup {
+            Some(Ok(v)) => {
+                let held: Vec<Option<bool>> = t
+                    .iter()
+                    .zip(&v.test)
+                    .map(|(x, &k)| if k { *x } else { None })
+                    .collect();
+                serde_json::json!({
+                    "model": arch.name(),
+                    "split": "node order (a transaction graph: chain order)",
+                    "train_nodes": v.train_nodes, "val_nodes": v.val_nodes,
+                    "test_nodes": v.test_nodes,
+                    "test_anomalies": held.iter().filter(|x| **x == Some(true)).count(),
+                    "best_epoch": v.best_epoch, "epochs_run": v.epochs_run,
+                    "held_out": {
+                        "supervised": quality(&v.score, &held, &ks),
+                        "gae": quality(&s.gae, &held, &ks),
+                        "oddball": quality(&s.oddball, &held, &ks),
+                        "iforest": quality(&s.iforest, &held, &ks),
+                    },
+                })
+            }
+            Some(Err(e)) => serde_json::json!({ "skipped": e }),
+            None => serde_json::json!({ "skipped": "no node features" }),
+        };
         serde_json::json!({
             "positive": positive,
             "labelled": t.iter().filter(|x| x.is_some()).count(),
             "anomalies": t.iter().filter(|x| **x == Some(true)).count(),
             "gae": quality(&s.gae, t, &ks),
             "oddball": quality(&s.oddball, t, &ks),
+            "iforest": quality(&s.iforest, t, &ks),
+            "supervised": supervised,
         })
     });
+    let sup_score = match &sup {
+        Some(Ok(v)) => Some(&v.score),
+        _ => None,
+    };
     let ranked_by = match a.rank_by {
         crate::args::AnomalyRank::Gae => &s.gae,
         crate::args::AnomalyRank::Oddball => &s.oddball,
+        crate::args::AnomalyRank::Iforest => &s.iforest,
+        crate::args::AnomalyRank::Supervised => match sup_score {
+            Some(v) => v,
+            None => bail!(
+                "--rank-by supervised needs --label (and --features): {}",
+                match &sup {
+                    Some(Err(e)) => e.as_str(),
+                    _ => "no labels",
+                }
+            ),
+        },
     };
     let order = ranking(ranked_by);
     let top: Vec<serde_json::Value> = order
@@ -528,6 +621,8 @@ fn anomaly(a: GnnTrainArgs) -> eyre::Result<ExitCode> {
         .map(|&i| {
             serde_json::json!({
                 "id": el.nodes[i], "gae": s.gae[i], "oddball": s.oddball[i],
+                "iforest": s.iforest[i],
+                "supervised": sup_score.map(|v| v[i]),
                 "degree": s.degree[i], "ego_edges": s.ego_edges[i],
                 "truth": truth.as_ref().and_then(|t| t[i]),
             })
@@ -535,6 +630,7 @@ fn anomaly(a: GnnTrainArgs) -> eyre::Result<ExitCode> {
         .collect();
     let summary = serde_json::json!({
         "task": "anomaly", "model": "gae-gcn", "baseline": "oddball",
+        "features": if builtin.is_some() { "transaction shape" } else if nd.is_some() { "table" } else { "structural" },
         "nodes": r.nodes, "links": r.links, "alpha": r.alpha, "c": r.c,
         "best_epoch": r.best_epoch, "epochs_run": r.epochs_run,
         "evaluation": evaluation, "top": top, "seed": a.seed,
@@ -550,6 +646,8 @@ fn anomaly(a: GnnTrainArgs) -> eyre::Result<ExitCode> {
             "rank".into(),
             "gae_score".into(),
             "oddball_score".into(),
+            "iforest_score".into(),
+            "supervised_score".into(),
             "degree".into(),
             "ego_edges".into(),
         ];
@@ -558,6 +656,11 @@ fn anomaly(a: GnnTrainArgs) -> eyre::Result<ExitCode> {
             Arc::new(arrow::array::UInt32Array::from(rank_of)),
             Arc::new(Float64Array::from(s.gae.clone())),
             Arc::new(Float64Array::from(s.oddball.clone())),
+            Arc::new(Float64Array::from(s.iforest.clone())),
+            Arc::new(Float64Array::from(match sup_score {
+                Some(v) => v.iter().map(|&x| Some(x)).collect::<Vec<_>>(),
+                None => vec![None; r.nodes],
+            })),
             Arc::new(arrow::array::UInt32Array::from(s.degree.clone())),
             Arc::new(arrow::array::UInt64Array::from(s.ego_edges.clone())),
         ];
@@ -596,7 +699,11 @@ fn anomaly(a: GnnTrainArgs) -> eyre::Result<ExitCode> {
                 r.alpha
             );
             if let (Some(t), Some(p)) = (&truth, &positive) {
-                for (name, sc) in [("gae", &s.gae), ("oddball", &s.oddball)] {
+                for (name, sc) in [
+                    ("gae", &s.gae),
+                    ("oddball", &s.oddball),
+                    ("iforest", &s.iforest),
+                ] {
                     let q = quality(sc, t, &ks);
                     println!(
                         "{name:<8} finds {p:?}: ROC-AUC {}  {}",
@@ -609,14 +716,53 @@ fn anomaly(a: GnnTrainArgs) -> eyre::Result<ExitCode> {
                     );
                 }
             }
-            println!("rank  id  gae  oddball  degree  ego_edges");
+            if let Some(Ok(v)) = &sup {
+                let t = truth.as_ref().map(|t| {
+                    t.iter()
+                        .zip(&v.test)
+                        .map(|(x, &k)| if k { *x } else { None })
+                        .collect::<Vec<_>>()
+                });
+                if let Some(held) = t {
+                    println!(
+                        "held out: the latest {} labelled nodes ({} anomalies); {} trained on \
+                         the {} before ({} for early stopping)",
+                        v.test_nodes,
+                        held.iter().filter(|x| **x == Some(true)).count(),
+                        arch.name(),
+                        v.train_nodes,
+                        v.val_nodes
+                    );
+                    for (name, sc) in [
+                        ("supervised", &v.score),
+                        ("gae", &s.gae),
+                        ("oddball", &s.oddball),
+                        ("iforest", &s.iforest),
+                    ] {
+                        let q = quality(sc, &held, &ks);
+                        println!(
+                            "  {name:<10} ROC-AUC {}  {}",
+                            q.auc.map_or("-".into(), |x| format!("{x:.4}")),
+                            q.precision_at
+                                .iter()
+                                .map(|(k, v)| format!("P@{k} {v:.3}"))
+                                .collect::<Vec<_>>()
+                                .join("  ")
+                        );
+                    }
+                }
+            } else if let Some(Err(e)) = &sup {
+                println!("supervised ranking skipped: {e}");
+            }
+            println!("rank  id  gae  oddball  iforest  degree  ego_edges");
             for (k, &i) in order.iter().take(a.top).enumerate() {
                 println!(
-                    "{:>4}  {}  {:.4}  {:.3}  {}  {}{}",
+                    "{:>4}  {}  {:.4}  {:.3}  {:.4}  {}  {}{}",
                     k + 1,
                     el.nodes[i],
                     s.gae[i],
                     s.oddball[i],
+                    s.iforest[i],
                     s.degree[i],
                     s.ego_edges[i],
                     match truth.as_ref().and_then(|t| t[i]) {
@@ -628,6 +774,45 @@ fn anomaly(a: GnnTrainArgs) -> eyre::Result<ExitCode> {
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The node inputs of an unsupervised run, standardised over all nodes: the features
+/// the graph came with (the transaction graph's), then the node table's numeric columns
+/// (`None` when there is neither: structural inputs). Nodes the table added after the
+/// graph's (isolated ones) take the graph features' column means.
+fn node_inputs(
+    n: usize,
+    builtin: Option<&ledgerflow_gnn::edges::BuiltinFeatures>,
+    nd: Option<&ledgerflow_gnn::nodes::NodeData>,
+) -> Option<ledgerflow_gnn::dense::Mat> {
+    use ledgerflow_gnn::dense::{column_scaling, standardise, Mat};
+    let b = builtin.map_or(0, |b| b.names.len());
+    // with the graph's own features the table brought ids and labels only
+    let t = match (builtin, nd) {
+        (None, Some(d)) => d.dim(),
+        _ => 0,
+    };
+    if b + t == 0 {
+        return None;
+    }
+    let mut raw = Mat::zeros(n, b + t);
+    if let Some(bf) = builtin {
+        let have = bf.x.rows.min(n);
+        let means: Vec<f64> = (0..b)
+            .map(|c| (0..have).map(|i| bf.x.row(i)[c]).sum::<f64>() / have.max(1) as f64)
+            .collect();
+        for i in 0..n {
+            let src = if i < have { bf.x.row(i) } else { &means[..] };
+            raw.data[i * (b + t)..i * (b + t) + b].copy_from_slice(src);
+        }
+    }
+    if let (Some(d), true) = (nd, t > 0) {
+        for i in 0..n.min(d.nodes.len()) {
+            raw.data[i * (b + t) + b..(i + 1) * (b + t)].copy_from_slice(d.row(i));
+        }
+    }
+    let all: Vec<usize> = (0..n).collect();
+    Some(standardise(&raw, &column_scaling(&raw, &all)))
 }
 
 /// A node table's features standardised over all its nodes (no labels are read).

@@ -1,0 +1,313 @@
+//! The transaction graph of a UTXO chain: one node per transaction (named by its txid),
+//! a link from the transaction that created an output to the one that spends it
+//! (several spent outputs of one transaction: one link, their values summed; time: the
+//! spender's block time), and per transaction the shape features the literature on
+//! CoinJoins, peel chains and payment heuristics looks at ([`FEATURES`]).
+//!
+//! [`build`] is pure (a [`Ledger`] in); `EdgeSource::Transactions` (module `edges`)
+//! reads the lake's `transactions` table into one.
+
+use ledgerflow_entities::ledger::{AddressBook, Ledger, NONE};
+use rustc_hash::FxHashSet;
+
+use crate::dense::Mat;
+
+/// The feature columns, in order. Counts and values are `ln(1 + x)`.
+pub const FEATURES: [&str; 17] = [
+    // ln(1 + inputs), ln(1 + outputs)
+    "ln_inputs",
+    "ln_outputs",
+    // ln(1 + satoshis in), ln(1 + satoshis out)
+    "ln_value_in",
+    "ln_value_out",
+    // fee / value in (0 for a coinbase)
+    "fee_share",
+    // the most outputs that carry one same value (1: all differ), and that over outputs
+    "max_equal_outputs",
+    "equal_output_share",
+    // smallest over largest output value (1 with fewer than two outputs)
+    "min_max_output_ratio",
+    // largest output over the value out
+    "largest_output_share",
+    // mean count of trailing decimal zeros of the output values (at most 8)
+    "round_outputs",
+    // ln(1 + distinct input addresses)
+    "ln_input_addresses",
+    // 1 when an output pays an address that also funds an input
+    "self_change",
+    // outputs paying an address for its first time, over outputs
+    "fresh_outputs",
+    // spendable outputs spent within the lake, over spendable outputs
+    "spent_outputs",
+    // ln(1 + distinct transactions spent from), ln(1 + distinct spenders)
+    "ln_parents",
+    "ln_children",
+    // mean over inputs of ln(1 + blocks the spent output waited)
+    "ln_hold_blocks",
+];
+
+/// A transaction graph with its features.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TxGraph {
+    /// Txids (display hex), in chain order.
+    pub nodes: Vec<String>,
+    /// Links (node numbers): the spent transaction, the spender, the value spent, the
+    /// spender's block time; one per pair, sorted.
+    pub src: Vec<u32>,
+    pub dst: Vec<u32>,
+    pub weight: Vec<f64>,
+    pub time: Vec<i64>,
+    /// `nodes × FEATURES.len()`.
+    pub x: Mat,
+    /// Whether each transaction is a coinbase.
+    pub coinbase: Vec<bool>,
+}
+
+fn trailing_zeros10(mut v: i64) -> u32 {
+    if v <= 0 {
+        return 0;
+    }
+    let mut z = 0;
+    while v % 10 == 0 && z < 8 {
+        v /= 10;
+        z += 1;
+    }
+    z
+}
+
+/// The graph and features of every transaction in `l`.
+pub fn build(l: &Ledger) -> TxGraph {
+    let n = l.txs.len();
+    let book: &AddressBook = &l.book;
+    let mut x = Mat::zeros(n, FEATURES.len());
+    let mut pairs: Vec<(u32, u32, i64)> = Vec::new();
+    for t in 0..n as u32 {
+        let tx = &l.txs[t as usize];
+        let ins = l.inputs_of(t);
+        let outs = l.outputs_of(t);
+        let value_in: i64 = ins.iter().map(|i| i.value).sum();
+        let value_out: i64 = outs.iter().map(|o| o.value).sum();
+        let fee = if tx.coinbase {
+            0
+        } else {
+            (value_in - value_out).max(0)
+        };
+        let mut values: Vec<i64> = outs.iter().map(|o| o.value).filter(|&v| v > 0).collect();
+        values.sort_unstable();
+        let mut max_equal = usize::from(!values.is_empty());
+        let mut run = 1;
+        for w in values.windows(2) {
+            run = if w[0] == w[1] { run + 1 } else { 1 };
+            max_equal = max_equal.max(run);
+        }
+        let ratio = match (values.first(), values.last()) {
+            (Some(&lo), Some(&hi)) if values.len() >= 2 && hi > 0 => lo as f64 / hi as f64,
+            _ => 1.0,
+        };
+        let largest = match values.last() {
+            Some(&hi) if value_out > 0 => hi as f64 / value_out as f64,
+            _ => 1.0,
+        };
+        let round = if values.is_empty() {
+            0.0
+        } else {
+            values
+                .iter()
+                .map(|&v| f64::from(trailing_zeros10(v)))
+                .sum::<f64>()
+                / values.len() as f64
+        };
+        let in_addrs: FxHashSet<u32> = ins.iter().map(|i| i.addr).filter(|&a| a != NONE).collect();
+        let self_change = outs.iter().any(|o| in_addrs.contains(&o.addr));
+        let fresh = outs
+            .iter()
+            .filter(|o| o.addr != NONE && book.first_tx.get(o.addr as usize) == Some(&t))
+            .count();
+        let spendable: Vec<_> = outs.iter().filter(|o| o.spendable()).collect();
+        let spent = spendable.iter().filter(|o| o.spent_by != NONE).count();
+        let mut parents: Vec<u32> = ins
+            .iter()
+            .map(|i| i.spent_tx)
+            .filter(|&p| p != NONE)
+            .collect();
+        parents.sort_unstable();
+        parents.dedup();
+        let mut children: Vec<u32> = outs
+            .iter()
+            .map(|o| o.spent_by)
+            .filter(|&c| c != NONE)
+            .collect();
+        children.sort_unstable();
+        children.dedup();
+        let held: Vec<f64> = ins
+            .iter()
+            .filter(|i| i.spent_tx != NONE)
+            .map(|i| ((tx.height - l.txs[i.spent_tx as usize].height).max(0) as f64).ln_1p())
+            .collect();
+        let ratio_of = |a: usize, b: usize| if b > 0 { a as f64 / b as f64 } else { 0.0 };
+        let row = [
+            (ins.len() as f64).ln_1p(),
+            (outs.len() as f64).ln_1p(),
+            (value_in.max(0) as f64).ln_1p(),
+            (value_out.max(0) as f64).ln_1p(),
+            if value_in > 0 {
+                fee as f64 / value_in as f64
+            } else {
+                0.0
+            },
+            max_equal as f64,
+            ratio_of(max_equal, outs.len()),
+            ratio,
+            largest,
+            round,
+            (in_addrs.len() as f64).ln_1p(),
+            f64::from(u8::from(self_change)),
+            ratio_of(fresh, outs.len()),
+            ratio_of(spent, spendable.len()),
+            (parents.len() as f64).ln_1p(),
+            (children.len() as f64).ln_1p(),
+            if held.is_empty() {
+                0.0
+            } else {
+                held.iter().sum::<f64>() / held.len() as f64
+            },
+        ];
+        x.data[t as usize * FEATURES.len()..(t as usize + 1) * FEATURES.len()]
+            .copy_from_slice(&row);
+        for i in ins {
+            if i.spent_tx != NONE {
+                pairs.push((i.spent_tx, t, i.value));
+            }
+        }
+    }
+    pairs.sort_unstable_by_key(|p| (p.0, p.1));
+    let (mut src, mut dst, mut weight, mut time) = (vec![], vec![], vec![], vec![]);
+    for p in pairs {
+        if src.last() == Some(&p.0) && dst.last() == Some(&p.1) {
+            if let Some(w) = weight.last_mut() {
+                *w += p.2 as f64;
+            }
+            continue;
+        }
+        src.push(p.0);
+        dst.push(p.1);
+        weight.push(p.2 as f64);
+        time.push(l.txs[p.1 as usize].time);
+    }
+    TxGraph {
+        nodes: (0..n as u32).map(|t| l.tx_hex(t)).collect(),
+        src,
+        dst,
+        weight,
+        time,
+        x,
+        coinbase: l.txs.iter().map(|t| t.coinbase).collect(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ledgerflow_entities::ledger::{AddrType, InputSpec, LedgerBuilder, OutputSpec};
+
+    fn h(n: u32) -> String {
+        format!("{n:064x}")
+    }
+    fn out(a: &str, v: i64) -> OutputSpec {
+        OutputSpec {
+            address: a.into(),
+            kind: AddrType::PubKeyHash,
+            value: v,
+        }
+    }
+    fn inp(tx: u32, i: u32, a: &str, v: i64) -> InputSpec {
+        InputSpec {
+            spent_hash: h(tx),
+            spent_index: i,
+            address: a.into(),
+            kind: AddrType::PubKeyHash,
+            value: v,
+        }
+    }
+
+    fn col(g: &TxGraph, t: usize, name: &str) -> f64 {
+        let c = FEATURES.iter().position(|f| *f == name).unwrap();
+        g.x.row(t)[c]
+    }
+
+    #[test]
+    fn shapes_by_hand() {
+        let mut b = LedgerBuilder::new();
+        // 1: coinbase paying a and b
+        b.push(
+            &h(1),
+            1,
+            100,
+            0,
+            0,
+            true,
+            &[],
+            &[out("a", 5_000), out("b", 3_000)],
+        )
+        .unwrap();
+        // 2: a CoinJoin-shaped spend of both coinbase outputs: three equal outputs + change
+        b.push(
+            &h(2),
+            2,
+            200,
+            1,
+            0,
+            false,
+            &[inp(1, 0, "a", 5_000), inp(1, 1, "b", 3_000)],
+            &[
+                out("c", 2_000),
+                out("d", 2_000),
+                out("e", 2_000),
+                out("a", 1_900),
+            ],
+        )
+        .unwrap();
+        // 3: a peel: 1 in, a small payment and the rest to a fresh address
+        b.push(
+            &h(3),
+            4,
+            300,
+            1,
+            0,
+            false,
+            &[inp(2, 0, "c", 2_000)],
+            &[out("f", 150), out("g", 1_800)],
+        )
+        .unwrap();
+        let l = b.finish();
+        let g = build(&l);
+        assert_eq!(g.nodes, vec![h(1), h(2), h(3)]);
+        // 1→2 once (two outputs spent: values summed), 2→3
+        assert_eq!(g.src, vec![0, 1]);
+        assert_eq!(g.dst, vec![1, 2]);
+        assert_eq!(g.weight, vec![8_000.0, 2_000.0]);
+        assert_eq!(g.time, vec![200, 300]);
+        assert_eq!(g.coinbase, vec![true, false, false]);
+        assert_eq!(col(&g, 1, "max_equal_outputs"), 3.0);
+        assert_eq!(col(&g, 1, "equal_output_share"), 0.75);
+        assert_eq!(col(&g, 1, "self_change"), 1.0);
+        assert_eq!(col(&g, 1, "fee_share"), 100.0 / 8_000.0);
+        assert_eq!(col(&g, 1, "min_max_output_ratio"), 0.95);
+        assert_eq!(col(&g, 1, "ln_inputs"), 2f64.ln_1p());
+        assert_eq!(col(&g, 1, "ln_parents"), 1f64.ln_1p());
+        assert_eq!(col(&g, 1, "ln_children"), 1f64.ln_1p());
+        // c, d, e are new; a was paid by the coinbase first
+        assert_eq!(col(&g, 1, "fresh_outputs"), 0.75);
+        assert_eq!(col(&g, 1, "spent_outputs"), 0.25);
+        assert_eq!(col(&g, 1, "ln_hold_blocks"), 1f64.ln_1p());
+        // round: 2000 ×3 → 3 zeros, 1900 → 2 zeros
+        assert_eq!(col(&g, 1, "round_outputs"), 11.0 / 4.0);
+        assert_eq!(col(&g, 2, "max_equal_outputs"), 1.0);
+        assert_eq!(col(&g, 2, "min_max_output_ratio"), 150.0 / 1_800.0);
+        assert_eq!(col(&g, 2, "largest_output_share"), 1_800.0 / 1_950.0);
+        assert_eq!(col(&g, 2, "ln_hold_blocks"), 2f64.ln_1p());
+        assert_eq!(col(&g, 0, "fee_share"), 0.0);
+        assert_eq!(col(&g, 0, "ln_inputs"), 0.0);
+        assert!(g.x.data.iter().all(|v| v.is_finite()));
+    }
+}

@@ -51,6 +51,8 @@ pub struct RankingQuality {
     pub auc: Option<f64>,
     /// (k, precision among the top k).
     pub precision_at: Vec<(usize, f64)>,
+    /// Precision among the top `R`, `R` the number of anomalies (= recall there).
+    pub r_precision: Option<f64>,
 }
 
 /// A finished run.
@@ -369,7 +371,14 @@ pub fn quality(scores: &[f64], truth: &[Option<bool>], ks: &[usize]) -> RankingQ
             (k, top as f64 / k.min(order.len()).max(1) as f64)
         })
         .collect();
-    RankingQuality { auc, precision_at }
+    let r = t.iter().filter(|&&x| x).count();
+    let r_precision =
+        (r > 0).then(|| order.iter().take(r).filter(|&&i| t[i]).count() as f64 / r as f64);
+    RankingQuality {
+        auc,
+        precision_at,
+        r_precision,
+    }
 }
 
 #[cfg(test)]
@@ -451,6 +460,7 @@ mod tests {
         let t = [Some(true), Some(false), Some(false), None, Some(true)];
         let q = quality(&s, &t, &[1, 2, 3]);
         assert_eq!(q.precision_at, vec![(1, 1.0), (2, 0.5), (3, 2.0 / 3.0)]);
+        assert_eq!(q.r_precision, Some(0.5));
         assert_eq!(q.auc, Some(0.75));
     }
 }

@@ -32,11 +32,19 @@ pub enum GnnCommand {
     ///   ledgerflow gnn train --task anomaly --edges tx_graph.csv --features roles.csv \
     ///       --label role --positive coinjoin --top 20 -o out/anomaly
     ///
+    /// or over the transaction graph of a lake's UTXO chain (shape features built in),
+    /// with a supervised GNN trained on the earlier labelled transactions:
+    ///
+    ///   ledgerflow gnn train --task anomaly --lake lake --chain litecoin-regtest \
+    ///       --level transaction --features actions.csv --id txid --label action \
+    ///       --positive coinjoin,peel_chain --model sage --rank-by supervised
+    ///
     /// --task link --signed predicts the sign of a held-out fraction of the edges (the
     /// signed-GNN protocol on trust networks) and prints AUC and macro-F1:
     ///
     ///   ledgerflow gnn train --task link --signed --edges soc-sign-bitcoinotc.csv \
-    ///       --test-fraction 0.2 --seed 1 --format json
+    ///       --sign-model balance --test-fraction 0.2 --seed 1 --format json
+    #[command(verbatim_doc_comment)]
     Train(Box<GnnTrainArgs>),
     /// Score every node of a graph with a trained model: a table of the predicted class
     /// and each class's probability (new nodes included: the model reads features and
@@ -44,18 +52,21 @@ pub enum GnnCommand {
     ///
     ///   ledgerflow gnn predict --model models/gcn --edges edges.csv \
     ///       --features nodes.csv --id id -o scores.parquet
+    #[command(verbatim_doc_comment)]
     Predict(GnnApplyArgs),
     /// Write every node's embedding (the model's hidden layer) as a table: id, emb_0,
     /// emb_1, … (for the tree models: model train --with-embeddings).
     ///
     ///   ledgerflow gnn embed --model models/gcn --edges edges.csv \
     ///       --features nodes.csv -o embeddings.parquet
+    #[command(verbatim_doc_comment)]
     Embed(GnnApplyArgs),
     /// Weisfeiler-Lehman neighbourhood features as a table (id, wl_0, …): each node's
     /// k-hop label counts hashed into --dim columns, for the tree models
     /// (model train --with-embeddings wl.parquet --embeddings-id id).
     ///
     ///   ledgerflow gnn wl --lake lake --chain bitcoin --hops 2 --dim 64 -o wl.parquet
+    #[command(verbatim_doc_comment)]
     Wl(GnnWlArgs),
 }
 
@@ -115,6 +126,13 @@ pub enum GnnTask {
     /// Unusual nodes and links: auto-encoder reconstruction scores beside the OddBall
     /// ego-net baseline; with --label, both rankings evaluated (precision@k, AUC).
     Anomaly,
+}
+
+/// How --signed describes an edge.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum SignModelArg {
+    Degrees,
+    Balance,
 }
 
 /// Which graph of a lake.
@@ -238,6 +256,11 @@ pub struct GnnTrainArgs {
     /// edges; gradient-boosted trees, --epochs rounds).
     #[arg(long)]
     pub signed: bool,
+    /// --signed: the edge description: `degrees` (the baseline above) or `balance`
+    /// (the degrees plus one SGCN-style signed convolution: both ends' mean inputs over
+    /// the nodes they trust, distrust, are trusted by and are distrusted by).
+    #[arg(long, value_enum, default_value_t = SignModelArg::Degrees)]
+    pub sign_model: SignModelArg,
     /// Node-table columns that are not features (repeat).
     #[arg(long)]
     pub exclude: Vec<String>,

@@ -212,13 +212,17 @@ fn link(a: GnnTrainArgs) -> eyre::Result<ExitCode> {
     let mut p = ledgerflow_ml::Params::new(ledgerflow_ml::Algo::Gbt);
     p.trees = u32::try_from(a.epochs).unwrap_or(u32::MAX);
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let m = ledgerflow_gnn::sign::run(&el, a.test_fraction, a.seed, &p, threads)
+    let model = match a.sign_model {
+        crate::args::SignModelArg::Degrees => ledgerflow_gnn::sign::SignModel::Degrees,
+        crate::args::SignModelArg::Balance => ledgerflow_gnn::sign::SignModel::Balance,
+    };
+    let m = ledgerflow_gnn::sign::run(&el, a.test_fraction, a.seed, &p, threads, model)
         .map_err(|e| eyre!("{}: {e}", src.describe()))?;
     match a.format {
         GnnFormat::Json => println!(
             "{}",
             serde_json::json!({
-                "task": "link", "signed": true, "model": "degree-features+gbt",
+                "task": "link", "signed": true, "model": model.name(),
                 "auc": m.auc, "f1_macro": m.f1_macro, "seed": m.seed,
                 "train_edges": m.train_edges, "test_edges": m.test_edges,
                 "positive_share": m.positive_share, "nodes": el.nodes.len(),
@@ -706,8 +710,9 @@ fn anomaly(a: GnnTrainArgs) -> eyre::Result<ExitCode> {
                 ] {
                     let q = quality(sc, t, &ks);
                     println!(
-                        "{name:<8} finds {p:?}: ROC-AUC {}  {}",
+                        "{name:<8} finds {p:?}: ROC-AUC {}  R-precision {}  {}",
                         q.auc.map_or("-".into(), |x| format!("{x:.4}")),
+                        q.r_precision.map_or("-".into(), |x| format!("{x:.3}")),
                         q.precision_at
                             .iter()
                             .map(|(k, v)| format!("P@{k} {v:.3}"))
@@ -741,8 +746,9 @@ fn anomaly(a: GnnTrainArgs) -> eyre::Result<ExitCode> {
                     ] {
                         let q = quality(sc, &held, &ks);
                         println!(
-                            "  {name:<10} ROC-AUC {}  {}",
+                            "  {name:<10} ROC-AUC {}  R-precision {}  {}",
                             q.auc.map_or("-".into(), |x| format!("{x:.4}")),
+                            q.r_precision.map_or("-".into(), |x| format!("{x:.3}")),
                             q.precision_at
                                 .iter()
                                 .map(|(k, v)| format!("P@{k} {v:.3}"))

@@ -66,6 +66,10 @@ pub struct LinkOptions {
     pub learned_features: usize,
     /// Time split: test windows for the all-candidates MAP and MRR (0: none).
     pub windows: usize,
+    /// With windows: score each window with every link before it observed (the
+    /// validation links and the earlier windows carry messages and feed Adamic-Adar, and
+    /// pairs already linked are no candidates), the model trained once (not retrained).
+    pub rolling: bool,
 }
 
 impl Default for LinkOptions {
@@ -86,6 +90,7 @@ impl Default for LinkOptions {
             random_features: 0,
             learned_features: 32,
             windows: 0,
+            rolling: false,
         }
     }
 }
@@ -236,13 +241,13 @@ fn bce(z: &Mat, pos: &[(u32, u32)], neg: &[(u32, u32)]) -> (f64, Mat) {
 }
 
 /// Adamic-Adar scores over an undirected neighbour structure.
-struct AdamicAdar<'a> {
-    adj: &'a Csr,
+struct AdamicAdar {
+    adj: Csr,
     weight: Vec<f64>,
 }
 
-impl<'a> AdamicAdar<'a> {
-    fn new(adj: &'a Csr) -> Self {
+impl AdamicAdar {
+    fn new(adj: Csr) -> Self {
         let weight = (0..adj.n)
             .map(|i| {
                 let d = adj.neighbours(i).len() as f64;
@@ -283,6 +288,22 @@ fn window_metrics(
 ) -> (f64, f64) {
     let (mut map, mut mrr) = (0.0, 0.0);
     for w in windows {
+        let (m, r) = window_ap_rr(n, w, train_known, score);
+        map += m;
+        mrr += r;
+    }
+    let k = windows.len().max(1) as f64;
+    (map / k, mrr / k)
+}
+
+/// One window's average precision over all candidates and mean reciprocal rank.
+fn window_ap_rr(
+    n: usize,
+    w: &[(u32, u32)],
+    train_known: &FxHashSet<u64>,
+    score: &dyn Fn(u32, u32) -> f64,
+) -> (f64, f64) {
+    {
         let mut truth_of: rustc_hash::FxHashMap<u32, FxHashSet<u32>> = Default::default();
         for &(a, b) in w {
             truth_of.entry(a).or_default().insert(b);
@@ -313,10 +334,31 @@ fn window_metrics(
             }
             rr += 1.0 / rank(best_true, &cand);
         }
-        map += ledgerflow_ml::metrics::curves(&scores, &truth)
+        let ap = ledgerflow_ml::metrics::curves(&scores, &truth)
             .pr_auc
             .unwrap_or(0.0);
-        mrr += rr / sources.len().max(1) as f64;
+        (ap, rr / sources.len().max(1) as f64)
+    }
+}
+
+/// Rolling windows (`LinkOptions::rolling`): each window scored over the links observed
+/// before it. `score(observed links, window)` gives the window's scorer; returns the
+/// mean AP and MRR over the windows.
+fn rolling_metrics<'a>(
+    n: usize,
+    windows: &[Vec<(u32, u32)>],
+    before: &[(u32, u32)],
+    scorer: &dyn Fn(&[(u32, u32)]) -> Box<dyn Fn(u32, u32) -> f64 + 'a>,
+) -> (f64, f64) {
+    let mut observed = before.to_vec();
+    let (mut map, mut mrr) = (0.0, 0.0);
+    for w in windows {
+        let known: FxHashSet<u64> = observed.iter().map(|&(a, b)| key(a, b)).collect();
+        let score = scorer(&observed);
+        let (m, r) = window_ap_rr(n, w, &known, &*score);
+        map += m;
+        mrr += r;
+        observed.extend_from_slice(w);
     }
     let k = windows.len().max(1) as f64;
     (map / k, mrr / k)
@@ -373,6 +415,8 @@ fn evaluate(
 /// A trained encoder and what came of it.
 pub(crate) struct Encoded {
     pub(crate) encoder: Gcn,
+    /// The inputs it was trained with (given or structural, then learned).
+    pub(crate) inputs: Mat,
     pub(crate) embedding: Mat,
     pub(crate) best_epoch: usize,
     pub(crate) epochs_run: usize,
@@ -469,6 +513,7 @@ pub(crate) fn train_encoder(
     let embedding = encoder.forward(&a, &ax, None).z;
     Encoded {
         encoder,
+        inputs,
         embedding,
         best_epoch: stop.epoch,
         epochs_run,
@@ -570,8 +615,31 @@ pub fn run(el: &EdgeList, x: Option<Mat>, o: &LinkOptions) -> Result<LinkRun, St
         dot(z.row(u as usize), z.row(v as usize))
     });
     let adj = Csr::undirected(n, &src, &dst, false);
-    let aa = AdamicAdar::new(&adj);
-    let adamic_adar = evaluate(&eval, n, &train_known, &|u, v| aa.score(u, v));
+    let aa = AdamicAdar::new(adj);
+    let mut adamic_adar = evaluate(&eval, n, &train_known, &|u, v| aa.score(u, v));
+    let mut gae = gae;
+    if o.rolling && !eval.windows.is_empty() {
+        let before: Vec<(u32, u32)> = train_p.iter().chain(&val_p).copied().collect();
+        let ends = |obs: &[(u32, u32)]| -> (Vec<u32>, Vec<u32>) {
+            (
+                obs.iter().map(|p| p.0).collect(),
+                obs.iter().map(|p| p.1).collect(),
+            )
+        };
+        let (m, r) = rolling_metrics(n, &eval.windows, &before, &|obs| {
+            let (s, d) = ends(obs);
+            let a = NormAdj::new(n, &s, &d);
+            let z = t.encoder.forward(&a, &a.mul(&t.inputs), None).z;
+            Box::new(move |u, v| dot(z.row(u as usize), z.row(v as usize)))
+        });
+        (gae.window_map, gae.window_mrr) = (Some(m), Some(r));
+        let (m, r) = rolling_metrics(n, &eval.windows, &before, &|obs| {
+            let (s, d) = ends(obs);
+            let aa = AdamicAdar::new(Csr::undirected(n, &s, &d, false));
+            Box::new(move |u, v| aa.score(u, v))
+        });
+        (adamic_adar.window_map, adamic_adar.window_mrr) = (Some(m), Some(r));
+    }
     Ok(LinkRun {
         nodes: n,
         links: all.len(),
@@ -598,7 +666,7 @@ mod tests {
         assert_eq!(rank(3.0, &[]), 1.0);
         // 0-2, 1-2, 0-3, 1-3: 0 and 1 share 2 (degree 2) and 3 (degree 2)
         let adj = Csr::undirected(5, &[0, 1, 0, 1], &[2, 2, 3, 3], false);
-        let aa = AdamicAdar::new(&adj);
+        let aa = AdamicAdar::new(adj.clone());
         assert!((aa.score(0, 1) - 2.0 / 2f64.ln()).abs() < 1e-12);
         assert_eq!(aa.score(0, 4), 0.0);
     }

@@ -296,6 +296,11 @@ pub struct GnnTrainArgs {
     /// all candidate links in each (MAP, MRR as in EvolveGCN); 0 skips it.
     #[arg(long, default_value_t = 0)]
     pub windows: usize,
+    /// --windows: score each window with every earlier link observed (messages,
+    /// Adamic-Adar and the candidate list: pairs already linked are not new), as
+    /// EvolveGCN predicts each snapshot from the ones before; the model is trained once.
+    #[arg(long, requires = "windows")]
+    pub rolling: bool,
     /// --task link: random input features added to log-degree (without --features).
     #[arg(long, default_value_t = 0)]
     pub random_features: usize,

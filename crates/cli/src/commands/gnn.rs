@@ -468,6 +468,7 @@ fn link_options(a: &GnnTrainArgs, dropout: f64) -> ledgerflow_gnn::link::LinkOpt
         random_features: a.random_features,
         learned_features: a.learned_features,
         windows: a.windows,
+        rolling: a.rolling,
     }
 }
 

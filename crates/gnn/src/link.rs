@@ -341,6 +341,9 @@ fn window_ap_rr(
     }
 }
 
+/// A scorer of node pairs built for one window.
+type PairScore<'a> = Box<dyn Fn(u32, u32) -> f64 + 'a>;
+
 /// Rolling windows (`LinkOptions::rolling`): each window scored over the links observed
 /// before it. `score(observed links, window)` gives the window's scorer; returns the
 /// mean AP and MRR over the windows.
@@ -348,7 +351,7 @@ fn rolling_metrics<'a>(
     n: usize,
     windows: &[Vec<(u32, u32)>],
     before: &[(u32, u32)],
-    scorer: &dyn Fn(&[(u32, u32)]) -> Box<dyn Fn(u32, u32) -> f64 + 'a>,
+    scorer: &dyn Fn(&[(u32, u32)]) -> PairScore<'a>,
 ) -> (f64, f64) {
     let mut observed = before.to_vec();
     let (mut map, mut mrr) = (0.0, 0.0);

@@ -347,12 +347,15 @@ type PairScore<'a> = Box<dyn Fn(u32, u32) -> f64 + 'a>;
 /// Rolling windows (`LinkOptions::rolling`): each window scored over the links observed
 /// before it. `score(observed links, window)` gives the window's scorer; returns the
 /// mean AP and MRR over the windows.
-fn rolling_metrics<'a>(
+fn rolling_metrics<'a, F>(
     n: usize,
     windows: &[Vec<(u32, u32)>],
     before: &[(u32, u32)],
-    scorer: &dyn Fn(&[(u32, u32)]) -> PairScore<'a>,
-) -> (f64, f64) {
+    scorer: F,
+) -> (f64, f64)
+where
+    F: Fn(&[(u32, u32)]) -> PairScore<'a>,
+{
     let mut observed = before.to_vec();
     let (mut map, mut mrr) = (0.0, 0.0);
     for w in windows {
@@ -629,14 +632,14 @@ pub fn run(el: &EdgeList, x: Option<Mat>, o: &LinkOptions) -> Result<LinkRun, St
                 obs.iter().map(|p| p.1).collect(),
             )
         };
-        let (m, r) = rolling_metrics(n, &eval.windows, &before, &|obs| {
+        let (m, r) = rolling_metrics(n, &eval.windows, &before, |obs: &[(u32, u32)]| {
             let (s, d) = ends(obs);
             let a = NormAdj::new(n, &s, &d);
             let z = t.encoder.forward(&a, &a.mul(&t.inputs), None).z;
             Box::new(move |u, v| dot(z.row(u as usize), z.row(v as usize)))
         });
         (gae.window_map, gae.window_mrr) = (Some(m), Some(r));
-        let (m, r) = rolling_metrics(n, &eval.windows, &before, &|obs| {
+        let (m, r) = rolling_metrics(n, &eval.windows, &before, |obs: &[(u32, u32)]| {
             let (s, d) = ends(obs);
             let aa = AdamicAdar::new(Csr::undirected(n, &s, &d, false));
             Box::new(move |u, v| aa.score(u, v))

@@ -144,43 +144,56 @@ async fn node_classification_trains_repeatably_and_refuses_bad_input() {
     assert_eq!(m["split_column"], "part");
     assert!(!m["edges"]["sha256"].as_str().unwrap().is_empty());
 
-    // neighbour-sampled mini-batches (GraphSAGE)
-    let mb = d.path().join("mb");
-    let r = run(&[
-        "gnn",
-        "train",
-        "--edges",
-        s(&edges),
-        "--header",
-        "no",
-        "--features",
-        s(&nodes),
-        "--label",
-        "role",
-        "--model",
-        "sage",
-        "--batch-size",
-        "16",
-        "--fanout",
-        "5,3",
-        "--seed",
-        "1",
-        "--format",
-        "json",
-        "-o",
-        s(&mb),
-    ])
-    .await;
-    assert!(r.status.success(), "{}", stderr(&r));
-    let v: serde_json::Value = serde_json::from_str(stdout(&r).trim()).unwrap();
-    assert!(v["accuracy"].as_f64().unwrap() > 0.8, "{v}");
-    let m: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(mb.join("manifest.json")).unwrap()).unwrap();
-    assert_eq!(m["batch"]["fanout"], serde_json::json!([5, 3]));
+    // neighbour-sampled mini-batches: GraphSAGE on the sampled lists, GCN and GAT on
+    // the sampled sub-graphs; the same model file on a rerun
+    for model in ["sage", "gcn", "gat"] {
+        let mb = d.path().join(format!("mb-{model}"));
+        let args = [
+            "gnn",
+            "train",
+            "--edges",
+            s(&edges),
+            "--header",
+            "no",
+            "--features",
+            s(&nodes),
+            "--label",
+            "role",
+            "--model",
+            model,
+            "--batch-size",
+            "16",
+            "--fanout",
+            "5,3",
+            "--seed",
+            "1",
+            "--format",
+            "json",
+            "-o",
+            s(&mb),
+        ];
+        let r = run(&args).await;
+        assert!(r.status.success(), "{model}: {}", stderr(&r));
+        let v: serde_json::Value = serde_json::from_str(stdout(&r).trim()).unwrap();
+        assert!(v["accuracy"].as_f64().unwrap() > 0.8, "{model}: {v}");
+        let m: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(mb.join("manifest.json")).unwrap())
+                .unwrap();
+        assert_eq!(m["batch"]["fanout"], serde_json::json!([5, 3]));
+        let first = std::fs::read(mb.join("model.lfg")).unwrap();
+        let r = run(&args).await;
+        assert!(r.status.success(), "{model}: {}", stderr(&r));
+        assert_eq!(
+            std::fs::read(mb.join("model.lfg")).unwrap(),
+            first,
+            "{model}"
+        );
+    }
+    let bad_mb = d.path().join("bad-mb");
     for (extra, want) in [
         (
-            vec!["--model", "gcn", "--batch-size", "16"],
-            "are for --model sage",
+            vec!["--model", "gcn", "--batch-size", "0"],
+            "--batch-size must be at least 1",
         ),
         (
             vec!["--model", "sage", "--batch-size", "16", "--fanout", "5"],
@@ -199,7 +212,7 @@ async fn node_classification_trains_repeatably_and_refuses_bad_input() {
             "--label",
             "role",
             "-o",
-            s(&mb),
+            s(&bad_mb),
         ];
         args.extend(extra);
         let r = run(&args).await;

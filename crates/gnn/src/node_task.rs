@@ -35,7 +35,7 @@ pub struct NodeTask {
     /// A node-table column that gives the split (`train`, `val`, `test`; other values
     /// and empty cells: unused) instead of the seeded shuffle.
     pub split_column: Option<String>,
-    /// Neighbour-sampled mini-batches (GraphSAGE only) instead of full-batch steps.
+    /// Neighbour-sampled mini-batches instead of full-batch steps.
     pub batch: Option<crate::sample::BatchOptions>,
 }
 
@@ -158,11 +158,6 @@ pub fn run(t: &NodeTask) -> Result<NodeRun, GnnError> {
             return Err(GnnError::Invalid(format!("{name} must be in [0, 1)")));
         }
     }
-    if t.batch.is_some() && t.arch != Arch::Sage {
-        return Err(GnnError::Invalid(
-            "neighbour-sampled mini-batches (--batch-size) are for --model sage".into(),
-        ));
-    }
     if t.test_fraction + t.val_fraction >= 0.9 {
         return Err(GnnError::Invalid(
             "--test-fraction and --val-fraction leave under 10 % to train on".into(),
@@ -229,6 +224,19 @@ pub fn run(t: &NodeTask) -> Result<NodeRun, GnnError> {
             &train_mask,
             &val_mask,
             &t.train,
+        ),
+        Some(b) if t.arch != Arch::Sage => crate::sample::train_subgraphs(
+            t.arch,
+            n,
+            &el.src,
+            &el.dst,
+            &inp.x,
+            &nd.labels,
+            k,
+            &train_mask,
+            &val_mask,
+            &t.train,
+            b,
         ),
         Some(b) => crate::sample::train_sage(
             n,

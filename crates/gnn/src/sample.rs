@@ -1,7 +1,7 @@
-//! Neighbour-sampled mini-batches for GraphSAGE (Hamilton et al.; PyG's
-//! `NeighborLoader`): each step trains on a batch of training nodes through a sampled
-//! two-hop computation graph instead of the whole graph, so memory and time per step
-//! depend on the batch and the fan-outs, not on the graph's size.
+//! Neighbour-sampled mini-batches (Hamilton et al.; PyG's `NeighborLoader`): each step
+//! trains on a batch of training nodes through a sampled two-hop computation graph
+//! instead of the whole graph, so memory and time per step depend on the batch and the
+//! fan-outs, not on the graph's size.
 //!
 //! For a batch `B`: every node of `B` samples up to `fanout[0]` of its neighbours
 //! (without replacement; all of them when it has fewer), giving `N1`; every node of `N1`
@@ -10,6 +10,12 @@
 //! list (nodes of `N2` over none: the second layer reads them only through `N1`'s first
 //! layer, where their own features enter). The loss runs over `B` only. Everything comes
 //! from one seeded stream, drawn in a fixed order.
+//!
+//! GraphSAGE trains on the sampled lists exactly as drawn ([`train_sage`]); GCN and GAT
+//! ([`train_subgraphs`]) run their full-batch layers on the sub-graph the sampled links
+//! make (taken both ways, as their full-batch graphs are: symmetric normalisation, and
+//! attention over a node's sampled neighbours, its samplers and itself), the loss again
+//! over `B` only.
 
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
@@ -20,7 +26,7 @@ use crate::adj::{Csr, MeanAdj};
 use crate::dense::Mat;
 use crate::gcn::{cross_entropy, dropout_mask, Targets};
 use crate::sage::Sage;
-use crate::train::{class_weights, Adam, EarlyStop, Net, TrainOptions, Trained};
+use crate::train::{class_weights, Adam, Arch, EarlyStop, Inputs, Net, TrainOptions, Trained};
 
 /// A sampled computation graph.
 #[derive(Debug, Clone, PartialEq)]
@@ -158,6 +164,96 @@ pub fn train_sage(
     }
     Trained {
         model: Net::Sage(stop.model),
+        best_epoch: stop.epoch,
+        epochs_run,
+        history: stop.history,
+    }
+}
+
+/// Trains a GCN or GAT (`arch`) on the `train` nodes with neighbour-sampled mini-batches:
+/// each batch's sampled links form a sub-graph the full-batch layers run on (see the
+/// module notes); one Adam step per batch, batches in a seeded order every epoch, early
+/// stopping on the `val` nodes' full-graph loss. (GraphSAGE: [`train_sage`].)
+#[allow(clippy::too_many_arguments)]
+pub fn train_subgraphs(
+    arch: Arch,
+    n: usize,
+    src: &[u32],
+    dst: &[u32],
+    x: &Mat,
+    labels: &[Option<u32>],
+    classes: usize,
+    train_mask: &[bool],
+    val_mask: &[bool],
+    o: &TrainOptions,
+    b: &BatchOptions,
+) -> Trained {
+    let mut rng = ChaCha8Rng::seed_from_u64(o.seed);
+    let mut model = Net::init(arch, x.cols, classes, o, &mut rng);
+    let n_w1 = model.first_layer_weights();
+    let mut adam = Adam::new(model.param_count());
+    let adj = Csr::undirected(n, src, dst, false);
+    let full = Inputs::new(arch, n, src, dst, x.clone());
+    let cw = class_weights(labels, train_mask, classes, o.balanced);
+    let tv = Targets {
+        labels,
+        mask: val_mask,
+        class_weight: &cw,
+    };
+    let has_val = val_mask.iter().zip(labels).any(|(&m, l)| m && l.is_some());
+    let mut order: Vec<u32> = (0..n as u32)
+        .filter(|&i| train_mask[i as usize] && labels[i as usize].is_some())
+        .collect();
+    let mut stop = EarlyStop::new(&model, o.patience);
+    let mut epochs_run = 0;
+    for epoch in 0..o.epochs {
+        epochs_run = epoch + 1;
+        order.shuffle(&mut rng);
+        let mut loss_sum = 0.0;
+        for batch in order.chunks(b.batch_size.max(1)) {
+            let sg = sample(&adj, batch, b.fanout, &mut rng);
+            let (mut ls, mut ld) = (Vec::new(), Vec::new());
+            for (i, l) in sg.lists.iter().enumerate() {
+                for &j in l {
+                    ls.push(i as u32);
+                    ld.push(j);
+                }
+            }
+            let mut xl = Mat::zeros(sg.nodes.len(), x.cols);
+            for (i, &g) in sg.nodes.iter().enumerate() {
+                xl.row_mut(i).copy_from_slice(x.row(g as usize));
+            }
+            let inp = Inputs::new(arch, sg.nodes.len(), &ls, &ld, xl);
+            let ll: Vec<Option<u32>> = sg.nodes.iter().map(|&g| labels[g as usize]).collect();
+            let mask: Vec<bool> = (0..sg.nodes.len()).map(|i| i < sg.batch).collect();
+            let t = Targets {
+                labels: &ll,
+                mask: &mask,
+                class_weight: &cw,
+            };
+            let drop = (o.dropout > 0.0).then(|| {
+                dropout_mask(
+                    model.dropout_len(sg.nodes.len(), x.cols),
+                    o.dropout,
+                    &mut rng,
+                )
+            });
+            let (loss, grads) = model.loss_and_grads(&inp, drop.as_deref(), &t);
+            loss_sum += loss * batch.len() as f64;
+            adam.step_params(model.params_mut(), n_w1, &grads, o.lr, o.weight_decay);
+        }
+        let loss = loss_sum / order.len().max(1) as f64;
+        let val = if has_val {
+            cross_entropy(&model.logits(&full), &tv).0
+        } else {
+            loss
+        };
+        if stop.observe(epoch, loss, val, val, || model.clone()) {
+            break;
+        }
+    }
+    Trained {
+        model: stop.model,
         best_epoch: stop.epoch,
         epochs_run,
         history: stop.history,

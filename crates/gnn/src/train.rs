@@ -83,7 +83,13 @@ pub enum Net {
 }
 
 impl Net {
-    fn init(arch: Arch, dim: usize, classes: usize, o: &TrainOptions, rng: &mut ChaCha8Rng) -> Net {
+    pub(crate) fn init(
+        arch: Arch,
+        dim: usize,
+        classes: usize,
+        o: &TrainOptions,
+        rng: &mut ChaCha8Rng,
+    ) -> Net {
         match arch {
             Arch::Gcn => Net::Gcn(Gcn::init(dim, o.hidden, classes, rng)),
             Arch::Sage => Net::Sage(Sage::init(dim, o.hidden, classes, rng)),
@@ -110,14 +116,14 @@ impl Net {
     }
 
     /// Cells of one epoch's dropout mask over `n` nodes of `d` inputs.
-    fn dropout_len(&self, n: usize, d: usize) -> usize {
+    pub(crate) fn dropout_len(&self, n: usize, d: usize) -> usize {
         match self {
             Net::Gat(g) => g.dropout_len(n, d),
             _ => n * self.hidden(),
         }
     }
 
-    fn first_layer_weights(&self) -> usize {
+    pub(crate) fn first_layer_weights(&self) -> usize {
         match self {
             Net::Gcn(g) => g.w1.data.len(),
             Net::Sage(s) => s.first_layer_weights(),
@@ -125,7 +131,7 @@ impl Net {
         }
     }
 
-    fn param_count(&self) -> usize {
+    pub(crate) fn param_count(&self) -> usize {
         match self {
             Net::Gcn(g) => g.params().count(),
             Net::Sage(s) => s.params().count(),
@@ -142,7 +148,7 @@ impl Net {
         }
     }
 
-    fn params_mut(&mut self) -> Box<dyn Iterator<Item = &mut f64> + '_> {
+    pub(crate) fn params_mut(&mut self) -> Box<dyn Iterator<Item = &mut f64> + '_> {
         match self {
             Net::Gcn(g) => Box::new(g.params_mut()),
             Net::Sage(s) => Box::new(s.params_mut()),
@@ -151,7 +157,7 @@ impl Net {
     }
 
     /// The loss and the gradients, flat in parameter order.
-    fn loss_and_grads(
+    pub(crate) fn loss_and_grads(
         &self,
         inp: &Inputs,
         drop: Option<&[f64]>,

@@ -50,6 +50,44 @@ fn model_files_are_the_same_on_one_and_two_threads() {
         }
         assert_eq!(files[0].0, files[1].0, "{arch:?}: model bytes");
         assert_eq!(files[0].1, files[1].1, "{arch:?}: predictions");
+        // neighbour-sampled mini-batches (big enough batches that products split)
+        let b = ledgerflow_gnn::sample::BatchOptions {
+            batch_size: 150,
+            fanout: [10, 5],
+        };
+        let mut nets = Vec::new();
+        for t in [1, 2] {
+            set_threads(t);
+            let tr = match arch {
+                Arch::Sage => ledgerflow_gnn::sample::train_sage(
+                    n,
+                    &s,
+                    &d,
+                    &x,
+                    &labels,
+                    3,
+                    &train_mask,
+                    &val_mask,
+                    &o,
+                    &b,
+                ),
+                _ => ledgerflow_gnn::sample::train_subgraphs(
+                    arch,
+                    n,
+                    &s,
+                    &d,
+                    &x,
+                    &labels,
+                    3,
+                    &train_mask,
+                    &val_mask,
+                    &o,
+                    &b,
+                ),
+            };
+            nets.push(tr.model);
+        }
+        assert_eq!(nets[0], nets[1], "{arch:?}: mini-batch model");
     }
     set_threads(1);
 }

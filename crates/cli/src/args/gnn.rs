@@ -329,8 +329,9 @@ pub struct GnnTrainArgs {
     pub test_fraction: f64,
     #[arg(long, default_value_t = 0.1)]
     pub val_fraction: f64,
-    /// --task node --model sage: train on neighbour-sampled mini-batches of this many
-    /// training nodes (one Adam step each) instead of the whole graph per step.
+    /// --task node: train on neighbour-sampled mini-batches of this many training nodes
+    /// (one Adam step each) instead of the whole graph per step: GraphSAGE on the
+    /// sampled neighbour lists, GCN and GAT on the sub-graph the sampled links make.
     #[arg(long)]
     pub batch_size: Option<usize>,
     /// Neighbours sampled per node at hop 1 and hop 2 (with --batch-size).

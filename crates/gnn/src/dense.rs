@@ -4,9 +4,16 @@
 //! rows sum fixed blocks of rows and add the partials in block order.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, RwLock};
+
+use rayon::prelude::*;
 
 /// Threads the products may use (1 until set); results do not depend on it.
 static THREADS: AtomicUsize = AtomicUsize::new(1);
+
+/// The worker pool of `set_threads` (kept between products: starting threads per
+/// product cost more than small products themselves).
+static POOL: RwLock<Option<Arc<rayon::ThreadPool>>> = RwLock::new(None);
 
 /// Sets the threads the products use (0: one per core).
 pub fn set_threads(n: usize) {
@@ -16,6 +23,19 @@ pub fn set_threads(n: usize) {
         n
     };
     THREADS.store(n.max(1), Ordering::Relaxed);
+    if let Some(c) = std::env::var("LEDGERFLOW_GNN_PARALLEL_CELLS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+    {
+        MIN_PARALLEL.store(c, Ordering::Relaxed);
+    }
+    let pool = (n > 1)
+        .then(|| rayon::ThreadPoolBuilder::new().num_threads(n).build().ok())
+        .flatten()
+        .map(Arc::new);
+    if let Ok(mut p) = POOL.write() {
+        *p = pool;
+    }
 }
 
 /// The threads the products use.
@@ -23,8 +43,18 @@ pub fn threads() -> usize {
     THREADS.load(Ordering::Relaxed)
 }
 
-/// Cells below which a product stays on one thread.
-const PARALLEL_CELLS: usize = 1 << 14;
+/// Output cells below which a product stays on one thread (default; the environment
+/// variable `LEDGERFLOW_GNN_PARALLEL_CELLS` overrides it when the threads are set).
+pub const PARALLEL_CELLS: usize = 1 << 15;
+
+static MIN_PARALLEL: AtomicUsize = AtomicUsize::new(PARALLEL_CELLS);
+
+/// Sets the product size (output cells) from which products are split over the
+/// threads (tests use a small one to exercise the split on small graphs; results do not
+/// depend on it).
+pub fn set_min_parallel_cells(cells: usize) {
+    MIN_PARALLEL.store(cells, Ordering::Relaxed);
+}
 
 /// Fills the rows of `out` (`cols` wide) with `f(row, cells)`, rows split into
 /// contiguous ranges over the threads: each row is computed whole by one thread, so the
@@ -32,22 +62,26 @@ const PARALLEL_CELLS: usize = 1 << 14;
 pub(crate) fn for_rows(out: &mut [f64], cols: usize, f: impl Fn(usize, &mut [f64]) + Sync) {
     let rows = out.len().checked_div(cols).unwrap_or(0);
     let t = threads().min(rows.max(1));
-    if t <= 1 || out.len() < PARALLEL_CELLS {
+    let pool = if t <= 1 || out.len() < MIN_PARALLEL.load(Ordering::Relaxed) {
+        None
+    } else {
+        POOL.read().ok().and_then(|p| p.clone())
+    };
+    let Some(pool) = pool else {
         for (i, row) in out.chunks_mut(cols.max(1)).enumerate() {
             f(i, row);
         }
         return;
-    }
+    };
     let per = rows.div_ceil(t);
-    std::thread::scope(|s| {
-        for (k, block) in out.chunks_mut(per * cols).enumerate() {
-            let f = &f;
-            s.spawn(move || {
+    pool.install(|| {
+        out.par_chunks_mut(per * cols)
+            .enumerate()
+            .for_each(|(k, block)| {
                 for (i, row) in block.chunks_mut(cols).enumerate() {
                     f(k * per + i, row);
                 }
             });
-        }
     });
 }
 

@@ -9,6 +9,8 @@ use rand::{Rng, SeedableRng};
 
 #[test]
 fn model_files_are_the_same_on_one_and_two_threads() {
+    // split every product of this graph over the threads
+    ledgerflow_gnn::dense::set_min_parallel_cells(1 << 12);
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(11);
     let n = 3000;
     let (mut s, mut d) = (Vec::new(), Vec::new());

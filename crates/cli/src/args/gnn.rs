@@ -235,7 +235,9 @@ pub struct GnnApplyArgs {
 
 #[derive(Debug, Args)]
 pub struct GnnTrainArgs {
-    /// Threads (0: one per core); the model file is the same for any count.
+    /// Threads (0: one per core); the model file is the same for any count. Products
+    /// under 32,768 output cells stay on one thread (LEDGERFLOW_GNN_PARALLEL_CELLS
+    /// changes that size; it changes speed only).
     #[arg(long, default_value_t = 0)]
     pub threads: usize,
     #[arg(long, value_enum, default_value_t = GnnTask::Node)]

@@ -236,8 +236,9 @@ pub struct GnnApplyArgs {
 #[derive(Debug, Args)]
 pub struct GnnTrainArgs {
     /// Threads (0: one per core); the model file is the same for any count. Products
-    /// under 32,768 output cells stay on one thread (LEDGERFLOW_GNN_PARALLEL_CELLS
-    /// changes that size; it changes speed only).
+    /// under 4,194,304 output cells (a quarter million nodes at width 16) stay on one
+    /// thread, where two were measured no faster (LEDGERFLOW_GNN_PARALLEL_CELLS changes
+    /// that size; it changes speed only).
     #[arg(long, default_value_t = 0)]
     pub threads: usize,
     #[arg(long, value_enum, default_value_t = GnnTask::Node)]

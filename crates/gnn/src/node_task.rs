@@ -225,20 +225,8 @@ pub fn run(t: &NodeTask) -> Result<NodeRun, GnnError> {
             &val_mask,
             &t.train,
         ),
-        Some(b) if t.arch != Arch::Sage => crate::sample::train_subgraphs(
+        Some(b) => crate::sample::train_batches(
             t.arch,
-            n,
-            &el.src,
-            &el.dst,
-            &inp.x,
-            &nd.labels,
-            k,
-            &train_mask,
-            &val_mask,
-            &t.train,
-            b,
-        ),
-        Some(b) => crate::sample::train_sage(
             n,
             &el.src,
             &el.dst,

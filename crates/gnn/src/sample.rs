@@ -11,8 +11,7 @@
 //! layer, where their own features enter). The loss runs over `B` only. Everything comes
 //! from one seeded stream, drawn in a fixed order.
 //!
-//! GraphSAGE trains on the sampled lists exactly as drawn ([`train_sage`]); GCN and GAT
-//! ([`train_subgraphs`]) run their full-batch layers on the sub-graph the sampled links
+//! GraphSAGE trains on the sampled lists exactly as drawn; GCN and GAT run their full-batch layers on the sub-graph the sampled links
 //! make (taken both ways, as their full-batch graphs are: symmetric normalisation, and
 //! attention over a node's sampled neighbours, its samplers and itself), the loss again
 //! over `B` only.
@@ -25,7 +24,6 @@ use rustc_hash::FxHashMap;
 use crate::adj::{Csr, MeanAdj};
 use crate::dense::Mat;
 use crate::gcn::{cross_entropy, dropout_mask, Targets};
-use crate::sage::Sage;
 use crate::train::{class_weights, Adam, Arch, EarlyStop, Inputs, Net, TrainOptions, Trained};
 
 /// A sampled computation graph.
@@ -91,9 +89,8 @@ pub struct BatchOptions {
     pub fanout: [usize; 2],
 }
 
-/// Trains a GraphSAGE on the `train` nodes with neighbour-sampled mini-batches (one
-/// Adam step per batch, batches in a seeded order every epoch), early stopping on the
-/// `val` nodes' full-graph loss as full-batch training does.
+/// Trains a GraphSAGE on the `train` nodes with neighbour-sampled mini-batches
+/// ([`train_batches`] with [`Arch::Sage`]).
 #[allow(clippy::too_many_arguments)]
 pub fn train_sage(
     n: usize,
@@ -107,75 +104,27 @@ pub fn train_sage(
     o: &TrainOptions,
     b: &BatchOptions,
 ) -> Trained {
-    let mut rng = ChaCha8Rng::seed_from_u64(o.seed);
-    let mut model = Sage::init(x.cols, o.hidden, classes, &mut rng);
-    let n_w1 = model.first_layer_weights();
-    let mut adam = Adam::new(model.params().count());
-    let adj = Csr::undirected(n, src, dst, false);
-    let full = MeanAdj::new(n, src, dst);
-    let full_mx = full.mul(x);
-    let cw = class_weights(labels, train_mask, classes, o.balanced);
-    let tv = Targets {
+    train_batches(
+        Arch::Sage,
+        n,
+        src,
+        dst,
+        x,
         labels,
-        mask: val_mask,
-        class_weight: &cw,
-    };
-    let has_val = val_mask.iter().zip(labels).any(|(&m, l)| m && l.is_some());
-    let mut order: Vec<u32> = (0..n as u32)
-        .filter(|&i| train_mask[i as usize] && labels[i as usize].is_some())
-        .collect();
-    let mut stop = EarlyStop::new(&model, o.patience);
-    let mut epochs_run = 0;
-    for epoch in 0..o.epochs {
-        epochs_run = epoch + 1;
-        order.shuffle(&mut rng);
-        let mut loss_sum = 0.0;
-        for batch in order.chunks(b.batch_size.max(1)) {
-            let sg = sample(&adj, batch, b.fanout, &mut rng);
-            let m = MeanAdj::from_lists(&sg.lists);
-            let mut xl = Mat::zeros(sg.nodes.len(), x.cols);
-            for (i, &g) in sg.nodes.iter().enumerate() {
-                xl.row_mut(i).copy_from_slice(x.row(g as usize));
-            }
-            let mx = m.mul(&xl);
-            let ll: Vec<Option<u32>> = sg.nodes.iter().map(|&g| labels[g as usize]).collect();
-            let mask: Vec<bool> = (0..sg.nodes.len()).map(|i| i < sg.batch).collect();
-            let t = Targets {
-                labels: &ll,
-                mask: &mask,
-                class_weight: &cw,
-            };
-            let drop = (o.dropout > 0.0)
-                .then(|| dropout_mask(sg.nodes.len() * o.hidden, o.dropout, &mut rng));
-            let (loss, g) = model.loss_and_grads(&m, &xl, &mx, drop.as_deref(), &t);
-            loss_sum += loss * batch.len() as f64;
-            let grads: Vec<f64> = g.params().copied().collect();
-            adam.step_params(model.params_mut(), n_w1, &grads, o.lr, o.weight_decay);
-        }
-        let loss = loss_sum / order.len().max(1) as f64;
-        let val = if has_val {
-            cross_entropy(&model.logits(&full, x, &full_mx), &tv).0
-        } else {
-            loss
-        };
-        if stop.observe(epoch, loss, val, val, || model.clone()) {
-            break;
-        }
-    }
-    Trained {
-        model: Net::Sage(stop.model),
-        best_epoch: stop.epoch,
-        epochs_run,
-        history: stop.history,
-    }
+        classes,
+        train_mask,
+        val_mask,
+        o,
+        b,
+    )
 }
 
-/// Trains a GCN or GAT (`arch`) on the `train` nodes with neighbour-sampled mini-batches:
-/// each batch's sampled links form a sub-graph the full-batch layers run on (see the
-/// module notes); one Adam step per batch, batches in a seeded order every epoch, early
-/// stopping on the `val` nodes' full-graph loss. (GraphSAGE: [`train_sage`].)
+/// Trains a model of `arch` on the `train` nodes with neighbour-sampled mini-batches
+/// (GraphSAGE on the sampled lists, GCN and GAT on the sub-graph of the sampled links:
+/// see the module notes); one Adam step per batch, batches in a seeded order every
+/// epoch, early stopping on the `val` nodes' full-graph loss.
 #[allow(clippy::too_many_arguments)]
-pub fn train_subgraphs(
+pub fn train_batches(
     arch: Arch,
     n: usize,
     src: &[u32],
@@ -212,18 +161,22 @@ pub fn train_subgraphs(
         let mut loss_sum = 0.0;
         for batch in order.chunks(b.batch_size.max(1)) {
             let sg = sample(&adj, batch, b.fanout, &mut rng);
-            let (mut ls, mut ld) = (Vec::new(), Vec::new());
-            for (i, l) in sg.lists.iter().enumerate() {
-                for &j in l {
-                    ls.push(i as u32);
-                    ld.push(j);
-                }
-            }
             let mut xl = Mat::zeros(sg.nodes.len(), x.cols);
             for (i, &g) in sg.nodes.iter().enumerate() {
                 xl.row_mut(i).copy_from_slice(x.row(g as usize));
             }
-            let inp = Inputs::new(arch, sg.nodes.len(), &ls, &ld, xl);
+            let inp = if arch == Arch::Sage {
+                Inputs::mean_over(MeanAdj::from_lists(&sg.lists), xl)
+            } else {
+                let (mut ls, mut ld) = (Vec::new(), Vec::new());
+                for (i, l) in sg.lists.iter().enumerate() {
+                    for &j in l {
+                        ls.push(i as u32);
+                        ld.push(j);
+                    }
+                }
+                Inputs::new(arch, sg.nodes.len(), &ls, &ld, xl)
+            };
             let ll: Vec<Option<u32>> = sg.nodes.iter().map(|&g| labels[g as usize]).collect();
             let mask: Vec<bool> = (0..sg.nodes.len()).map(|i| i < sg.batch).collect();
             let t = Targets {

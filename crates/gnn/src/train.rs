@@ -72,6 +72,17 @@ impl Inputs {
         }
         Inputs { x, norm, mean, att }
     }
+
+    /// GraphSAGE inputs over a given neighbour-mean matrix (a sampled one).
+    pub fn mean_over(m: MeanAdj, x: Mat) -> Inputs {
+        let mx = m.mul(&x);
+        Inputs {
+            x,
+            norm: None,
+            mean: Some((m, mx)),
+            att: None,
+        }
+    }
 }
 
 /// A model of either architecture.

@@ -60,33 +60,19 @@ fn model_files_are_the_same_on_one_and_two_threads() {
         let mut nets = Vec::new();
         for t in [1, 2] {
             set_threads(t);
-            let tr = match arch {
-                Arch::Sage => ledgerflow_gnn::sample::train_sage(
-                    n,
-                    &s,
-                    &d,
-                    &x,
-                    &labels,
-                    3,
-                    &train_mask,
-                    &val_mask,
-                    &o,
-                    &b,
-                ),
-                _ => ledgerflow_gnn::sample::train_subgraphs(
-                    arch,
-                    n,
-                    &s,
-                    &d,
-                    &x,
-                    &labels,
-                    3,
-                    &train_mask,
-                    &val_mask,
-                    &o,
-                    &b,
-                ),
-            };
+            let tr = ledgerflow_gnn::sample::train_batches(
+                arch,
+                n,
+                &s,
+                &d,
+                &x,
+                &labels,
+                3,
+                &train_mask,
+                &val_mask,
+                &o,
+                &b,
+            );
             nets.push(tr.model);
         }
         assert_eq!(nets[0], nets[1], "{arch:?}: mini-batch model");

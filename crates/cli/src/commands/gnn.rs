@@ -564,14 +564,19 @@ fn anomaly(a: GnnTrainArgs) -> eyre::Result<ExitCode> {
         )),
         _ => None,
     };
+    // the truth of the held-out nodes only (the supervised ranking's test)
+    let held: Option<Vec<Option<bool>>> = match (&sup, &truth) {
+        (Some(Ok(v)), Some(t)) => Some(
+            t.iter()
+                .zip(&v.test)
+                .map(|(x, &k)| if k { *x } else { None })
+                .collect(),
+        ),
+        _ => None,
+    };
     let evaluation = truth.as_ref().map(|t| {
-        let supervised = match &sup {
-            Some(Ok(v)) => {
-                let held: Vec<Option<bool>> = t
-                    .iter()
-                    .zip(&v.test)
-                    .map(|(x, &k)| if k { *x } else { None })
-                    .collect();
+        let supervised = match (&sup, &held) {
+            (Some(Ok(v)), Some(held)) => {
                 serde_json::json!({
                     "model": arch.name(),
                     "split": "node order (a transaction graph: chain order)",
@@ -580,15 +585,15 @@ fn anomaly(a: GnnTrainArgs) -> eyre::Result<ExitCode> {
                     "test_anomalies": held.iter().filter(|x| **x == Some(true)).count(),
                     "best_epoch": v.best_epoch, "epochs_run": v.epochs_run,
                     "held_out": {
-                        "supervised": quality(&v.score, &held, &ks),
-                        "gae": quality(&s.gae, &held, &ks),
-                        "oddball": quality(&s.oddball, &held, &ks),
-                        "iforest": quality(&s.iforest, &held, &ks),
+                        "supervised": quality(&v.score, held, &ks),
+                        "gae": quality(&s.gae, held, &ks),
+                        "oddball": quality(&s.oddball, held, &ks),
+                        "iforest": quality(&s.iforest, held, &ks),
                     },
                 })
             }
-            Some(Err(e)) => serde_json::json!({ "skipped": e }),
-            None => serde_json::json!({ "skipped": "no node features" }),
+            (Some(Err(e)), _) => serde_json::json!({ "skipped": e }),
+            _ => serde_json::json!({ "skipped": "no node features" }),
         };
         serde_json::json!({
             "positive": positive,
@@ -709,27 +714,12 @@ fn anomaly(a: GnnTrainArgs) -> eyre::Result<ExitCode> {
                     ("oddball", &s.oddball),
                     ("iforest", &s.iforest),
                 ] {
-                    let q = quality(sc, t, &ks);
-                    println!(
-                        "{name:<8} finds {p:?}: ROC-AUC {}  R-precision {}  {}",
-                        q.auc.map_or("-".into(), |x| format!("{x:.4}")),
-                        q.r_precision.map_or("-".into(), |x| format!("{x:.3}")),
-                        q.precision_at
-                            .iter()
-                            .map(|(k, v)| format!("P@{k} {v:.3}"))
-                            .collect::<Vec<_>>()
-                            .join("  ")
-                    );
+                    let q = quality_line(&quality(sc, t, &ks));
+                    println!("{name:<8} finds {p:?}: {q}");
                 }
             }
             if let Some(Ok(v)) = &sup {
-                let t = truth.as_ref().map(|t| {
-                    t.iter()
-                        .zip(&v.test)
-                        .map(|(x, &k)| if k { *x } else { None })
-                        .collect::<Vec<_>>()
-                });
-                if let Some(held) = t {
+                if let Some(held) = &held {
                     println!(
                         "held out: the latest {} labelled nodes ({} anomalies); {} trained on \
                          the {} before ({} for early stopping)",
@@ -745,17 +735,8 @@ fn anomaly(a: GnnTrainArgs) -> eyre::Result<ExitCode> {
                         ("oddball", &s.oddball),
                         ("iforest", &s.iforest),
                     ] {
-                        let q = quality(sc, &held, &ks);
-                        println!(
-                            "  {name:<10} ROC-AUC {}  R-precision {}  {}",
-                            q.auc.map_or("-".into(), |x| format!("{x:.4}")),
-                            q.r_precision.map_or("-".into(), |x| format!("{x:.3}")),
-                            q.precision_at
-                                .iter()
-                                .map(|(k, v)| format!("P@{k} {v:.3}"))
-                                .collect::<Vec<_>>()
-                                .join("  ")
-                        );
+                        let q = quality_line(&quality(sc, held, &ks));
+                        println!("  {name:<10} {q}");
                     }
                 }
             } else if let Some(Err(e)) = &sup {
@@ -781,6 +762,20 @@ fn anomaly(a: GnnTrainArgs) -> eyre::Result<ExitCode> {
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// A ranking's quality on one line: ROC-AUC, R-precision, precision at each k.
+fn quality_line(q: &ledgerflow_gnn::anomaly::RankingQuality) -> String {
+    format!(
+        "ROC-AUC {}  R-precision {}  {}",
+        q.auc.map_or("-".into(), |x| format!("{x:.4}")),
+        q.r_precision.map_or("-".into(), |x| format!("{x:.3}")),
+        q.precision_at
+            .iter()
+            .map(|(k, v)| format!("P@{k} {v:.3}"))
+            .collect::<Vec<_>>()
+            .join("  ")
+    )
 }
 
 /// The node inputs of an unsupervised run, standardised over all nodes: the features

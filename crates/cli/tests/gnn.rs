@@ -906,4 +906,18 @@ async fn transaction_anomalies_on_the_litecoin_workload() {
     .await;
     assert_eq!(r.status.code(), Some(2), "{}", stderr(&r));
     assert!(stderr(&r).contains("nochain"), "{}", stderr(&r));
+    // --level transaction names a lake graph, not an edge file
+    let r = run(&[
+        "gnn",
+        "train",
+        "--task",
+        "anomaly",
+        "--edges",
+        s(&actions),
+        "--level",
+        "transaction",
+    ])
+    .await;
+    assert_eq!(r.status.code(), Some(2), "{}", stderr(&r));
+    assert!(stderr(&r).contains("give --lake"), "{}", stderr(&r));
 }

@@ -26,6 +26,13 @@ pub const MODEL_FILE: &str = "model.lfg";
 /// Where the graph comes from: --edges FILE, or --lake with --chain (and --level).
 fn edge_source(a: &GnnEdgeArgs, signed: bool) -> eyre::Result<EdgeSource> {
     match (&a.edges, &a.lake) {
+        (Some(_), None) if a.level != GnnLevel::Address => bail!(
+            "--level {} reads a lake's graph: give --lake LAKE --chain CHAIN instead of --edges",
+            match a.level {
+                GnnLevel::Entity => "entity",
+                _ => "transaction",
+            }
+        ),
         (Some(path), None) => Ok(EdgeSource::File {
             path: path.clone(),
             read: read_options(a, signed)?,

@@ -93,6 +93,16 @@ pub(crate) fn for_rows(out: &mut [f64], cols: usize, f: impl Fn(usize, &mut [f64
 /// added in block order, so the result does not depend on the thread count.
 const BLOCK_ROWS: usize = 1024;
 
+/// `len` zeros, written after allocating: `vec![0.0; len]` asks the allocator for zeroed
+/// memory, which jemalloc serves for large sizes by handing pages back to the kernel and
+/// faulting fresh ones in (a third of a small graph's epoch went to page faults);
+/// written zeros reuse the pages an earlier buffer freed.
+pub(crate) fn zeroed(len: usize) -> Vec<f64> {
+    let mut v = Vec::with_capacity(len);
+    v.resize(len, 0.0);
+    v
+}
+
 /// A row-major matrix.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Mat {
@@ -104,13 +114,11 @@ pub struct Mat {
 impl Mat {
     /// A zero matrix.
     pub fn zeros(rows: usize, cols: usize) -> Mat {
-        // allocate, then write the zeros: `vec![0.0; n]` asks the allocator for zeroed
-        // memory, which jemalloc serves for large sizes by handing pages back to the
-        // kernel and faulting fresh ones in (a third of a small graph's epoch went to
-        // page faults); written zeros reuse the pages an earlier matrix freed
-        let mut data = Vec::with_capacity(rows * cols);
-        data.resize(rows * cols, 0.0);
-        Mat { rows, cols, data }
+        Mat {
+            rows,
+            cols,
+            data: zeroed(rows * cols),
+        }
     }
 
     /// From row-major data (`data.len()` must be `rows × cols`).
@@ -153,7 +161,7 @@ impl Mat {
         let blocks = self.rows.div_ceil(BLOCK_ROWS);
         // one partial sum per block of rows (blocks spread over the threads), then the
         // partials added in block order
-        let mut partial = vec![0.0; blocks * cells];
+        let mut partial = zeroed(blocks * cells);
         for_rows(&mut partial, cells.max(1), |blk, out| {
             let hi = ((blk + 1) * BLOCK_ROWS).min(self.rows);
             for i in blk * BLOCK_ROWS..hi {

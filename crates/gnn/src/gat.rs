@@ -94,8 +94,8 @@ impl GatLayer {
         let g = x.matmul(&self.w);
         let n = x.rows;
         // per node and head: s (as a source) and t (as a target)
-        let mut s = vec![0.0; n * h];
-        let mut t = vec![0.0; n * h];
+        let mut s = crate::dense::zeroed(n * h);
+        let mut t = crate::dense::zeroed(n * h);
         for i in 0..n {
             let gi = g.row(i);
             for k in 0..h {
@@ -105,8 +105,8 @@ impl GatLayer {
             }
         }
         let nnz = adj.col.len();
-        let mut u = vec![0.0; nnz * h];
-        let mut alpha = vec![0.0; nnz * h];
+        let mut u = crate::dense::zeroed(nnz * h);
+        let mut alpha = crate::dense::zeroed(nnz * h);
         let mut out = Mat::zeros(n, h * f);
         for i in 0..n {
             let (lo, hi) = (adj.off[i], adj.off[i + 1]);
@@ -145,8 +145,8 @@ impl GatLayer {
         let n = x.rows;
         let b = dout.col_sums();
         let mut dg = Mat::zeros(n, h * f);
-        let mut ds = vec![0.0; n * h];
-        let mut dt = vec![0.0; n * h];
+        let mut ds = crate::dense::zeroed(n * h);
+        let mut dt = crate::dense::zeroed(n * h);
         let mut dalpha = Vec::new();
         for i in 0..n {
             let (lo, hi) = (adj.off[i], adj.off[i + 1]);

@@ -126,7 +126,7 @@ pub fn oddball(adj: &Csr) -> (Vec<u32>, Vec<u64>, Vec<f64>, f64, f64) {
 
 /// Scores every node and link as the module documents; `x`: standardised node features
 /// or `None` for the structural inputs.
-pub fn run(el: &EdgeList, x: Option<Mat>, o: &LinkOptions) -> Result<AnomalyRun, String> {
+pub fn run(el: &EdgeList, x: Option<&Mat>, o: &LinkOptions) -> Result<AnomalyRun, String> {
     if !(0.0..0.5).contains(&o.val_fraction) {
         return Err("--val-fraction must be in [0, 0.5)".into());
     }
@@ -157,9 +157,13 @@ pub fn run(el: &EdgeList, x: Option<Mat>, o: &LinkOptions) -> Result<AnomalyRun,
     let half = shuffled.len() / 2;
     let folds = [shuffled[..half].to_vec(), shuffled[half..].to_vec()];
     let with_time: Vec<(u32, u32, i64)> = pairs.iter().map(|&(a, b)| (a, b, 0)).collect();
+    let structural;
     let x = match x {
         Some(x) => x,
-        None => link::structural_features(n, &with_time, o.random_features, o.train.seed),
+        None => {
+            structural = link::structural_features(n, &with_time, o.random_features, o.train.seed);
+            &structural
+        }
     };
     let mut sum = vec![0.0; n];
     let mut cnt = vec![0u32; n];
@@ -172,7 +176,7 @@ pub fn run(el: &EdgeList, x: Option<Mat>, o: &LinkOptions) -> Result<AnomalyRun,
         let val_neg: Vec<(u32, u32)> = (0..n_val)
             .map(|_| link::non_link(n, &known, &mut rng))
             .collect();
-        let t = link::train_encoder(n, train, val, &val_neg, &known, &x, o);
+        let t = link::train_encoder(n, train, val, &val_neg, &known, x, o);
         let z = &t.embedding;
         for &(a, b) in scored {
             let s = 1.0 - link::sigmoid(link::dot(z.row(a as usize), z.row(b as usize)));
@@ -214,7 +218,7 @@ pub fn run(el: &EdgeList, x: Option<Mat>, o: &LinkOptions) -> Result<AnomalyRun,
     let dst: Vec<u32> = pairs.iter().map(|p| p.1).collect();
     let adj = Csr::undirected(n, &src, &dst, false);
     let (degree, ego_edges, oddball, alpha, c) = oddball(&adj);
-    let ctx = with_neighbour_means(&x, &adj);
+    let ctx = with_neighbour_means(x, &adj);
     let iforest = ledgerflow_ml::iforest::scores(
         &ctx.data,
         ctx.rows,

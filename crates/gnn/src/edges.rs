@@ -665,6 +665,32 @@ pub fn from_lake(
     Ok((el, hash))
 }
 
+/// The record of a graph read from the lake table in `dir`: the Merkle root of the chunks
+/// read and their block range.
+fn lake_record(
+    dir: PathBuf,
+    chain: &str,
+    level: &str,
+    h: ledgerflow_lake::hash::LakeHash,
+) -> SourceRecord {
+    SourceRecord {
+        path: dir,
+        bytes: h.chunks.iter().map(|c| c.bytes).sum(),
+        blocks: h
+            .chunks
+            .iter()
+            .map(|c| c.start)
+            .min()
+            .zip(h.chunks.iter().map(|c| c.end).max()),
+        sha256: h.root,
+        kind: "lake".into(),
+        columns: None,
+        header: "yes".into(),
+        chain: Some(chain.to_string()),
+        level: Some(level.to_string()),
+    }
+}
+
 /// Where a graph comes from: an edge file, or a graph table in the lake.
 #[derive(Debug, Clone, PartialEq)]
 pub enum EdgeSource {
@@ -727,11 +753,43 @@ impl EdgeSource {
     pub fn read_with_features(
         &self,
     ) -> Result<(EdgeList, SourceRecord, Option<BuiltinFeatures>), EdgeError> {
-        let (el, r) = match self {
+        match self {
+            EdgeSource::File { path, read: o } => {
+                let el = read(path, o)?;
+                let (sha256, bytes) =
+                    ledgerflow_lake::hash::file_sha256(path).map_err(|e| EdgeError::File {
+                        path: path.clone(),
+                        message: e.to_string(),
+                    })?;
+                let record = SourceRecord {
+                    path: std::fs::canonicalize(path).unwrap_or_else(|_| path.clone()),
+                    sha256,
+                    bytes,
+                    kind: "file".into(),
+                    columns: o.columns.to_text(),
+                    header: match o.header {
+                        Header::Detect => "auto",
+                        Header::Present => "yes",
+                        Header::Absent => "no",
+                    }
+                    .into(),
+                    chain: None,
+                    level: None,
+                    blocks: None,
+                };
+                Ok((el, record, None))
+            }
+            EdgeSource::Lake { lake, chain, level } => {
+                let (el, h) = from_lake(lake, chain, *level)?;
+                let l = ledgerflow_lake::Lake::new(lake);
+                let dir = l.table_dir(chain, &level.table("graph"));
+                Ok((el, lake_record(dir, chain, level.name(), h), None))
+            }
             EdgeSource::Transactions { lake, chain } => {
                 let l = ledgerflow_lake::Lake::new(lake);
+                let dir = l.table_dir(chain, "transactions");
                 let bad = |m: String| EdgeError::File {
-                    path: l.table_dir(chain, "transactions"),
+                    path: dir.clone(),
                     message: m,
                 };
                 let ledger = ledgerflow_entities::ledger::Ledger::load(
@@ -753,22 +811,6 @@ impl EdgeSource {
                 if g.nodes.is_empty() {
                     return Err(bad("no transactions".into()));
                 }
-                let record = SourceRecord {
-                    path: l.table_dir(chain, "transactions"),
-                    sha256: h.root,
-                    bytes: h.chunks.iter().map(|c| c.bytes).sum(),
-                    kind: "lake".into(),
-                    columns: None,
-                    header: "yes".into(),
-                    chain: Some(chain.clone()),
-                    level: Some("transaction".into()),
-                    blocks: h
-                        .chunks
-                        .iter()
-                        .map(|c| c.start)
-                        .min()
-                        .zip(h.chunks.iter().map(|c| c.end).max()),
-                };
                 let f = BuiltinFeatures {
                     names: crate::txgraph::FEATURES
                         .iter()
@@ -785,66 +827,8 @@ impl EdgeSource {
                     time: Some(g.time),
                     header: true,
                 };
-                return Ok((el, record, Some(f)));
+                Ok((el, lake_record(dir, chain, "transaction", h), Some(f)))
             }
-            _ => self.read_plain()?,
-        };
-        Ok((el, r, None))
-    }
-
-    fn read_plain(&self) -> Result<(EdgeList, SourceRecord), EdgeError> {
-        match self {
-            EdgeSource::File { path, read: o } => {
-                let el = read(path, o)?;
-                let (sha256, bytes) =
-                    ledgerflow_lake::hash::file_sha256(path).map_err(|e| EdgeError::File {
-                        path: path.clone(),
-                        message: e.to_string(),
-                    })?;
-                Ok((
-                    el,
-                    SourceRecord {
-                        path: std::fs::canonicalize(path).unwrap_or_else(|_| path.clone()),
-                        sha256,
-                        bytes,
-                        kind: "file".into(),
-                        columns: o.columns.to_text(),
-                        header: match o.header {
-                            Header::Detect => "auto",
-                            Header::Present => "yes",
-                            Header::Absent => "no",
-                        }
-                        .into(),
-                        chain: None,
-                        level: None,
-                        blocks: None,
-                    },
-                ))
-            }
-            EdgeSource::Lake { lake, chain, level } => {
-                let (el, h) = from_lake(lake, chain, *level)?;
-                let l = ledgerflow_lake::Lake::new(lake);
-                Ok((
-                    el,
-                    SourceRecord {
-                        path: l.table_dir(chain, &level.table("graph")),
-                        sha256: h.root,
-                        bytes: h.chunks.iter().map(|c| c.bytes).sum(),
-                        kind: "lake".into(),
-                        columns: None,
-                        header: "yes".into(),
-                        chain: Some(chain.clone()),
-                        level: Some(level.name().into()),
-                        blocks: h
-                            .chunks
-                            .iter()
-                            .map(|c| c.start)
-                            .min()
-                            .zip(h.chunks.iter().map(|c| c.end).max()),
-                    },
-                ))
-            }
-            EdgeSource::Transactions { .. } => self.read_with_features().map(|(el, r, _)| (el, r)),
         }
     }
 

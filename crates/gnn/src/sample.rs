@@ -89,36 +89,6 @@ pub struct BatchOptions {
     pub fanout: [usize; 2],
 }
 
-/// Trains a GraphSAGE on the `train` nodes with neighbour-sampled mini-batches
-/// ([`train_batches`] with [`Arch::Sage`]).
-#[allow(clippy::too_many_arguments)]
-pub fn train_sage(
-    n: usize,
-    src: &[u32],
-    dst: &[u32],
-    x: &Mat,
-    labels: &[Option<u32>],
-    classes: usize,
-    train_mask: &[bool],
-    val_mask: &[bool],
-    o: &TrainOptions,
-    b: &BatchOptions,
-) -> Trained {
-    train_batches(
-        Arch::Sage,
-        n,
-        src,
-        dst,
-        x,
-        labels,
-        classes,
-        train_mask,
-        val_mask,
-        o,
-        b,
-    )
-}
-
 /// Trains a model of `arch` on the `train` nodes with neighbour-sampled mini-batches
 /// (GraphSAGE on the sampled lists, GCN and GAT on the sub-graph of the sampled links:
 /// see the module notes); one Adam step per batch, batches in a seeded order every

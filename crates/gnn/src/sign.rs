@@ -111,8 +111,8 @@ fn node_input(c: &Counts) -> [f64; 6] {
 }
 
 /// Each node's four neighbourhood sums of `h` and their sizes, over the training edges.
-struct Hoods {
-    counts: Vec<Counts>,
+struct Hoods<'a> {
+    counts: &'a [Counts],
     h: Vec<[f64; 6]>,
     /// node → hood → (sum of h, count)
     sum: Vec<[([f64; 6], f64); 4]>,
@@ -120,8 +120,8 @@ struct Hoods {
     pairs: rustc_hash::FxHashMap<(u32, u32), i8>,
 }
 
-impl Hoods {
-    fn new(el: &EdgeList, sign: &[i8], counts: &[Counts], train: &[usize]) -> Hoods {
+impl<'a> Hoods<'a> {
+    fn new(el: &EdgeList, sign: &[i8], counts: &'a [Counts], train: &[usize]) -> Hoods<'a> {
         let h: Vec<[f64; 6]> = counts.iter().map(node_input).collect();
         let mut sum = vec![[([0.0; 6], 0.0); 4]; counts.len()];
         let mut pairs = rustc_hash::FxHashMap::default();
@@ -133,7 +133,7 @@ impl Hoods {
             pairs.insert((el.src[e], el.dst[e]), sign[e]);
         }
         Hoods {
-            counts: counts.to_vec(),
+            counts,
             h,
             sum,
             pairs,
@@ -287,6 +287,33 @@ fn table(rows: Vec<Vec<f64>>, labels: Vec<Option<String>>, names: &[String]) -> 
     }
 }
 
+/// Each node's signed degrees and rating sums, and its neighbours, over the `train` edges.
+fn tally(
+    el: &EdgeList,
+    sign: &[i8],
+    n: usize,
+    train: &[usize],
+) -> (Vec<Counts>, Vec<FxHashSet<u32>>) {
+    let mut counts = vec![Counts::default(); n];
+    let mut nbrs: Vec<FxHashSet<u32>> = vec![FxHashSet::default(); n];
+    for &e in train {
+        let (u, v) = (el.src[e] as usize, el.dst[e] as usize);
+        let w = el.weight[e];
+        if sign[e] > 0 {
+            counts[u].out_pos += 1.0;
+            counts[v].in_pos += 1.0;
+        } else {
+            counts[u].out_neg += 1.0;
+            counts[v].in_neg += 1.0;
+        }
+        counts[u].out_rating += w;
+        counts[v].in_rating += w;
+        nbrs[u].insert(v as u32);
+        nbrs[v].insert(u as u32);
+    }
+    (counts, nbrs)
+}
+
 /// One run: split with `seed`, describe the edges as `model` says, train `params` (its
 /// seed is set to `seed`), score.
 pub fn run(
@@ -310,23 +337,7 @@ pub fn run(
         return Err(format!("{m} edges leave nothing to train or test on"));
     }
     let n = el.nodes.len();
-    let mut counts = vec![Counts::default(); n];
-    let mut nbrs: Vec<FxHashSet<u32>> = vec![FxHashSet::default(); n];
-    for &e in train {
-        let (u, v) = (el.src[e] as usize, el.dst[e] as usize);
-        let w = el.weight[e];
-        if sign[e] > 0 {
-            counts[u].out_pos += 1.0;
-            counts[v].in_pos += 1.0;
-        } else {
-            counts[u].out_neg += 1.0;
-            counts[v].in_neg += 1.0;
-        }
-        counts[u].out_rating += w;
-        counts[v].in_rating += w;
-        nbrs[u].insert(v as u32);
-        nbrs[v].insert(u as u32);
-    }
+    let (counts, nbrs) = tally(el, sign, n, train);
     let lab = |e: usize| Some(if sign[e] > 0 { "+" } else { "-" }.to_string());
     let hoods = (model == SignModel::Balance).then(|| Hoods::new(el, sign, &counts, train));
     let describe = |e: usize, own: bool| {
@@ -421,25 +432,7 @@ mod tests {
                 sign.push(s);
             }
         }
-        let build = |train: &[usize]| {
-            let mut counts = vec![Counts::default(); n as usize];
-            let mut nbrs: Vec<FxHashSet<u32>> = vec![FxHashSet::default(); n as usize];
-            for &e in train {
-                let (u, v) = (el.src[e] as usize, el.dst[e] as usize);
-                if sign[e] > 0 {
-                    counts[u].out_pos += 1.0;
-                    counts[v].in_pos += 1.0;
-                } else {
-                    counts[u].out_neg += 1.0;
-                    counts[v].in_neg += 1.0;
-                }
-                counts[u].out_rating += el.weight[e];
-                counts[v].in_rating += el.weight[e];
-                nbrs[u].insert(v as u32);
-                nbrs[v].insert(u as u32);
-            }
-            (counts, nbrs)
-        };
+        let build = |train: &[usize]| tally(&el, &sign, n as usize, train);
         let all: Vec<usize> = (0..el.len()).collect();
         let (counts, nbrs) = build(&all);
         let hoods = Hoods::new(&el, &sign, &counts, &all);

@@ -529,8 +529,19 @@ mod tests {
             batch_size: 8,
             fanout: [5, 3],
         };
-        let t =
-            crate::sample::train_sage(n, &s, &d, &x, &labels, 2, &train_mask, &val_mask, &o, &b);
+        let t = crate::sample::train_batches(
+            Arch::Sage,
+            n,
+            &s,
+            &d,
+            &x,
+            &labels,
+            2,
+            &train_mask,
+            &val_mask,
+            &o,
+            &b,
+        );
         let inp = Inputs::new(Arch::Sage, n, &s, &d, x.clone());
         let p = predict(&t.model, &inp);
         let test: Vec<usize> = (0..n).filter(|i| i % 5 >= 2).collect();
@@ -541,8 +552,19 @@ mod tests {
         let acc = right as f64 / test.len() as f64;
         println!("SAGE, sampled mini-batches: test accuracy {acc:.3}");
         assert!(acc > 0.85, "{acc}");
-        let again =
-            crate::sample::train_sage(n, &s, &d, &x, &labels, 2, &train_mask, &val_mask, &o, &b);
+        let again = crate::sample::train_batches(
+            Arch::Sage,
+            n,
+            &s,
+            &d,
+            &x,
+            &labels,
+            2,
+            &train_mask,
+            &val_mask,
+            &o,
+            &b,
+        );
         assert_eq!(again, t);
     }
 

@@ -541,7 +541,7 @@ fn anomaly(a: GnnTrainArgs) -> eyre::Result<ExitCode> {
         _ => (None, None),
     };
     let o = link_options(&a, dropout);
-    let r = anomaly::run(&el, x.clone(), &o).map_err(|e| eyre!("{}: {e}", src.describe()))?;
+    let r = anomaly::run(&el, x.as_ref(), &o).map_err(|e| eyre!("{}: {e}", src.describe()))?;
     let s = &r.scores;
     let mut ks = vec![10, 50, 100];
     if !ks.contains(&a.top) && a.top > 0 {

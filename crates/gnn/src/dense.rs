@@ -4,7 +4,7 @@
 //! rows sum fixed blocks of rows and add the partials in block order.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, OnceLock, RwLock};
 
 use rayon::prelude::*;
 
@@ -60,6 +60,16 @@ pub fn set_min_parallel_cells(cells: usize) {
     MIN_PARALLEL.store(cells, Ordering::Relaxed);
 }
 
+/// Runs `f` compiled for the best vector instruction set this CPU has (AVX-512 or AVX2
+/// on x86-64, found once; plain code elsewhere), so the row kernels inlined into it use
+/// wide registers. Only element-wise multiply-adds are vectorised (each output cell's
+/// sum keeps its order, and Rust never fuses a multiply and an add), so the results are
+/// the same bits with or without it.
+pub(crate) fn simd<R>(f: impl FnOnce() -> R) -> R {
+    static ARCH: OnceLock<pulp::Arch> = OnceLock::new();
+    ARCH.get_or_init(pulp::Arch::new).dispatch(f)
+}
+
 /// Fills the rows of `out` (`cols` wide) with `f(row, cells)`, rows split into
 /// contiguous ranges over the threads: each row is computed whole by one thread, so the
 /// result is the same for any thread count.
@@ -72,9 +82,11 @@ pub(crate) fn for_rows(out: &mut [f64], cols: usize, f: impl Fn(usize, &mut [f64
         POOL.read().ok().and_then(|p| p.clone())
     };
     let Some(pool) = pool else {
-        for (i, row) in out.chunks_mut(cols.max(1)).enumerate() {
-            f(i, row);
-        }
+        simd(|| {
+            for (i, row) in out.chunks_mut(cols.max(1)).enumerate() {
+                f(i, row);
+            }
+        });
         return;
     };
     let per = rows.div_ceil(t);
@@ -82,9 +94,11 @@ pub(crate) fn for_rows(out: &mut [f64], cols: usize, f: impl Fn(usize, &mut [f64
         out.par_chunks_mut(per * cols)
             .enumerate()
             .for_each(|(k, block)| {
-                for (i, row) in block.chunks_mut(cols).enumerate() {
-                    f(k * per + i, row);
-                }
+                simd(|| {
+                    for (i, row) in block.chunks_mut(cols).enumerate() {
+                        f(k * per + i, row);
+                    }
+                })
             });
     });
 }
@@ -101,6 +115,19 @@ pub(crate) fn zeroed(len: usize) -> Vec<f64> {
     let mut v = Vec::with_capacity(len);
     v.resize(len, 0.0);
     v
+}
+
+/// `o += a · w` for one row `a` (rows of `w` whose factor is zero skipped).
+#[inline(always)]
+fn add_row_times(o: &mut [f64], a: &[f64], w: &Mat) {
+    for (k, &v) in a.iter().enumerate() {
+        if v == 0.0 {
+            continue;
+        }
+        for (x, &y) in o.iter_mut().zip(w.row(k)) {
+            *x += v * y;
+        }
+    }
 }
 
 /// A row-major matrix.
@@ -142,16 +169,47 @@ impl Mat {
         debug_assert_eq!(self.cols, b.rows);
         let mut out = Mat::zeros(self.rows, b.cols);
         for_rows(&mut out.data, b.cols, |i, o| {
-            for (k, &a) in self.row(i).iter().enumerate() {
-                if a == 0.0 {
-                    continue;
-                }
-                for (x, &y) in o.iter_mut().zip(b.row(k)) {
-                    *x += a * y;
-                }
-            }
+            add_row_times(o, self.row(i), b)
         });
         out
+    }
+
+    /// `a · wa + b · wb + bias` in one pass over the rows (a layer that reads each node
+    /// and its neighbourhood mean); each row starts from `bias`, then adds `a`'s terms,
+    /// then `b`'s.
+    pub fn affine_pair(a: &Mat, wa: &Mat, b: &Mat, wb: &Mat, bias: &[f64]) -> Mat {
+        debug_assert_eq!(a.rows, b.rows);
+        debug_assert_eq!((a.cols, b.cols), (wa.rows, wb.rows));
+        debug_assert_eq!((wa.cols, wb.cols), (bias.len(), bias.len()));
+        let mut out = Mat::zeros(a.rows, wa.cols);
+        for_rows(&mut out.data, wa.cols, |i, o| {
+            o.copy_from_slice(bias);
+            add_row_times(o, a.row(i), wa);
+            add_row_times(o, b.row(i), wb);
+        });
+        out
+    }
+
+    /// `[a | b]`: the columns of `b` after those of `a` (same rows).
+    pub fn hcat(a: &Mat, b: &Mat) -> Mat {
+        debug_assert_eq!(a.rows, b.rows);
+        let cols = a.cols + b.cols;
+        let mut data = Vec::with_capacity(a.rows * cols);
+        for i in 0..a.rows {
+            data.extend_from_slice(a.row(i));
+            data.extend_from_slice(b.row(i));
+        }
+        Mat::from_vec(a.rows, cols, data)
+    }
+
+    /// Columns `c0..c0 + w`.
+    pub fn cols(&self, c0: usize, w: usize) -> Mat {
+        debug_assert!(c0 + w <= self.cols);
+        let mut data = Vec::with_capacity(self.rows * w);
+        for i in 0..self.rows {
+            data.extend_from_slice(&self.row(i)[c0..c0 + w]);
+        }
+        Mat::from_vec(self.rows, w, data)
     }
 
     /// `selfᵀ · b` (n×k, n×m → k×m): weight gradients.
@@ -264,5 +322,64 @@ mod tests {
         let mut d = a.clone();
         d.add_row(&[1.0, 1.0, 1.0]);
         assert_eq!(d.col_sums(), vec![7.0, 9.0, 11.0]);
+    }
+
+    /// The vectorised kernels give the bits of plain loops summing in the same order
+    /// (no reassociation, no fused multiply-add), on any instruction set.
+    #[test]
+    fn vectorised_products_equal_plain_loops_bit_for_bit() {
+        use rand::{Rng, SeedableRng};
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(3);
+        let mut rand = |r: usize, c: usize| {
+            Mat::from_vec(r, c, (0..r * c).map(|_| rng.gen_range(-3.0..3.0)).collect())
+        };
+        let (n, k, m) = (301, 19, 13);
+        let (a, b, w, v) = (rand(n, k), rand(n, k), rand(k, m), rand(k, m));
+        let bias: Vec<f64> = rand(1, m).data;
+        let plain = |x: &Mat, w: &Mat, start: &[f64]| -> Vec<f64> {
+            let mut out = Vec::new();
+            for i in 0..x.rows {
+                for (j, &s0) in start.iter().enumerate().take(w.cols) {
+                    let mut s = s0;
+                    for q in 0..x.cols {
+                        s += x.row(i)[q] * w.row(q)[j];
+                    }
+                    out.push(s);
+                }
+            }
+            out
+        };
+        let bits = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+        let zero = vec![0.0; m];
+        assert_eq!(bits(&a.matmul(&w).data), bits(&plain(&a, &w, &zero)));
+        // a·w + b·v + bias: from the bias, a's terms, then b's
+        let ab = Mat::hcat(&a, &b);
+        let mut wv = w.clone();
+        wv.rows += v.rows;
+        wv.data.extend_from_slice(&v.data);
+        assert_eq!(
+            bits(&Mat::affine_pair(&a, &w, &b, &v, &bias).data),
+            bits(&plain(&ab, &wv, &bias))
+        );
+        // aᵀ·c and a·wᵀ against the same loops over transposed copies
+        let transpose = |x: &Mat| {
+            let mut t = Mat::zeros(x.cols, x.rows);
+            for i in 0..x.rows {
+                for j in 0..x.cols {
+                    t.row_mut(j)[i] = x.row(i)[j];
+                }
+            }
+            t
+        };
+        let c = rand(n, m);
+        assert_eq!(
+            bits(&a.t_matmul(&c).data),
+            bits(&plain(&transpose(&a), &c, &zero))
+        );
+        let wt = rand(m, k);
+        assert_eq!(
+            bits(&a.matmul_t(&wt).data),
+            bits(&plain(&a, &transpose(&wt), &zero))
+        );
     }
 }

@@ -2,10 +2,12 @@
 //! each layer is `h' = h W_self + mean_{j ∈ N(i)} h_j W_neigh + b`, ReLU and dropout
 //! between the layers; gradients by hand (finite-difference checked).
 //!
-//! Backward, with `M` the neighbour-mean matrix, `P = X Ws1 + M X Wn1 + b1`,
-//! `D = ReLU(P) ⊙ mask`: `dWs2 = Dᵀ dZ`, `dWn2 = (M D)ᵀ dZ`, `db2 = Σ dZ`,
-//! `dD = dZ Ws2ᵀ + Mᵀ (dZ Wn2ᵀ)`, `dP = dD ⊙ mask ⊙ [P > 0]`, `dWs1 = Xᵀ dP`,
-//! `dWn1 = (M X)ᵀ dP`, `db1 = Σ dP`.
+//! With `M` the neighbour-mean matrix, `P = X Ws1 + M X Wn1 + b1` (`M X` computed once
+//! per graph), `D = ReLU(P) ⊙ mask`, `Z = D Ws2 + M (D Wn2) + b2`: the second layer's
+//! mean runs over the `classes` columns of `D Wn2`, not the hidden ones of `D` (the same
+//! product, a fraction of the sparse work). Backward, with `G = Mᵀ dZ`:
+//! `dWs2 = Dᵀ dZ`, `dWn2 = Dᵀ G`, `db2 = Σ dZ`, `dD = dZ Ws2ᵀ + G Wn2ᵀ`,
+//! `dP = dD ⊙ mask ⊙ [P > 0]`, `dWs1 = Xᵀ dP`, `dWn1 = (M X)ᵀ dP`, `db1 = Σ dP`.
 
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
@@ -83,42 +85,47 @@ impl Sage {
         self.ws1.data.len() + self.wn1.data.len()
     }
 
-    /// Pre-activation, hidden (after ReLU and dropout) and logits. `mx` is `M X`.
-    fn forward_parts(
-        &self,
-        m: &MeanAdj,
-        x: &Mat,
-        mx: &Mat,
-        drop: Option<&[f64]>,
-    ) -> (Mat, Mat, Mat, Mat) {
-        let mut p = x.matmul(&self.ws1);
-        let pn = mx.matmul(&self.wn1);
-        for (a, b) in p.data.iter_mut().zip(&pn.data) {
-            *a += b;
-        }
-        p.add_row(&self.b1);
+    /// Pre-activation and hidden layer (after ReLU and dropout). `mx` is `M X`.
+    fn hidden_parts(&self, x: &Mat, mx: &Mat, drop: Option<&[f64]>) -> (Mat, Mat) {
+        let p = Mat::affine_pair(x, &self.ws1, mx, &self.wn1, &self.b1);
         let mut d = p.clone();
         for (i, v) in d.data.iter_mut().enumerate() {
             *v = v.max(0.0) * drop.map_or(1.0, |k| k[i]);
         }
-        let md = m.mul(&d);
+        (p, d)
+    }
+
+    /// `[Ws2 | Wn2]`: both second-layer weights side by side (hidden × 2·classes).
+    fn w2(&self) -> Mat {
+        Mat::hcat(&self.ws2, &self.wn2)
+    }
+
+    /// The logits from the hidden layer: `D Ws2 + M (D Wn2) + b2`, the neighbour mean
+    /// taken over the `classes` columns of `D Wn2` rather than the hidden ones of `D`.
+    fn logits_from(&self, m: &MeanAdj, d: &Mat) -> Mat {
         let mut z = d.matmul(&self.ws2);
-        let zn = md.matmul(&self.wn2);
-        for (a, b) in z.data.iter_mut().zip(&zn.data) {
-            *a += b;
+        let agg = m.mul(&d.matmul(&self.wn2));
+        for (row, mean) in z
+            .data
+            .chunks_mut(z.cols.max(1))
+            .zip(agg.data.chunks(agg.cols.max(1)))
+        {
+            for ((o, b), bias) in row.iter_mut().zip(mean).zip(&self.b2) {
+                *o += b + bias;
+            }
         }
-        z.add_row(&self.b2);
-        (p, d, md, z)
+        z
     }
 
     /// The hidden layer (after ReLU): the node embeddings.
-    pub fn embed(&self, m: &MeanAdj, x: &Mat, mx: &Mat) -> Mat {
-        self.forward_parts(m, x, mx, None).1
+    pub fn embed(&self, _m: &MeanAdj, x: &Mat, mx: &Mat) -> Mat {
+        self.hidden_parts(x, mx, None).1
     }
 
     /// The logits.
     pub fn logits(&self, m: &MeanAdj, x: &Mat, mx: &Mat) -> Mat {
-        self.forward_parts(m, x, mx, None).3
+        let d = self.hidden_parts(x, mx, None).1;
+        self.logits_from(m, &d)
     }
 
     /// The loss and its gradients.
@@ -130,32 +137,28 @@ impl Sage {
         drop: Option<&[f64]>,
         t: &Targets<'_>,
     ) -> (f64, Sage) {
-        let (p, d, md, z) = self.forward_parts(m, x, mx, drop);
+        let c = self.b2.len();
+        let (p, d) = self.hidden_parts(x, mx, drop);
+        let z = self.logits_from(m, &d);
         let (loss, dz) = cross_entropy(&z, t);
-        let ws2 = d.t_matmul(&dz);
-        let wn2 = md.t_matmul(&dz);
-        let b2 = dz.col_sums();
-        let mut dd = dz.matmul_t(&self.ws2);
-        let back = m.mul_t(&dz.matmul_t(&self.wn2));
-        for (a, b) in dd.data.iter_mut().zip(&back.data) {
-            *a += b;
-        }
+        // [dZ | Mᵀ dZ]: with it both second-layer gradients are one product with D,
+        // and dD one product with [Ws2 | Wn2]
+        let dcat = Mat::hcat(&dz, &m.mul_t(&dz));
+        let dw2 = d.t_matmul(&dcat);
+        let mut dd = dcat.matmul_t(&self.w2());
         for (i, v) in dd.data.iter_mut().enumerate() {
             let keep = drop.map_or(1.0, |k| k[i]);
             *v *= if p.data[i] > 0.0 { keep } else { 0.0 };
         }
-        let ws1 = x.t_matmul(&dd);
-        let wn1 = mx.t_matmul(&dd);
-        let b1 = dd.col_sums();
         (
             loss,
             Sage {
-                ws1,
-                wn1,
-                b1,
-                ws2,
-                wn2,
-                b2,
+                ws1: x.t_matmul(&dd),
+                wn1: mx.t_matmul(&dd),
+                b1: dd.col_sums(),
+                ws2: dw2.cols(0, c),
+                wn2: dw2.cols(c, c),
+                b2: dz.col_sums(),
             },
         )
     }

@@ -30,6 +30,12 @@ fn undirected(n: usize, src: &[u32], dst: &[u32], self_loops: bool) -> (Vec<usiz
     (off, pairs.into_iter().map(|p| p.1).collect())
 }
 
+/// An undirected pair as one number (smaller end in the high half).
+pub(crate) fn key(a: u32, b: u32) -> u64 {
+    let (a, b) = if a < b { (a, b) } else { (b, a) };
+    (u64::from(a) << 32) | u64::from(b)
+}
+
 /// A graph's undirected adjacency (what attention layers walk): row `i` lists the
 /// neighbours of `i` in sorted order, with `i` itself when built with self-loops.
 #[derive(Debug, Clone, PartialEq)]

@@ -48,6 +48,7 @@ pub mod sage;
 pub mod sample;
 pub mod sign;
 pub mod similar;
+pub mod snapshot;
 pub mod train;
 pub mod txgraph;
 pub mod wl;

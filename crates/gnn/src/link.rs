@@ -70,6 +70,10 @@ pub struct LinkOptions {
     /// validation links and the earlier windows carry messages and feed Adamic-Adar, and
     /// pairs already linked are no candidates), the model trained once (not retrained).
     pub rolling: bool,
+    /// Time split: EvolveGCN's snapshot protocol with steps of this length (the time
+    /// column's unit; 0: off), over the steps that start in the test period
+    /// ([`crate::snapshot`]).
+    pub snapshot: i64,
 }
 
 impl Default for LinkOptions {
@@ -91,6 +95,7 @@ impl Default for LinkOptions {
             learned_features: 32,
             windows: 0,
             rolling: false,
+            snapshot: 0,
         }
     }
 }
@@ -124,6 +129,8 @@ pub struct LinkRun {
     pub history: Vec<(f64, f64)>,
     pub gae: LinkMetrics,
     pub adamic_adar: LinkMetrics,
+    /// EvolveGCN's snapshot protocol (`LinkOptions::snapshot`).
+    pub snapshots: Option<crate::snapshot::SnapshotReport>,
     /// The trained encoder (its output rows are the node embeddings).
     #[serde(skip)]
     pub encoder: Gcn,
@@ -136,11 +143,7 @@ const SPLIT_SALT: u64 = 0x5eed_11c0_0000_0002;
 /// The evaluation negatives' salt.
 const EVAL_SALT: u64 = 0x5eed_e7a1_0000_0003;
 
-/// An undirected pair as one number (smaller end in the high half).
-pub(crate) fn key(a: u32, b: u32) -> u64 {
-    let (a, b) = if a < b { (a, b) } else { (b, a) };
-    (u64::from(a) << 32) | u64::from(b)
-}
+pub(crate) use crate::adj::key;
 
 /// The distinct undirected pairs with the time of their first edge.
 fn pairs(el: &EdgeList) -> Vec<(u32, u32, i64)> {
@@ -248,16 +251,7 @@ struct AdamicAdar {
 
 impl AdamicAdar {
     fn new(adj: Csr) -> Self {
-        let weight = (0..adj.n)
-            .map(|i| {
-                let d = adj.neighbours(i).len() as f64;
-                if d > 1.0 {
-                    1.0 / d.ln()
-                } else {
-                    0.0
-                }
-            })
-            .collect();
+        let weight = crate::snapshot::adamic_adar_weights(&adj);
         AdamicAdar { adj, weight }
     }
 
@@ -544,6 +538,9 @@ pub fn run(el: &EdgeList, x: Option<Mat>, o: &LinkOptions) -> Result<LinkRun, St
     if o.split == SplitKind::Time && el.time.is_none() {
         return Err("--split time needs a time column (--columns …,time=NAME)".into());
     }
+    if o.snapshot < 0 || (o.snapshot > 0 && o.split != SplitKind::Time) {
+        return Err("--snapshot needs --split time and a positive step length".into());
+    }
     if o.dim == 0 || o.train.hidden == 0 || o.train.epochs == 0 || o.negatives == 0 {
         return Err("--dim, the hidden width, --epochs and --negatives must be at least 1".into());
     }
@@ -646,6 +643,33 @@ pub fn run(el: &EdgeList, x: Option<Mat>, o: &LinkOptions) -> Result<LinkRun, St
         });
         (adamic_adar.window_map, adamic_adar.window_mrr) = (Some(m), Some(r));
     }
+    let snapshots = match (&el.time, o.snapshot > 0) {
+        (Some(time), true) => {
+            let edges = crate::snapshot::steps_of(&el.src, &el.dst, time, o.snapshot);
+            let t0 = time.iter().copied().min().unwrap_or(0);
+            let first_test = test.first().map_or(i64::MAX, |p| p.2);
+            // the first step that starts in the test period
+            let first_step = (first_test - t0 + o.snapshot - 1).div_euclid(o.snapshot);
+            Some(crate::snapshot::evaluate(
+                n,
+                &edges,
+                first_step,
+                o.snapshot,
+                |obs: &[(u32, u32)]| {
+                    let (s, d): (Vec<u32>, Vec<u32>) = obs.iter().copied().unzip();
+                    let a = NormAdj::new(n, &s, &d);
+                    let z = t.encoder.forward(&a, &a.mul(&t.inputs), None).z;
+                    Box::new(move |u, row: &mut [f64]| {
+                        let zu = z.row(u as usize);
+                        for (v, r) in row.iter_mut().enumerate() {
+                            *r = dot(zu, z.row(v));
+                        }
+                    })
+                },
+            ))
+        }
+        _ => None,
+    };
     Ok(LinkRun {
         nodes: n,
         links: all.len(),
@@ -657,6 +681,7 @@ pub fn run(el: &EdgeList, x: Option<Mat>, o: &LinkOptions) -> Result<LinkRun, St
         history: t.history,
         gae,
         adamic_adar,
+        snapshots,
         encoder: t.encoder,
         embedding: t.embedding,
     })

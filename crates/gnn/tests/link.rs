@@ -85,6 +85,55 @@ fn the_auto_encoder_learns_communities_and_repeats_itself() {
 }
 
 #[test]
+fn snapshots_rank_all_pairs_and_count_reciprocated_links() {
+    let mut el = communities(3);
+    // half of the links are reciprocated a little later (a rating returned)
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(9);
+    for i in 0..el.src.len() {
+        if rng.gen::<f64>() < 0.5 {
+            let t = el.time.as_ref().unwrap()[i] + rng.gen_range(1_000..150_000i64);
+            let (a, b) = (el.src[i], el.dst[i]);
+            el.src.push(b);
+            el.dst.push(a);
+            el.weight.push(1.0);
+            el.time.as_mut().unwrap().push(t);
+        }
+    }
+    let o = LinkOptions {
+        split: SplitKind::Time,
+        test_fraction: 0.2,
+        snapshot: 100_000,
+        train: ledgerflow_gnn::train::TrainOptions {
+            epochs: 60,
+            seed: 2,
+            ..LinkOptions::default().train
+        },
+        ..LinkOptions::default()
+    };
+    let r = run(&el, None, &o).unwrap();
+    let sn = r.snapshots.clone().unwrap();
+    println!("{sn:?}");
+    assert!(sn.steps >= 2 && sn.links > 0, "{sn:?}");
+    assert!(sn.repeated > 0 && sn.repeated < sn.links, "{sn:?}");
+    // chance: the share of positives among all pairs of a step
+    let pairs = (200 * 199 / 2) as f64;
+    let chance = sn.links as f64 / sn.steps as f64 / pairs;
+    assert!(sn.gae.map > 3.0 * chance, "{sn:?} chance {chance}");
+    assert!(sn.adamic_adar.map > 2.0 * chance, "{sn:?} chance {chance}");
+    // returned ratings are the easy part: history finds them, Adamic-Adar cannot
+    assert!(sn.history.map > sn.adamic_adar.map, "{sn:?}");
+    assert!(sn.history.mrr > sn.adamic_adar.mrr, "{sn:?}");
+    assert!(sn.history.map <= 1.0 && sn.history.mrr <= 1.0);
+    assert_eq!(run(&el, None, &o).unwrap(), r);
+    // the protocol needs the time split
+    let random = LinkOptions {
+        split: SplitKind::Random,
+        ..o
+    };
+    assert!(run(&el, None, &random).unwrap_err().contains("--snapshot"));
+}
+
+#[test]
 fn bad_settings_are_refused() {
     let mut el = communities(2);
     let o = LinkOptions::default();

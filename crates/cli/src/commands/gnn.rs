@@ -404,6 +404,7 @@ fn link_prediction(a: GnnTrainArgs) -> eyre::Result<ExitCode> {
                      "hits@10": r.adamic_adar.hits_at_10, "hits@50": r.adamic_adar.hits_at_50,
                      "map_windows": r.adamic_adar.window_map,
                      "mrr_windows": r.adamic_adar.window_mrr},
+        "snapshots": r.snapshots,
         "nodes": r.nodes, "links": r.links, "train_links": r.train_links,
         "val_links": r.val_links, "test_links": r.test_links, "negatives": o.negatives,
         "best_epoch": r.best_epoch, "epochs_run": r.epochs_run, "seed": a.seed,
@@ -444,6 +445,19 @@ fn link_prediction(a: GnnTrainArgs) -> eyre::Result<ExitCode> {
             );
             line("gae", &r.gae);
             line("adamic-adar", &r.adamic_adar);
+            if let Some(sn) = &r.snapshots {
+                println!(
+                    "snapshots of {} time units: {} test steps, {} links ({} repeated or reciprocated)",
+                    sn.seconds, sn.steps, sn.links, sn.repeated
+                );
+                for (name, m) in [
+                    ("gae", sn.gae),
+                    ("adamic-adar", sn.adamic_adar),
+                    ("history", sn.history),
+                ] {
+                    println!("  {name:<12} MAP {:.4}  MRR {:.4}", m.map, m.mrr);
+                }
+            }
         }
     }
     Ok(ExitCode::SUCCESS)
@@ -476,6 +490,7 @@ fn link_options(a: &GnnTrainArgs, dropout: f64) -> ledgerflow_gnn::link::LinkOpt
         learned_features: a.learned_features,
         windows: a.windows,
         rolling: a.rolling,
+        snapshot: a.snapshot,
     }
 }
 

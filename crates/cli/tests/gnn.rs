@@ -506,6 +506,8 @@ async fn link_prediction_from_the_command_line() {
         "time",
         "--windows",
         "2",
+        "--snapshot",
+        "20",
         "--epochs",
         "60",
         "--seed",
@@ -518,6 +520,22 @@ async fn link_prediction_from_the_command_line() {
     let r = run(&args).await;
     assert!(r.status.success(), "{}", stderr(&r));
     let v: serde_json::Value = serde_json::from_str(stdout(&r).trim()).unwrap();
+    // EvolveGCN's snapshots: steps of 20 rows from the test period on
+    let sn = &v["snapshots"];
+    assert!(sn["steps"].as_u64().unwrap() >= 2, "{v}");
+    assert_eq!(sn["repeated"], 0, "no pair repeats in this file: {v}");
+    for scorer in ["gae", "adamic_adar", "history"] {
+        for k in ["map", "mrr"] {
+            let x = sn[scorer][k].as_f64().unwrap_or(f64::NAN);
+            assert!(x > 0.0 && x <= 1.0, "{scorer} {k}: {v}");
+        }
+    }
+    // the protocol needs the time split
+    let mut random = args.to_vec();
+    random[9] = "random";
+    let bad = run(&random).await;
+    assert_eq!(bad.status.code(), Some(2), "{}", stderr(&bad));
+    assert!(stderr(&bad).contains("--snapshot"), "{}", stderr(&bad));
     for k in ["auc", "ap", "mrr", "hits@10", "map_windows", "mrr_windows"] {
         let x = v[k].as_f64().unwrap_or(f64::NAN);
         assert!((0.0..=1.0).contains(&x), "{k}: {v}");

@@ -71,8 +71,10 @@ pub struct LinkOptions {
     /// pairs already linked are no candidates), the model trained once (not retrained).
     pub rolling: bool,
     /// Time split: EvolveGCN's snapshot protocol with steps of this length (the time
-    /// column's unit; 0: off), over the steps that start in the test period
-    /// ([`crate::snapshot`]).
+    /// column's unit; 0: off) ([`crate::snapshot`]). The test and validation fractions
+    /// then count steps (the last `test_fraction` of the steps are the test, as in
+    /// EvolveGCN's splitter), and the links first seen in the test steps are the test
+    /// links of the other metrics.
     pub snapshot: i64,
 }
 
@@ -559,8 +561,34 @@ pub fn run(el: &EdgeList, x: Option<Mat>, o: &LinkOptions) -> Result<LinkRun, St
         }
         SplitKind::Time => all.sort_by_key(|&(a, b, t)| (t, a, b)),
     }
-    let n_test = ((all.len() as f64) * o.test_fraction).round().max(1.0) as usize;
-    let n_val = ((all.len() as f64) * o.val_fraction).round() as usize;
+    let (n_test, n_val, snapshot_from) = match (&el.time, o.snapshot > 0) {
+        (Some(time), true) => {
+            // the fractions count time steps, as EvolveGCN's splitter does: the last
+            // steps are the test, the ones before them validate
+            let t0 = time.iter().copied().min().unwrap_or(0);
+            let t1 = time.iter().copied().max().unwrap_or(0);
+            let steps = (t1 - t0).div_euclid(o.snapshot) + 1;
+            let test_steps = ((steps as f64) * o.test_fraction).round().max(1.0) as i64;
+            let val_steps = ((steps as f64) * o.val_fraction).round() as i64;
+            let test_from = steps - test_steps;
+            let starting = |step: i64| all.partition_point(|p| p.2 < t0 + step * o.snapshot);
+            let (v, t) = (starting(test_from - val_steps), starting(test_from));
+            if t >= all.len() || v < 10 {
+                return Err(format!(
+                    "--snapshot {}: {steps} steps, the last {test_steps} hold {} new links and \
+                     {v} come before the validation steps; too few to train or test on",
+                    o.snapshot,
+                    all.len() - t
+                ));
+            }
+            (all.len() - t, t - v, Some(test_from))
+        }
+        _ => (
+            ((all.len() as f64) * o.test_fraction).round().max(1.0) as usize,
+            ((all.len() as f64) * o.val_fraction).round() as usize,
+            None,
+        ),
+    };
     let n_train = all.len() - n_test - n_val;
     let (train, rest) = all.split_at(n_train);
     let (val, test) = rest.split_at(n_val);
@@ -643,13 +671,9 @@ pub fn run(el: &EdgeList, x: Option<Mat>, o: &LinkOptions) -> Result<LinkRun, St
         });
         (adamic_adar.window_map, adamic_adar.window_mrr) = (Some(m), Some(r));
     }
-    let snapshots = match (&el.time, o.snapshot > 0) {
-        (Some(time), true) => {
+    let snapshots = match (&el.time, snapshot_from) {
+        (Some(time), Some(first_step)) => {
             let edges = crate::snapshot::steps_of(&el.src, &el.dst, time, o.snapshot);
-            let t0 = time.iter().copied().min().unwrap_or(0);
-            let first_test = test.first().map_or(i64::MAX, |p| p.2);
-            // the first step that starts in the test period
-            let first_step = (first_test - t0 + o.snapshot - 1).div_euclid(o.snapshot);
             Some(crate::snapshot::evaluate(
                 n,
                 &edges,

@@ -1,7 +1,8 @@
 //! EvolveGCN's snapshot protocol for temporal link prediction (`--snapshot SECONDS`):
-//! time is cut into steps of a fixed length from the first edge; for each step of the
-//! test period, every scorer sees every edge before the step and ranks **all node pairs**
-//! for the links of the step. Unlike the link task's windows, a link of the step
+//! time is cut into steps of a fixed length from the first edge, the last
+//! `--test-fraction` of the steps are the test (as EvolveGCN's splitter cuts steps, not
+//! links); for each test step, every scorer sees every edge before the step and ranks
+//! **all node pairs** for the links of the step. Unlike the link task's windows, a link of the step
 //! counts even when its pair was linked before (a reciprocated rating, a repeated
 //! payment), and pairs linked before stay candidates, as in EvolveGCN's evaluation (its
 //! label adjacency of step `t + 1` against all non-existing edges).

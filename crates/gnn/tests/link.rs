@@ -102,7 +102,7 @@ fn snapshots_rank_all_pairs_and_count_reciprocated_links() {
     let o = LinkOptions {
         split: SplitKind::Time,
         test_fraction: 0.2,
-        snapshot: 100_000,
+        snapshot: 80_000,
         train: ledgerflow_gnn::train::TrainOptions {
             epochs: 60,
             seed: 2,

@@ -29,7 +29,7 @@ pub enum GnnCommand {
     /// per step, repeated links included):
     ///
     ///   ledgerflow gnn train --task link --edges soc-sign-bitcoinotc.csv \
-    ///       --split time --test-fraction 0.2 --snapshot 1200000 --format json
+    ///       --split time --test-fraction 0.2 --val-fraction 0.1 --snapshot 1200000
     ///
     /// --task anomaly ranks nodes by how badly an auto-encoder reconstructs their links
     /// and by OddBall's ego-net score; with a labelled node table it reports how well
@@ -311,10 +311,11 @@ pub struct GnnTrainArgs {
     #[arg(long, requires = "windows")]
     pub rolling: bool,
     /// --task link --split time: EvolveGCN's snapshot protocol with steps of this many
-    /// time units (1200000 for its Bitcoin-OTC/Alpha runs): for each step that starts in
-    /// the test period, rank all node pairs for the step's links with every earlier
-    /// edge observed; repeated and reciprocated links count, linked pairs stay
-    /// candidates. Adds a `history` scorer (pairs linked before first). 0 skips it.
+    /// time units (1200000 for its Bitcoin-OTC/Alpha runs). --test-fraction and
+    /// --val-fraction then count steps (EvolveGCN: 0.2 and 0.1); for each test step,
+    /// rank all node pairs for the step's links with every earlier edge observed;
+    /// repeated and reciprocated links count, linked pairs stay candidates. Adds a
+    /// `history` scorer (pairs linked before first). 0 skips it.
     #[arg(long, default_value_t = 0, value_name = "SECONDS")]
     pub snapshot: i64,
     /// --task link: random input features added to log-degree (without --features).

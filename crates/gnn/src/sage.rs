@@ -85,14 +85,15 @@ impl Sage {
         self.ws1.data.len() + self.wn1.data.len()
     }
 
-    /// Pre-activation and hidden layer (after ReLU and dropout). `mx` is `M X`.
-    fn hidden_parts(&self, x: &Mat, mx: &Mat, drop: Option<&[f64]>) -> (Mat, Mat) {
-        let p = Mat::affine_pair(x, &self.ws1, mx, &self.wn1, &self.b1);
-        let mut d = p.clone();
+    /// The hidden layer (after ReLU and dropout), computed in place over the
+    /// pre-activation. `mx` is `M X`. Where it is positive the pre-activation was and
+    /// the unit was kept, which is all the backward pass needs of `P`.
+    fn hidden_layer(&self, x: &Mat, mx: &Mat, drop: Option<&[f64]>) -> Mat {
+        let mut d = Mat::affine_pair(x, &self.ws1, mx, &self.wn1, &self.b1);
         for (i, v) in d.data.iter_mut().enumerate() {
             *v = v.max(0.0) * drop.map_or(1.0, |k| k[i]);
         }
-        (p, d)
+        d
     }
 
     /// `[Ws2 | Wn2]`: both second-layer weights side by side (hidden × 2·classes).
@@ -119,12 +120,12 @@ impl Sage {
 
     /// The hidden layer (after ReLU): the node embeddings.
     pub fn embed(&self, _m: &MeanAdj, x: &Mat, mx: &Mat) -> Mat {
-        self.hidden_parts(x, mx, None).1
+        self.hidden_layer(x, mx, None)
     }
 
     /// The logits.
     pub fn logits(&self, m: &MeanAdj, x: &Mat, mx: &Mat) -> Mat {
-        let d = self.hidden_parts(x, mx, None).1;
+        let d = self.hidden_layer(x, mx, None);
         self.logits_from(m, &d)
     }
 
@@ -138,7 +139,7 @@ impl Sage {
         t: &Targets<'_>,
     ) -> (f64, Sage) {
         let c = self.b2.len();
-        let (p, d) = self.hidden_parts(x, mx, drop);
+        let d = self.hidden_layer(x, mx, drop);
         let z = self.logits_from(m, &d);
         let (loss, dz) = cross_entropy(&z, t);
         // [dZ | Mᵀ dZ]: with it both second-layer gradients are one product with D,
@@ -146,9 +147,10 @@ impl Sage {
         let dcat = Mat::hcat(&dz, &m.mul_t(&dz));
         let dw2 = d.t_matmul(&dcat);
         let mut dd = dcat.matmul_t(&self.w2());
+        // dP = dD ⊙ mask ⊙ [P > 0]: D > 0 exactly where P > 0 and the unit was kept
         for (i, v) in dd.data.iter_mut().enumerate() {
             let keep = drop.map_or(1.0, |k| k[i]);
-            *v *= if p.data[i] > 0.0 { keep } else { 0.0 };
+            *v *= if d.data[i] > 0.0 { keep } else { 0.0 };
         }
         (
             loss,

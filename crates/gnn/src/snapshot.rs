@@ -14,8 +14,10 @@
 //! Both are averaged over the steps that hold links.
 //!
 //! Scorers: the auto-encoder (its messages over the edges observed), Adamic-Adar over
-//! the same, and **history**: pairs linked before first, by recency-weighted count
-//! (`Σ 2^-(age in steps)` over their earlier edges), then the others by Adamic-Adar.
+//! the same, **history**: pairs linked before first, by recency-weighted count
+//! (`Σ 2^-(age in steps)` over their earlier edges), then the others by Adamic-Adar;
+//! and **activity**: the product of both ends' recency-weighted edge counts (preferential
+//! attachment that forgets, half-life one step): who was busy lately links next.
 
 use rustc_hash::{FxHashMap, FxHashSet};
 use serde::Serialize;
@@ -43,6 +45,7 @@ pub struct SnapshotReport {
     pub gae: SnapshotScore,
     pub adamic_adar: SnapshotScore,
     pub history: SnapshotScore,
+    pub activity: SnapshotScore,
 }
 
 /// Adamic-Adar weights (`1 / ln deg`, 0 for degree ≤ 1) over an undirected adjacency.
@@ -215,6 +218,7 @@ pub(crate) fn evaluate<'a>(
         gae: SnapshotScore { map: 0.0, mrr: 0.0 },
         adamic_adar: SnapshotScore { map: 0.0, mrr: 0.0 },
         history: SnapshotScore { map: 0.0, mrr: 0.0 },
+        activity: SnapshotScore { map: 0.0, mrr: 0.0 },
     };
     let mut row = vec![0.0; n];
     let mut aa_row = vec![0.0; n];
@@ -244,10 +248,14 @@ pub(crate) fn evaluate<'a>(
             for l in targets.values_mut() {
                 l.sort_unstable();
             }
-            // recency-weighted history per pair
+            // recency-weighted history per pair, and activity per node
             let mut hist: FxHashMap<u64, f64> = FxHashMap::default();
+            let mut act = vec![0.0; n];
             for e in before {
-                *hist.entry(key(e.1, e.2)).or_default() += (-((step - 1 - e.0) as f64)).exp2();
+                let w = (-((step - 1 - e.0) as f64)).exp2();
+                *hist.entry(key(e.1, e.2)).or_default() += w;
+                act[e.1 as usize] += w;
+                act[e.2 as usize] += w;
             }
             let mut hist_of: Vec<Vec<(u32, f64)>> = vec![Vec::new(); n];
             for (&k, &h) in &hist {
@@ -259,7 +267,8 @@ pub(crate) fn evaluate<'a>(
             let adj = Csr::undirected(n, &s, &d, false);
             let weight = adamic_adar_weights(&adj);
             let mut g = gae(&observed);
-            let (mut eg, mut ea, mut eh) = (
+            let (mut eg, mut ea, mut eh, mut ev) = (
+                StepEval::new(&targets),
                 StepEval::new(&targets),
                 StepEval::new(&targets),
                 StepEval::new(&targets),
@@ -277,11 +286,17 @@ pub(crate) fn evaluate<'a>(
                     row[v as usize] = 1.0 + h;
                 }
                 eh.row(u, &row);
+                let au = act[u as usize];
+                for (r, &av) in row.iter_mut().zip(&act) {
+                    *r = au * av;
+                }
+                ev.row(u, &row);
             }
             for (e, out) in [
                 (eg, &mut report.gae),
                 (ea, &mut report.adamic_adar),
                 (eh, &mut report.history),
+                (ev, &mut report.activity),
             ] {
                 let (m, r) = e.finish();
                 out.map += m;
@@ -296,6 +311,7 @@ pub(crate) fn evaluate<'a>(
         &mut report.gae,
         &mut report.adamic_adar,
         &mut report.history,
+        &mut report.activity,
     ] {
         s.map /= k;
         s.mrr /= k;
@@ -342,6 +358,9 @@ mod tests {
         assert!((r.history.map - want).abs() < 1e-12, "{:?}", r.history);
         // the constant auto-encoder ties everything: AP = share of positives
         assert!((r.gae.map - 0.2).abs() < 1e-12);
+        // activity (edge counts 1, 2, 2, 1, 0): 1-2 alone at 4, then 0-1 with 0-2, 1-3
+        // and 2-3 at 2 (precision 1/5 at recall 1/2), 3-4 at 0 with everything (2/10)
+        assert!((r.activity.map - 0.2).abs() < 1e-12, "{:?}", r.activity);
         // MRR over the rows with a link: row 0 (0-1 alone on top: rank 1), row 1 (1-0
         // ties with 1-2: 1.5), row 3 (3-4 at 0 below 3-2 and 3-1, tied with 3-0: 3.5),
         // row 4 (all tied at 0: 2.5)

@@ -454,6 +454,7 @@ fn link_prediction(a: GnnTrainArgs) -> eyre::Result<ExitCode> {
                     ("gae", sn.gae),
                     ("adamic-adar", sn.adamic_adar),
                     ("history", sn.history),
+                    ("activity", sn.activity),
                 ] {
                     println!("  {name:<12} MAP {:.4}  MRR {:.4}", m.map, m.mrr);
                 }

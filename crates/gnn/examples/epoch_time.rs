@@ -7,8 +7,9 @@
 //! ```
 //!
 //! Arguments: nodes, mean degree, epochs, models. The graph is a stochastic block model
-//! like `bench/gnn_peer.py data` (4 classes, a fifth of the edges across classes, 16
-//! features with a weak class signal, 60/20/20 split), drawn from a fixed seed.
+//! shaped like `bench/gnn_peer.py data` (4 classes, a fifth of the edges across classes,
+//! 16 uniform noise features with a weak class signal, 60/20/20 split; not the same
+//! draws), from a fixed seed; one thread, GraphSAGE and GCN by default.
 
 use std::time::Instant;
 

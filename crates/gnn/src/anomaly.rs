@@ -28,10 +28,10 @@ use rand_chacha::ChaCha8Rng;
 use rustc_hash::FxHashSet;
 use serde::Serialize;
 
-use crate::adj::Csr;
+use crate::adj::{key, Csr};
 use crate::dense::Mat;
 use crate::edges::EdgeList;
-use crate::link::{self, key, LinkOptions};
+use crate::link::{self, LinkOptions};
 use ledgerflow_ml::iforest::IForestOptions;
 
 /// Per node: both scores and the ego-net counts.

@@ -33,7 +33,7 @@ use rand_chacha::ChaCha8Rng;
 use rustc_hash::FxHashSet;
 use serde::Serialize;
 
-use crate::adj::{Csr, NormAdj};
+use crate::adj::{key, Csr, NormAdj};
 use crate::dense::Mat;
 use crate::edges::EdgeList;
 use crate::gcn::{dropout_mask, Gcn};
@@ -144,8 +144,6 @@ pub struct LinkRun {
 const SPLIT_SALT: u64 = 0x5eed_11c0_0000_0002;
 /// The evaluation negatives' salt.
 const EVAL_SALT: u64 = 0x5eed_e7a1_0000_0003;
-
-pub(crate) use crate::adj::key;
 
 /// The distinct undirected pairs with the time of their first edge.
 fn pairs(el: &EdgeList) -> Vec<(u32, u32, i64)> {
@@ -649,23 +647,21 @@ pub fn run(el: &EdgeList, x: Option<Mat>, o: &LinkOptions) -> Result<LinkRun, St
     let aa = AdamicAdar::new(adj);
     let mut adamic_adar = evaluate(&eval, n, &train_known, &|u, v| aa.score(u, v));
     let mut gae = gae;
+    // the trained encoder's embedding with the observed pairs carrying its messages
+    let encode_over = |obs: &[(u32, u32)]| -> Mat {
+        let (s, d): (Vec<u32>, Vec<u32>) = obs.iter().copied().unzip();
+        let a = NormAdj::new(n, &s, &d);
+        t.encoder.forward(&a, &a.mul(&t.inputs), None).z
+    };
     if o.rolling && !eval.windows.is_empty() {
         let before: Vec<(u32, u32)> = train_p.iter().chain(&val_p).copied().collect();
-        let ends = |obs: &[(u32, u32)]| -> (Vec<u32>, Vec<u32>) {
-            (
-                obs.iter().map(|p| p.0).collect(),
-                obs.iter().map(|p| p.1).collect(),
-            )
-        };
         let (m, r) = rolling_metrics(n, &eval.windows, &before, |obs: &[(u32, u32)]| {
-            let (s, d) = ends(obs);
-            let a = NormAdj::new(n, &s, &d);
-            let z = t.encoder.forward(&a, &a.mul(&t.inputs), None).z;
+            let z = encode_over(obs);
             Box::new(move |u, v| dot(z.row(u as usize), z.row(v as usize)))
         });
         (gae.window_map, gae.window_mrr) = (Some(m), Some(r));
         let (m, r) = rolling_metrics(n, &eval.windows, &before, |obs: &[(u32, u32)]| {
-            let (s, d) = ends(obs);
+            let (s, d): (Vec<u32>, Vec<u32>) = obs.iter().copied().unzip();
             let aa = AdamicAdar::new(Csr::undirected(n, &s, &d, false));
             Box::new(move |u, v| aa.score(u, v))
         });
@@ -680,9 +676,7 @@ pub fn run(el: &EdgeList, x: Option<Mat>, o: &LinkOptions) -> Result<LinkRun, St
                 first_step,
                 o.snapshot,
                 |obs: &[(u32, u32)]| {
-                    let (s, d): (Vec<u32>, Vec<u32>) = obs.iter().copied().unzip();
-                    let a = NormAdj::new(n, &s, &d);
-                    let z = t.encoder.forward(&a, &a.mul(&t.inputs), None).z;
+                    let z = encode_over(obs);
                     Box::new(move |u, row: &mut [f64]| {
                         let zu = z.row(u as usize);
                         for (v, r) in row.iter_mut().enumerate() {

@@ -210,113 +210,124 @@ pub(crate) fn evaluate<'a>(
     seconds: i64,
     mut gae: impl FnMut(&[(u32, u32)]) -> RowScorer<'a>,
 ) -> SnapshotReport {
-    let mut report = SnapshotReport {
-        seconds,
-        steps: 0,
-        links: 0,
-        repeated: 0,
-        gae: SnapshotScore { map: 0.0, mrr: 0.0 },
-        adamic_adar: SnapshotScore { map: 0.0, mrr: 0.0 },
-        history: SnapshotScore { map: 0.0, mrr: 0.0 },
-        activity: SnapshotScore { map: 0.0, mrr: 0.0 },
-    };
-    let mut row = vec![0.0; n];
-    let mut aa_row = vec![0.0; n];
+    let (mut steps, mut links, mut repeated) = (0, 0, 0);
+    // (MAP, MRR) sums of the auto-encoder, Adamic-Adar, history and activity
+    let mut sums = [(0.0, 0.0); 4];
     let mut i = 0;
     while i < edges.len() {
         let step = edges[i].0;
         let j = i + edges[i..].partition_point(|e| e.0 == step);
         if step >= first_step {
-            let before = &edges[..i];
-            let mut seen: FxHashSet<u64> = FxHashSet::default();
-            let observed: Vec<(u32, u32)> = before
-                .iter()
-                .filter(|e| seen.insert(key(e.1, e.2)))
-                .map(|e| (e.1, e.2))
-                .collect();
-            // the step's distinct pairs, both ways, sorted per node
-            let mut targets: FxHashMap<u32, Vec<u32>> = FxHashMap::default();
-            let mut step_pairs: FxHashSet<u64> = FxHashSet::default();
-            for e in &edges[i..j] {
-                if step_pairs.insert(key(e.1, e.2)) {
-                    targets.entry(e.1).or_default().push(e.2);
-                    targets.entry(e.2).or_default().push(e.1);
-                    report.links += 1;
-                    report.repeated += usize::from(seen.contains(&key(e.1, e.2)));
-                }
+            let s = score_step(n, &edges[..i], &edges[i..j], step, &mut gae);
+            for (sum, (m, r)) in sums.iter_mut().zip(s.scores) {
+                sum.0 += m;
+                sum.1 += r;
             }
-            for l in targets.values_mut() {
-                l.sort_unstable();
-            }
-            // recency-weighted history per pair, and activity per node
-            let mut hist: FxHashMap<u64, f64> = FxHashMap::default();
-            let mut act = vec![0.0; n];
-            for e in before {
-                let w = (-((step - 1 - e.0) as f64)).exp2();
-                *hist.entry(key(e.1, e.2)).or_default() += w;
-                act[e.1 as usize] += w;
-                act[e.2 as usize] += w;
-            }
-            let mut hist_of: Vec<Vec<(u32, f64)>> = vec![Vec::new(); n];
-            for (&k, &h) in &hist {
-                let (a, b) = ((k >> 32) as u32, k as u32);
-                hist_of[a as usize].push((b, h));
-                hist_of[b as usize].push((a, h));
-            }
-            let (s, d): (Vec<u32>, Vec<u32>) = observed.iter().copied().unzip();
-            let adj = Csr::undirected(n, &s, &d, false);
-            let weight = adamic_adar_weights(&adj);
-            let mut g = gae(&observed);
-            let (mut eg, mut ea, mut eh, mut ev) = (
-                StepEval::new(&targets),
-                StepEval::new(&targets),
-                StepEval::new(&targets),
-                StepEval::new(&targets),
-            );
-            for u in 0..n as u32 {
-                g(u, &mut row);
-                eg.row(u, &row);
-                adamic_adar_row(&adj, &weight, u, &mut aa_row);
-                ea.row(u, &aa_row);
-                // linked pairs first (1 + history), the rest by Adamic-Adar in [0, 1)
-                for (r, &a) in row.iter_mut().zip(&aa_row) {
-                    *r = a / (1.0 + a);
-                }
-                for &(v, h) in &hist_of[u as usize] {
-                    row[v as usize] = 1.0 + h;
-                }
-                eh.row(u, &row);
-                let au = act[u as usize];
-                for (r, &av) in row.iter_mut().zip(&act) {
-                    *r = au * av;
-                }
-                ev.row(u, &row);
-            }
-            for (e, out) in [
-                (eg, &mut report.gae),
-                (ea, &mut report.adamic_adar),
-                (eh, &mut report.history),
-                (ev, &mut report.activity),
-            ] {
-                let (m, r) = e.finish();
-                out.map += m;
-                out.mrr += r;
-            }
-            report.steps += 1;
+            (links, repeated) = (links + s.links, repeated + s.repeated);
+            steps += 1;
         }
         i = j;
     }
-    let k = report.steps.max(1) as f64;
-    for s in [
-        &mut report.gae,
-        &mut report.adamic_adar,
-        &mut report.history,
-        &mut report.activity,
-    ] {
-        s.map /= k;
-        s.mrr /= k;
+    let k = steps.max(1) as f64;
+    let [g, a, h, v] = sums.map(|(m, r)| SnapshotScore {
+        map: m / k,
+        mrr: r / k,
+    });
+    SnapshotReport {
+        seconds,
+        steps,
+        links,
+        repeated,
+        gae: g,
+        adamic_adar: a,
+        history: h,
+        activity: v,
     }
-    report
+}
+
+/// One step's outcome.
+struct StepScores {
+    /// (MAP, MRR) of the auto-encoder, Adamic-Adar, history and activity.
+    scores: [(f64, f64); 4],
+    links: usize,
+    repeated: usize,
+}
+
+/// Scores step `step`, whose edges are `now`, with the edges `before` it observed.
+fn score_step<'a>(
+    n: usize,
+    before: &[(i64, u32, u32)],
+    now: &[(i64, u32, u32)],
+    step: i64,
+    gae: &mut impl FnMut(&[(u32, u32)]) -> RowScorer<'a>,
+) -> StepScores {
+    let mut seen: FxHashSet<u64> = FxHashSet::default();
+    let observed: Vec<(u32, u32)> = before
+        .iter()
+        .filter(|e| seen.insert(key(e.1, e.2)))
+        .map(|e| (e.1, e.2))
+        .collect();
+    // the step's distinct pairs, both ways, sorted per node
+    let mut targets: FxHashMap<u32, Vec<u32>> = FxHashMap::default();
+    let mut step_pairs: FxHashSet<u64> = FxHashSet::default();
+    let (mut links, mut repeated) = (0, 0);
+    for e in now {
+        if step_pairs.insert(key(e.1, e.2)) {
+            targets.entry(e.1).or_default().push(e.2);
+            targets.entry(e.2).or_default().push(e.1);
+            links += 1;
+            repeated += usize::from(seen.contains(&key(e.1, e.2)));
+        }
+    }
+    for l in targets.values_mut() {
+        l.sort_unstable();
+    }
+    // recency-weighted history per pair, and activity per node
+    let mut hist: FxHashMap<u64, f64> = FxHashMap::default();
+    let mut act = vec![0.0; n];
+    for e in before {
+        let w = (-((step - 1 - e.0) as f64)).exp2();
+        *hist.entry(key(e.1, e.2)).or_default() += w;
+        act[e.1 as usize] += w;
+        act[e.2 as usize] += w;
+    }
+    let mut hist_of: Vec<Vec<(u32, f64)>> = vec![Vec::new(); n];
+    for (&k, &h) in &hist {
+        let (a, b) = ((k >> 32) as u32, k as u32);
+        hist_of[a as usize].push((b, h));
+        hist_of[b as usize].push((a, h));
+    }
+    let (s, d): (Vec<u32>, Vec<u32>) = observed.iter().copied().unzip();
+    let adj = Csr::undirected(n, &s, &d, false);
+    let weight = adamic_adar_weights(&adj);
+    let mut g = gae(&observed);
+    let mut evals: [StepEval<'_>; 4] = std::array::from_fn(|_| StepEval::new(&targets));
+    let [eg, ea, eh, ev] = &mut evals;
+    let (mut row, mut aa_row) = (vec![0.0; n], vec![0.0; n]);
+    for u in 0..n as u32 {
+        g(u, &mut row);
+        eg.row(u, &row);
+        adamic_adar_row(&adj, &weight, u, &mut aa_row);
+        ea.row(u, &aa_row);
+        // linked pairs first (1 + history), the rest by Adamic-Adar in [0, 1)
+        for (r, &a) in row.iter_mut().zip(&aa_row) {
+            *r = a / (1.0 + a);
+        }
+        for &(v, h) in &hist_of[u as usize] {
+            row[v as usize] = 1.0 + h;
+        }
+        eh.row(u, &row);
+        let au = act[u as usize];
+        for (r, &av) in row.iter_mut().zip(&act) {
+            *r = au * av;
+        }
+        ev.row(u, &row);
+    }
+    StepScores {
+        scores: evals.map(StepEval::finish),
+        links,
+        repeated,
+    }
 }
 
 #[cfg(test)]

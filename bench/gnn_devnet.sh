@@ -131,6 +131,11 @@ for w in seeds:
                 continue
             p = dict((str(a), b) for a, b in q["precision_at"])
             rows.setdefault(name, []).append((q["auc"], q["r_precision"], p["10"], p["50"]))
+        if m == models[0] and e.get("typology"):
+            q = e["typology"]
+            p = dict((str(a), b) for a, b in q["precision_at"])
+            rows.setdefault("typology, every labelled tx", []).append(
+                (q["auc"], q["r_precision"], p["10"], p["50"]))
 f = lambda v: f"{statistics.mean(v):.3f} ± {statistics.pstdev(v):.3f}"
 print(f"{'ranking (held-out 20 %)':<18} {'ROC-AUC':>15} {'R-precision':>15} {'P@10':>15} {'P@50':>15}")
 for k, v in rows.items():

@@ -640,6 +640,24 @@ async fn anomaly_ranking_from_the_command_line() {
         "{}",
         stderr(&r)
     );
+    // the known-shape ranking exists on transaction graphs only
+    let r = run(&[
+        "gnn",
+        "train",
+        "--task",
+        "anomaly",
+        "--edges",
+        s(&ep),
+        "--header",
+        "no",
+        "--rank-by",
+        "typology",
+        "--epochs",
+        "2",
+    ])
+    .await;
+    assert_eq!(r.status.code(), Some(2), "{}", stderr(&r));
+    assert!(stderr(&r).contains("--level transaction"), "{}", stderr(&r));
 }
 
 /// Unsupervised embeddings (`gnn train --task link -o`: no label is read) fed to the
@@ -898,9 +916,15 @@ async fn transaction_anomalies_on_the_litecoin_workload() {
     // unsupervised rankings sit near or below chance on the same nodes
     assert!(auc > 0.9, "{sup}");
     assert!(p10 >= 0.8, "{sup}");
-    for k in ["gae", "oddball", "iforest"] {
+    for k in ["gae", "oddball", "iforest", "typology"] {
         assert!(held[k]["auc"].as_f64().is_some(), "{k}");
     }
+    // the known shapes, no label read: CoinJoin rules, then peeling chains by length
+    let ty = &e["typology"];
+    eprintln!("typology over every labelled transaction: {ty}");
+    assert!(ty["auc"].as_f64().unwrap() > 0.95, "{ty}");
+    assert!(ty["r_precision"].as_f64().unwrap() > 0.85, "{ty}");
+    assert_eq!(ty["precision_at"][0][1].as_f64(), Some(1.0), "{ty}");
     let top = v["top"].as_array().unwrap();
     assert_eq!(top[0]["truth"], true, "{v}");
     for f in ["node_scores.parquet", "link_scores.parquet", "metrics.json"] {
@@ -908,6 +932,18 @@ async fn transaction_anomalies_on_the_litecoin_workload() {
     }
     let again = run(&args).await;
     assert_eq!(stdout(&again), stdout(&r), "same seed, same rankings");
+    // ranked by the known shapes: the top are CoinJoins and peeling chains, named
+    let mut by_shape = args.to_vec();
+    let at = by_shape.iter().position(|x| *x == "supervised").unwrap();
+    by_shape[at] = "typology";
+    let r = run(&by_shape).await;
+    assert!(r.status.success(), "{}", stderr(&r));
+    let v: serde_json::Value = serde_json::from_str(stdout(&r).trim()).unwrap();
+    for t in v["top"].as_array().unwrap() {
+        let p = t["pattern"].as_str().unwrap();
+        assert!(p.starts_with("coinjoin:") || p == "peel_chain", "{t}");
+        assert!(t["typology"].as_f64().unwrap() > 1.0, "{t}");
+    }
     // a lake chain without a transactions table is refused with the path named
     let r = run(&[
         "gnn",

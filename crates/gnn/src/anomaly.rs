@@ -19,6 +19,9 @@
 //!   neighbourhood's is rare (on a transaction graph: CoinJoins' equal outputs, the
 //!   skewed outputs and one-input ancestry of peel chains).
 //!
+//! On a transaction graph the CLI adds a fourth ranking that learns nothing: the known
+//! shapes of [`crate::txgraph::typology`] (CoinJoins, then peeling chains by length).
+//!
 //! With labels (`positive` names the anomalous classes) all rankings are evaluated:
 //! ROC-AUC and precision at k.
 

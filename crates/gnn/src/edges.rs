@@ -717,6 +717,9 @@ pub struct BuiltinFeatures {
     pub names: Vec<String>,
     /// `nodes × names.len()`, numbered as the edge list.
     pub x: crate::dense::Mat,
+    /// The transaction graph's CoinJoin and peeling-chain marks, numbered as the edge
+    /// list.
+    pub typology: Option<crate::txgraph::Typology>,
 }
 
 /// What a graph was read from, by content (for manifests): the file and its SHA-256,
@@ -817,6 +820,7 @@ impl EdgeSource {
                         .map(|s| s.to_string())
                         .collect(),
                     x: g.x,
+                    typology: Some(g.typology),
                 };
                 let el = EdgeList {
                     nodes: g.nodes,

@@ -4,6 +4,13 @@
 //! spender's block time), and per transaction the shape features the literature on
 //! CoinJoins, peel chains and payment heuristics looks at ([`FEATURES`]).
 //!
+//! Beside the features, [`typology`] marks the two laundering shapes investigators
+//! follow by hand, from their published definitions and without any label: CoinJoins
+//! (the entities crate's five rules: Whirlpool, Wasabi 1 and 2, JoinMarket, BlockSci's
+//! equal-output rule) and peeling chains (Meiklejohn et al. 2013: one input, two outputs,
+//! the larger output, the remainder, spent by the next such transaction), graded by how
+//! long the chain is.
+//!
 //! [`build`] is pure (a [`Ledger`] in); `EdgeSource::Transactions` (module `edges`)
 //! reads the lake's `transactions` table into one.
 
@@ -61,6 +68,94 @@ pub struct TxGraph {
     pub x: Mat,
     /// Whether each transaction is a coinbase.
     pub coinbase: Vec<bool>,
+    /// CoinJoin and peeling-chain marks ([`typology`]).
+    pub typology: Typology,
+}
+
+/// Per transaction: which known shape it has and a score that ranks by it.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Typology {
+    /// `2 + (1 − 1/k)` for a CoinJoin whose most repeated output value repeats `k`
+    /// times; `1 + (1 − 1/L)` for a transaction in a peeling chain of `L ≥ 2`
+    /// transactions; 0 otherwise.
+    pub score: Vec<f64>,
+    /// `coinjoin:<rule>`, `peel_chain` or empty.
+    pub pattern: Vec<String>,
+    /// The length of the peeling chain through the transaction (1: none; 0: not
+    /// peel-shaped).
+    pub peel_run: Vec<u32>,
+}
+
+/// One input, two outputs, not a coinbase.
+fn peel_shaped(l: &Ledger, t: u32) -> bool {
+    let tx = &l.txs[t as usize];
+    !tx.coinbase && l.inputs_of(t).len() == 1 && l.outputs_of(t).len() == 2
+}
+
+/// The transaction that continues `t`'s peeling chain: the spender of its larger output
+/// (the first of two equal ones) when that spender is peel-shaped too.
+fn peel_next(l: &Ledger, t: u32) -> Option<u32> {
+    let outs = l.outputs_of(t);
+    let larger = if outs[1].value > outs[0].value { 1 } else { 0 };
+    let c = outs[larger].spent_by;
+    (c != NONE && peel_shaped(l, c)).then_some(c)
+}
+
+/// CoinJoins and peeling chains of every transaction in `l` (transactions in chain
+/// order, so a chain runs from lower numbers to higher ones).
+pub fn typology(l: &Ledger) -> Typology {
+    let n = l.txs.len();
+    // the links of the chains, then run lengths: back[t] transactions up to and
+    // including t, fwd[t] from t on
+    let shaped: Vec<bool> = (0..n as u32).map(|t| peel_shaped(l, t)).collect();
+    let next: Vec<Option<u32>> = (0..n as u32)
+        .map(|t| {
+            if shaped[t as usize] {
+                peel_next(l, t)
+            } else {
+                None
+            }
+        })
+        .collect();
+    let mut back = vec![0u32; n];
+    for t in 0..n {
+        if shaped[t] {
+            back[t] = back[t].max(1);
+            if let Some(c) = next[t] {
+                // a spender comes later in the chain order
+                let c = c as usize;
+                if c > t {
+                    back[c] = back[c].max(back[t] + 1);
+                }
+            }
+        }
+    }
+    let mut fwd = vec![0u32; n];
+    for t in (0..n).rev() {
+        if shaped[t] {
+            fwd[t] = 1 + next[t].map_or(0, |c| if c as usize > t { fwd[c as usize] } else { 0 });
+        }
+    }
+    let mut out = Typology {
+        score: vec![0.0; n],
+        pattern: vec![String::new(); n],
+        peel_run: vec![0; n],
+    };
+    for t in 0..n {
+        if let Some(d) = ledgerflow_entities::coinjoin::detect(l, t as u32) {
+            out.score[t] = 3.0 - 1.0 / f64::from(d.equal_count.max(1));
+            out.pattern[t] = format!("coinjoin:{}", d.rule.name());
+        }
+        if shaped[t] {
+            let run = back[t] + fwd[t] - 1;
+            out.peel_run[t] = run;
+            if run >= 2 && out.pattern[t].is_empty() {
+                out.score[t] = 2.0 - 1.0 / f64::from(run);
+                out.pattern[t] = "peel_chain".into();
+            }
+        }
+    }
+    out
 }
 
 fn trailing_zeros10(mut v: i64) -> u32 {
@@ -202,6 +297,7 @@ pub fn build(l: &Ledger) -> TxGraph {
         time,
         x,
         coinbase: l.txs.iter().map(|t| t.coinbase).collect(),
+        typology: typology(l),
     }
 }
 
@@ -309,5 +405,115 @@ mod tests {
         assert_eq!(col(&g, 0, "fee_share"), 0.0);
         assert_eq!(col(&g, 0, "ln_inputs"), 0.0);
         assert!(g.x.data.iter().all(|v| v.is_finite()));
+    }
+
+    #[test]
+    fn coinjoins_and_peeling_chains_by_hand() {
+        let mut b = LedgerBuilder::new();
+        // 1: coinbase paying a, b, c, p
+        b.push(
+            &h(1),
+            1,
+            100,
+            0,
+            0,
+            true,
+            &[],
+            &[
+                out("a", 5_000),
+                out("b", 6_000),
+                out("c", 7_000),
+                out("p", 100_000),
+            ],
+        )
+        .unwrap();
+        // 2: three people join: three outputs of 4,000 and three changes (BlockSci's
+        // equal-output rule: 6 outputs, p = 3, the value repeats exactly 3 times)
+        b.push(
+            &h(2),
+            2,
+            200,
+            1,
+            0,
+            false,
+            &[
+                inp(1, 0, "a", 5_000),
+                inp(1, 1, "b", 6_000),
+                inp(1, 2, "c", 7_000),
+            ],
+            &[
+                out("x", 4_000),
+                out("y", 4_000),
+                out("z", 4_000),
+                out("a2", 900),
+                out("b2", 1_900),
+                out("c2", 2_900),
+            ],
+        )
+        .unwrap();
+        // 3 → 4 → 5: a peeling chain, each spending the remainder (the larger output,
+        // second in 3 and 5, first in 4); 6 spends 5's small payment (not a link)
+        b.push(
+            &h(3),
+            3,
+            300,
+            1,
+            0,
+            false,
+            &[inp(1, 3, "p", 100_000)],
+            &[out("s1", 1_000), out("r1", 98_900)],
+        )
+        .unwrap();
+        b.push(
+            &h(4),
+            4,
+            400,
+            1,
+            0,
+            false,
+            &[inp(3, 1, "r1", 98_900)],
+            &[out("r2", 97_800), out("s2", 1_000)],
+        )
+        .unwrap();
+        b.push(
+            &h(5),
+            5,
+            500,
+            1,
+            0,
+            false,
+            &[inp(4, 0, "r2", 97_800)],
+            &[out("s3", 1_000), out("r3", 96_700)],
+        )
+        .unwrap();
+        b.push(
+            &h(6),
+            6,
+            600,
+            1,
+            0,
+            false,
+            &[inp(5, 0, "s3", 1_000)],
+            &[out("q", 400), out("q2", 500)],
+        )
+        .unwrap();
+        let l = b.finish();
+        let t = typology(&l);
+        assert_eq!(
+            t.pattern,
+            vec![
+                "",
+                "coinjoin:equal-output",
+                "peel_chain",
+                "peel_chain",
+                "peel_chain",
+                ""
+            ]
+        );
+        assert_eq!(t.peel_run, vec![0, 0, 3, 3, 3, 1]);
+        assert_eq!(t.score[1], 3.0 - 1.0 / 3.0);
+        assert_eq!(t.score[2], 2.0 - 1.0 / 3.0);
+        assert_eq!((t.score[0], t.score[5]), (0.0, 0.0));
+        assert_eq!(build(&l).typology, t);
     }
 }

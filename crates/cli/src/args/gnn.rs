@@ -158,6 +158,9 @@ pub enum AnomalyRank {
     Iforest,
     /// With --label: the GNN trained on the earliest labelled nodes.
     Supervised,
+    /// --level transaction: CoinJoins first (the entities crate's rules), then
+    /// peeling chains, longest first; no labels, no training.
+    Typology,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

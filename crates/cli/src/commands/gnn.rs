@@ -559,6 +559,16 @@ fn anomaly(a: GnnTrainArgs) -> eyre::Result<ExitCode> {
     let o = link_options(&a, dropout);
     let r = anomaly::run(&el, x.as_ref(), &o).map_err(|e| eyre!("{}: {e}", src.describe()))?;
     let s = &r.scores;
+    // a transaction graph's CoinJoin/peeling-chain marks (isolated nodes a table added
+    // after the graph's: none)
+    let typology: Option<(Vec<f64>, Vec<String>)> =
+        builtin.as_ref().and_then(|b| b.typology.as_ref()).map(|t| {
+            let (mut sc, mut pat) = (t.score.clone(), t.pattern.clone());
+            sc.resize(r.nodes, 0.0);
+            pat.resize(r.nodes, String::new());
+            (sc, pat)
+        });
+    let typo = typology.as_ref().map(|t| &t.0);
     let mut ks = vec![10, 50, 100];
     if !ks.contains(&a.top) && a.top > 0 {
         ks.push(a.top);
@@ -612,6 +622,7 @@ fn anomaly(a: GnnTrainArgs) -> eyre::Result<ExitCode> {
                         "gae": quality(&s.gae, held, &ks),
                         "oddball": quality(&s.oddball, held, &ks),
                         "iforest": quality(&s.iforest, held, &ks),
+                        "typology": typo.map(|v| quality(v, held, &ks)),
                     },
                 })
             }
@@ -625,6 +636,7 @@ fn anomaly(a: GnnTrainArgs) -> eyre::Result<ExitCode> {
             "gae": quality(&s.gae, t, &ks),
             "oddball": quality(&s.oddball, t, &ks),
             "iforest": quality(&s.iforest, t, &ks),
+            "typology": typo.map(|v| quality(v, t, &ks)),
             "supervised": supervised,
         })
     });
@@ -646,6 +658,12 @@ fn anomaly(a: GnnTrainArgs) -> eyre::Result<ExitCode> {
                 }
             ),
         },
+        crate::args::AnomalyRank::Typology => match typo {
+            Some(v) => v,
+            None => bail!(
+                "--rank-by typology needs a transaction graph (--lake L --chain C --level transaction)"
+            ),
+        },
     };
     let order = ranking(ranked_by);
     let top: Vec<serde_json::Value> = order
@@ -656,6 +674,8 @@ fn anomaly(a: GnnTrainArgs) -> eyre::Result<ExitCode> {
                 "id": el.nodes[i], "gae": s.gae[i], "oddball": s.oddball[i],
                 "iforest": s.iforest[i],
                 "supervised": sup_score.map(|v| v[i]),
+                "typology": typo.map(|v| v[i]),
+                "pattern": typology.as_ref().map(|t| t.1[i].as_str()),
                 "degree": s.degree[i], "ego_edges": s.ego_edges[i],
                 "truth": truth.as_ref().and_then(|t| t[i]),
             })
@@ -681,6 +701,8 @@ fn anomaly(a: GnnTrainArgs) -> eyre::Result<ExitCode> {
             "oddball_score".into(),
             "iforest_score".into(),
             "supervised_score".into(),
+            "typology_score".into(),
+            "pattern".into(),
             "degree".into(),
             "ego_edges".into(),
         ];
@@ -692,6 +714,14 @@ fn anomaly(a: GnnTrainArgs) -> eyre::Result<ExitCode> {
             Arc::new(Float64Array::from(s.iforest.clone())),
             Arc::new(Float64Array::from(match sup_score {
                 Some(v) => v.iter().map(|&x| Some(x)).collect::<Vec<_>>(),
+                None => vec![None; r.nodes],
+            })),
+            Arc::new(Float64Array::from(match typo {
+                Some(v) => v.iter().map(|&x| Some(x)).collect::<Vec<_>>(),
+                None => vec![None; r.nodes],
+            })),
+            Arc::new(StringArray::from(match &typology {
+                Some(t) => t.1.iter().map(|p| Some(p.as_str())).collect::<Vec<_>>(),
                 None => vec![None; r.nodes],
             })),
             Arc::new(arrow::array::UInt32Array::from(s.degree.clone())),
@@ -733,12 +763,15 @@ fn anomaly(a: GnnTrainArgs) -> eyre::Result<ExitCode> {
             );
             if let (Some(t), Some(p)) = (&truth, &positive) {
                 for (name, sc) in [
-                    ("gae", &s.gae),
-                    ("oddball", &s.oddball),
-                    ("iforest", &s.iforest),
+                    ("gae", Some(&s.gae)),
+                    ("oddball", Some(&s.oddball)),
+                    ("iforest", Some(&s.iforest)),
+                    ("typology", typo),
                 ] {
-                    let q = quality_line(&quality(sc, t, &ks));
-                    println!("{name:<8} finds {p:?}: {q}");
+                    if let Some(sc) = sc {
+                        let q = quality_line(&quality(sc, t, &ks));
+                        println!("{name:<8} finds {p:?}: {q}");
+                    }
                 }
             }
             if let Some(Ok(v)) = &sup {
@@ -753,22 +786,28 @@ fn anomaly(a: GnnTrainArgs) -> eyre::Result<ExitCode> {
                         v.val_nodes
                     );
                     for (name, sc) in [
-                        ("supervised", &v.score),
-                        ("gae", &s.gae),
-                        ("oddball", &s.oddball),
-                        ("iforest", &s.iforest),
+                        ("supervised", Some(&v.score)),
+                        ("gae", Some(&s.gae)),
+                        ("oddball", Some(&s.oddball)),
+                        ("iforest", Some(&s.iforest)),
+                        ("typology", typo),
                     ] {
-                        let q = quality_line(&quality(sc, held, &ks));
-                        println!("  {name:<10} {q}");
+                        if let Some(sc) = sc {
+                            let q = quality_line(&quality(sc, held, &ks));
+                            println!("  {name:<10} {q}");
+                        }
                     }
                 }
             } else if let Some(Err(e)) = &sup {
                 println!("supervised ranking skipped: {e}");
             }
-            println!("rank  id  gae  oddball  iforest  degree  ego_edges");
+            println!(
+                "rank  id  gae  oddball  iforest  degree  ego_edges{}",
+                if typology.is_some() { "  pattern" } else { "" }
+            );
             for (k, &i) in order.iter().take(a.top).enumerate() {
                 println!(
-                    "{:>4}  {}  {:.4}  {:.3}  {:.4}  {}  {}{}",
+                    "{:>4}  {}  {:.4}  {:.3}  {:.4}  {}  {}{}{}",
                     k + 1,
                     el.nodes[i],
                     s.gae[i],
@@ -776,6 +815,10 @@ fn anomaly(a: GnnTrainArgs) -> eyre::Result<ExitCode> {
                     s.iforest[i],
                     s.degree[i],
                     s.ego_edges[i],
+                    match &typology {
+                        Some(t) if !t.1[i].is_empty() => format!("  {}", t.1[i]),
+                        _ => String::new(),
+                    },
                     match truth.as_ref().and_then(|t| t[i]) {
                         Some(true) => "  *",
                         _ => "",

@@ -524,7 +524,7 @@ async fn link_prediction_from_the_command_line() {
     let sn = &v["snapshots"];
     assert!(sn["steps"].as_u64().unwrap() >= 2, "{v}");
     assert_eq!(sn["repeated"], 0, "no pair repeats in this file: {v}");
-    for scorer in ["gae", "adamic_adar", "history", "activity"] {
+    for scorer in ["gae", "adamic_adar", "history", "activity", "reciprocity"] {
         for k in ["map", "mrr"] {
             let x = sn[scorer][k].as_f64().unwrap_or(f64::NAN);
             assert!(x > 0.0 && x <= 1.0, "{scorer} {k}: {v}");

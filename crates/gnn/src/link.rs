@@ -579,7 +579,11 @@ pub fn run(el: &EdgeList, x: Option<Mat>, o: &LinkOptions) -> Result<LinkRun, St
                     all.len() - t
                 ));
             }
-            (all.len() - t, t - v, Some(test_from))
+            (
+                all.len() - t,
+                t - v,
+                Some((test_from - val_steps, test_from)),
+            )
         }
         _ => (
             ((all.len() as f64) * o.test_fraction).round().max(1.0) as usize,
@@ -668,11 +672,12 @@ pub fn run(el: &EdgeList, x: Option<Mat>, o: &LinkOptions) -> Result<LinkRun, St
         (adamic_adar.window_map, adamic_adar.window_mrr) = (Some(m), Some(r));
     }
     let snapshots = match (&el.time, snapshot_from) {
-        (Some(time), Some(first_step)) => {
+        (Some(time), Some((val_step, first_step))) => {
             let edges = crate::snapshot::steps_of(&el.src, &el.dst, time, o.snapshot);
             Some(crate::snapshot::evaluate(
                 n,
                 &edges,
+                val_step,
                 first_step,
                 o.snapshot,
                 |obs: &[(u32, u32)]| {

@@ -16,8 +16,14 @@
 //! Scorers: the auto-encoder (its messages over the edges observed), Adamic-Adar over
 //! the same, **history**: pairs linked before first, by recency-weighted count
 //! (`Σ 2^-(age in steps)` over their earlier edges), then the others by Adamic-Adar;
-//! and **activity**: the product of both ends' recency-weighted edge counts (preferential
-//! attachment that forgets, half-life one step): who was busy lately links next.
+//! **activity**: the product of both ends' recency-weighted edge counts (preferential
+//! attachment that forgets, half-life one step): who was busy lately links next; and
+//! **reciprocity**: activity times `1 + c · p(u, v)`, `p` the pending return of a
+//! one-way link (`2^-(age in steps)` of the latest `u → v` when `v → u` was never seen,
+//! 0 otherwise): on a trust network a rating after a trade is often answered. The weight
+//! `c` is chosen on the validation steps (those before the test, scored the same way)
+//! from [`RECIPROCITY_WEIGHTS`]; it needs the links' directions, which the other
+//! scorers ignore.
 
 use rustc_hash::{FxHashMap, FxHashSet};
 use serde::Serialize;
@@ -46,7 +52,16 @@ pub struct SnapshotReport {
     pub adamic_adar: SnapshotScore,
     pub history: SnapshotScore,
     pub activity: SnapshotScore,
+    pub reciprocity: SnapshotScore,
+    /// The reciprocity weight `c` the validation steps chose.
+    pub reciprocity_weight: f64,
+    /// Validation steps (with links) that chose it, and their MAP at each candidate.
+    pub val_steps: usize,
+    pub val_map: Vec<(f64, f64)>,
 }
+
+/// The reciprocity weights tried on the validation steps (0: activity alone).
+pub const RECIPROCITY_WEIGHTS: [f64; 6] = [0.0, 1.0, 10.0, 100.0, 1000.0, 10000.0];
 
 /// Adamic-Adar weights (`1 / ln deg`, 0 for degree ≤ 1) over an undirected adjacency.
 pub(crate) fn adamic_adar_weights(adj: &Csr) -> Vec<f64> {
@@ -201,24 +216,65 @@ pub(crate) fn steps_of(
 /// (distinct undirected pairs) it returns a function filling node `u`'s row.
 pub(crate) type RowScorer<'a> = Box<dyn FnMut(u32, &mut [f64]) + 'a>;
 
-/// Runs the protocol over the steps from `first_step` on, `gae` building the
-/// auto-encoder's row scorer from the observed pairs.
-pub(crate) fn evaluate<'a>(
-    n: usize,
-    edges: &[(i64, u32, u32)],
-    first_step: i64,
-    seconds: i64,
-    mut gae: impl FnMut(&[(u32, u32)]) -> RowScorer<'a>,
-) -> SnapshotReport {
-    let (mut steps, mut links, mut repeated) = (0, 0, 0);
-    // (MAP, MRR) sums of the auto-encoder, Adamic-Adar, history and activity
-    let mut sums = [(0.0, 0.0); 4];
+/// The edges of each step from `from` (inclusive) to `to` (exclusive) that holds any:
+/// `(step, start, end)` into `edges`.
+fn step_ranges(edges: &[(i64, u32, u32)], from: i64, to: i64) -> Vec<(i64, usize, usize)> {
+    let mut out = Vec::new();
     let mut i = 0;
     while i < edges.len() {
         let step = edges[i].0;
         let j = i + edges[i..].partition_point(|e| e.0 == step);
-        if step >= first_step {
-            let s = score_step(n, &edges[..i], &edges[i..j], step, &mut gae);
+        if (from..to).contains(&step) {
+            out.push((step, i, j));
+        }
+        i = j;
+    }
+    out
+}
+
+/// Runs the protocol over the steps from `first_step` on, the reciprocity weight chosen
+/// on the steps from `val_step` to `first_step`, `gae` building the auto-encoder's row
+/// scorer from the observed pairs.
+pub(crate) fn evaluate<'a>(
+    n: usize,
+    edges: &[(i64, u32, u32)],
+    val_step: i64,
+    first_step: i64,
+    seconds: i64,
+    mut gae: impl FnMut(&[(u32, u32)]) -> RowScorer<'a>,
+) -> SnapshotReport {
+    // the reciprocity weight: best validation MAP (the smallest weight among equals)
+    let val = step_ranges(edges, val_step, first_step);
+    let mut val_map: Vec<(f64, f64)> = RECIPROCITY_WEIGHTS.iter().map(|&c| (c, 0.0)).collect();
+    for &(step, i, j) in &val {
+        let targets = step_targets(&edges[i..j]).0;
+        let (act, pend) = activity_and_pending(n, &edges[..i], step);
+        for (c, sum) in val_map.iter_mut() {
+            let mut e = StepEval::new(&targets);
+            let mut row = vec![0.0; n];
+            for u in 0..n as u32 {
+                reciprocity_row(&act, &pend[u as usize], *c, u, &mut row);
+                e.row(u, &row);
+            }
+            *sum += e.finish().0 / val.len() as f64;
+        }
+    }
+    let weight = val_map
+        .iter()
+        .fold((0.0, f64::NEG_INFINITY), |best, &(c, m)| {
+            if m > best.1 {
+                (c, m)
+            } else {
+                best
+            }
+        })
+        .0;
+    let (mut steps, mut links, mut repeated) = (0, 0, 0);
+    // (MAP, MRR) sums of the auto-encoder, Adamic-Adar, history, activity, reciprocity
+    let mut sums = [(0.0, 0.0); 5];
+    for (step, i, j) in step_ranges(edges, first_step, i64::MAX) {
+        {
+            let s = score_step(n, &edges[..i], &edges[i..j], step, weight, &mut gae);
             for (sum, (m, r)) in sums.iter_mut().zip(s.scores) {
                 sum.0 += m;
                 sum.1 += r;
@@ -226,10 +282,9 @@ pub(crate) fn evaluate<'a>(
             (links, repeated) = (links + s.links, repeated + s.repeated);
             steps += 1;
         }
-        i = j;
     }
     let k = steps.max(1) as f64;
-    let [g, a, h, v] = sums.map(|(m, r)| SnapshotScore {
+    let [g, a, h, v, rc] = sums.map(|(m, r)| SnapshotScore {
         map: m / k,
         mrr: r / k,
     });
@@ -242,13 +297,80 @@ pub(crate) fn evaluate<'a>(
         adamic_adar: a,
         history: h,
         activity: v,
+        reciprocity: rc,
+        reciprocity_weight: weight,
+        val_steps: val.len(),
+        val_map,
+    }
+}
+
+/// A step's links as targets: each node's partners (both ways, sorted), and the count
+/// of distinct pairs.
+fn step_targets(now: &[(i64, u32, u32)]) -> (FxHashMap<u32, Vec<u32>>, Vec<u64>) {
+    let mut targets: FxHashMap<u32, Vec<u32>> = FxHashMap::default();
+    let mut step_pairs: FxHashSet<u64> = FxHashSet::default();
+    let mut pairs = Vec::new();
+    for e in now {
+        if step_pairs.insert(key(e.1, e.2)) {
+            targets.entry(e.1).or_default().push(e.2);
+            targets.entry(e.2).or_default().push(e.1);
+            pairs.push(key(e.1, e.2));
+        }
+    }
+    for l in targets.values_mut() {
+        l.sort_unstable();
+    }
+    (targets, pairs)
+}
+
+/// Per node its recency-weighted edge count (half-life one step before `step`), and per
+/// node the pending returns `(partner, 2^-(age of the latest one-way link))` of the
+/// pairs linked in one direction only.
+fn activity_and_pending(
+    n: usize,
+    before: &[(i64, u32, u32)],
+    step: i64,
+) -> (Vec<f64>, Vec<Vec<(u32, f64)>>) {
+    let mut act = vec![0.0; n];
+    // latest step of each direction
+    let mut last: FxHashMap<(u32, u32), i64> = FxHashMap::default();
+    for e in before {
+        let w = (-((step - 1 - e.0) as f64)).exp2();
+        act[e.1 as usize] += w;
+        act[e.2 as usize] += w;
+        let l = last.entry((e.1, e.2)).or_insert(e.0);
+        *l = (*l).max(e.0);
+    }
+    let mut pend: Vec<Vec<(u32, f64)>> = vec![Vec::new(); n];
+    let mut one_way: Vec<(u32, u32, i64)> = last
+        .iter()
+        .filter(|((a, b), _)| !last.contains_key(&(*b, *a)))
+        .map(|(&(a, b), &t)| (a, b, t))
+        .collect();
+    one_way.sort_unstable();
+    for (a, b, t) in one_way {
+        let w = (-((step - 1 - t) as f64)).exp2();
+        pend[a as usize].push((b, w));
+        pend[b as usize].push((a, w));
+    }
+    (act, pend)
+}
+
+/// Row `u` of the reciprocity scorer: `act_u act_v (1 + c p(u, v))`.
+fn reciprocity_row(act: &[f64], pend_u: &[(u32, f64)], c: f64, u: u32, row: &mut [f64]) {
+    let au = act[u as usize];
+    for (r, &av) in row.iter_mut().zip(act) {
+        *r = au * av;
+    }
+    for &(v, p) in pend_u {
+        row[v as usize] *= 1.0 + c * p;
     }
 }
 
 /// One step's outcome.
 struct StepScores {
-    /// (MAP, MRR) of the auto-encoder, Adamic-Adar, history and activity.
-    scores: [(f64, f64); 4],
+    /// (MAP, MRR) of the auto-encoder, Adamic-Adar, history, activity and reciprocity.
+    scores: [(f64, f64); 5],
     links: usize,
     repeated: usize,
 }
@@ -259,6 +381,7 @@ fn score_step<'a>(
     before: &[(i64, u32, u32)],
     now: &[(i64, u32, u32)],
     step: i64,
+    recip: f64,
     gae: &mut impl FnMut(&[(u32, u32)]) -> RowScorer<'a>,
 ) -> StepScores {
     let mut seen: FxHashSet<u64> = FxHashSet::default();
@@ -268,29 +391,16 @@ fn score_step<'a>(
         .map(|e| (e.1, e.2))
         .collect();
     // the step's distinct pairs, both ways, sorted per node
-    let mut targets: FxHashMap<u32, Vec<u32>> = FxHashMap::default();
-    let mut step_pairs: FxHashSet<u64> = FxHashSet::default();
-    let (mut links, mut repeated) = (0, 0);
-    for e in now {
-        if step_pairs.insert(key(e.1, e.2)) {
-            targets.entry(e.1).or_default().push(e.2);
-            targets.entry(e.2).or_default().push(e.1);
-            links += 1;
-            repeated += usize::from(seen.contains(&key(e.1, e.2)));
-        }
-    }
-    for l in targets.values_mut() {
-        l.sort_unstable();
-    }
-    // recency-weighted history per pair, and activity per node
+    let (targets, pairs) = step_targets(now);
+    let links = pairs.len();
+    let repeated = pairs.iter().filter(|k| seen.contains(k)).count();
+    // recency-weighted history per pair, activity per node and pending returns
     let mut hist: FxHashMap<u64, f64> = FxHashMap::default();
-    let mut act = vec![0.0; n];
     for e in before {
         let w = (-((step - 1 - e.0) as f64)).exp2();
         *hist.entry(key(e.1, e.2)).or_default() += w;
-        act[e.1 as usize] += w;
-        act[e.2 as usize] += w;
     }
+    let (act, pend) = activity_and_pending(n, before, step);
     let mut hist_of: Vec<Vec<(u32, f64)>> = vec![Vec::new(); n];
     for (&k, &h) in &hist {
         let (a, b) = ((k >> 32) as u32, k as u32);
@@ -301,8 +411,8 @@ fn score_step<'a>(
     let adj = Csr::undirected(n, &s, &d, false);
     let weight = adamic_adar_weights(&adj);
     let mut g = gae(&observed);
-    let mut evals: [StepEval<'_>; 4] = std::array::from_fn(|_| StepEval::new(&targets));
-    let [eg, ea, eh, ev] = &mut evals;
+    let mut evals: [StepEval<'_>; 5] = std::array::from_fn(|_| StepEval::new(&targets));
+    let [eg, ea, eh, ev, er] = &mut evals;
     let (mut row, mut aa_row) = (vec![0.0; n], vec![0.0; n]);
     for u in 0..n as u32 {
         g(u, &mut row);
@@ -322,6 +432,8 @@ fn score_step<'a>(
             *r = au * av;
         }
         ev.row(u, &row);
+        reciprocity_row(&act, &pend[u as usize], recip, u, &mut row);
+        er.row(u, &row);
     }
     StepScores {
         scores: evals.map(StepEval::finish),
@@ -357,7 +469,7 @@ mod tests {
         let time = [0i64, 5, 9, 12, 15];
         let edges = steps_of(&src, &dst, &time, 10);
         assert_eq!(edges.iter().filter(|e| e.0 == 1).count(), 2);
-        let r = evaluate(5, &edges, 1, 10, |_| {
+        let r = evaluate(5, &edges, 1, 1, 10, |_| {
             Box::new(|_, row: &mut [f64]| row.iter_mut().for_each(|v| *v = 0.0))
         });
         assert_eq!((r.steps, r.links, r.repeated), (1, 2, 1));
@@ -381,5 +493,49 @@ mod tests {
             "{} {mrr}",
             r.history.mrr
         );
+    }
+
+    #[test]
+    fn the_validation_steps_choose_the_reciprocity_weight() {
+        // step 0: 0→1, 1→2, 2→3, 3→2; step 1 (validation): 1→0 returns 0→1;
+        // step 2 (test): 2→1 returns 1→2
+        let src = [0u32, 1, 2, 3, 1, 2];
+        let dst = [1u32, 2, 3, 2, 0, 1];
+        let time = [0i64, 1, 2, 3, 10, 20];
+        let edges = steps_of(&src, &dst, &time, 10);
+        let r = evaluate(5, &edges, 1, 2, 10, |_| {
+            Box::new(|_, row: &mut [f64]| row.iter_mut().for_each(|v| *v = 0.0))
+        });
+        // validation (activity 1, 2, 3, 2, 0; pending 0-1 and 1-2 at weight 1): the
+        // target 0-1 scores 2(1 + c) against 1-2's 6(1 + c), 2-3's 6, 1-3's 4, 0-2's 3
+        // and 0-3's 2: precision 1/6 (c = 0, tied with 0-3), 1/4 (c = 1), 1/2 (c ≥ 10)
+        let want = [
+            (0.0, 1.0 / 6.0),
+            (1.0, 0.25),
+            (10.0, 0.5),
+            (100.0, 0.5),
+            (1000.0, 0.5),
+            (10000.0, 0.5),
+        ];
+        assert_eq!(r.val_steps, 1);
+        for ((c, m), (wc, wm)) in r.val_map.iter().zip(want) {
+            assert_eq!(*c, wc);
+            assert!((m - wm).abs() < 1e-12, "{:?}", r.val_map);
+        }
+        assert_eq!(r.reciprocity_weight, 10.0, "the smallest of the best");
+        // test (activity 1.5, 2, 1.5, 1, 0; 1-2 pending at 2^-1): 1-2 scores
+        // 3 (1 + 10/2) = 18, alone on top; activity alone ties it with 0-1 at 3
+        assert_eq!((r.steps, r.links, r.repeated), (1, 1, 1));
+        assert!(
+            (r.reciprocity.map - 1.0).abs() < 1e-12,
+            "{:?}",
+            r.reciprocity
+        );
+        assert!(
+            (r.reciprocity.mrr - 1.0).abs() < 1e-12,
+            "{:?}",
+            r.reciprocity
+        );
+        assert!((r.activity.map - 0.5).abs() < 1e-12, "{:?}", r.activity);
     }
 }

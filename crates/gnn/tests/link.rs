@@ -124,6 +124,12 @@ fn snapshots_rank_all_pairs_and_count_reciprocated_links() {
     assert!(sn.history.map > sn.adamic_adar.map, "{sn:?}");
     assert!(sn.history.mrr > sn.adamic_adar.mrr, "{sn:?}");
     assert!(sn.history.map <= 1.0 && sn.history.mrr <= 1.0);
+    // and the pending returns of one-way links, weighted on the validation steps, put
+    // them above who is merely busy
+    assert!(sn.val_steps >= 1, "{sn:?}");
+    assert!(sn.reciprocity_weight > 0.0, "{sn:?}");
+    assert!(sn.reciprocity.map > sn.activity.map, "{sn:?}");
+    assert!(sn.reciprocity.mrr > sn.activity.mrr, "{sn:?}");
     assert_eq!(run(&el, None, &o).unwrap(), r);
     // the protocol needs the time split
     let random = LinkOptions {

@@ -318,8 +318,10 @@ pub struct GnnTrainArgs {
     /// --val-fraction then count steps (EvolveGCN: 0.2 and 0.1); for each test step,
     /// rank all node pairs for the step's links with every earlier edge observed;
     /// repeated and reciprocated links count, linked pairs stay candidates. Adds a
-    /// `history` scorer (pairs linked before first) and an `activity` one (product of
-    /// both ends' recent edge counts). 0 skips it.
+    /// `history` scorer (pairs linked before first), an `activity` one (product of
+    /// both ends' recent edge counts) and a `reciprocity` one (activity raised for
+    /// one-way links awaiting their return, the weight chosen on the validation
+    /// steps). 0 skips it.
     #[arg(long, default_value_t = 0, value_name = "SECONDS")]
     pub snapshot: i64,
     /// --task link: random input features added to log-degree (without --features).

@@ -455,9 +455,14 @@ fn link_prediction(a: GnnTrainArgs) -> eyre::Result<ExitCode> {
                     ("adamic-adar", sn.adamic_adar),
                     ("history", sn.history),
                     ("activity", sn.activity),
+                    ("reciprocity", sn.reciprocity),
                 ] {
                     println!("  {name:<12} MAP {:.4}  MRR {:.4}", m.map, m.mrr);
                 }
+                println!(
+                    "  (reciprocity weight {} chosen on {} validation steps)",
+                    sn.reciprocity_weight, sn.val_steps
+                );
             }
         }
     }

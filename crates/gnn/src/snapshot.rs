@@ -22,8 +22,8 @@
 //! one-way link (`2^-(age in steps)` of the latest `u → v` when `v → u` was never seen,
 //! 0 otherwise): on a trust network a rating after a trade is often answered. The weight
 //! `c` is chosen on the validation steps (those before the test, scored the same way)
-//! from [`RECIPROCITY_WEIGHTS`]; it needs the links' directions, which the other
-//! scorers ignore.
+//! from [`RECIPROCITY_WEIGHTS`] (0, activity alone, without validation steps); it needs
+//! the links' directions, which the other scorers ignore.
 
 use rustc_hash::{FxHashMap, FxHashSet};
 use serde::Serialize;

@@ -409,6 +409,11 @@ mod tests {
 
     #[test]
     fn coinjoins_and_peeling_chains_by_hand() {
+        // transaction n at height n, time 100 n
+        let spend = |b: &mut LedgerBuilder, n: u32, ins: &[InputSpec], outs: &[OutputSpec]| {
+            b.push(&h(n), n.into(), 100 * i64::from(n), 1, 0, false, ins, outs)
+                .unwrap();
+        };
         let mut b = LedgerBuilder::new();
         // 1: coinbase paying a, b, c, p
         b.push(
@@ -429,13 +434,9 @@ mod tests {
         .unwrap();
         // 2: three people join: three outputs of 4,000 and three changes (BlockSci's
         // equal-output rule: 6 outputs, p = 3, the value repeats exactly 3 times)
-        b.push(
-            &h(2),
+        spend(
+            &mut b,
             2,
-            200,
-            1,
-            0,
-            false,
             &[
                 inp(1, 0, "a", 5_000),
                 inp(1, 1, "b", 6_000),
@@ -449,54 +450,33 @@ mod tests {
                 out("b2", 1_900),
                 out("c2", 2_900),
             ],
-        )
-        .unwrap();
+        );
         // 3 → 4 → 5: a peeling chain, each spending the remainder (the larger output,
         // second in 3 and 5, first in 4); 6 spends 5's small payment (not a link)
-        b.push(
-            &h(3),
+        spend(
+            &mut b,
             3,
-            300,
-            1,
-            0,
-            false,
             &[inp(1, 3, "p", 100_000)],
             &[out("s1", 1_000), out("r1", 98_900)],
-        )
-        .unwrap();
-        b.push(
-            &h(4),
+        );
+        spend(
+            &mut b,
             4,
-            400,
-            1,
-            0,
-            false,
             &[inp(3, 1, "r1", 98_900)],
             &[out("r2", 97_800), out("s2", 1_000)],
-        )
-        .unwrap();
-        b.push(
-            &h(5),
+        );
+        spend(
+            &mut b,
             5,
-            500,
-            1,
-            0,
-            false,
             &[inp(4, 0, "r2", 97_800)],
             &[out("s3", 1_000), out("r3", 96_700)],
-        )
-        .unwrap();
-        b.push(
-            &h(6),
+        );
+        spend(
+            &mut b,
             6,
-            600,
-            1,
-            0,
-            false,
             &[inp(5, 0, "s3", 1_000)],
             &[out("q", 400), out("q2", 500)],
-        )
-        .unwrap();
+        );
         let l = b.finish();
         let t = typology(&l);
         assert_eq!(

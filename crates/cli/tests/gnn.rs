@@ -815,6 +815,41 @@ async fn edge_signs_from_the_command_line() {
     assert_eq!(v["nodes"], 5881);
     assert!(v["auc"].as_f64().unwrap() > 0.9, "{v}");
     assert!(v["f1_macro"].as_f64().unwrap() > 0.7, "{v}");
+    // the trained signed GNN on a small network: ten distrusted actors among 80
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(6);
+    let mut csv = String::new();
+    for _ in 0..800 {
+        let (a, b) = (rng.gen_range(0..80u32), rng.gen_range(0..80u32));
+        if a != b {
+            let rating = if b < 10 { -5 } else { 3 };
+            csv.push_str(&format!("{a},{b},{rating},{}\n", 1_000 + a));
+        }
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let small = tmp.path().join("small-signed.csv");
+    std::fs::write(&small, csv).unwrap();
+    let r = run(&[
+        "gnn",
+        "train",
+        "--task",
+        "link",
+        "--signed",
+        "--sign-model",
+        "sgcn",
+        "--edges",
+        s(&small),
+        "--epochs",
+        "120",
+        "--seed",
+        "1",
+        "--format",
+        "json",
+    ])
+    .await;
+    assert!(r.status.success(), "{}", stderr(&r));
+    let v: serde_json::Value = serde_json::from_str(stdout(&r).trim()).unwrap();
+    assert_eq!(v["model"], "sgcn", "{v}");
+    assert!(v["auc"].as_f64().unwrap() > 0.9, "{v}");
 }
 
 /// `--task anomaly --level transaction` on the litecoind workload, whose generator

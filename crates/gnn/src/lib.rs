@@ -46,6 +46,7 @@ pub mod node_task;
 pub mod nodes;
 pub mod sage;
 pub mod sample;
+pub mod sgcn;
 pub mod sign;
 pub mod similar;
 pub mod snapshot;

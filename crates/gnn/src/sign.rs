@@ -314,16 +314,11 @@ fn tally(
     (counts, nbrs)
 }
 
-/// One run: split with `seed`, describe the edges as `model` says, train `params` (its
-/// seed is set to `seed`), score.
-pub fn run(
-    el: &EdgeList,
-    test_fraction: f64,
-    seed: u64,
-    params: &ledgerflow_ml::Params,
-    threads: usize,
-    model: SignModel,
-) -> Result<SignMetrics, String> {
+/// The edges' signs, the test edges and the training edges.
+type Split<'a> = (&'a [i8], Vec<usize>, Vec<usize>);
+
+/// The edges' signs and the seeded 80/20 (`test_fraction`) split.
+fn split(el: &EdgeList, test_fraction: f64, seed: u64) -> Result<Split<'_>, String> {
     let sign = el
         .sign
         .as_ref()
@@ -336,6 +331,64 @@ pub fn run(
     if train.is_empty() || test.is_empty() {
         return Err(format!("{m} edges leave nothing to train or test on"));
     }
+    Ok((sign, test.to_vec(), train.to_vec()))
+}
+
+/// AUC and macro-F1 of `p_pos` (the probability of `+` per test edge).
+fn metrics(
+    sign: &[i8],
+    seed: u64,
+    train_edges: usize,
+    test: &[usize],
+    p_pos: &[f64],
+) -> SignMetrics {
+    let classes = vec!["-".to_string(), "+".to_string()];
+    let y: Vec<u32> = test.iter().map(|&e| u32::from(sign[e] > 0)).collect();
+    let probs: Vec<f64> = p_pos.iter().flat_map(|&p| [1.0 - p, p]).collect();
+    let report = ledgerflow_ml::metrics::evaluate(&y, &probs, &classes, 1);
+    let positives = test.iter().filter(|&&e| sign[e] > 0).count();
+    SignMetrics {
+        seed,
+        train_edges,
+        test_edges: test.len(),
+        auc: report.roc_auc.unwrap_or(f64::NAN),
+        f1_macro: report.macro_f1,
+        positive_share: positives as f64 / test.len() as f64,
+    }
+}
+
+/// One run of the trained signed GNN ([`crate::sgcn`]): the same split as [`run`], the
+/// SGCN trained on the training edges (`o.seed` set to `seed`), the held-out signs
+/// predicted with every training edge carrying messages.
+pub fn run_sgcn(
+    el: &EdgeList,
+    test_fraction: f64,
+    seed: u64,
+    o: &crate::sgcn::SgcnOptions,
+) -> Result<SignMetrics, String> {
+    let (sign, test, train) = split(el, test_fraction, seed)?;
+    let edge = |e: usize| (el.src[e], el.dst[e], sign[e] > 0);
+    let tr: Vec<crate::sgcn::SignedEdge> = train.iter().map(|&e| edge(e)).collect();
+    let n = el.nodes.len();
+    let t = crate::sgcn::train(n, &tr, &crate::sgcn::SgcnOptions { seed, ..o.clone() })?;
+    let g = crate::sgcn::SignedGraph::new(n, &tr);
+    let pairs: Vec<(u32, u32)> = test.iter().map(|&e| (el.src[e], el.dst[e])).collect();
+    let p = t.model.predict(&g, &pairs);
+    Ok(metrics(sign, seed, train.len(), &test, &p))
+}
+
+/// One run: split with `seed`, describe the edges as `model` says, train `params` (its
+/// seed is set to `seed`), score.
+pub fn run(
+    el: &EdgeList,
+    test_fraction: f64,
+    seed: u64,
+    params: &ledgerflow_ml::Params,
+    threads: usize,
+    model: SignModel,
+) -> Result<SignMetrics, String> {
+    let (sign, test, train) = split(el, test_fraction, seed)?;
+    let (test, train) = (&test[..], &train[..]);
     let n = el.nodes.len();
     let (counts, nbrs) = tally(el, sign, n, train);
     let lab = |e: usize| Some(if sign[e] > 0 { "+" } else { "-" }.to_string());

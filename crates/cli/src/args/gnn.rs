@@ -139,6 +139,8 @@ pub enum GnnTask {
 pub enum SignModelArg {
     Degrees,
     Balance,
+    /// The trained signed GNN (two SGCN layers, balanced and unbalanced halves).
+    Sgcn,
 }
 
 /// Which graph of a lake.
@@ -270,7 +272,9 @@ pub struct GnnTrainArgs {
     pub signed: bool,
     /// --signed: the edge description: `degrees` (the baseline above) or `balance`
     /// (the degrees plus one SGCN-style signed convolution: both ends' mean inputs over
-    /// the nodes they trust, distrust, are trusted by and are distrusted by).
+    /// the nodes they trust, distrust, are trusted by and are distrusted by), both
+    /// with trees; or `sgcn`: a trained signed GNN (two SGCN layers, a balanced and an
+    /// unbalanced half each --dim wide; --epochs, --lr, --patience, --weight-decay).
     #[arg(long, value_enum, default_value_t = SignModelArg::Degrees)]
     pub sign_model: SignModelArg,
     /// Node-table columns that are not features (repeat).

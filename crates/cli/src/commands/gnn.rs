@@ -219,17 +219,39 @@ fn link(a: GnnTrainArgs) -> eyre::Result<ExitCode> {
     let mut p = ledgerflow_ml::Params::new(ledgerflow_ml::Algo::Gbt);
     p.trees = u32::try_from(a.epochs).unwrap_or(u32::MAX);
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let model = match a.sign_model {
-        crate::args::SignModelArg::Degrees => ledgerflow_gnn::sign::SignModel::Degrees,
-        crate::args::SignModelArg::Balance => ledgerflow_gnn::sign::SignModel::Balance,
+    let (m, name) = match a.sign_model {
+        crate::args::SignModelArg::Sgcn => {
+            let o = ledgerflow_gnn::sgcn::SgcnOptions {
+                half: a.dim.max(1),
+                epochs: a.epochs,
+                lr: a.lr,
+                weight_decay: a.weight_decay.unwrap_or(1e-4),
+                patience: a.patience,
+                seed: a.seed,
+            };
+            (
+                ledgerflow_gnn::sign::run_sgcn(&el, a.test_fraction, a.seed, &o),
+                "sgcn",
+            )
+        }
+        kind => {
+            let model = if kind == crate::args::SignModelArg::Balance {
+                ledgerflow_gnn::sign::SignModel::Balance
+            } else {
+                ledgerflow_gnn::sign::SignModel::Degrees
+            };
+            (
+                ledgerflow_gnn::sign::run(&el, a.test_fraction, a.seed, &p, threads, model),
+                model.name(),
+            )
+        }
     };
-    let m = ledgerflow_gnn::sign::run(&el, a.test_fraction, a.seed, &p, threads, model)
-        .map_err(|e| eyre!("{}: {e}", src.describe()))?;
+    let m = m.map_err(|e| eyre!("{}: {e}", src.describe()))?;
     match a.format {
         GnnFormat::Json => println!(
             "{}",
             serde_json::json!({
-                "task": "link", "signed": true, "model": model.name(),
+                "task": "link", "signed": true, "model": name,
                 "auc": m.auc, "f1_macro": m.f1_macro, "seed": m.seed,
                 "train_edges": m.train_edges, "test_edges": m.test_edges,
                 "positive_share": m.positive_share, "nodes": el.nodes.len(),

@@ -148,6 +148,17 @@ impl Mat {
         }
     }
 
+    /// Entries uniform in `(-a, a)` from `rng`, row by row.
+    pub fn uniform(rows: usize, cols: usize, a: f64, rng: &mut impl rand::Rng) -> Mat {
+        let data = (0..rows * cols).map(|_| rng.gen_range(-a..a)).collect();
+        Mat::from_vec(rows, cols, data)
+    }
+
+    /// Glorot-uniform weights of a `rows → cols` layer: `a = √(6 / (rows + cols))`.
+    pub fn glorot(rows: usize, cols: usize, rng: &mut impl rand::Rng) -> Mat {
+        Mat::uniform(rows, cols, (6.0 / (rows + cols) as f64).sqrt(), rng)
+    }
+
     /// From row-major data (`data.len()` must be `rows × cols`).
     pub fn from_vec(rows: usize, cols: usize, data: Vec<f64>) -> Mat {
         debug_assert_eq!(data.len(), rows * cols);

@@ -15,7 +15,6 @@
 //! `dG_j += ds_j a_src + dt_j a_dst`; `da_src = Σ_j ds_j G_j`, `da_dst = Σ_i dt_i G_i`;
 //! `dW = Xᵀ dG`, `dX = dG Wᵀ`.
 
-use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 
 use crate::adj::Csr;
@@ -50,13 +49,9 @@ pub struct LayerCache {
 
 impl GatLayer {
     fn init(d: usize, heads: usize, width: usize, rng: &mut ChaCha8Rng) -> GatLayer {
-        let mut glorot = |r: usize, c: usize| {
-            let a = (6.0 / (r + c) as f64).sqrt();
-            Mat::from_vec(r, c, (0..r * c).map(|_| rng.gen_range(-a..a)).collect())
-        };
-        let w = glorot(d, heads * width);
-        let a_src = glorot(heads, width);
-        let a_dst = glorot(heads, width);
+        let w = Mat::glorot(d, heads * width, rng);
+        let a_src = Mat::glorot(heads, width, rng);
+        let a_dst = Mat::glorot(heads, width, rng);
         GatLayer {
             heads,
             w,
@@ -351,7 +346,7 @@ mod tests {
         let adj = Csr::undirected(4, &[0, 1], &[1, 2], true);
         let mut rng = ChaCha8Rng::seed_from_u64(1);
         let l = GatLayer::init(3, 2, 4, &mut rng);
-        let x = Mat::from_vec(4, 3, (0..12).map(|_| rng.gen_range(-1.0..1.0)).collect());
+        let x = Mat::uniform(4, 3, 1.0, &mut rng);
         let c = l.forward(&adj, &x);
         for i in 0..4 {
             for k in 0..2 {
@@ -374,7 +369,7 @@ mod tests {
         let dst = [1u32, 2, 3, 4, 5, 0, 3, 5];
         let adj = Csr::undirected(7, &src, &dst, true); // node 6 isolated
         let mut rng = ChaCha8Rng::seed_from_u64(5);
-        let x = Mat::from_vec(7, 4, (0..28).map(|_| rng.gen_range(-1.0..1.0)).collect());
+        let x = Mat::uniform(7, 4, 1.0, &mut rng);
         let labels = vec![Some(0), Some(1), Some(2), None, Some(1), Some(0), Some(2)];
         let mask = vec![true, true, true, true, false, true, true];
         let cw = [1.0, 2.0, 0.5];

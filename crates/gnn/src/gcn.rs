@@ -39,12 +39,8 @@ pub struct Targets<'a> {
 impl Gcn {
     /// Glorot-uniform weights from `rng`, zero biases.
     pub fn init(dim: usize, hidden: usize, classes: usize, rng: &mut ChaCha8Rng) -> Gcn {
-        let mut glorot = |r: usize, c: usize| {
-            let a = (6.0 / (r + c) as f64).sqrt();
-            Mat::from_vec(r, c, (0..r * c).map(|_| rng.gen_range(-a..a)).collect())
-        };
-        let w1 = glorot(dim, hidden);
-        let w2 = glorot(hidden, classes);
+        let w1 = Mat::glorot(dim, hidden, rng);
+        let w2 = Mat::glorot(hidden, classes, rng);
         Gcn {
             w1,
             b1: vec![0.0; hidden],
@@ -223,7 +219,7 @@ mod tests {
         let dst = [1u32, 2, 3, 4, 5, 0, 3, 5];
         let a = NormAdj::new(7, &src, &dst); // node 6 isolated
         let mut rng = ChaCha8Rng::seed_from_u64(5);
-        let x = Mat::from_vec(7, 4, (0..28).map(|_| rng.gen_range(-1.0..1.0)).collect());
+        let x = Mat::uniform(7, 4, 1.0, &mut rng);
         let labels = vec![Some(0), Some(1), Some(2), None, Some(1), Some(0), Some(2)];
         let mask = vec![true, true, true, true, false, true, true];
         (a, x, labels, mask)

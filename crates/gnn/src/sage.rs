@@ -9,7 +9,6 @@
 //! `dWs2 = Dᵀ dZ`, `dWn2 = Dᵀ G`, `db2 = Σ dZ`, `dD = dZ Ws2ᵀ + G Wn2ᵀ`,
 //! `dP = dD ⊙ mask ⊙ [P > 0]`, `dWs1 = Xᵀ dP`, `dWn1 = (M X)ᵀ dP`, `db1 = Σ dP`.
 
-use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 
 use crate::adj::MeanAdj;
@@ -32,8 +31,7 @@ impl Sage {
     /// default, which PyG's `SAGEConv` uses).
     pub fn init(dim: usize, hidden: usize, classes: usize, rng: &mut ChaCha8Rng) -> Sage {
         let mut uniform = |r: usize, c: usize, fan_in: usize| {
-            let a = 1.0 / (fan_in.max(1) as f64).sqrt();
-            Mat::from_vec(r, c, (0..r * c).map(|_| rng.gen_range(-a..a)).collect())
+            Mat::uniform(r, c, 1.0 / (fan_in.max(1) as f64).sqrt(), rng)
         };
         let ws1 = uniform(dim, hidden, dim);
         let wn1 = uniform(dim, hidden, dim);
@@ -178,7 +176,7 @@ mod tests {
         let dst = [1u32, 2, 3, 4, 5, 0, 3, 5];
         let m = MeanAdj::new(7, &src, &dst); // node 6 isolated
         let mut rng = ChaCha8Rng::seed_from_u64(5);
-        let x = Mat::from_vec(7, 4, (0..28).map(|_| rng.gen_range(-1.0..1.0)).collect());
+        let x = Mat::uniform(7, 4, 1.0, &mut rng);
         let mx = m.mul(&x);
         let labels = vec![Some(0), Some(1), Some(2), None, Some(1), Some(0), Some(2)];
         let mask = vec![true, true, true, true, false, true, true];

@@ -25,7 +25,7 @@
 //! against finite differences; everything runs in one thread in a fixed order.
 
 use rand::seq::SliceRandom;
-use rand::{Rng, SeedableRng};
+use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
 use crate::dense::Mat;
@@ -198,16 +198,12 @@ struct Cache {
 impl Sgcn {
     /// Glorot-uniform weights from `rng`.
     pub fn init(half: usize, rng: &mut ChaCha8Rng) -> Sgcn {
-        let mut glorot = |r: usize, c: usize| {
-            let a = (6.0 / (r + c) as f64).sqrt();
-            Mat::from_vec(r, c, (0..r * c).map(|_| rng.gen_range(-a..a)).collect())
-        };
-        let b1 = glorot(2 * INPUT, half);
-        let u1 = glorot(2 * INPUT, half);
-        let b2 = glorot(3 * half, half);
-        let u2 = glorot(3 * half, half);
-        let a = (6.0 / (4 * half + 1) as f64).sqrt();
-        let theta = (0..4 * half).map(|_| rng.gen_range(-a..a)).collect();
+        let b1 = Mat::glorot(2 * INPUT, half, rng);
+        let u1 = Mat::glorot(2 * INPUT, half, rng);
+        let b2 = Mat::glorot(3 * half, half, rng);
+        let u2 = Mat::glorot(3 * half, half, rng);
+        // a 4·half → 1 layer
+        let theta = Mat::glorot(4 * half, 1, rng).data;
         Sgcn {
             b1,
             u1,
@@ -432,6 +428,7 @@ pub fn train(n: usize, train: &[SignedEdge], o: &SgcnOptions) -> Result<Trained,
 #[cfg(test)]
 mod tests {
     use super::*;
+    use rand::Rng;
 
     fn random_graph(n: u32, m: usize, seed: u64) -> Vec<SignedEdge> {
         let mut rng = ChaCha8Rng::seed_from_u64(seed);

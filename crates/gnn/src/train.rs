@@ -458,7 +458,7 @@ mod tests {
             }
         }
         // feature 0 leans a little towards the class, the rest is noise
-        let mut x = Mat::from_vec(n, 8, (0..n * 8).map(|_| rng.gen_range(-1.0..1.0)).collect());
+        let mut x = Mat::uniform(n, 8, 1.0, &mut rng);
         for i in 0..n {
             x.row_mut(i)[0] += if i >= 60 { 0.4 } else { -0.4 };
         }

@@ -246,12 +246,12 @@ pub(crate) fn evaluate<'a>(
     // the reciprocity weight: best validation MAP (the smallest weight among equals)
     let val = step_ranges(edges, val_step, first_step);
     let mut val_map: Vec<(f64, f64)> = RECIPROCITY_WEIGHTS.iter().map(|&c| (c, 0.0)).collect();
+    let mut row = vec![0.0; n];
     for &(step, i, j) in &val {
         let targets = step_targets(&edges[i..j]).0;
         let (act, pend) = activity_and_pending(n, &edges[..i], step);
         for (c, sum) in val_map.iter_mut() {
             let mut e = StepEval::new(&targets);
-            let mut row = vec![0.0; n];
             for u in 0..n as u32 {
                 reciprocity_row(&act, &pend[u as usize], *c, u, &mut row);
                 e.row(u, &row);
@@ -273,15 +273,13 @@ pub(crate) fn evaluate<'a>(
     // (MAP, MRR) sums of the auto-encoder, Adamic-Adar, history, activity, reciprocity
     let mut sums = [(0.0, 0.0); 5];
     for (step, i, j) in step_ranges(edges, first_step, i64::MAX) {
-        {
-            let s = score_step(n, &edges[..i], &edges[i..j], step, weight, &mut gae);
-            for (sum, (m, r)) in sums.iter_mut().zip(s.scores) {
-                sum.0 += m;
-                sum.1 += r;
-            }
-            (links, repeated) = (links + s.links, repeated + s.repeated);
-            steps += 1;
+        let s = score_step(n, &edges[..i], &edges[i..j], step, weight, &mut gae);
+        for (sum, (m, r)) in sums.iter_mut().zip(s.scores) {
+            sum.0 += m;
+            sum.1 += r;
         }
+        (links, repeated) = (links + s.links, repeated + s.repeated);
+        steps += 1;
     }
     let k = steps.max(1) as f64;
     let [g, a, h, v, rc] = sums.map(|(m, r)| SnapshotScore {
@@ -304,8 +302,14 @@ pub(crate) fn evaluate<'a>(
     }
 }
 
-/// A step's links as targets: each node's partners (both ways, sorted), and the count
-/// of distinct pairs.
+/// The weight of an edge of step `at` seen from step `step`: `2^-(age in steps)`, 1 for
+/// the step just before.
+fn recency(step: i64, at: i64) -> f64 {
+    (-((step - 1 - at) as f64)).exp2()
+}
+
+/// A step's links as targets: each node's partners (both ways, sorted), and its
+/// distinct pairs.
 fn step_targets(now: &[(i64, u32, u32)]) -> (FxHashMap<u32, Vec<u32>>, Vec<u64>) {
     let mut targets: FxHashMap<u32, Vec<u32>> = FxHashMap::default();
     let mut step_pairs: FxHashSet<u64> = FxHashSet::default();
@@ -335,7 +339,7 @@ fn activity_and_pending(
     // latest step of each direction
     let mut last: FxHashMap<(u32, u32), i64> = FxHashMap::default();
     for e in before {
-        let w = (-((step - 1 - e.0) as f64)).exp2();
+        let w = recency(step, e.0);
         act[e.1 as usize] += w;
         act[e.2 as usize] += w;
         let l = last.entry((e.1, e.2)).or_insert(e.0);
@@ -349,14 +353,15 @@ fn activity_and_pending(
         .collect();
     one_way.sort_unstable();
     for (a, b, t) in one_way {
-        let w = (-((step - 1 - t) as f64)).exp2();
+        let w = recency(step, t);
         pend[a as usize].push((b, w));
         pend[b as usize].push((a, w));
     }
     (act, pend)
 }
 
-/// Row `u` of the reciprocity scorer: `act_u act_v (1 + c p(u, v))`.
+/// Row `u` of the reciprocity scorer: `act_u act_v (1 + c p(u, v))` (with no pending
+/// returns, or `c = 0`: the activity scorer).
 fn reciprocity_row(act: &[f64], pend_u: &[(u32, f64)], c: f64, u: u32, row: &mut [f64]) {
     let au = act[u as usize];
     for (r, &av) in row.iter_mut().zip(act) {
@@ -397,8 +402,7 @@ fn score_step<'a>(
     // recency-weighted history per pair, activity per node and pending returns
     let mut hist: FxHashMap<u64, f64> = FxHashMap::default();
     for e in before {
-        let w = (-((step - 1 - e.0) as f64)).exp2();
-        *hist.entry(key(e.1, e.2)).or_default() += w;
+        *hist.entry(key(e.1, e.2)).or_default() += recency(step, e.0);
     }
     let (act, pend) = activity_and_pending(n, before, step);
     let mut hist_of: Vec<Vec<(u32, f64)>> = vec![Vec::new(); n];
@@ -427,10 +431,7 @@ fn score_step<'a>(
             row[v as usize] = 1.0 + h;
         }
         eh.row(u, &row);
-        let au = act[u as usize];
-        for (r, &av) in row.iter_mut().zip(&act) {
-            *r = au * av;
-        }
+        reciprocity_row(&act, &[], 0.0, u, &mut row);
         ev.row(u, &row);
         reciprocity_row(&act, &pend[u as usize], recip, u, &mut row);
         er.row(u, &row);

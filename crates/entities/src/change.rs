@@ -204,7 +204,8 @@ fn fresh(l: &Ledger, t: u32, addr: u32) -> bool {
     addr != NONE && l.book.first_tx[addr as usize] == t
 }
 
-fn looks_like_peeling_chain(l: &Ledger, t: u32) -> bool {
+/// The shape of a peeling-chain step: 1 input, 2 outputs, not a coinbase.
+pub fn looks_like_peeling_chain(l: &Ledger, t: u32) -> bool {
     let tx = &l.txs[t as usize];
     !tx.coinbase && tx.in_end - tx.in_start == 1 && tx.out_end - tx.out_start == 2
 }

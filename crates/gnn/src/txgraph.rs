@@ -14,6 +14,7 @@
 //! [`build`] is pure (a [`Ledger`] in); `EdgeSource::Transactions` (module `edges`)
 //! reads the lake's `transactions` table into one.
 
+use ledgerflow_entities::change::looks_like_peeling_chain;
 use ledgerflow_entities::ledger::{AddressBook, Ledger, NONE};
 use rustc_hash::FxHashSet;
 
@@ -86,19 +87,13 @@ pub struct Typology {
     pub peel_run: Vec<u32>,
 }
 
-/// One input, two outputs, not a coinbase.
-fn peel_shaped(l: &Ledger, t: u32) -> bool {
-    let tx = &l.txs[t as usize];
-    !tx.coinbase && l.inputs_of(t).len() == 1 && l.outputs_of(t).len() == 2
-}
-
-/// The transaction that continues `t`'s peeling chain: the spender of its larger output
-/// (the first of two equal ones) when that spender is peel-shaped too.
+/// The transaction that continues peel-shaped `t`'s chain: the spender of its larger
+/// output (the first of two equal ones) when that spender is peel-shaped too.
 fn peel_next(l: &Ledger, t: u32) -> Option<u32> {
     let outs = l.outputs_of(t);
     let larger = if outs[1].value > outs[0].value { 1 } else { 0 };
     let c = outs[larger].spent_by;
-    (c != NONE && peel_shaped(l, c)).then_some(c)
+    (c != NONE && looks_like_peeling_chain(l, c)).then_some(c)
 }
 
 /// CoinJoins and peeling chains of every transaction in `l` (transactions in chain
@@ -107,33 +102,27 @@ pub fn typology(l: &Ledger) -> Typology {
     let n = l.txs.len();
     // the links of the chains, then run lengths: back[t] transactions up to and
     // including t, fwd[t] from t on
-    let shaped: Vec<bool> = (0..n as u32).map(|t| peel_shaped(l, t)).collect();
-    let next: Vec<Option<u32>> = (0..n as u32)
+    let shaped: Vec<bool> = (0..n as u32)
+        .map(|t| looks_like_peeling_chain(l, t))
+        .collect();
+    // a spender comes later in the chain order
+    let next: Vec<Option<usize>> = (0..n)
         .map(|t| {
-            if shaped[t as usize] {
-                peel_next(l, t)
-            } else {
-                None
-            }
+            let c = shaped[t].then(|| peel_next(l, t as u32)).flatten();
+            c.map(|c| c as usize).filter(|&c| c > t)
         })
         .collect();
-    let mut back = vec![0u32; n];
+    // a peel-shaped spender has one input, so one transaction links into it
+    let mut back: Vec<u32> = shaped.iter().map(|&s| u32::from(s)).collect();
     for t in 0..n {
-        if shaped[t] {
-            back[t] = back[t].max(1);
-            if let Some(c) = next[t] {
-                // a spender comes later in the chain order
-                let c = c as usize;
-                if c > t {
-                    back[c] = back[c].max(back[t] + 1);
-                }
-            }
+        if let Some(c) = next[t] {
+            back[c] = back[t] + 1;
         }
     }
     let mut fwd = vec![0u32; n];
     for t in (0..n).rev() {
         if shaped[t] {
-            fwd[t] = 1 + next[t].map_or(0, |c| if c as usize > t { fwd[c as usize] } else { 0 });
+            fwd[t] = 1 + next[t].map_or(0, |c| fwd[c]);
         }
     }
     let mut out = Typology {

@@ -110,17 +110,15 @@ impl SignedGraph {
                 1.0,
             ]);
         }
-        // standardise the six degree columns over the nodes
-        for c in 0..INPUT - 1 {
-            let mean = (0..n).map(|i| x.row(i)[c]).sum::<f64>() / n.max(1) as f64;
-            let var = (0..n).map(|i| (x.row(i)[c] - mean).powi(2)).sum::<f64>() / n.max(1) as f64;
-            let sd = if var > 1e-12 { var.sqrt() } else { 1.0 };
-            for i in 0..n {
-                let v = &mut x.row_mut(i)[c];
-                *v = (*v - mean) / sd;
-            }
+        // standardise the six degree columns over the nodes; the constant stays 1
+        let all: Vec<usize> = (0..n).collect();
+        let mut scaling = crate::dense::column_scaling(&x, &all);
+        scaling[INPUT - 1] = (0.0, 1.0);
+        SignedGraph {
+            x: crate::dense::standardise(&x, &scaling),
+            pos,
+            neg,
         }
-        SignedGraph { x, pos, neg }
     }
 }
 
@@ -283,6 +281,39 @@ impl Sgcn {
     }
 
     /// Weighted cross-entropy over `edges` (`w_pos`, `w_neg` per class, divided by the
+    /// total weight) from a forward pass, and its derivative by each edge's logit.
+    fn edge_loss(
+        &self,
+        c: &Cache,
+        edges: &[SignedEdge],
+        w_pos: f64,
+        w_neg: f64,
+    ) -> (f64, Vec<f64>) {
+        let total: f64 = edges
+            .iter()
+            .map(|e| if e.2 { w_pos } else { w_neg })
+            .sum::<f64>()
+            .max(1e-300);
+        let mut loss = 0.0;
+        let ds = edges
+            .iter()
+            .map(|&(a, b, y)| {
+                let w = if y { w_pos } else { w_neg } / total;
+                let s = self.logit(c, a, b);
+                // −log σ(s) for +, −log(1 − σ(s)) for −, stable
+                loss += w * if y { softplus(-s) } else { softplus(s) };
+                w * (sigmoid(s) - if y { 1.0 } else { 0.0 })
+            })
+            .collect();
+        (loss, ds)
+    }
+
+    /// The loss of [`Sgcn::loss_and_grad`] alone (no backward pass).
+    pub fn loss(&self, g: &SignedGraph, edges: &[SignedEdge], w_pos: f64, w_neg: f64) -> f64 {
+        self.edge_loss(&self.forward(g), edges, w_pos, w_neg).0
+    }
+
+    /// Weighted cross-entropy over `edges` (`w_pos`, `w_neg` per class, divided by the
     /// total weight) and its gradient in [`Sgcn::params`] order.
     pub fn loss_and_grad(
         &self,
@@ -294,22 +325,12 @@ impl Sgcn {
         let h = self.half();
         let c = self.forward(g);
         let n = g.x.rows;
-        let total: f64 = edges
-            .iter()
-            .map(|e| if e.2 { w_pos } else { w_neg })
-            .sum::<f64>()
-            .max(1e-300);
-        let mut loss = 0.0;
+        let (loss, dss) = self.edge_loss(&c, edges, w_pos, w_neg);
         // d loss / d b², d u²
         let (mut db2, mut du2) = (Mat::zeros(n, h), Mat::zeros(n, h));
         let mut dtheta = vec![0.0; 4 * h];
         let mut dc = 0.0;
-        for &(a, b, y) in edges {
-            let w = if y { w_pos } else { w_neg } / total;
-            let s = self.logit(&c, a, b);
-            // −log σ(s) for +, −log(1 − σ(s)) for −, stable
-            loss += w * if y { softplus(-s) } else { softplus(s) };
-            let ds = w * (sigmoid(s) - if y { 1.0 } else { 0.0 });
+        for (&(a, b, _), &ds) in edges.iter().zip(&dss) {
             dc += ds;
             for (end, i) in [(0usize, a as usize), (1, b as usize)] {
                 let t = &self.theta[end * 2 * h..(end + 1) * 2 * h];
@@ -411,7 +432,7 @@ pub fn train(n: usize, train: &[SignedEdge], o: &SgcnOptions) -> Result<Trained,
             o.lr,
             o.weight_decay,
         );
-        let (vl, _) = model.loss_and_grad(&val_graph, &val, w_pos, w_neg);
+        let vl = model.loss(&val_graph, &val, w_pos, w_neg);
         if vl < best_loss {
             (best, best_loss, best_epoch) = (model.clone(), vl, epoch);
         } else if o.patience > 0 && epoch - best_epoch >= o.patience {

@@ -334,27 +334,37 @@ fn split(el: &EdgeList, test_fraction: f64, seed: u64) -> Result<Split<'_>, Stri
     Ok((sign, test.to_vec(), train.to_vec()))
 }
 
-/// AUC and macro-F1 of `p_pos` (the probability of `+` per test edge).
+/// AUC and macro-F1 of the test edges' class probabilities (`probs`, row-major over
+/// `classes`, `+` and `-`).
 fn metrics(
     sign: &[i8],
     seed: u64,
     train_edges: usize,
     test: &[usize],
-    p_pos: &[f64],
-) -> SignMetrics {
-    let classes = vec!["-".to_string(), "+".to_string()];
-    let y: Vec<u32> = test.iter().map(|&e| u32::from(sign[e] > 0)).collect();
-    let probs: Vec<f64> = p_pos.iter().flat_map(|&p| [1.0 - p, p]).collect();
-    let report = ledgerflow_ml::metrics::evaluate(&y, &probs, &classes, 1);
+    probs: &[f64],
+    classes: &[String],
+) -> Result<SignMetrics, String> {
+    let pos = classes
+        .iter()
+        .position(|c| c == "+")
+        .ok_or("no positive edge among the training edges")?;
+    let y: Vec<u32> = test
+        .iter()
+        .map(|&e| {
+            let c = if sign[e] > 0 { "+" } else { "-" };
+            classes.iter().position(|x| x == c).unwrap_or(0) as u32
+        })
+        .collect();
+    let report = ledgerflow_ml::metrics::evaluate(&y, probs, classes, pos);
     let positives = test.iter().filter(|&&e| sign[e] > 0).count();
-    SignMetrics {
+    Ok(SignMetrics {
         seed,
         train_edges,
         test_edges: test.len(),
         auc: report.roc_auc.unwrap_or(f64::NAN),
         f1_macro: report.macro_f1,
         positive_share: positives as f64 / test.len() as f64,
-    }
+    })
 }
 
 /// One run of the trained signed GNN ([`crate::sgcn`]): the same split as [`run`], the
@@ -373,8 +383,20 @@ pub fn run_sgcn(
     let t = crate::sgcn::train(n, &tr, &crate::sgcn::SgcnOptions { seed, ..o.clone() })?;
     let g = crate::sgcn::SignedGraph::new(n, &tr);
     let pairs: Vec<(u32, u32)> = test.iter().map(|&e| (el.src[e], el.dst[e])).collect();
-    let p = t.model.predict(&g, &pairs);
-    Ok(metrics(sign, seed, train.len(), &test, &p))
+    let probs: Vec<f64> = t
+        .model
+        .predict(&g, &pairs)
+        .into_iter()
+        .flat_map(|p| [p, 1.0 - p])
+        .collect();
+    metrics(
+        sign,
+        seed,
+        train.len(),
+        &test,
+        &probs,
+        &["+".into(), "-".into()],
+    )
 }
 
 /// One run: split with `seed`, describe the edges as `model` says, train `params` (its
@@ -416,28 +438,7 @@ pub fn run(
     let model =
         ledgerflow_ml::model::train(&tr, "label", &p, threads).map_err(|e| e.to_string())?;
     let probs = model.predict_proba(&te, threads);
-    let classes = model.classes.clone();
-    let pos = classes
-        .iter()
-        .position(|c| c == "+")
-        .ok_or("no positive edge among the training edges")?;
-    let y: Vec<u32> = test
-        .iter()
-        .map(|&e| {
-            let c = if sign[e] > 0 { "+" } else { "-" };
-            classes.iter().position(|x| x == c).unwrap_or(0) as u32
-        })
-        .collect();
-    let report = ledgerflow_ml::metrics::evaluate(&y, &probs, &classes, pos);
-    let positives = test.iter().filter(|&&e| sign[e] > 0).count();
-    Ok(SignMetrics {
-        seed,
-        train_edges: train.len(),
-        test_edges: test.len(),
-        auc: report.roc_auc.unwrap_or(f64::NAN),
-        f1_macro: report.macro_f1,
-        positive_share: positives as f64 / test.len() as f64,
-    })
+    metrics(sign, seed, train.len(), test, &probs, &model.classes)
 }
 
 #[cfg(test)]

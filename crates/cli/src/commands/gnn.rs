@@ -596,6 +596,15 @@ fn anomaly(a: GnnTrainArgs) -> eyre::Result<ExitCode> {
             (sc, pat)
         });
     let typo = typology.as_ref().map(|t| &t.0);
+    // the unsupervised rankings, by name (typology on a transaction graph only)
+    let unsupervised: Vec<(&str, &Vec<f64>)> = [
+        ("gae", &s.gae),
+        ("oddball", &s.oddball),
+        ("iforest", &s.iforest),
+    ]
+    .into_iter()
+    .chain(typo.map(|v| ("typology", v)))
+    .collect();
     let mut ks = vec![10, 50, 100];
     if !ks.contains(&a.top) && a.top > 0 {
         ks.push(a.top);
@@ -789,16 +798,9 @@ fn anomaly(a: GnnTrainArgs) -> eyre::Result<ExitCode> {
                 r.alpha
             );
             if let (Some(t), Some(p)) = (&truth, &positive) {
-                for (name, sc) in [
-                    ("gae", Some(&s.gae)),
-                    ("oddball", Some(&s.oddball)),
-                    ("iforest", Some(&s.iforest)),
-                    ("typology", typo),
-                ] {
-                    if let Some(sc) = sc {
-                        let q = quality_line(&quality(sc, t, &ks));
-                        println!("{name:<8} finds {p:?}: {q}");
-                    }
+                for (name, sc) in &unsupervised {
+                    let q = quality_line(&quality(sc, t, &ks));
+                    println!("{name:<8} finds {p:?}: {q}");
                 }
             }
             if let Some(Ok(v)) = &sup {
@@ -812,17 +814,11 @@ fn anomaly(a: GnnTrainArgs) -> eyre::Result<ExitCode> {
                         v.train_nodes,
                         v.val_nodes
                     );
-                    for (name, sc) in [
-                        ("supervised", Some(&v.score)),
-                        ("gae", Some(&s.gae)),
-                        ("oddball", Some(&s.oddball)),
-                        ("iforest", Some(&s.iforest)),
-                        ("typology", typo),
-                    ] {
-                        if let Some(sc) = sc {
-                            let q = quality_line(&quality(sc, held, &ks));
-                            println!("  {name:<10} {q}");
-                        }
+                    for (name, sc) in std::iter::once(("supervised", &v.score))
+                        .chain(unsupervised.iter().copied())
+                    {
+                        let q = quality_line(&quality(sc, held, &ks));
+                        println!("  {name:<10} {q}");
                     }
                 }
             } else if let Some(Err(e)) = &sup {
